@@ -1,0 +1,178 @@
+/**
+ * The job file format: a named batch of tasks. Pure (no I/O), so the renderer can validate a
+ * dropped file with the same rules the CLI uses.
+ */
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { findKind, KINDS, kindNames } from './kinds/index.js';
+
+export const taskBaseSchema = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\s:]+$/, 'expected an id without spaces or colons'),
+  kind: z.string(),
+  priority: z.number().int().min(-1000).max(1000).default(0),
+  timeoutMs: z.number().int().positive().optional(),
+  retries: z.number().int().min(0).max(100).default(0),
+  retryBackoffMs: z.number().int().min(0).max(3_600_000).default(500),
+  dependsOn: z.array(z.string()).default([]),
+});
+
+export const jobHeaderSchema = z.object({
+  name: z.string().min(1).max(200),
+  concurrency: z.number().int().positive().optional(),
+  onFailure: z.enum(['continue', 'fail-fast']).default('continue'),
+  tasks: z.array(z.looseObject({})).min(1, 'expected at least one task'),
+});
+
+export type TaskBase = z.infer<typeof taskBaseSchema>;
+
+export interface TaskSpec extends TaskBase {
+  /** The kind's own fields, validated by its schema. */
+  input: Record<string, unknown>;
+}
+
+export interface JobSpec {
+  name: string;
+  concurrency?: number;
+  onFailure: 'continue' | 'fail-fast';
+  tasks: TaskSpec[];
+}
+
+export interface SpecIssue {
+  /** Where in the document, e.g. `tasks[2].dependsOn[0]`; empty for the whole document. */
+  path: string;
+  message: string;
+}
+
+export type SpecResult = { ok: true; spec: JobSpec } | { ok: false; issues: SpecIssue[] };
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = []): SpecIssue[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]),
+    message: describeIssue(issue),
+  }));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `missing; expected ${issue.expected}`;
+  return issue.message.replace(/^Invalid input: /, '');
+}
+
+/** Validates an already-parsed document. Reports the first problem found in each task. */
+export function validateJobSpec(document: unknown): SpecResult {
+  const header = jobHeaderSchema.safeParse(document, { reportInput: true });
+  if (!header.success) return { ok: false, issues: issuesOf(header.error) };
+  const issues: SpecIssue[] = [];
+  const tasks: TaskSpec[] = [];
+  header.data.tasks.forEach((raw, index) => {
+    const task = parseTask(raw, index);
+    if ('issues' in task) issues.push(...task.issues);
+    else tasks.push(task);
+  });
+  if (issues.length === 0) issues.push(...checkGraph(tasks));
+  if (issues.length > 0) return { ok: false, issues };
+  const { name, concurrency, onFailure } = header.data;
+  return { ok: true, spec: { name, ...(concurrency === undefined ? {} : { concurrency }), onFailure, tasks } };
+}
+
+function parseTask(raw: Record<string, unknown>, index: number): TaskSpec | { issues: SpecIssue[] } {
+  const at = ['tasks', index];
+  const base = taskBaseSchema.safeParse(raw, { reportInput: true });
+  if (!base.success) return { issues: issuesOf(base.error, at) };
+  const kind = findKind(base.data.kind);
+  if (!kind) {
+    return {
+      issues: [{ path: formatPath([...at, 'kind']), message: `unknown kind "${base.data.kind}"; expected one of ${kindNames().join(', ')}` }],
+    };
+  }
+  const own: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(raw)) if (!(field in taskBaseSchema.shape)) own[field] = value;
+  const input = z.strictObject(kind.input.shape).safeParse(own, { reportInput: true });
+  if (!input.success) return { issues: issuesOf(input.error, at) };
+  return { ...base.data, input: input.data };
+}
+
+function checkGraph(tasks: TaskSpec[]): SpecIssue[] {
+  const indexById = new Map<string, number>();
+  const issues: SpecIssue[] = [];
+  tasks.forEach((task, index) => {
+    const first = indexById.get(task.id);
+    if (first !== undefined) issues.push({ path: `tasks[${index}].id`, message: `duplicate id "${task.id}" (also tasks[${first}])` });
+    else indexById.set(task.id, index);
+  });
+  tasks.forEach((task, index) => {
+    task.dependsOn.forEach((dep, d) => {
+      if (!indexById.has(dep)) issues.push({ path: `tasks[${index}].dependsOn[${d}]`, message: `unknown task id "${dep}"` });
+      else if (dep === task.id) issues.push({ path: `tasks[${index}].dependsOn[${d}]`, message: 'a task cannot depend on itself' });
+    });
+  });
+  if (issues.length > 0) return issues;
+  const cycle = findCycle(tasks, indexById);
+  if (cycle) issues.push({ path: `tasks[${indexById.get(cycle[0]!)}].dependsOn`, message: `dependency cycle: ${cycle.join(' -> ')}` });
+  return issues;
+}
+
+/** Iterative depth-first search (job files may hold 100,000 tasks in one chain). */
+function findCycle(tasks: TaskSpec[], indexById: Map<string, number>): string[] | null {
+  const state = new Uint8Array(tasks.length); // 0 new, 1 on the stack, 2 done
+  for (let root = 0; root < tasks.length; root++) {
+    if (state[root] !== 0) continue;
+    const stack: Array<{ node: number; next: number }> = [{ node: root, next: 0 }];
+    state[root] = 1;
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const deps = tasks[top.node]!.dependsOn;
+      if (top.next === deps.length) {
+        state[top.node] = 2;
+        stack.pop();
+        continue;
+      }
+      const child = indexById.get(deps[top.next++]!)!;
+      if (state[child] === 1) {
+        const from = stack.findIndex((frame) => frame.node === child);
+        return [...stack.slice(from).map((frame) => tasks[frame.node]!.id), tasks[child]!.id];
+      }
+      if (state[child] === 0) {
+        state[child] = 1;
+        stack.push({ node: child, next: 0 });
+      }
+    }
+  }
+  return null;
+}
+
+/** Parses JSON or YAML text (by file name, else by content) into a document. */
+export function parseJobText(text: string, fileName: string): { ok: true; document: unknown } | { ok: false; issue: SpecIssue } {
+  const json = /\.json$/i.test(fileName) || (!/\.ya?ml$/i.test(fileName) && /^\s*[{[]/.test(text));
+  try {
+    return { ok: true, document: json ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 }) };
+  } catch (error) {
+    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    return { ok: false, issue: { path: '', message: `not valid ${json ? 'JSON' : 'YAML'}${where}: ${message}` } };
+  }
+}
+
+/** The JSON Schema of the job file format, for editors and docs. */
+export function jobFileJsonSchema(): unknown {
+  const taskVariants = KINDS.map((kind) =>
+    z.strictObject({ ...taskBaseSchema.shape, kind: z.literal(kind.name), ...kind.input.shape }).describe(kind.summary),
+  );
+  const job = jobHeaderSchema.extend({
+    tasks: z.array(z.discriminatedUnion('kind', taskVariants as unknown as [z.ZodObject, ...z.ZodObject[]])).min(1),
+  });
+  return z.toJSONSchema(job, { io: 'input', unrepresentable: 'any' });
+}

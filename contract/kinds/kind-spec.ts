@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import type { KindExecutor } from '../task-states.js';
+
+/** Turns a path from a job file into an absolute one (relative to the job file's folder). */
+export interface PathResolver {
+  file(path: string): string;
+  /** Like `file`, but keeps glob syntax in the pattern working. */
+  glob(pattern: string): string;
+}
+
+/**
+ * The contract of one task kind: the fields a job file gives it, and where it runs.
+ * The handler itself lives with its executor: `workers/handlers/` for pool kinds,
+ * `electron/engine/loop-kinds/` for loop kinds.
+ */
+export interface KindSpec<Schema extends z.ZodObject = z.ZodObject> {
+  name: string;
+  executor: KindExecutor;
+  /** One line for `--help`, docs and the renderer's forms. */
+  summary: string;
+  /** The kind's own fields of a task (the common fields are added by the job schema). */
+  input: Schema;
+  /** Rewrites the path fields of a validated input so they no longer depend on the cwd. */
+  resolvePaths?: (input: z.infer<Schema>, resolve: PathResolver) => z.infer<Schema>;
+}
+
+export function defineKind<Schema extends z.ZodObject>(spec: KindSpec<Schema>): KindSpec<Schema> {
+  return spec;
+}

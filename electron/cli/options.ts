@@ -1,0 +1,23 @@
+import { InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+import { defaultDataDir } from '../engine/paths.js';
+
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of 1 or more (got "${value}")`);
+    return n;
+  };
+}
+
+export function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number of 0 or more (got "${value}")`);
+    return n;
+  };
+}
+
+export function dataDirOf(options: { dataDir?: string }): string {
+  return resolve(options.dataDir ?? defaultDataDir());
+}

@@ -1,0 +1,62 @@
+import type { JobRecord } from '../../contract/records.js';
+import { Engine } from '../engine/engine.js';
+import { loadJobFile } from '../engine/job-file.js';
+import { exitCodeOf, jobJson } from './job-output.js';
+import { dataDirOf } from './options.js';
+import { attachPlainReporter } from './plain-reporter.js';
+import { onShutdownSignals } from './shutdown-signals.js';
+import { taskTable } from './task-table.js';
+
+export interface EngineRunOptions {
+  dataDir?: string;
+  workers?: number;
+  grace?: number;
+  json?: boolean;
+}
+
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** `threadline run <jobfile>`: runs one job to the end. Resolves with the exit code. */
+export async function runJobFile(file: string, options: EngineRunOptions, io: Output): Promise<number> {
+  const { spec, baseDir } = loadJobFile(file);
+  return drive(options, io, (engine) => [engine.submitJob(spec, baseDir)]);
+}
+
+/** `threadline resume`: runs every unfinished task of interrupted jobs to the end. */
+export async function resumeJobs(options: EngineRunOptions, io: Output): Promise<number> {
+  return drive(options, io, (engine) => {
+    const jobs = engine.resumeInterrupted();
+    if (jobs.length === 0 && !options.json) io.err('no interrupted jobs to resume');
+    for (const job of jobs) if (!options.json) io.err(`resuming ${job.id} (${job.name})`);
+    return jobs;
+  });
+}
+
+async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[]): Promise<number> {
+  const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace });
+  const detach = options.json ? () => {} : attachPlainReporter(engine, io.err);
+  const removeSignals = onShutdownSignals(() => void engine.shutdown(), io.err);
+  try {
+    const jobs = start(engine);
+    const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
+    const results = finished.map((job) => ({ job, tasks: engine.tasksOfJob(job.id) }));
+    await engine.shutdown();
+    if (options.json) {
+      const payload = results.map(({ job, tasks }) => jobJson(job, tasks));
+      io.out(JSON.stringify(payload.length === 1 ? payload[0] : payload, null, 2));
+    } else {
+      for (const { job, tasks } of results) {
+        io.out(`\njob ${job.id} (${job.name}): ${job.state}\n${taskTable(tasks)}`);
+        if (job.state === 'interrupted') io.out(`run "threadline resume" to finish it`);
+      }
+    }
+    return results.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
+  } finally {
+    detach();
+    removeSignals();
+    await engine.shutdown();
+  }
+}

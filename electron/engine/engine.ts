@@ -1,0 +1,681 @@
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import type { ResourceLimits } from 'node:worker_threads';
+import type { JobSpec } from '../../contract/job-spec.js';
+import { findKind } from '../../contract/kinds/index.js';
+import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../contract/records.js';
+import { isTerminal, TASK_STATES, type TaskState } from '../../contract/task-states.js';
+import { ThreadlineError } from './errors.js';
+import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from './executor.js';
+import { newJobId, taskKey } from './ids.js';
+import { Job } from './job.js';
+import { JobStore, ownerAlive, type StoredTask } from './job-store.js';
+import { LoopExecutor } from './loop-executor.js';
+import { defaultWorkerFile } from './paths.js';
+import { PoolExecutor } from './pool-executor.js';
+import { ReadyQueue } from './ready-queue.js';
+import { StoreWriter } from './store-writer.js';
+import { Task, type StopReason } from './task.js';
+import { Telemetry, type TelemetrySample } from './telemetry.js';
+
+export interface EngineOptions {
+  /** Where the job store lives. */
+  dataDir: string;
+  /** The compiled pool worker entry; default: found next to the engine. */
+  workerFile?: string;
+  /** Threads in the pool; default: one per CPU core. */
+  poolSize?: number;
+  /** V8 limits for each pool thread; a task over them fails alone. */
+  resourceLimits?: ResourceLimits;
+  /** Async (loop) tasks running at once. */
+  loopConcurrency?: number;
+  /** How long a cancelled running task may take to stop by itself before its thread is ended. */
+  cancelGraceMs?: number;
+  telemetryIntervalMs?: number;
+  /** Telemetry samples kept in memory. */
+  telemetryHistory?: number;
+  /** How often batched state changes are written to the store. */
+  storeFlushMs?: number;
+}
+
+export interface EngineEvents {
+  /** A task changed state or progress. The object is live: copy what you keep. */
+  task: [task: Task];
+  job: [job: Job];
+  log: [line: TaskLogLine];
+  telemetry: [sample: TelemetrySample];
+}
+
+export interface EngineSnapshot {
+  at: number;
+  jobs: JobRecord[];
+  tasks: TaskRecord[];
+  attempts: Record<string, TaskAttempt[]>;
+  telemetry: TelemetrySample[];
+  counts: Record<TaskState, number>;
+}
+
+const DEFAULTS = {
+  loopConcurrency: 64,
+  cancelGraceMs: 2000,
+  telemetryIntervalMs: 500,
+  telemetryHistory: 1200,
+  storeFlushMs: 100,
+  resourceLimits: { maxOldGenerationSizeMb: 2048 } satisfies ResourceLimits,
+};
+const LOG_LINES_PER_TASK = 200;
+const MAX_BACKOFF_MS = 60_000;
+
+/**
+ * The orchestrator: admission, scheduling (priority, FIFO, per-job caps, dependencies),
+ * timeouts, retries, cancellation, events and telemetry. It knows nothing of its host.
+ */
+export class Engine extends EventEmitter<EngineEvents> {
+  readonly store: JobStore;
+  readonly pool: PoolExecutor;
+  readonly interruptedOnOpen: string[];
+  private readonly loop: LoopExecutor;
+  private readonly writer: StoreWriter;
+  private readonly telemetry: Telemetry;
+  private readonly ready = { pool: new ReadyQueue(), loop: new ReadyQueue() };
+  private readonly jobs = new Map<string, Job>();
+  private readonly tasks = new Map<string, Task>();
+  private readonly logs = new Map<string, TaskLogLine[]>();
+  private readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+  private readonly cancelGraceMs: number;
+  private seq = 0;
+  private completions = 0;
+  private pumpScheduled = false;
+  private closing = false;
+  private closed: Promise<void> | null = null;
+
+  constructor(options: EngineOptions) {
+    super();
+    this.cancelGraceMs = options.cancelGraceMs ?? DEFAULTS.cancelGraceMs;
+    const workerFile = options.workerFile ?? defaultWorkerFile();
+    if (!existsSync(workerFile)) {
+      throw new ThreadlineError('DATA_DIR_UNUSABLE', `the pool worker entry ${workerFile} is missing; run "npm run build:node"`);
+    }
+    this.store = new JobStore(options.dataDir);
+    try {
+      this.interruptedOnOpen = this.takeOwnership(options.dataDir);
+    } catch (error) {
+      this.store.close();
+      throw error;
+    }
+    this.writer = new StoreWriter(this.store, options.storeFlushMs ?? DEFAULTS.storeFlushMs);
+    const listener = this.executorListener();
+    this.pool = new PoolExecutor(
+      { workerFile, size: options.poolSize, resourceLimits: options.resourceLimits ?? DEFAULTS.resourceLimits },
+      listener,
+    );
+    this.loop = new LoopExecutor(options.loopConcurrency ?? DEFAULTS.loopConcurrency, listener);
+    this.telemetry = new Telemetry(
+      {
+        workers: () => this.pool.workerStats(),
+        poolUtilization: () => this.pool.utilization,
+        queued: () => this.counts.queued,
+        running: () => this.counts.running + this.counts.cancelling,
+        takeCompletions: () => {
+          const n = this.completions;
+          this.completions = 0;
+          return n;
+        },
+      },
+      options.telemetryIntervalMs ?? DEFAULTS.telemetryIntervalMs,
+      options.telemetryHistory ?? DEFAULTS.telemetryHistory,
+      (sample) => this.emit('telemetry', sample),
+    );
+    this.telemetry.start();
+  }
+
+  /** Refuses a store another live engine owns; marks what a dead owner left running as interrupted. */
+  private takeOwnership(dataDir: string): string[] {
+    const owner = this.store.owner();
+    if (owner && owner.pid !== process.pid && ownerAlive(owner)) {
+      throw new ThreadlineError(
+        'DATA_DIR_IN_USE',
+        `the data directory ${dataDir} is in use by another Threadline (pid ${owner.pid}); stop it or pass another --data-dir`,
+      );
+    }
+    const interrupted = this.store.markInterrupted();
+    this.store.claimOwnership();
+    return interrupted;
+  }
+
+  // ---- admission -------------------------------------------------------------------------
+
+  /** Admits a validated job. Its tasks are durable before this returns. */
+  submitJob(spec: JobSpec, baseDir: string): JobRecord {
+    this.assertOpen();
+    const now = Date.now();
+    const job = new Job(newJobId(now), spec.name, spec.concurrency ?? null, spec.onFailure, baseDir, now);
+    for (const s of spec.tasks) {
+      const kind = findKind(s.kind);
+      if (!kind) throw new ThreadlineError('JOB_FILE_INVALID', `unknown kind "${s.kind}" in task ${s.id}`);
+      const task = new Task(
+        job, taskKey(job.id, s.id), s.id, this.seq++, s.kind, kind.executor, s.input,
+        s.priority, s.timeoutMs ?? null, s.retries, s.retryBackoffMs, s.dependsOn, now,
+      );
+      job.tasks.push(task);
+      job.byId.set(s.id, task);
+    }
+    this.linkDependencies(job);
+    this.store.insertJob(job.toRecord(), job.tasks);
+    this.adopt(job);
+    return job.toRecord();
+  }
+
+  private linkDependencies(job: Job): void {
+    for (const task of job.tasks) {
+      task.waitingOn = 0;
+      for (const id of task.dependsOn) {
+        const dep = job.byId.get(id);
+        if (!dep) throw new ThreadlineError('JOB_FILE_INVALID', `task ${task.id} depends on unknown task ${id}`);
+        dep.dependents.push(task);
+        if (dep.state !== 'succeeded') task.waitingOn++;
+      }
+    }
+  }
+
+  /** Makes a job live: indexes it, counts it, queues its ready tasks. */
+  private adopt(job: Job): void {
+    this.jobs.set(job.id, job);
+    this.emit('job', job);
+    for (const task of job.tasks) {
+      this.tasks.set(task.key, task);
+      this.counts[task.state]++;
+      if (!isTerminal(task.state)) job.unfinished++;
+    }
+    for (const task of job.tasks) {
+      this.emit('task', task);
+      if (task.state === 'queued' && task.waitingOn === 0) this.enqueue(task);
+    }
+    this.settleJobIfDone(job);
+  }
+
+  /** Runs the unfinished tasks of interrupted jobs (all of them, or those named) to the end. */
+  resumeInterrupted(jobIds?: string[]): JobRecord[] {
+    this.assertOpen();
+    const wanted = jobIds ? new Set(jobIds) : null;
+    const resumed: JobRecord[] = [];
+    for (const record of this.store.jobsInState('interrupted')) {
+      if (wanted && !wanted.has(record.id)) continue;
+      if (this.jobs.has(record.id)) continue;
+      const job = this.rebuildJob(record, this.store.tasksOfJob(record.id));
+      this.writer.job(job);
+      for (const task of job.tasks) if (task.state === 'queued') this.writer.task(task);
+      this.adopt(job);
+      resumed.push(job.toRecord());
+    }
+    return resumed;
+  }
+
+  private rebuildJob(record: JobRecord, stored: StoredTask[]): Job {
+    const job = new Job(record.id, record.name, record.concurrency, record.onFailure, record.baseDir, record.createdAt);
+    const attempts = this.store.attemptsOfJob(record.id);
+    for (const s of stored) {
+      const executor = findKind(s.kind)?.executor ?? 'pool';
+      const task = new Task(
+        job, s.key, s.id, this.seq++, s.kind, executor, s.input, s.priority, s.timeoutMs,
+        s.retries, s.retryBackoffMs, s.dependsOn, s.queuedAt,
+      );
+      Object.assign(task, {
+        state: s.state, attempts: s.attempts, startedAt: s.startedAt, finishedAt: s.finishedAt,
+        worker: s.worker, progress: s.progress, error: s.error, result: s.result,
+        history: attempts.get(s.id) ?? [],
+      });
+      // An interruption is not the task's fault: it runs again without spending a retry.
+      if (task.state === 'interrupted' || task.state === 'running' || task.state === 'cancelling') {
+        task.state = 'queued';
+        task.queuedAt = Date.now();
+      }
+      job.tasks.push(task);
+      job.byId.set(task.id, task);
+    }
+    this.linkDependencies(job);
+    return job;
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------
+
+  private enqueue(task: Task): void {
+    this.ready[task.executor].push(task);
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.closing) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      if (this.closing) return;
+      this.pool.fill(this.readySource(this.ready.pool));
+      this.loop.fill(this.readySource(this.ready.loop));
+    });
+  }
+
+  private readySource(queue: ReadyQueue): ReadySource {
+    return (accept) => {
+      for (;;) {
+        const task = queue.peek();
+        if (!task) return null;
+        if (task.state !== 'queued' || task.onExecutor) {
+          queue.pop(); // cancelled or skipped while it waited
+          continue;
+        }
+        if (task.job.atCap) {
+          queue.pop();
+          task.job.held.push(task);
+          continue;
+        }
+        if (accept && !accept(task)) return null;
+        queue.pop();
+        task.onExecutor = true;
+        task.job.active++;
+        return task;
+      }
+    };
+  }
+
+  private executorListener(): ExecutorListener {
+    return {
+      started: (task, worker, at) => this.onStarted(task, worker, at),
+      progress: (task, progress, message) => {
+        if (isTerminal(task.state)) return;
+        task.progress = progress;
+        task.progressMessage = message;
+        this.writer.task(task);
+        this.emit('task', task);
+      },
+      log: (line) => this.appendLog(line),
+      finished: (task, outcome) => this.onFinished(task, outcome),
+    };
+  }
+
+  private onStarted(task: Task, worker: string, at: number): void {
+    if (task.onExecutor && !task.attemptOpen) this.openAttempt(task, worker, at);
+  }
+
+  private openAttempt(task: Task, worker: string, at: number): void {
+    task.attemptOpen = true;
+    task.attempts++;
+    task.startedAt = at;
+    task.finishedAt = null;
+    task.worker = worker;
+    task.progress = null;
+    task.progressMessage = null;
+    const attempt: TaskAttempt = { attempt: task.attempts, startedAt: at, finishedAt: null, worker, state: 'running' };
+    task.history.push(attempt);
+    if (task.state === 'queued') this.setState(task, task.stopReason ? 'cancelling' : 'running');
+    if (task.timeoutMs !== null && task.stopReason === null) {
+      task.timers.timeout = setTimeout(() => this.stopRunning(task, 'timeout'), task.timeoutMs);
+    }
+    this.writer.task(task);
+    this.writer.attempt(task, attempt);
+    this.emit('task', task);
+  }
+
+  private onFinished(task: Task, outcome: ExecutorOutcome): void {
+    // The worker's start message may not have arrived before its outcome.
+    if (outcome.type !== 'returned' && !task.attemptOpen) this.openAttempt(task, outcome.worker, outcome.startedAt);
+    task.onExecutor = false;
+    clearTimeout(task.timers.timeout);
+    clearTimeout(task.timers.grace);
+    const job = task.job;
+    job.active--;
+    this.releaseHeld(job);
+    this.schedulePump();
+
+    if (outcome.type === 'returned') {
+      if (task.attemptOpen) {
+        // Its batch announced it, but it never ran: that was no attempt.
+        task.attemptOpen = false;
+        task.attempts--;
+        task.history.pop();
+      }
+      if (task.stopReason) this.finish(task, stoppedState(task.stopReason), null);
+      else {
+        this.setState(task, 'queued');
+        this.enqueue(task);
+        this.emit('task', task);
+        this.writer.task(task);
+      }
+      return;
+    }
+    task.attemptOpen = false;
+    // The worker measured the attempt precisely; the start event may have been coarser.
+    const attempt = task.history.at(-1)!;
+    attempt.startedAt = task.startedAt = outcome.startedAt;
+    attempt.finishedAt = outcome.finishedAt;
+    attempt.worker = task.worker = outcome.worker;
+
+    if (outcome.type === 'succeeded') {
+      task.result = outcome.result;
+      task.error = null;
+      this.finish(task, 'succeeded', null, outcome.finishedAt);
+    } else if (outcome.type === 'failed') {
+      this.failOrRetry(task, 'failed', outcome.error, outcome.finishedAt);
+    } else if (task.stopReason === 'timeout') {
+      const error = { code: 'TIMED_OUT', message: `timed out after ${task.timeoutMs} ms` };
+      this.failOrRetry(task, 'timed_out', error, outcome.finishedAt);
+    } else {
+      const reason = task.stopReason ?? 'cancel';
+      this.finish(task, stoppedState(reason), stopError(reason), outcome.finishedAt);
+    }
+  }
+
+  private failOrRetry(task: Task, state: 'failed' | 'timed_out', error: TaskError, at: number): void {
+    const attempt = task.history.at(-1);
+    if (task.attempts <= task.retries && !this.closing) {
+      if (attempt) attempt.state = state;
+      if (attempt) this.writer.attempt(task, attempt);
+      task.error = error;
+      task.stopReason = null;
+      this.setState(task, 'queued');
+      task.queuedAt = at;
+      const backoff = Math.min(MAX_BACKOFF_MS, task.retryBackoffMs * 2 ** (task.attempts - 1));
+      task.timers.retry = setTimeout(() => {
+        task.timers.retry = undefined;
+        if (task.state === 'queued') this.enqueue(task);
+      }, backoff);
+      this.writer.task(task);
+      this.emit('task', task);
+      return;
+    }
+    this.finish(task, state, error, at);
+  }
+
+  private releaseHeld(job: Job): void {
+    while (job.held.length > 0 && !job.atCap) {
+      const task = job.held.shift()!;
+      if (task.state === 'queued') this.ready[task.executor].push(task);
+    }
+  }
+
+  private setState(task: Task, state: TaskState): void {
+    this.counts[task.state]--;
+    this.counts[state]++;
+    task.state = state;
+  }
+
+  /**
+   * Ends a task for good and carries the consequences: dependents run or are skipped, a
+   * fail-fast job stops, a job whose last task ended settles.
+   */
+  private finish(first: Task, state: TaskState, error: TaskError | null, at = Date.now()): void {
+    const work: Array<{ task: Task; state: TaskState; error: TaskError | null }> = [{ task: first, state, error }];
+    while (work.length > 0) {
+      const { task, state, error } = work.pop()!;
+      if (isTerminal(task.state) || task.state === 'interrupted') continue;
+      task.clearTimers();
+      this.setState(task, state);
+      task.finishedAt = at;
+      task.stopReason = null;
+      if (error) task.error = error;
+      const attempt = task.history.at(-1);
+      if (attempt && attempt.finishedAt !== null && attempt.state === 'running') {
+        attempt.state = state;
+        this.writer.attempt(task, attempt);
+      }
+      if (state === 'succeeded') task.progress = 1;
+      this.completions++;
+      task.job.unfinished--;
+      this.writer.task(task);
+      this.emit('task', task);
+
+      for (const dependent of task.dependents) {
+        if (dependent.state !== 'queued' || dependent.onExecutor) continue;
+        if (state === 'succeeded') {
+          if (--dependent.waitingOn === 0) this.enqueue(dependent);
+        } else {
+          const skip = { code: 'DEPENDENCY_NOT_MET', message: `dependency "${task.id}" ended ${state}` };
+          work.push({ task: dependent, state: 'skipped', error: skip });
+        }
+      }
+      if ((state === 'failed' || state === 'timed_out') && task.job.onFailure === 'fail-fast') {
+        for (const other of task.job.tasks) if (other !== task) this.stopTask(other, 'fail-fast');
+      }
+      this.settleJobIfDone(task.job);
+    }
+  }
+
+  private settleJobIfDone(job: Job): void {
+    if (job.unfinished > 0 || job.state !== 'running') return;
+    job.state = job.outcome();
+    job.finishedAt = Date.now();
+    this.writer.job(job);
+    this.emit('job', job);
+    job.resolveSettled();
+  }
+
+  // ---- cancellation ----------------------------------------------------------------------
+
+  /** Cancels one task (by `<jobId>:<taskId>` key). Returns false when it had already ended. */
+  cancelTask(key: string): boolean {
+    const task = this.tasks.get(key);
+    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
+    return this.stopTask(task, 'cancel');
+  }
+
+  /** Cancels every unfinished task of a job. Returns how many were asked to stop. */
+  cancelJob(jobId: string): number {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+    let n = 0;
+    for (const task of job.tasks) if (this.stopTask(task, 'cancel')) n++;
+    return n;
+  }
+
+  cancelAll(): number {
+    let n = 0;
+    for (const job of this.jobs.values()) if (job.state === 'running') n += this.cancelJob(job.id);
+    return n;
+  }
+
+  private stopTask(task: Task, reason: StopReason): boolean {
+    if (isTerminal(task.state) || task.state === 'interrupted') return false;
+    if (task.onExecutor) return this.stopRunning(task, reason);
+    if (reason === 'shutdown') {
+      task.clearTimers();
+      this.setState(task, 'interrupted');
+      task.job.unfinished--;
+      this.writer.task(task);
+      this.emit('task', task);
+      return true;
+    }
+    this.finish(task, stoppedState(reason), stopError(reason));
+    return true;
+  }
+
+  /** Soft first (the handler's cancel flag), then, after the grace period, the thread ends. */
+  private stopRunning(task: Task, reason: StopReason): boolean {
+    if (task.stopReason !== null) {
+      // Asked again while stopping: a cancel or shutdown does not wait out the grace period twice.
+      if (reason !== 'timeout' && task.stopReason === 'timeout') task.stopReason = reason;
+      return true;
+    }
+    task.stopReason = reason;
+    clearTimeout(task.timers.timeout);
+    const executor: Executor = task.executor === 'pool' ? this.pool : this.loop;
+    if (task.state === 'running') {
+      this.setState(task, 'cancelling');
+      this.writer.task(task);
+      this.emit('task', task);
+    }
+    executor.requestStop(task);
+    if (this.cancelGraceMs <= 0) executor.terminate(task);
+    else {
+      task.timers.grace = setTimeout(() => {
+        if (task.onExecutor) executor.terminate(task);
+      }, this.cancelGraceMs);
+    }
+    return true;
+  }
+
+  /** Runs a finished task again (and whatever was skipped because of it). */
+  retryTask(key: string): boolean {
+    const task = this.tasks.get(key);
+    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
+    if (!isTerminal(task.state) || task.state === 'succeeded' || this.closing) return false;
+    const job = task.job;
+    const again: Task[] = [];
+    const stack = [task];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (again.includes(t)) continue;
+      again.push(t);
+      for (const d of t.dependents) if (d.state === 'skipped') stack.push(d);
+    }
+    for (const t of again) {
+      this.setState(t, 'queued');
+      t.error = null;
+      t.result = null;
+      t.finishedAt = null;
+      t.queuedAt = Date.now();
+      job.unfinished++;
+    }
+    for (const t of again) {
+      t.waitingOn = t.dependsOn.filter((id) => job.byId.get(id)!.state !== 'succeeded').length;
+      this.writer.task(t);
+      this.emit('task', t);
+      if (t.waitingOn === 0) this.enqueue(t);
+    }
+    if (job.state !== 'running') {
+      job.state = 'running';
+      job.finishedAt = null;
+      job.settled = new Promise((resolve) => (job.resolveSettled = resolve));
+      this.writer.job(job);
+      this.emit('job', job);
+    }
+    return true;
+  }
+
+  // ---- reading ---------------------------------------------------------------------------
+
+  /** Resolves with the job's record once every task of it has ended (or the engine closed). */
+  async waitForJob(jobId: string): Promise<JobRecord> {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+    await job.settled;
+    return job.toRecord();
+  }
+
+  job(jobId: string): JobRecord | null {
+    return this.jobs.get(jobId)?.toRecord() ?? null;
+  }
+
+  tasksOfJob(jobId: string): TaskRecord[] {
+    return this.jobs.get(jobId)?.tasks.map((task) => task.toRecord()) ?? [];
+  }
+
+  task(key: string): TaskRecord | null {
+    return this.tasks.get(key)?.toRecord() ?? null;
+  }
+
+  attemptsOf(key: string): TaskAttempt[] {
+    return this.tasks.get(key)?.history.map((a) => ({ ...a })) ?? [];
+  }
+
+  logsOf(key: string): TaskLogLine[] {
+    return [...(this.logs.get(key) ?? [])];
+  }
+
+  private appendLog(line: TaskLogLine): void {
+    let lines = this.logs.get(line.taskKey);
+    if (!lines) this.logs.set(line.taskKey, (lines = []));
+    lines.push(line);
+    if (lines.length > LOG_LINES_PER_TASK) lines.shift();
+    this.emit('log', line);
+  }
+
+  stateCounts(): Record<TaskState, number> {
+    return { ...this.counts };
+  }
+
+  telemetryHistory(): TelemetrySample[] {
+    return this.telemetry.history();
+  }
+
+  /** Takes a telemetry sample now (it is also emitted and kept). */
+  sampleTelemetry(): TelemetrySample {
+    return this.telemetry.sample();
+  }
+
+  /** A consistent picture of everything this engine holds, to start a view from. */
+  snapshot(): EngineSnapshot {
+    const attempts: Record<string, TaskAttempt[]> = {};
+    const tasks: TaskRecord[] = [];
+    for (const task of this.tasks.values()) {
+      tasks.push(task.toRecord());
+      if (task.history.length > 0) attempts[task.key] = task.history.map((a) => ({ ...a }));
+    }
+    return {
+      at: Date.now(),
+      jobs: [...this.jobs.values()].map((job) => job.toRecord()),
+      tasks,
+      attempts,
+      telemetry: this.telemetry.history(),
+      counts: this.stateCounts(),
+    };
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closing) throw new ThreadlineError('ENGINE_CLOSED', 'the engine is shutting down');
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /**
+   * Stops admitting, asks running tasks to stop, waits up to `deadlineMs`, ends the rest,
+   * and flushes the store. Unfinished tasks end `interrupted`, so `resume` can finish them.
+   */
+  shutdown(options: { deadlineMs?: number } = {}): Promise<void> {
+    this.closed ??= this.close(options.deadlineMs ?? 5000);
+    return this.closed;
+  }
+
+  private async close(deadlineMs: number): Promise<void> {
+    this.closing = true;
+    const running = [...this.tasks.values()].filter((task) => task.onExecutor);
+    for (const task of this.tasks.values()) if (!task.onExecutor) this.stopTask(task, 'shutdown');
+    for (const task of running) this.stopRunning(task, 'shutdown');
+    const deadline = Date.now() + deadlineMs;
+    while (running.some((task) => task.onExecutor) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const task of running) {
+      if (task.onExecutor) (task.executor === 'pool' ? this.pool : this.loop).terminate(task);
+    }
+    while (running.some((task) => task.onExecutor)) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const job of this.jobs.values()) {
+      if (job.state === 'running') {
+        job.state = 'interrupted';
+        this.writer.job(job);
+        this.emit('job', job);
+        job.resolveSettled();
+      }
+    }
+    this.telemetry.stop();
+    await Promise.all([this.pool.close(), this.loop.close()]);
+    this.writer.flush();
+    this.store.releaseOwnership();
+    this.store.close();
+  }
+}
+
+function stoppedState(reason: StopReason): TaskState {
+  if (reason === 'timeout') return 'timed_out';
+  if (reason === 'shutdown') return 'interrupted';
+  return 'cancelled';
+}
+
+function stopError(reason: StopReason): TaskError {
+  if (reason === 'fail-fast') return { code: 'CANCELLED', message: 'cancelled because another task of the job failed (fail-fast)' };
+  if (reason === 'shutdown') return { code: 'INTERRUPTED', message: 'interrupted by shutdown' };
+  return { code: 'CANCELLED', message: 'cancelled' };
+}

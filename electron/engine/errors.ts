@@ -1,0 +1,39 @@
+/**
+ * Errors the engine and its hosts report to people. Each has a stable code; hosts print the
+ * message alone (no stack) and map `exitCode` to the process exit status.
+ */
+export type ThreadlineErrorCode =
+  | 'JOB_FILE_INVALID'
+  | 'DATA_DIR_IN_USE'
+  | 'DATA_DIR_UNUSABLE'
+  | 'STORE_TOO_NEW'
+  | 'NOT_FOUND'
+  | 'ENGINE_CLOSED';
+
+const EXIT_CODES: Record<ThreadlineErrorCode, number> = {
+  JOB_FILE_INVALID: 2,
+  DATA_DIR_IN_USE: 2,
+  DATA_DIR_UNUSABLE: 2,
+  STORE_TOO_NEW: 2,
+  NOT_FOUND: 2,
+  ENGINE_CLOSED: 1,
+};
+
+export class ThreadlineError extends Error {
+  override name = 'ThreadlineError';
+  constructor(
+    readonly code: ThreadlineErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+}
+
+export function jobFileError(file: string, where: string, problem: string): ThreadlineError {
+  return new ThreadlineError('JOB_FILE_INVALID', `${file}: ${where ? `${where}: ` : ''}${problem}`);
+}

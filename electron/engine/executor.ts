@@ -1,0 +1,32 @@
+import type { TaskError, TaskLogLine } from '../../contract/records.js';
+import type { Task } from './task.js';
+
+/** How a task left an executor. */
+export type ExecutorOutcome =
+  | { type: 'succeeded'; result: unknown; startedAt: number; finishedAt: number; worker: string }
+  | { type: 'failed'; error: TaskError; startedAt: number; finishedAt: number; worker: string }
+  /** Stopped on request: the handler saw its cancel flag, or its thread was terminated. */
+  | { type: 'stopped'; startedAt: number; finishedAt: number; worker: string }
+  /** Never ran (its batch was torn down for another task): queue it again, no attempt spent. */
+  | { type: 'returned' };
+
+/** What an executor tells the engine. */
+export interface ExecutorListener {
+  started(task: Task, worker: string, at: number): void;
+  progress(task: Task, progress: number | null, message: string | null): void;
+  log(line: TaskLogLine): void;
+  finished(task: Task, outcome: ExecutorOutcome): void;
+}
+
+/** Hands the executor the next ready task it may take, or null. */
+export type ReadySource = (accept?: (task: Task) => boolean) => Task | null;
+
+export interface Executor {
+  /** Takes as many ready tasks as it has room for. */
+  fill(next: ReadySource): void;
+  /** Asks a running task to stop at its next check. */
+  requestStop(task: Task): void;
+  /** Stops a running task now, whatever it is doing. */
+  terminate(task: Task): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,276 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { JobRecord, TaskAttempt, TaskRecord } from '../../contract/records.js';
+import type { JobState, TaskState } from '../../contract/task-states.js';
+import { ThreadlineError } from './errors.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
+
+export const STORE_FILE = 'threadline.db';
+
+export interface StoreOwner {
+  pid: number;
+  host: string;
+  startedAt: number;
+}
+
+interface TaskRow {
+  job_id: string;
+  id: string;
+  seq: number;
+  kind: string;
+  input: string;
+  priority: number;
+  timeout_ms: number | null;
+  retries: number;
+  retry_backoff_ms: number;
+  depends_on: string;
+  state: TaskState;
+  attempts: number;
+  queued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  worker: string | null;
+  progress: number | null;
+  error: string | null;
+  result: string | null;
+}
+
+interface JobRow {
+  id: string;
+  name: string;
+  state: JobState;
+  concurrency: number | null;
+  on_failure: 'continue' | 'fail-fast';
+  base_dir: string;
+  created_at: number;
+  finished_at: number | null;
+  task_count: number;
+}
+
+export interface StoredTask extends TaskRecord {
+  seq: number;
+}
+
+/** Is the process that wrote `owner` still running? Only answerable on the same host. */
+export function ownerAlive(owner: StoreOwner): boolean {
+  if (owner.host !== hostname()) return true;
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/** The SQL side of the job store. One connection, WAL, prepared statements. */
+export class JobStore {
+  readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(readonly dataDir: string, options: { readonly?: boolean } = {}) {
+    try {
+      if (!options.readonly) mkdirSync(dataDir, { recursive: true });
+      this.db = new Database(join(dataDir, STORE_FILE), { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    } catch (error) {
+      throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the job store in ${dataDir}: ${(error as Error).message}`, { cause: error });
+    }
+    this.db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } else if (this.version() > SCHEMA_VERSION) {
+      throw this.tooNew();
+    }
+    this.statements = this.prepare();
+  }
+
+  private version(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  private tooNew(): ThreadlineError {
+    return new ThreadlineError('STORE_TOO_NEW', `the job store in ${this.dataDir} has schema version ${this.version()}; this Threadline knows up to ${SCHEMA_VERSION}`);
+  }
+
+  private migrate(): void {
+    const from = this.version();
+    if (from > SCHEMA_VERSION) throw this.tooNew();
+    for (let version = from; version < SCHEMA_VERSION; version++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[version]!);
+        this.db.pragma(`user_version = ${version + 1}`);
+      }).immediate();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      owner: db.prepare<[], { pid: number; host: string; started_at: number }>('SELECT pid, host, started_at FROM owner WHERE id = 1'),
+      setOwner: db.prepare('INSERT OR REPLACE INTO owner (id, pid, host, started_at) VALUES (1, ?, ?, ?)'),
+      clearOwner: db.prepare('DELETE FROM owner WHERE id = 1 AND pid = ? AND host = ?'),
+      insertJob: db.prepare(
+        'INSERT INTO jobs (id, name, state, concurrency, on_failure, base_dir, created_at, finished_at, task_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      updateJob: db.prepare('UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?'),
+      insertTask: db.prepare(
+        `INSERT INTO tasks (job_id, id, seq, kind, input, priority, timeout_ms, retries, retry_backoff_ms, depends_on, state, attempts, queued_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateTask: db.prepare(
+        `UPDATE tasks SET state = ?, attempts = ?, queued_at = ?, started_at = ?, finished_at = ?, worker = ?, progress = ?, error = ?, result = ?
+         WHERE job_id = ? AND id = ?`,
+      ),
+      upsertAttempt: db.prepare(
+        'INSERT OR REPLACE INTO attempts (job_id, task_id, attempt, started_at, finished_at, worker, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      jobs: db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?'),
+      job: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
+      jobsInState: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE state = ? ORDER BY created_at'),
+      tasksOfJob: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE job_id = ? ORDER BY seq'),
+      attemptsOfJob: db.prepare<[string], { task_id: string; attempt: number; started_at: number; finished_at: number | null; worker: string | null; state: TaskState }>(
+        'SELECT task_id, attempt, started_at, finished_at, worker, state FROM attempts WHERE job_id = ? ORDER BY task_id, attempt',
+      ),
+      stateCounts: db.prepare<[string], { state: TaskState; n: number }>('SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
+    };
+  }
+
+  owner(): StoreOwner | null {
+    const row = this.statements.owner.get();
+    return row ? { pid: row.pid, host: row.host, startedAt: row.started_at } : null;
+  }
+
+  claimOwnership(): void {
+    this.statements.setOwner.run(process.pid, hostname(), Date.now());
+  }
+
+  releaseOwnership(): void {
+    this.statements.clearOwner.run(process.pid, hostname());
+  }
+
+  /**
+   * After its owner died: every task it left running becomes `interrupted`, and so does its job.
+   * Returns the ids of the jobs touched.
+   */
+  markInterrupted(): string[] {
+    return this.db.transaction(() => {
+      const jobs = this.statements.jobsInState.all('running').map((row) => row.id);
+      this.db.prepare("UPDATE tasks SET state = 'interrupted', finished_at = NULL WHERE state IN ('running', 'cancelling')").run();
+      this.db.prepare("UPDATE attempts SET state = 'interrupted' WHERE state IN ('running', 'cancelling')").run();
+      this.db.prepare("UPDATE jobs SET state = 'interrupted' WHERE state = 'running'").run();
+      return jobs;
+    }).immediate();
+  }
+
+  insertJob(job: JobRecord, tasks: ReadonlyArray<TaskRecord & { seq: number }>): void {
+    this.db.transaction(() => {
+      const s = this.statements;
+      s.insertJob.run(job.id, job.name, job.state, job.concurrency, job.onFailure, job.baseDir, job.createdAt, job.finishedAt, job.taskCount);
+      for (const t of tasks) {
+        s.insertTask.run(job.id, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, JSON.stringify(t.dependsOn), t.state, t.attempts, t.queuedAt);
+      }
+    })();
+  }
+
+  /** Writes the given changes in one transaction. */
+  saveChanges(jobs: Iterable<JobRecord>, tasks: Iterable<TaskRecord>, attempts: Iterable<{ jobId: string; taskId: string; attempt: TaskAttempt }>): void {
+    const s = this.statements;
+    this.db.transaction(() => {
+      for (const t of tasks) {
+        s.updateTask.run(t.state, t.attempts, t.queuedAt, t.startedAt, t.finishedAt, t.worker, t.progress, json(t.error), json(t.result), t.jobId, t.id);
+      }
+      for (const { jobId, taskId, attempt: a } of attempts) {
+        s.upsertAttempt.run(jobId, taskId, a.attempt, a.startedAt, a.finishedAt, a.worker, a.state);
+      }
+      for (const j of jobs) s.updateJob.run(j.state, j.finishedAt, j.id);
+    })();
+  }
+
+  listJobs(limit = 100): JobRecord[] {
+    return this.statements.jobs.all(limit).map(jobFromRow);
+  }
+
+  getJob(id: string): JobRecord | null {
+    const row = this.statements.job.get(id);
+    return row ? jobFromRow(row) : null;
+  }
+
+  jobsInState(state: JobState): JobRecord[] {
+    return this.statements.jobsInState.all(state).map(jobFromRow);
+  }
+
+  tasksOfJob(jobId: string): StoredTask[] {
+    return this.statements.tasksOfJob.all(jobId).map(taskFromRow);
+  }
+
+  attemptsOfJob(jobId: string): Map<string, TaskAttempt[]> {
+    const byTask = new Map<string, TaskAttempt[]>();
+    for (const row of this.statements.attemptsOfJob.all(jobId)) {
+      const list = byTask.get(row.task_id) ?? [];
+      list.push({ attempt: row.attempt, startedAt: row.started_at, finishedAt: row.finished_at, worker: row.worker, state: row.state });
+      byTask.set(row.task_id, list);
+    }
+    return byTask;
+  }
+
+  stateCounts(jobId: string): Partial<Record<TaskState, number>> {
+    const counts: Partial<Record<TaskState, number>> = {};
+    for (const row of this.statements.stateCounts.all(jobId)) counts[row.state] = row.n;
+    return counts;
+  }
+
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function jobFromRow(row: JobRow): JobRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    state: row.state,
+    concurrency: row.concurrency,
+    onFailure: row.on_failure,
+    baseDir: row.base_dir,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+    taskCount: row.task_count,
+  };
+}
+
+function taskFromRow(row: TaskRow): StoredTask {
+  return {
+    key: `${row.job_id}:${row.id}`,
+    jobId: row.job_id,
+    id: row.id,
+    seq: row.seq,
+    kind: row.kind,
+    input: JSON.parse(row.input) as Record<string, unknown>,
+    priority: row.priority,
+    timeoutMs: row.timeout_ms,
+    retries: row.retries,
+    retryBackoffMs: row.retry_backoff_ms,
+    dependsOn: JSON.parse(row.depends_on) as string[],
+    state: row.state,
+    attempts: row.attempts,
+    queuedAt: row.queued_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    worker: row.worker,
+    progress: row.progress,
+    progressMessage: null,
+    error: row.error === null ? null : JSON.parse(row.error),
+    result: row.result === null ? null : JSON.parse(row.result),
+  };
+}

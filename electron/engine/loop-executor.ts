@@ -1,0 +1,89 @@
+import { toTaskError } from '../../workers/task-errors.js';
+import type { Executor, ExecutorListener, ReadySource } from './executor.js';
+import { LOOP_HANDLERS } from './loop-kinds/index.js';
+import type { LoopTaskContext } from './loop-kinds/loop-handler.js';
+import type { Task } from './task.js';
+
+const PROGRESS_INTERVAL_MS = 100;
+const LOOP_WORKER = 'loop';
+
+/** Runs async kinds on the event loop, at most `limit` at once. */
+export class LoopExecutor implements Executor {
+  private readonly running = new Map<Task, AbortController>();
+  private closed = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly listener: ExecutorListener,
+  ) {}
+
+  fill(next: ReadySource): void {
+    while (!this.closed && this.running.size < this.limit) {
+      const task = next();
+      if (!task) return;
+      this.start(task);
+    }
+  }
+
+  private start(task: Task): void {
+    const abort = new AbortController();
+    this.running.set(task, abort);
+    const startedAt = Date.now();
+    this.listener.started(task, LOOP_WORKER, startedAt);
+    let lastProgressAt = 0;
+    const ctx: LoopTaskContext = {
+      key: task.key,
+      attempt: task.attempts,
+      signal: abort.signal,
+      progress: (fraction, message) => {
+        const now = Date.now();
+        if (now - lastProgressAt < PROGRESS_INTERVAL_MS && fraction !== 1) return;
+        lastProgressAt = now;
+        this.listener.progress(task, fraction === null ? null : Math.min(1, Math.max(0, fraction)), message ?? null);
+      },
+      log: (message, level = 'info') => this.listener.log({ taskKey: task.key, at: Date.now(), level, message }),
+    };
+    const handler = LOOP_HANDLERS[task.kind];
+    const run = handler
+      ? Promise.resolve().then(() => handler(task.input as never, ctx))
+      : Promise.reject(Object.assign(new Error(`no loop handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' }));
+    run.then(
+      (result) => this.settle(task, () => ({ type: 'succeeded', result: result ?? null, startedAt, finishedAt: Date.now(), worker: LOOP_WORKER })),
+      (error: unknown) =>
+        this.settle(task, () =>
+          abort.signal.aborted
+            ? { type: 'stopped', startedAt, finishedAt: Date.now(), worker: LOOP_WORKER }
+            : { type: 'failed', error: toTaskError(error), startedAt, finishedAt: Date.now(), worker: LOOP_WORKER },
+        ),
+    );
+  }
+
+  private settle(task: Task, outcome: () => Parameters<ExecutorListener['finished']>[1]): void {
+    // A task given up on by `terminate` has already been reported.
+    if (!this.running.delete(task)) return;
+    this.listener.finished(task, outcome());
+  }
+
+  requestStop(task: Task): void {
+    this.running.get(task)?.abort(new Error('task was cancelled'));
+  }
+
+  /** An async task cannot be killed; it is aborted and no longer waited for. */
+  terminate(task: Task): void {
+    const abort = this.running.get(task);
+    if (!abort) return;
+    abort.abort(new Error('task was terminated'));
+    const now = Date.now();
+    this.running.delete(task);
+    this.listener.finished(task, { type: 'stopped', startedAt: task.startedAt ?? now, finishedAt: now, worker: LOOP_WORKER });
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of [...this.running.keys()]) this.terminate(task);
+  }
+}

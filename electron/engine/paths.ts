@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The per-user folder the desktop app calls `userData` (Electron's own rule), so that the CLI,
+ * `threadline serve` and the desktop app share one job history by default.
+ */
+export function defaultUserDataDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+  if (platform === 'win32') return join(env.APPDATA ?? join(homedir(), 'AppData', 'Roaming'), 'Threadline');
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'Threadline');
+  return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'Threadline');
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.THREADLINE_DATA_DIR || join(defaultUserDataDir(env), 'data');
+}
+
+/**
+ * The compiled worker entry. Next to the compiled engine in `dist/`; when the engine runs from
+ * source (tests), the one `npm run build:node` put in `dist/`.
+ */
+export function defaultWorkerFile(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const besideEngine = resolve(here, '../../workers/entry.js');
+  if (existsSync(besideEngine)) return besideEngine;
+  return resolve(here, '../../dist/workers/entry.js');
+}

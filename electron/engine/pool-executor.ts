@@ -1,0 +1,232 @@
+import { cpus } from 'node:os';
+import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../workers/protocol.js';
+import { TaskStage } from '../../workers/protocol.js';
+import type { Executor, ExecutorListener, ReadySource } from './executor.js';
+import { newJobId } from './ids.js';
+import type { Task } from './task.js';
+import { TaskSlots } from './task-slots.js';
+import { KindTimings } from './kind-timings.js';
+
+export interface PoolOptions {
+  /** The built worker entry (`workers/entry.js`). */
+  workerFile: string;
+  /** Threads in the pool; default: one per CPU core. */
+  size?: number;
+  resourceLimits?: ResourceLimits;
+}
+
+interface Batch {
+  tasks: Task[];
+  abort: AbortController;
+  /** Set once a thread has taken the batch. */
+  worker: string | null;
+}
+
+/** Batches queued in piscina per thread, so a thread never waits for the next batch. */
+const PIPELINE_DEPTH = 2;
+const MAX_BATCH = 64;
+
+export interface WorkerStats {
+  threadId: number;
+  heapUsed: number | null;
+  utilization: number;
+}
+
+/**
+ * Runs sync kinds on a piscina pool. Tasks a kind has shown to be tiny travel in batches, so
+ * that dispatch costs one message per batch instead of one per task.
+ */
+export class PoolExecutor implements Executor {
+  readonly size: number;
+  private readonly pool: Piscina<BatchRequest, BatchResult>;
+  private readonly slots: TaskSlots;
+  private readonly channel: BroadcastChannel;
+  private readonly slotOf = new Map<Task, number>();
+  private readonly batchOf = new Map<Task, Batch>();
+  private readonly byKey = new Map<string, Task>();
+  private readonly timings = new KindTimings();
+  private readonly heapByThread = new Map<number, number>();
+  private readonly lastElu = new Map<number, ReturnType<typeof performance.eventLoopUtilization>>();
+  private inFlight = 0;
+  private closed = false;
+
+  constructor(
+    options: PoolOptions,
+    private readonly listener: ExecutorListener,
+  ) {
+    this.size = Math.max(1, options.size ?? cpus().length);
+    this.slots = new TaskSlots(this.size * PIPELINE_DEPTH * MAX_BATCH + 64);
+    const channel = `threadline:${process.pid}:${newJobId()}`;
+    this.channel = new BroadcastChannel(channel);
+    this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
+    this.channel.unref();
+    const workerData: PoolWorkerData = {
+      cancelFlags: this.slots.cancelFlagsBuffer,
+      taskStages: this.slots.taskStagesBuffer,
+      channel,
+    };
+    this.pool = new Piscina({
+      filename: options.workerFile,
+      minThreads: this.size,
+      maxThreads: this.size,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      resourceLimits: options.resourceLimits,
+      workerData,
+      recordTiming: false,
+    });
+    // A thread that dies with no task on it is replaced by piscina; nothing is lost.
+    this.pool.on('error', () => {});
+    this.pool.on('workerDestroy', () => this.forgetDeadThreads());
+  }
+
+  fill(next: ReadySource): void {
+    while (!this.closed && this.inFlight < this.size * PIPELINE_DEPTH && this.slots.available >= MAX_BATCH) {
+      const first = next();
+      if (!first) return;
+      const batch: Task[] = [first];
+      const limit = this.batchLimit(first);
+      while (batch.length < limit) {
+        const more = next((task) => task.executor === 'pool' && this.timings.isTiny(task.kind));
+        if (!more) break;
+        batch.push(more);
+      }
+      this.dispatch(batch);
+    }
+  }
+
+  private batchLimit(first: Task): number {
+    if (!this.timings.isTiny(first.kind)) return 1;
+    return MAX_BATCH;
+  }
+
+  private dispatch(tasks: Task[]): void {
+    const batch: Batch = { tasks, abort: new AbortController(), worker: null };
+    const request: BatchRequest = {
+      tasks: tasks.map((task) => {
+        const slot = this.slots.acquire();
+        this.slotOf.set(task, slot);
+        this.batchOf.set(task, batch);
+        this.byKey.set(task.key, task);
+        return { key: task.key, kind: task.kind, input: task.input, attempt: task.attempts + 1, slot };
+      }),
+    };
+    this.inFlight++;
+    this.pool.run(request, { signal: batch.abort.signal }).then(
+      (result) => this.onBatchDone(batch, result),
+      (error: unknown) => this.onBatchLost(batch, error),
+    );
+  }
+
+  private onWorkerEvent(event: WorkerEvent): void {
+    if (event.type === 'started') {
+      const worker = `w${event.threadId}`;
+      for (const key of event.keys) {
+        const task = this.byKey.get(key);
+        if (!task) continue;
+        const batch = this.batchOf.get(task);
+        if (batch) batch.worker = worker;
+        this.listener.started(task, worker, event.at);
+      }
+    } else if (event.type === 'progress') {
+      const task = this.byKey.get(event.key);
+      if (task) this.listener.progress(task, event.progress, event.message);
+    } else if (event.type === 'log') {
+      this.listener.log({ taskKey: event.key, at: event.at, level: event.level, message: event.message });
+    }
+  }
+
+  private release(task: Task): void {
+    const slot = this.slotOf.get(task);
+    if (slot !== undefined) this.slots.release(slot);
+    this.slotOf.delete(task);
+    this.batchOf.delete(task);
+    this.byKey.delete(task.key);
+  }
+
+  private onBatchDone(batch: Batch, result: BatchResult): void {
+    this.inFlight--;
+    const worker = `w${result.threadId}`;
+    if (result.heapUsed !== null) this.heapByThread.set(result.threadId, result.heapUsed);
+    result.outcomes.forEach((outcome, index) => {
+      const task = batch.tasks[index]!;
+      this.release(task);
+      this.timings.record(task.kind, outcome.finishedAt - outcome.startedAt);
+      const times = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker };
+      if (outcome.ok) this.listener.finished(task, { type: 'succeeded', result: outcome.result, ...times });
+      else if (outcome.cancelled) this.listener.finished(task, { type: 'stopped', ...times });
+      else this.listener.finished(task, { type: 'failed', error: outcome.error, ...times });
+    });
+  }
+
+  /** The batch's thread died (terminated on purpose, out of memory, exited) or it never ran. */
+  private onBatchLost(batch: Batch, error: unknown): void {
+    this.inFlight--;
+    const now = Date.now();
+    const worker = batch.worker ?? 'pool';
+    for (const task of batch.tasks) {
+      const slot = this.slotOf.get(task);
+      const stage = slot === undefined ? TaskStage.notStarted : this.slots.stage(slot);
+      this.release(task);
+      const times = { startedAt: task.startedAt ?? now, finishedAt: now, worker };
+      if (task.stopReason !== null && stage !== TaskStage.finished) {
+        this.listener.finished(task, { type: 'stopped', ...times });
+      } else if (stage === TaskStage.running) {
+        this.listener.finished(task, { type: 'failed', error: describeThreadLoss(error), ...times });
+      } else {
+        this.listener.finished(task, { type: 'returned' });
+      }
+    }
+  }
+
+  requestStop(task: Task): void {
+    const slot = this.slotOf.get(task);
+    if (slot !== undefined) this.slots.raiseCancel(slot);
+  }
+
+  terminate(task: Task): void {
+    this.batchOf.get(task)?.abort.abort(new Error(`task ${task.key} terminated`));
+  }
+
+  /** Per-thread heap (from the last batch) and event-loop utilization since the last call. */
+  workerStats(): WorkerStats[] {
+    return this.pool.threads.map((thread) => {
+      const now = thread.performance.eventLoopUtilization();
+      const before = this.lastElu.get(thread.threadId);
+      this.lastElu.set(thread.threadId, now);
+      const utilization = before ? thread.performance.eventLoopUtilization(now, before).utilization : now.utilization;
+      return { threadId: thread.threadId, heapUsed: this.heapByThread.get(thread.threadId) ?? null, utilization };
+    });
+  }
+
+  get utilization(): number {
+    return this.pool.utilization;
+  }
+
+  private forgetDeadThreads(): void {
+    const alive = new Set(this.pool.threads.map((thread) => thread.threadId));
+    for (const id of this.heapByThread.keys()) if (!alive.has(id)) this.heapByThread.delete(id);
+    for (const id of this.lastElu.keys()) if (!alive.has(id)) this.lastElu.delete(id);
+  }
+
+  get threadCount(): number {
+    return this.pool.threads.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.channel.close();
+    await this.pool.destroy();
+  }
+}
+
+function describeThreadLoss(error: unknown) {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return { code: 'WORKER_OUT_OF_MEMORY', message: `the worker thread ran out of memory (${message})` };
+  }
+  return { code: typeof code === 'string' ? code : 'WORKER_DIED', message: `the worker thread died: ${message}` };
+}

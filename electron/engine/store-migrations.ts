@@ -1,0 +1,63 @@
+/**
+ * The job store's schema, versioned with `PRAGMA user_version`. Append a migration to change
+ * it; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: jobs, tasks, attempts and the owner lock.
+  `
+  CREATE TABLE owner (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    started_at INTEGER NOT NULL
+  );
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    concurrency INTEGER,
+    on_failure TEXT NOT NULL,
+    base_dir TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    task_count INTEGER NOT NULL
+  );
+  CREATE INDEX jobs_state ON jobs (state);
+  CREATE TABLE tasks (
+    job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    input TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    timeout_ms INTEGER,
+    retries INTEGER NOT NULL,
+    retry_backoff_ms INTEGER NOT NULL,
+    depends_on TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    queued_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    worker TEXT,
+    progress REAL,
+    error TEXT,
+    result TEXT,
+    PRIMARY KEY (job_id, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX tasks_state ON tasks (state);
+  CREATE TABLE attempts (
+    job_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    worker TEXT,
+    state TEXT NOT NULL,
+    PRIMARY KEY (job_id, task_id, attempt),
+    FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,92 @@
+import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+
+export interface WorkerSample {
+  threadId: number;
+  heapUsed: number | null;
+  utilization: number;
+}
+
+/** One telemetry sample; the renderer's health charts plot these. */
+export interface TelemetrySample {
+  at: number;
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+  loop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; utilization: number };
+  workers: WorkerSample[];
+  poolUtilization: number;
+  queued: number;
+  running: number;
+  completionsPerSecond: number;
+}
+
+export interface TelemetrySource {
+  workers(): WorkerSample[];
+  poolUtilization(): number;
+  queued(): number;
+  running(): number;
+  /** Tasks that ended since the last call. */
+  takeCompletions(): number;
+}
+
+const NS_PER_MS = 1e6;
+
+/** Samples the process every `intervalMs` into a bounded ring buffer. */
+export class Telemetry {
+  private readonly ring: TelemetrySample[] = [];
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private elu = performance.eventLoopUtilization();
+  private lastAt = Date.now();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly source: TelemetrySource,
+    private readonly intervalMs: number,
+    private readonly capacity: number,
+    private readonly onSample: (sample: TelemetrySample) => void,
+  ) {}
+
+  start(): void {
+    this.histogram.enable();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  sample(): TelemetrySample {
+    const now = Date.now();
+    const elu = performance.eventLoopUtilization();
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const h = this.histogram;
+    const seconds = Math.max(0.001, (now - this.lastAt) / 1000);
+    const sample: TelemetrySample = {
+      at: now,
+      memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
+      loop: {
+        delayP50Ms: h.count > 0 ? h.percentile(50) / NS_PER_MS : 0,
+        delayP99Ms: h.count > 0 ? h.percentile(99) / NS_PER_MS : 0,
+        delayMaxMs: h.count > 0 ? h.max / NS_PER_MS : 0,
+        utilization: performance.eventLoopUtilization(elu, this.elu).utilization,
+      },
+      workers: this.source.workers(),
+      poolUtilization: this.source.poolUtilization(),
+      queued: this.source.queued(),
+      running: this.source.running(),
+      completionsPerSecond: this.source.takeCompletions() / seconds,
+    };
+    h.reset();
+    this.elu = elu;
+    this.lastAt = now;
+    this.ring.push(sample);
+    if (this.ring.length > this.capacity) this.ring.shift();
+    this.onSample(sample);
+    return sample;
+  }
+
+  history(): TelemetrySample[] {
+    return [...this.ring];
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.histogram.disable();
+  }
+}

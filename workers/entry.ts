@@ -1,0 +1,62 @@
+/**
+ * The one piscina worker entry. It runs a batch of tasks one after another, dispatching on
+ * each task's kind, and reports start, progress and logs on the engine's BroadcastChannel.
+ */
+import { getHeapStatistics } from 'node:v8';
+import { BroadcastChannel, threadId } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import { HANDLERS } from './handlers/index.js';
+import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from './protocol.js';
+import { preciseNow, TaskStage } from './protocol.js';
+import { WorkerTaskContext, type TaskContextDeps } from './task-context.js';
+import { TaskCancelledError, toTaskError } from './task-errors.js';
+
+const HEAP_SAMPLE_INTERVAL_MS = 250;
+
+const data = workerData as PoolWorkerData;
+const channel = new BroadcastChannel(data.channel);
+channel.unref();
+const deps: TaskContextDeps = {
+  cancelFlags: new Int32Array(data.cancelFlags),
+  taskStages: new Int32Array(data.taskStages),
+  post: (event: WorkerEvent) => channel.postMessage(event),
+};
+let lastHeapAt = 0;
+
+async function runOne(task: TaskEnvelope): Promise<TaskOutcome> {
+  Atomics.store(deps.taskStages, task.slot, TaskStage.running);
+  try {
+    return await settle(task);
+  } finally {
+    Atomics.store(deps.taskStages, task.slot, TaskStage.finished);
+  }
+}
+
+async function settle(task: TaskEnvelope): Promise<TaskOutcome> {
+  const startedAt = preciseNow();
+  const ctx = new WorkerTaskContext(deps, task.key, task.attempt, task.slot);
+  try {
+    const handler = HANDLERS[task.kind];
+    if (!handler) throw Object.assign(new Error(`no pool handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' });
+    ctx.throwIfCancelled();
+    let result = handler(task.input as never, ctx);
+    if (result instanceof Promise) result = await result;
+    return { key: task.key, ok: true, result: result ?? null, startedAt, finishedAt: preciseNow() };
+  } catch (thrown) {
+    const cancelled = thrown instanceof TaskCancelledError || ctx.cancelled;
+    return { key: task.key, ok: false, cancelled, error: toTaskError(thrown), startedAt, finishedAt: preciseNow() };
+  }
+}
+
+export default async function runBatch(request: BatchRequest): Promise<BatchResult> {
+  deps.post({ type: 'started', threadId, keys: request.tasks.map((t) => t.key), at: preciseNow() });
+  const outcomes: TaskOutcome[] = [];
+  for (const task of request.tasks) outcomes.push(await runOne(task));
+  const now = Date.now();
+  let heapUsed: number | null = null;
+  if (now - lastHeapAt >= HEAP_SAMPLE_INTERVAL_MS) {
+    lastHeapAt = now;
+    heapUsed = getHeapStatistics().used_heap_size;
+  }
+  return { threadId, heapUsed, outcomes };
+}

@@ -1,0 +1,62 @@
+/**
+ * Messages between the engine (main thread) and the pool's worker threads.
+ * Tasks travel as piscina runs of a batch; everything a task says while it runs
+ * (start, progress, logs) travels on a BroadcastChannel so that no per-task port is needed.
+ */
+import type { TaskError } from '../contract/records.js';
+
+/** Given to every worker thread once, as piscina's `workerData`. */
+export interface PoolWorkerData {
+  /** One Int32 per task slot: non-zero asks the task in that slot to stop. */
+  cancelFlags: SharedArrayBuffer;
+  /** One Int32 per task slot: the worker's progress through it (see `TaskStage`). */
+  taskStages: SharedArrayBuffer;
+  /** The BroadcastChannel the engine listens on. */
+  channel: string;
+}
+
+/** Written by the worker, read by the engine when a thread dies mid-batch. */
+export const TaskStage = { notStarted: 0, running: 1, finished: 2 } as const;
+
+export interface TaskEnvelope {
+  key: string;
+  kind: string;
+  input: unknown;
+  attempt: number;
+  /** Index into `cancelFlags`. */
+  slot: number;
+}
+
+export interface BatchRequest {
+  tasks: TaskEnvelope[];
+}
+
+export type TaskOutcome =
+  | { key: string; ok: true; result: unknown; startedAt: number; finishedAt: number }
+  | {
+      key: string;
+      ok: false;
+      /** True when the task stopped because its cancel flag was raised. */
+      cancelled: boolean;
+      error: TaskError;
+      startedAt: number;
+      finishedAt: number;
+    };
+
+export interface BatchResult {
+  threadId: number;
+  /** The worker's V8 heap in bytes, sampled at most a few times a second (else null). */
+  heapUsed: number | null;
+  outcomes: TaskOutcome[];
+}
+
+export type WorkerEvent =
+  | { type: 'started'; threadId: number; keys: string[]; at: number }
+  | { type: 'progress'; key: string; progress: number | null; message: string | null }
+  | { type: 'log'; key: string; level: 'info' | 'warn' | 'error'; message: string; at: number }
+  | { type: 'call'; callId: number; name: string; args: unknown[] };
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
+export function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,55 @@
+import type { TaskLogLine } from '../contract/records.js';
+import { TaskCancelledError } from './task-errors.js';
+import type { WorkerEvent } from './protocol.js';
+
+/** What a handler gets besides its input. */
+export interface TaskContext {
+  readonly key: string;
+  readonly attempt: number;
+  /** True once the engine asked this task to stop (cancel or timeout). Cheap: one atomic load. */
+  readonly cancelled: boolean;
+  /** Throws when cancelled; call it between rows, chunks or batches. */
+  throwIfCancelled(): void;
+  /** Reports progress (0..1, or null when unknown). Throttled: call it as often as you like. */
+  progress(fraction: number | null, message?: string): void;
+  log(message: string, level?: TaskLogLine['level']): void;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+export interface TaskContextDeps {
+  cancelFlags: Int32Array;
+  taskStages: Int32Array;
+  post(event: WorkerEvent): void;
+}
+
+export class WorkerTaskContext implements TaskContext {
+  private lastProgressAt = 0;
+
+  constructor(
+    private readonly deps: TaskContextDeps,
+    readonly key: string,
+    readonly attempt: number,
+    readonly slot: number,
+  ) {}
+
+  get cancelled(): boolean {
+    return Atomics.load(this.deps.cancelFlags, this.slot) !== 0;
+  }
+
+  throwIfCancelled(): void {
+    if (this.cancelled) throw new TaskCancelledError();
+  }
+
+  progress(fraction: number | null, message?: string): void {
+    const now = Date.now();
+    if (now - this.lastProgressAt < PROGRESS_INTERVAL_MS && fraction !== 1) return;
+    this.lastProgressAt = now;
+    const clamped = fraction === null ? null : Math.min(1, Math.max(0, fraction));
+    this.deps.post({ type: 'progress', key: this.key, progress: clamped, message: message ?? null });
+  }
+
+  log(message: string, level: TaskLogLine['level'] = 'info'): void {
+    this.deps.post({ type: 'log', key: this.key, level, message: String(message), at: Date.now() });
+  }
+}
