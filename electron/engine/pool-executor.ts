@@ -8,6 +8,7 @@ import { newJobId } from './ids.js';
 import type { Task } from './task.js';
 import { TaskSlots } from './task-slots.js';
 import { KindTimings } from './kind-timings.js';
+import type { WorkerSample } from '../../contract/telemetry.js';
 
 export interface PoolOptions {
   /** The built worker entry (`workers/entry.js`). */
@@ -28,11 +29,6 @@ interface Batch {
 const PIPELINE_DEPTH = 2;
 const MAX_BATCH = 64;
 
-export interface WorkerStats {
-  threadId: number;
-  heapUsed: number | null;
-  utilization: number;
-}
 
 /**
  * Runs sync kinds on a piscina pool. Tasks a kind has shown to be tiny travel in batches, so
@@ -191,7 +187,7 @@ export class PoolExecutor implements Executor {
   }
 
   /** Per-thread heap (from the last batch) and event-loop utilization since the last call. */
-  workerStats(): WorkerStats[] {
+  workerStats(): WorkerSample[] {
     return this.pool.threads.map((thread) => {
       const now = thread.performance.eventLoopUtilization();
       const before = this.lastElu.get(thread.threadId);

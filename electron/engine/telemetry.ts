@@ -1,22 +1,7 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import type { TelemetrySample, WorkerSample } from '../../contract/telemetry.js';
 
-export interface WorkerSample {
-  threadId: number;
-  heapUsed: number | null;
-  utilization: number;
-}
-
-/** One telemetry sample; the renderer's health charts plot these. */
-export interface TelemetrySample {
-  at: number;
-  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
-  loop: { delayP50Ms: number; delayP99Ms: number; delayMaxMs: number; utilization: number };
-  workers: WorkerSample[];
-  poolUtilization: number;
-  queued: number;
-  running: number;
-  completionsPerSecond: number;
-}
+export type { TelemetrySample, WorkerSample };
 
 export interface TelemetrySource {
   workers(): WorkerSample[];
