@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import type { JobRecord, TaskAttempt, TaskRecord } from '../../contract/records.
 import type { JobState, TaskState } from '../../contract/task-states.js';
 import { ThreadlineError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
+import { openDatabase } from '../../workers/open-database.js';
 
 export const STORE_FILE = 'threadline.db';
 
@@ -75,7 +76,7 @@ export class JobStore {
   constructor(readonly dataDir: string, options: { readonly?: boolean } = {}) {
     try {
       if (!options.readonly) mkdirSync(dataDir, { recursive: true });
-      this.db = new Database(join(dataDir, STORE_FILE), { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      this.db = openDatabase(join(dataDir, STORE_FILE), { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     } catch (error) {
       throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the job store in ${dataDir}: ${(error as Error).message}`, { cause: error });
     }
