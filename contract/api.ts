@@ -1,0 +1,302 @@
+/**
+ * The one API between the renderer and a host (the desktop app over IPC, `threadline serve`
+ * over WebSocket). Transport-agnostic: methods are request/response with one params object
+ * each; events are a stream of a snapshot followed by batched deltas with sequence numbers.
+ *
+ * Every params object has a zod schema; the receiving side (the host) validates with it.
+ * Server messages have schemas too, for a client that wants to check what it receives.
+ */
+import { z } from 'zod';
+import type { SpecIssue } from './job-spec.js';
+import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from './records.js';
+import { JOB_STATES, TASK_STATES, type TaskState } from './task-states.js';
+import type { TelemetrySample } from './telemetry.js';
+
+// ---- shared records ---------------------------------------------------------------------
+
+/** Everything a host holds live, to start a view from. */
+export interface ApiSnapshot {
+  at: number;
+  jobs: JobRecord[];
+  tasks: TaskRecord[];
+  /** Attempts by task key (tasks without attempts are left out). */
+  attempts: Record<string, TaskAttempt[]>;
+  telemetry: TelemetrySample[];
+  counts: Record<TaskState, number>;
+}
+
+/** A job of the history with how many of its tasks ended in each state. */
+export interface JobListEntry extends JobRecord {
+  counts: Partial<Record<TaskState, number>>;
+}
+
+export interface TaskDetail {
+  task: TaskRecord;
+  attempts: TaskAttempt[];
+  /** The latest log lines (hosts keep a bounded number per task; none for tasks of past runs). */
+  logs: TaskLogLine[];
+}
+
+// ---- methods: params schemas ------------------------------------------------------------
+
+const taskKeySchema = z
+  .string()
+  .min(3)
+  .max(500)
+  .regex(/^[^:\s]+:[^:\s]+$/, 'expected a task key "<jobId>:<taskId>"');
+const jobIdSchema = z.string().min(1).max(200).regex(/^[^:\s]+$/, 'expected a job id');
+
+const MAX_JOB_TEXT_CHARS = 64 * 1024 * 1024;
+
+export const apiParamsSchemas = {
+  snapshot: z.strictObject({}),
+  /** The text of a JSON or YAML job file, validated with the same rules as `threadline run`. */
+  submitJob: z.strictObject({
+    text: z.string().max(MAX_JOB_TEXT_CHARS, `expected a job file of at most ${MAX_JOB_TEXT_CHARS} characters`),
+    /** Decides JSON or YAML by extension, and names the file in messages. */
+    fileName: z.string().min(1).max(1000),
+    /** Absolute folder that relative paths of the job resolve against; default: the host's folder. */
+    baseDir: z.string().min(1).max(4096).optional(),
+  }),
+  cancelTask: z.strictObject({ key: taskKeySchema }),
+  cancelJob: z.strictObject({ jobId: jobIdSchema }),
+  cancelAll: z.strictObject({}),
+  retryTask: z.strictObject({ key: taskKeySchema }),
+  taskDetail: z.strictObject({ key: taskKeySchema }),
+  /**
+   * Starts the demo workload. `inline: false` runs it as a job on the pool; `inline: true` runs
+   * the same synchronous work on the host's main thread, so the loop-delay chart shows the stall.
+   */
+  runDemo: z.strictObject({ inline: z.boolean() }),
+  /** `history: false`: the jobs this host runs now; `true`: the newest jobs of the store too. */
+  listJobs: z.strictObject({ history: z.boolean(), limit: z.number().int().min(1).max(10_000).optional() }),
+} as const;
+
+export type ApiMethod = keyof typeof apiParamsSchemas;
+export const API_METHODS = Object.keys(apiParamsSchemas) as ApiMethod[];
+
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.hasOwn(apiParamsSchemas, name);
+}
+
+/** What a caller passes (defaults not yet applied). */
+export type ApiParams<M extends ApiMethod> = z.input<(typeof apiParamsSchemas)[M]>;
+
+/** A method's arguments: its params object, optional when every field of it is. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export type ApiArgs<M extends ApiMethod> = {} extends ApiParams<M> ? [params?: ApiParams<M>] : [params: ApiParams<M>];
+
+// ---- methods: results --------------------------------------------------------------------
+
+export type SubmitJobResult = { ok: true; job: JobRecord } | { ok: false; issues: SpecIssue[] };
+
+export type RunDemoResult =
+  | { mode: 'pool'; job: JobRecord }
+  /** The main thread was (or is about to be) blocked for `blockedMs`, like one long sync call. */
+  | { mode: 'inline'; blockedMs: number };
+
+export interface ApiResults {
+  snapshot: ApiSnapshot;
+  submitJob: SubmitJobResult;
+  /** False when the task had already ended. */
+  cancelTask: { cancelled: boolean };
+  /** How many tasks were asked to stop. */
+  cancelJob: { cancelled: number };
+  cancelAll: { cancelled: number };
+  /** False when the task cannot run again (it succeeded, or has not ended). */
+  retryTask: { retried: boolean };
+  taskDetail: TaskDetail;
+  runDemo: RunDemoResult;
+  listJobs: { jobs: JobListEntry[] };
+}
+
+// ---- errors ------------------------------------------------------------------------------
+
+/** Why a call failed. `BAD_REQUEST` carries the payload's issues. */
+export type ApiErrorCode = 'BAD_REQUEST' | 'UNKNOWN_METHOD' | 'NOT_FOUND' | 'ENGINE_CLOSED' | 'INTERNAL';
+
+export interface ApiErrorBody {
+  code: ApiErrorCode;
+  message: string;
+  issues?: SpecIssue[];
+}
+
+/** What a transport rejects a call with, on the calling side. */
+export class ApiCallError extends Error {
+  override name = 'ApiCallError';
+  readonly code: ApiErrorCode;
+  readonly issues: SpecIssue[];
+
+  constructor(body: ApiErrorBody) {
+    super(body.message);
+    this.code = body.code;
+    this.issues = body.issues ?? [];
+  }
+}
+
+// ---- events ------------------------------------------------------------------------------
+
+/** The first message of a subscription, and the answer to `resync()`. */
+export interface SnapshotMessage extends ApiSnapshot {
+  type: 'snapshot';
+  /** The next delta carries `seq + 1`. */
+  seq: number;
+}
+
+/**
+ * What changed since the previous message (at most one per 50 ms per subscriber). Tasks and
+ * jobs are their latest records; `attempts` holds the full attempt list of each task whose
+ * attempts changed; `logs` and `telemetry` are new entries only.
+ */
+export interface DeltaMessage {
+  type: 'delta';
+  /** Exactly one more than the previous message's; a gap means messages were lost: resync. */
+  seq: number;
+  at: number;
+  tasks: TaskRecord[];
+  jobs: JobRecord[];
+  attempts: Record<string, TaskAttempt[]>;
+  logs: TaskLogLine[];
+  telemetry: TelemetrySample[];
+  counts: Record<TaskState, number>;
+}
+
+export type ApiEvent = SnapshotMessage | DeltaMessage;
+export type ApiEventListener = (event: ApiEvent) => void;
+
+/**
+ * What the renderer calls. A transport implements it; the renderer does not know which.
+ * `subscribe` starts the event stream (a snapshot first); `resync` asks for a new snapshot,
+ * e.g. after a gap in `seq`.
+ */
+export type ThreadlineApi = {
+  [M in ApiMethod]: (...params: ApiArgs<M>) => Promise<ApiResults[M]>;
+} & {
+  subscribe(listener: ApiEventListener): () => void;
+  resync(): Promise<void>;
+};
+
+// ---- the wire (WebSocket, or any message channel) ----------------------------------------
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  /** A method call; answered by a `result` with the same `id`. */
+  z.strictObject({ type: z.literal('call'), id: z.number().int().nonnegative(), method: z.string().max(100), params: z.unknown() }),
+  /** Start the event stream: a snapshot, then deltas. */
+  z.strictObject({ type: z.literal('subscribe') }),
+  z.strictObject({ type: z.literal('unsubscribe') }),
+  /** Send a fresh snapshot; the deltas continue from its `seq`. */
+  z.strictObject({ type: z.literal('resync') }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+export type ResultMessage =
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: ApiErrorBody };
+
+export type ServerMessage = ApiEvent | ResultMessage;
+
+// ---- schemas of what the host sends (optional checks on the receiving side) -------------
+
+const taskStateSchema = z.enum(TASK_STATES);
+const taskErrorSchema = z.object({ message: z.string(), code: z.string(), stack: z.string().optional() }) satisfies z.ZodType<TaskError>;
+const attemptSchema = z.object({
+  attempt: z.number(),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+  worker: z.string().nullable(),
+  state: taskStateSchema,
+}) satisfies z.ZodType<TaskAttempt>;
+
+export const taskRecordSchema = z.object({
+  key: z.string(),
+  jobId: z.string(),
+  id: z.string(),
+  kind: z.string(),
+  input: z.record(z.string(), z.unknown()),
+  priority: z.number(),
+  timeoutMs: z.number().nullable(),
+  retries: z.number(),
+  retryBackoffMs: z.number(),
+  dependsOn: z.array(z.string()),
+  state: taskStateSchema,
+  attempts: z.number(),
+  queuedAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  worker: z.string().nullable(),
+  progress: z.number().nullable(),
+  progressMessage: z.string().nullable(),
+  error: taskErrorSchema.nullable(),
+  result: z.unknown(),
+}) satisfies z.ZodType<TaskRecord>;
+
+export const jobRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  state: z.enum(JOB_STATES),
+  concurrency: z.number().nullable(),
+  onFailure: z.enum(['continue', 'fail-fast']),
+  baseDir: z.string(),
+  createdAt: z.number(),
+  finishedAt: z.number().nullable(),
+  taskCount: z.number(),
+}) satisfies z.ZodType<JobRecord>;
+
+const logLineSchema = z.object({
+  taskKey: z.string(),
+  at: z.number(),
+  level: z.enum(['info', 'warn', 'error']),
+  message: z.string(),
+}) satisfies z.ZodType<TaskLogLine>;
+
+const telemetrySampleSchema = z.object({
+  at: z.number(),
+  memory: z.object({ rss: z.number(), heapUsed: z.number(), heapTotal: z.number(), external: z.number(), arrayBuffers: z.number() }),
+  loop: z.object({ delayP50Ms: z.number(), delayP99Ms: z.number(), delayMaxMs: z.number(), utilization: z.number() }),
+  workers: z.array(z.object({ threadId: z.number(), heapUsed: z.number().nullable(), utilization: z.number() })),
+  poolUtilization: z.number(),
+  queued: z.number(),
+  running: z.number(),
+  completionsPerSecond: z.number(),
+}) satisfies z.ZodType<TelemetrySample>;
+
+const countsSchema = z.record(taskStateSchema, z.number());
+const attemptsByTaskSchema = z.record(z.string(), z.array(attemptSchema));
+
+export const apiEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('snapshot'),
+    seq: z.number().int().nonnegative(),
+    at: z.number(),
+    jobs: z.array(jobRecordSchema),
+    tasks: z.array(taskRecordSchema),
+    attempts: attemptsByTaskSchema,
+    telemetry: z.array(telemetrySampleSchema),
+    counts: countsSchema,
+  }),
+  z.object({
+    type: z.literal('delta'),
+    seq: z.number().int().nonnegative(),
+    at: z.number(),
+    tasks: z.array(taskRecordSchema),
+    jobs: z.array(jobRecordSchema),
+    attempts: attemptsByTaskSchema,
+    logs: z.array(logLineSchema),
+    telemetry: z.array(telemetrySampleSchema),
+    counts: countsSchema,
+  }),
+]) satisfies z.ZodType<ApiEvent>;
+
+const specIssueSchema = z.object({ path: z.string(), message: z.string() });
+export const apiErrorBodySchema = z.object({
+  code: z.enum(['BAD_REQUEST', 'UNKNOWN_METHOD', 'NOT_FOUND', 'ENGINE_CLOSED', 'INTERNAL']),
+  message: z.string(),
+  issues: z.array(specIssueSchema).optional(),
+}) satisfies z.ZodType<ApiErrorBody>;
+
+export const resultMessageSchema = z.discriminatedUnion('ok', [
+  z.object({ type: z.literal('result'), id: z.number(), ok: z.literal(true), value: z.unknown() }),
+  z.object({ type: z.literal('result'), id: z.number(), ok: z.literal(false), error: apiErrorBodySchema }),
+]);
+
+export const serverMessageSchema = z.union([apiEventSchema, resultMessageSchema]);
