@@ -309,7 +309,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     task.history.push(attempt);
     if (task.state === 'queued') this.setState(task, task.stopReason ? 'cancelling' : 'running');
     if (task.timeoutMs !== null && task.stopReason === null) {
-      task.timers.timeout = setTimeout(() => this.stopRunning(task, 'timeout'), task.timeoutMs);
+      task.timers.timeout = setTimeout(() => this.stopTask(task, 'timeout'), task.timeoutMs);
     }
     this.writer.task(task);
     this.writer.attempt(task, attempt);
@@ -317,23 +317,16 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private onFinished(task: Task, outcome: ExecutorOutcome): void {
+    if (isTerminal(task.state) || task.state === 'interrupted') {
+      // Withdrawn before it began and already ended: only its place on the executor is freed.
+      this.leaveExecutor(task);
+      return;
+    }
     // The worker's start message may not have arrived before its outcome.
     if (outcome.type !== 'returned' && !task.attemptOpen) this.openAttempt(task, outcome.worker, outcome.startedAt);
-    task.onExecutor = false;
-    clearTimeout(task.timers.timeout);
-    clearTimeout(task.timers.grace);
-    const job = task.job;
-    job.active--;
-    this.releaseHeld(job);
-    this.schedulePump();
-
+    this.leaveExecutor(task);
     if (outcome.type === 'returned') {
-      if (task.attemptOpen) {
-        // Its batch announced it, but it never ran: that was no attempt.
-        task.attemptOpen = false;
-        task.attempts--;
-        task.history.pop();
-      }
+      this.discardOpenAttempt(task);
       if (task.stopReason) this.finish(task, stoppedState(task.stopReason), null);
       else {
         this.setState(task, 'queued');
@@ -363,6 +356,24 @@ export class Engine extends EventEmitter<EngineEvents> {
       const reason = task.stopReason ?? 'cancel';
       this.finish(task, stoppedState(reason), stopError(reason), outcome.finishedAt);
     }
+  }
+
+  private leaveExecutor(task: Task): void {
+    task.onExecutor = false;
+    clearTimeout(task.timers.timeout);
+    clearTimeout(task.timers.grace);
+    task.job.active--;
+    this.releaseHeld(task.job);
+    this.schedulePump();
+  }
+
+  /** Its batch announced it, but it never ran: that was no attempt. */
+  private discardOpenAttempt(task: Task): void {
+    if (!task.attemptOpen) return;
+    task.attemptOpen = false;
+    task.attempts--;
+    task.history.pop();
+    task.startedAt = task.history.at(-1)?.startedAt ?? null;
   }
 
   private failOrRetry(task: Task, state: 'failed' | 'timed_out', error: TaskError, at: number): void {
@@ -475,7 +486,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   private stopTask(task: Task, reason: StopReason): boolean {
     if (isTerminal(task.state) || task.state === 'interrupted') return false;
-    if (task.onExecutor) return this.stopRunning(task, reason);
+    if (task.onExecutor && !this.withdraw(task)) return this.stopRunning(task, reason);
     if (reason === 'shutdown') {
       task.clearTimers();
       this.setState(task, 'interrupted');
@@ -488,6 +499,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     return true;
   }
 
+  private executorOf(task: Task): Executor {
+    return task.executor === 'pool' ? this.pool : this.loop;
+  }
+
+  /** A task handed to the pool but not begun is, from the outside, still queued: it stops at once. */
+  private withdraw(task: Task): boolean {
+    if (task.stopReason !== null || !this.executorOf(task).withdraw(task)) return false;
+    this.discardOpenAttempt(task);
+    if (task.state !== 'queued') this.setState(task, 'queued');
+    return true;
+  }
+
   /** Soft first (the handler's cancel flag), then, after the grace period, the thread ends. */
   private stopRunning(task: Task, reason: StopReason): boolean {
     if (task.stopReason !== null) {
@@ -495,9 +518,9 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (reason !== 'timeout' && task.stopReason === 'timeout') task.stopReason = reason;
       return true;
     }
+    const executor = this.executorOf(task);
     task.stopReason = reason;
     clearTimeout(task.timers.timeout);
-    const executor: Executor = task.executor === 'pool' ? this.pool : this.loop;
     if (task.state === 'running') {
       this.setState(task, 'cancelling');
       this.writer.task(task);
@@ -643,13 +666,13 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.closing = true;
     const running = [...this.tasks.values()].filter((task) => task.onExecutor);
     for (const task of this.tasks.values()) if (!task.onExecutor) this.stopTask(task, 'shutdown');
-    for (const task of running) this.stopRunning(task, 'shutdown');
+    for (const task of running) this.stopTask(task, 'shutdown');
     const deadline = Date.now() + deadlineMs;
     while (running.some((task) => task.onExecutor) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     for (const task of running) {
-      if (task.onExecutor) (task.executor === 'pool' ? this.pool : this.loop).terminate(task);
+      if (task.onExecutor) this.executorOf(task).terminate(task);
     }
     while (running.some((task) => task.onExecutor)) await new Promise((resolve) => setTimeout(resolve, 5));
     for (const job of this.jobs.values()) {

@@ -24,6 +24,11 @@ export type ReadySource = (accept?: (task: Task) => boolean) => Task | null;
 export interface Executor {
   /** Takes as many ready tasks as it has room for. */
   fill(next: ReadySource): void;
+  /**
+   * For a task handed over but not yet begun: makes sure it never begins and returns true.
+   * Its outcome still arrives later (as `stopped`), to free its place on the executor.
+   */
+  withdraw(task: Task): boolean;
   /** Asks a running task to stop at its next check. */
   requestStop(task: Task): void;
   /** Stops a running task now, whatever it is doing. */

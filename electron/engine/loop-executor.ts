@@ -64,6 +64,11 @@ export class LoopExecutor implements Executor {
     this.listener.finished(task, outcome());
   }
 
+  /** Loop tasks begin as soon as they are handed over. */
+  withdraw(): boolean {
+    return false;
+  }
+
   requestStop(task: Task): void {
     this.running.get(task)?.abort(new Error('task was cancelled'));
   }

@@ -177,6 +177,15 @@ export class PoolExecutor implements Executor {
     }
   }
 
+  withdraw(task: Task): boolean {
+    const slot = this.slotOf.get(task);
+    if (slot === undefined) return false;
+    // The flag goes up before the stage is read, and the worker writes its stage before it reads
+    // the flag: so either we see it started, or it sees the flag and skips the task.
+    this.slots.raiseCancel(slot);
+    return this.slots.stage(slot) === TaskStage.notStarted;
+  }
+
   requestStop(task: Task): void {
     const slot = this.slotOf.get(task);
     if (slot !== undefined) this.slots.raiseCancel(slot);

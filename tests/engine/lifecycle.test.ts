@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskState } from '../../contract/task-states.js';
+import { jobSpec, makeEngine, waitFor } from '../support/engine-fixture.js';
+
+function statesSeen(engine: ReturnType<typeof makeEngine>, key: string): TaskState[] {
+  const seen: TaskState[] = [];
+  engine.on('task', (task) => {
+    if (task.key === key && seen.at(-1) !== task.state) seen.push(task.state);
+  });
+  return seen;
+}
+
+describe('task life cycle', () => {
+  it('runs a task queued -> running -> succeeded on a pool thread and records its attempt', async () => {
+    const engine = makeEngine();
+    const job = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 30 }]), '/');
+    const seen = statesSeen(engine, `${job.id}:a`);
+    expect(engine.task(`${job.id}:a`)?.state).toBe('queued');
+    const done = await engine.waitForJob(job.id);
+    expect(done.state).toBe('succeeded');
+    expect(seen).toEqual(['running', 'succeeded']);
+    const task = engine.task(`${job.id}:a`)!;
+    expect(task.attempts).toBe(1);
+    expect(task.worker).toMatch(/^w\d+$/);
+    expect(task.startedAt).toBeGreaterThanOrEqual(task.queuedAt - 1);
+    expect(task.finishedAt).toBeGreaterThanOrEqual(task.startedAt!);
+    expect(task.result).toMatchObject({ iterations: expect.any(Number) });
+    expect(engine.attemptsOf(task.key)).toEqual([
+      expect.objectContaining({ attempt: 1, worker: task.worker, state: 'succeeded' }),
+    ]);
+  });
+
+  it('runs async kinds on the event loop', async () => {
+    const engine = makeEngine();
+    const job = engine.submitJob(jobSpec([{ id: 's', kind: 'demo.sleep', ms: 20 }]), '/');
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:s`)).toMatchObject({ state: 'succeeded', worker: 'loop', result: { sleptMs: expect.any(Number) } });
+  });
+
+  it('fails a task that throws, with the message, code and stack', async () => {
+    const engine = makeEngine();
+    const job = engine.submitJob(jobSpec([{ id: 'f', kind: 'demo.fail', message: 'disk on fire' }]), '/');
+    expect((await engine.waitForJob(job.id)).state).toBe('failed');
+    const task = engine.task(`${job.id}:f`)!;
+    expect(task.state).toBe('failed');
+    expect(task.error).toMatchObject({ message: 'disk on fire', code: 'DEMO_FAILURE', stack: expect.stringContaining('disk on fire') });
+  });
+
+  it('ends an infinite sync loop timed_out, and the pool still runs the next task', async () => {
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 50 });
+    const job = engine.submitJob(
+      jobSpec([
+        { id: 'stuck', kind: 'demo.cpu', ms: 86_400_000, cooperative: false, timeoutMs: 200 },
+        { id: 'next', kind: 'demo.cpu', ms: 10, dependsOn: [] },
+      ]),
+      '/',
+    );
+    const seen = statesSeen(engine, `${job.id}:stuck`);
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:stuck`)).toMatchObject({ state: 'timed_out', error: { code: 'TIMED_OUT' } });
+    expect(seen).toEqual(['running', 'cancelling', 'timed_out']);
+    expect(engine.task(`${job.id}:next`)?.state).toBe('succeeded');
+    expect(engine.pool.threadCount).toBe(1);
+  });
+
+  it('cancels a queued task at once, without running it', async () => {
+    const engine = makeEngine({ poolSize: 1 });
+    const job = engine.submitJob(
+      jobSpec([
+        { id: 'first', kind: 'demo.cpu', ms: 300 },
+        { id: 'waiting', kind: 'demo.cpu', ms: 10 },
+      ]),
+      '/',
+    );
+    await waitFor(() => engine.task(`${job.id}:first`)?.state === 'running');
+    expect(engine.cancelTask(`${job.id}:waiting`)).toBe(true);
+    expect(engine.task(`${job.id}:waiting`)).toMatchObject({ state: 'cancelled', attempts: 0 });
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:waiting`)).toMatchObject({ state: 'cancelled', attempts: 0, startedAt: null });
+    expect(engine.task(`${job.id}:first`)?.state).toBe('succeeded');
+  });
+
+  it('soft-cancels a cooperative task: it sees the flag, stops, and its thread lives on', async () => {
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 10_000 });
+    const job = engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    const key = `${job.id}:long`;
+    const seen = statesSeen(engine, key);
+    await waitFor(() => engine.task(key)?.state === 'running');
+    const worker = engine.task(key)!.worker;
+    engine.cancelTask(key);
+    expect(engine.task(key)?.state).toBe('cancelling');
+    await waitFor(() => engine.task(key)?.state === 'cancelled', 5000, 'the soft cancel');
+    expect(seen).toEqual(['running', 'cancelling', 'cancelled']);
+    await engine.waitForJob(job.id);
+    // The same thread ran the next task: it was not terminated.
+    expect(engine.task(`${job.id}:after`)).toMatchObject({ state: 'succeeded', worker });
+  });
+
+  it('hard-cancels a thread stuck in sync code after the grace period; the pool refills', async () => {
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 100 });
+    const job = engine.submitJob(jobSpec([{ id: 'blocked', kind: 'demo.block', ms: 86_400_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    const key = `${job.id}:blocked`;
+    await waitFor(() => engine.task(key)?.state === 'running');
+    const worker = engine.task(key)!.worker;
+    engine.cancelTask(key);
+    await waitFor(() => engine.task(key)?.state === 'cancelled', 5000, 'the hard cancel');
+    await engine.waitForJob(job.id);
+    const after = engine.task(`${job.id}:after`)!;
+    expect(after.state).toBe('succeeded');
+    expect(after.worker).not.toBe(worker);
+    expect(engine.pool.threadCount).toBe(1);
+  });
+
+  it('cancels a whole job, and everything', async () => {
+    const engine = makeEngine({ poolSize: 2, cancelGraceMs: 0 });
+    const a = engine.submitJob(jobSpec([{ id: 'x', kind: 'demo.block', ms: 60_000 }, { id: 'y', kind: 'demo.cpu', ms: 60_000 }, { id: 'z', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    const b = engine.submitJob(jobSpec([{ id: 'x', kind: 'demo.cpu', ms: 60_000 }, { id: 'y', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    await waitFor(() => engine.stateCounts().running >= 2);
+    expect(engine.cancelJob(a.id)).toBe(3);
+    expect((await engine.waitForJob(a.id)).state).toBe('cancelled');
+    expect(engine.cancelAll()).toBe(2);
+    expect((await engine.waitForJob(b.id)).state).toBe('cancelled');
+    for (const t of [...engine.tasksOfJob(a.id), ...engine.tasksOfJob(b.id)]) expect(t.state).toBe('cancelled');
+  });
+
+  it('fails only its own task when a worker goes over its memory limit', async () => {
+    const engine = makeEngine({ poolSize: 1, resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    const job = engine.submitJob(jobSpec([{ id: 'hog', kind: 'demo.alloc', mb: 400 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:hog`)).toMatchObject({ state: 'failed', error: { code: 'WORKER_OUT_OF_MEMORY' } });
+    expect(engine.task(`${job.id}:after`)?.state).toBe('succeeded');
+    expect(engine.pool.threadCount).toBe(1);
+  });
+});
