@@ -178,6 +178,13 @@ export type ThreadlineApi = {
 
 // ---- the wire (WebSocket, or any message channel) ----------------------------------------
 
+/**
+ * `threadline serve` takes the WebSocket at this path, with the token of the page's URL as a
+ * query parameter: `ws://127.0.0.1:PORT/api?token=TOKEN`. One JSON message per frame.
+ */
+export const API_WEBSOCKET_PATH = '/api';
+export const TOKEN_QUERY_PARAM = 'token';
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   /** A method call; answered by a `result` with the same `id`. */
   z.strictObject({ type: z.literal('call'), id: z.number().int().nonnegative(), method: z.string().max(100), params: z.unknown() }),
