@@ -68,6 +68,13 @@ function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = []): SpecI
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_type' && issue.input === undefined) return `missing; expected ${issue.expected}`;
+  if (issue.code === 'too_small' || issue.code === 'too_big') {
+    const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+    const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+    if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') {
+      return `expected a number ${op} ${String(bound)}, got ${JSON.stringify(issue.input)}`;
+    }
+  }
   return issue.message.replace(/^Invalid input: /, '');
 }
 

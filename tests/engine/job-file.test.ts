@@ -1,0 +1,88 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jobFileJsonSchema, validateJobSpec } from '../../contract/job-spec.js';
+import { ThreadlineError } from '../../electron/engine/errors.js';
+import { loadJobFile } from '../../electron/engine/job-file.js';
+import { tempDir } from '../support/engine-fixture.js';
+
+function loadError(name: string, content: string | null): ThreadlineError {
+  const dir = tempDir();
+  const file = join(dir, name);
+  if (content !== null) writeFileSync(file, content);
+  try {
+    loadJobFile(file);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ThreadlineError);
+    expect((error as ThreadlineError).exitCode).toBe(2);
+    expect((error as Error).message).not.toContain('\n');
+    expect((error as Error).message.startsWith(file)).toBe(true);
+    return error as ThreadlineError;
+  }
+  throw new Error('expected the job file to be refused');
+}
+
+const task = (extra: Record<string, unknown> = {}) => ({ id: 'a', kind: 'demo.cpu', ms: 10, ...extra });
+
+describe('job files', () => {
+  it('reads JSON and YAML alike, with defaults filled in', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.yaml'), 'name: nightly\nconcurrency: 2\ntasks:\n  - id: a\n    kind: demo.cpu\n    ms: 200\n  - {id: b, kind: demo.block, ms: 100, dependsOn: [a], timeoutMs: 5000, retries: 1}\n');
+    writeFileSync(
+      join(dir, 'a.json'),
+      '{"name":"nightly","concurrency":2,"onFailure":"continue","tasks":[{"id":"a","kind":"demo.cpu","ms":200},{"id":"b","kind":"demo.block","ms":100,"dependsOn":["a"],"timeoutMs":5000,"retries":1}]}',
+    );
+    const yaml = loadJobFile(join(dir, 'a.yaml'));
+    const json = loadJobFile(join(dir, 'a.json'));
+    expect(yaml.spec).toEqual(json.spec);
+    expect(yaml.baseDir).toBe(dir);
+    expect(json.spec.tasks[0]).toEqual({ id: 'a', kind: 'demo.cpu', priority: 0, retries: 0, retryBackoffMs: 500, dependsOn: [], input: { ms: 200, cooperative: true } });
+    expect(json.spec.tasks[1]).toMatchObject({ timeoutMs: 5000, retries: 1, dependsOn: ['a'], input: { ms: 100 } });
+  });
+
+  it.each([
+    ['not parseable JSON', 'job.json', '{"name": "x", tasks: []}', /job\.json: not valid JSON: /],
+    ['not parseable YAML', 'job.yaml', 'name: x\ntasks: [\n', /job\.yaml: not valid YAML at line \d+, column \d+: /],
+    ['missing tasks', 'job.json', '{"name":"x"}', /job\.json: tasks: missing; expected array$/],
+    ['empty tasks', 'job.json', '{"name":"x","tasks":[]}', /tasks: expected at least one task$/],
+    ['missing name', 'job.json', JSON.stringify({ tasks: [task()] }), /job\.json: name: missing; expected string$/],
+    ['unknown kind', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ kind: 'demo.nope' })] }), /tasks\[0\]\.kind: unknown kind "demo\.nope"; expected one of demo\.echo, demo\.cpu/],
+    ['wrong type', 'job.json', JSON.stringify({ name: 'x', tasks: [task(), task({ id: 'b', ms: 'fast' })] }), /tasks\[1\]\.ms: expected number, received string$/],
+    ['wrong type of a common field', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ retries: -1 })] }), /tasks\[0\]\.retries: expected a number >= 0, got -1$/],
+    ['unknown field (a typo)', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ timeout: 5 })] }), /tasks\[0\]: unknown field "timeout"$/],
+    ['duplicate id', 'job.json', JSON.stringify({ name: 'x', tasks: [task(), task()] }), /tasks\[1\]\.id: duplicate id "a" \(also tasks\[0\]\)$/],
+    ['unknown dependsOn', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['ghost'] })] }), /tasks\[0\]\.dependsOn\[0\]: unknown task id "ghost"$/],
+    ['cyclic dependsOn', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['c'] }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['b'] })] }), /dependency cycle: a -> c -> b -> a$/],
+    ['self dependency', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['a'] })] }), /tasks\[0\]\.dependsOn\[0\]: a task cannot depend on itself$/],
+    ['a document that is not an object', 'job.yaml', '- just\n- a list\n', /job\.yaml: expected object, received array$/],
+  ])('refuses %s with a one-line message naming the file and field', (_case, name, content, message) => {
+    expect(loadError(name, content).message).toMatch(message);
+  });
+
+  it('refuses a missing file and a directory', () => {
+    expect(loadError('nope.json', null).message).toMatch(/nope\.json: no such file$/);
+    const dir = tempDir();
+    mkdirSync(join(dir, 'folder.json'));
+    expect(() => loadJobFile(join(dir, 'folder.json'))).toThrow(/folder\.json: is a directory; expected a JSON or YAML job file$/);
+  });
+
+  it('counts further problems instead of hiding them', () => {
+    const message = loadError('job.json', JSON.stringify({ name: 'x', tasks: [task({ ms: 'a' }), task({ id: 'b', ms: 'b' }), task({ id: 'c', ms: 'c' })] })).message;
+    expect(message).toMatch(/tasks\[0\]\.ms: expected number, received string \(and 2 more problems\)$/);
+  });
+
+  it('handles a 100,000-task chain without deep recursion', () => {
+    const tasks = Array.from({ length: 100_000 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', dependsOn: i ? [`t${i - 1}`] : [] }));
+    expect(validateJobSpec({ name: 'big', tasks }).ok).toBe(true);
+    tasks[0]!.dependsOn = ['t99999'];
+    const result = validateJobSpec({ name: 'big', tasks });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.issues[0]!.message).toMatch(/^dependency cycle: t0 -> t99999 -> t99998/);
+  });
+
+  it('publishes a JSON Schema that names every kind', () => {
+    const schema = JSON.stringify(jobFileJsonSchema());
+    for (const kind of ['demo.cpu', 'demo.block', 'demo.alloc', 'demo.fail', 'demo.sleep', 'demo.echo']) expect(schema).toContain(`"${kind}"`);
+    expect(schema).toContain('"dependsOn"');
+  });
+});
