@@ -1,0 +1,38 @@
+import { benchEngine, spec } from './engine-fixture.js';
+import type { Benchmark } from './harness.js';
+
+function settledHeap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run the benchmarks with node --expose-gc (npm run bench does)');
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** 100,000 tasks queued at once: admission time and main-process heap per queued task. */
+export const queue: Benchmark = {
+  name: 'queue',
+  async run(ctx) {
+    const n = ctx.quick ? 5_000 : 100_000;
+    const engine = benchEngine(ctx, { poolSize: 1 });
+    try {
+      const before = settledHeap();
+      // Every task waits on a gate that never opens, so all of them stay queued.
+      let job = spec([
+        { id: 'gate', kind: 'demo.block', ms: 86_400_000 },
+        ...Array.from({ length: n }, (_, i) => ({ id: `q${i}`, kind: 'demo.echo', value: i, dependsOn: ['gate'] })),
+      ]);
+      const start = performance.now();
+      const record = engine.submitJob(job, '/');
+      const admitMs = performance.now() - start;
+      job = spec([{ id: 'x', kind: 'demo.echo' }]); // drop the parsed file: the engine holds what it needs
+      const after = settledHeap();
+      const queued = engine.stateCounts().queued;
+      if (queued < n) throw new Error(`expected ${n} queued tasks, found ${queued}`);
+      engine.cancelJob(record.id);
+      return { 'queue.admit_ms': admitMs, 'queue.bytes_per_task': (after - before) / n };
+    } finally {
+      await engine.shutdown({ deadlineMs: 100 });
+    }
+  },
+};
