@@ -113,7 +113,6 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.telemetry = new Telemetry(
       {
         workers: () => this.pool.workerStats(),
-        poolUtilization: () => this.pool.utilization,
         queued: () => this.counts.queued,
         running: () => this.counts.running + this.counts.cancelling,
         takeCompletions: () => {

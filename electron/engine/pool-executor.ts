@@ -206,10 +206,6 @@ export class PoolExecutor implements Executor {
     });
   }
 
-  get utilization(): number {
-    return this.pool.utilization;
-  }
-
   private forgetDeadThreads(): void {
     const alive = new Set(this.pool.threads.map((thread) => thread.threadId));
     for (const id of this.heapByThread.keys()) if (!alive.has(id)) this.heapByThread.delete(id);

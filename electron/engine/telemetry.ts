@@ -5,7 +5,6 @@ export type { TelemetrySample, WorkerSample };
 
 export interface TelemetrySource {
   workers(): WorkerSample[];
-  poolUtilization(): number;
   queued(): number;
   running(): number;
   /** Tasks that ended since the last call. */
@@ -41,6 +40,7 @@ export class Telemetry {
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
     const h = this.histogram;
     const seconds = Math.max(0.001, (now - this.lastAt) / 1000);
+    const workers = this.source.workers();
     const sample: TelemetrySample = {
       at: now,
       memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
@@ -50,8 +50,8 @@ export class Telemetry {
         delayMaxMs: h.count > 0 ? h.max / NS_PER_MS : 0,
         utilization: performance.eventLoopUtilization(elu, this.elu).utilization,
       },
-      workers: this.source.workers(),
-      poolUtilization: this.source.poolUtilization(),
+      workers,
+      poolUtilization: workers.length === 0 ? 0 : workers.reduce((sum, w) => sum + w.utilization, 0) / workers.length,
       queued: this.source.queued(),
       running: this.source.running(),
       completionsPerSecond: this.source.takeCompletions() / seconds,

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { TelemetrySample } from '../../contract/telemetry.js';
+import { jobSpec, makeEngine, waitFor } from '../support/engine-fixture.js';
+
+describe('events and telemetry', () => {
+  it('samples memory, loop delay, each pool thread, queue depth and throughput', async () => {
+    const engine = makeEngine({ poolSize: 2, telemetryIntervalMs: 50 });
+    const samples: TelemetrySample[] = [];
+    engine.on('telemetry', (s) => samples.push(s));
+    const job = engine.submitJob(jobSpec(Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, kind: 'demo.cpu', ms: 60 }))), '/');
+    await waitFor(() => samples.some((s) => s.running === 2 && s.queued > 0), 10_000, 'a sample of a busy pool');
+    await engine.waitForJob(job.id);
+    await waitFor(() => samples.some((s) => s.workers.filter((w) => w.heapUsed !== null).length === 2), 10_000, 'heap reports from both threads');
+    const last = samples.at(-1)!;
+    expect(last.memory.rss).toBeGreaterThan(last.memory.heapUsed);
+    expect(last.workers).toHaveLength(2);
+    expect(samples.some((s) => s.poolUtilization > 0)).toBe(true);
+    expect(samples.some((s) => s.workers.some((w) => w.utilization > 0.5))).toBe(true);
+    expect(samples.some((s) => s.completionsPerSecond > 0)).toBe(true);
+    expect(last.loop.delayP99Ms).toBeGreaterThanOrEqual(last.loop.delayP50Ms);
+    expect(engine.telemetryHistory().length).toBe(samples.length);
+  });
+
+  it('keeps a bounded telemetry history', async () => {
+    const engine = makeEngine({ telemetryIntervalMs: 10, telemetryHistory: 5 });
+    await waitFor(() => engine.telemetryHistory().length === 5);
+    for (let i = 0; i < 10; i++) engine.sampleTelemetry();
+    expect(engine.telemetryHistory()).toHaveLength(5);
+  });
+
+  it('reports progress and logs from a running task, and a snapshot agrees with the events', async () => {
+    const engine = makeEngine();
+    const progress: number[] = [];
+    engine.on('task', (t) => {
+      if (t.state === 'running' && t.progress !== null) progress.push(t.progress);
+    });
+    const job = engine.submitJob(jobSpec([{ id: 'p', kind: 'demo.cpu', ms: 400 }, { id: 'q', kind: 'demo.echo', value: 'x' }]), '/');
+    await engine.waitForJob(job.id);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+    const snap = engine.snapshot();
+    expect(snap.jobs.map((j) => [j.id, j.state])).toEqual([[job.id, 'succeeded']]);
+    expect(snap.tasks.map((t) => t.state)).toEqual(['succeeded', 'succeeded']);
+    expect(snap.counts.succeeded).toBe(2);
+    expect(snap.attempts[`${job.id}:p`]).toHaveLength(1);
+  });
+});
