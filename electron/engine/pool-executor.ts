@@ -116,8 +116,11 @@ export class PoolExecutor implements Executor {
     );
   }
 
+  /** Anything on the channel is untrusted (a user's script can post to it): check its shape. */
   private onWorkerEvent(event: WorkerEvent): void {
+    if (typeof event !== 'object' || event === null) return;
     if (event.type === 'started') {
+      if (!Array.isArray(event.keys) || typeof event.threadId !== 'number' || typeof event.at !== 'number') return;
       const worker = `w${event.threadId}`;
       for (const key of event.keys) {
         const task = this.byKey.get(key);
@@ -128,9 +131,12 @@ export class PoolExecutor implements Executor {
       }
     } else if (event.type === 'progress') {
       const task = this.byKey.get(event.key);
-      if (task) this.listener.progress(task, event.progress, event.message);
+      const progress = typeof event.progress === 'number' && Number.isFinite(event.progress) ? event.progress : null;
+      if (task) this.listener.progress(task, progress, typeof event.message === 'string' ? event.message : null);
     } else if (event.type === 'log') {
-      this.listener.log({ taskKey: event.key, at: event.at, level: event.level, message: event.message });
+      const task = this.byKey.get(event.key);
+      const level = event.level === 'warn' || event.level === 'error' ? event.level : 'info';
+      if (task) this.listener.log({ taskKey: task.key, at: Number(event.at) || Date.now(), level, message: String(event.message) });
     }
   }
 
