@@ -2,9 +2,9 @@
  * The job file format: a named batch of tasks. Pure (no I/O), so the renderer can validate a
  * dropped file with the same rules the CLI uses.
  */
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parseDocument, YAMLError } from 'yaml';
 import { z } from 'zod';
-import { findKind, KINDS, kindNames } from './kinds/index.js';
+import { findKind, KINDS, kindNames, type KindSpec } from './kinds/index.js';
 
 export const taskBaseSchema = z.object({
   id: z
@@ -95,6 +95,15 @@ export function validateJobSpec(document: unknown): SpecResult {
   return { ok: true, spec: { name, ...(concurrency === undefined ? {} : { concurrency }), onFailure, tasks } };
 }
 
+const strictInputs = new Map<KindSpec, z.ZodObject>();
+
+/** The kind's fields with unknown ones refused (a typo'd field must not pass silently). */
+function strictInput(kind: KindSpec): z.ZodObject {
+  let schema = strictInputs.get(kind);
+  if (!schema) strictInputs.set(kind, (schema = z.strictObject(kind.input.shape)));
+  return schema;
+}
+
 function parseTask(raw: Record<string, unknown>, index: number): TaskSpec | { issues: SpecIssue[] } {
   const at = ['tasks', index];
   const base = taskBaseSchema.safeParse(raw, { reportInput: true });
@@ -107,7 +116,7 @@ function parseTask(raw: Record<string, unknown>, index: number): TaskSpec | { is
   }
   const own: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(raw)) if (!(field in taskBaseSchema.shape)) own[field] = value;
-  const input = z.strictObject(kind.input.shape).safeParse(own, { reportInput: true });
+  const input = strictInput(kind).safeParse(own, { reportInput: true });
   if (!input.success) return { issues: issuesOf(input.error, at) };
   return { ...base.data, input: input.data };
 }
@@ -165,12 +174,20 @@ function findCycle(tasks: TaskSpec[], indexById: Map<string, number>): string[] 
 export function parseJobText(text: string, fileName: string): { ok: true; document: unknown } | { ok: false; issue: SpecIssue } {
   const json = /\.json$/i.test(fileName) || (!/\.ya?ml$/i.test(fileName) && /^\s*[{[]/.test(text));
   try {
-    return { ok: true, document: json ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 }) };
+    return { ok: true, document: json ? JSON.parse(text) : parseYamlStrictly(text) };
   } catch (error) {
-    const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+    const where = error instanceof YAMLError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     return { ok: false, issue: { path: '', message: `not valid ${json ? 'JSON' : 'YAML'}${where}: ${message}` } };
   }
+}
+
+/** YAML warnings (an unknown tag, say) are refusals too: a job file must mean one thing. */
+function parseYamlStrictly(text: string): unknown {
+  const document = parseDocument(text, { logLevel: 'silent', uniqueKeys: true });
+  const problem = document.errors[0] ?? document.warnings[0];
+  if (problem) throw problem;
+  return document.toJS({ maxAliasCount: 100 });
 }
 
 /** The JSON Schema of the job file format, for editors and docs. */

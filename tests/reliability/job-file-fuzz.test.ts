@@ -1,0 +1,102 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { validateJobSpec } from '../../contract/job-spec.js';
+import { KINDS } from '../../contract/kinds/index.js';
+import { ThreadlineError } from '../../electron/engine/errors.js';
+import { jobSpecFromText } from '../../electron/engine/job-file.js';
+
+const RUNS = 3000;
+
+/** Every refusal must be a ThreadlineError with one line naming the file. */
+function parseOrRefuse(text: string, fileName: string): 'ok' | 'refused' {
+  try {
+    jobSpecFromText(text, fileName, '/base');
+    return 'ok';
+  } catch (error) {
+    if (!(error instanceof ThreadlineError)) throw error;
+    expect(error.message.startsWith(`${fileName}: `)).toBe(true);
+    expect(error.message).not.toMatch(/\n/);
+    expect(error.exitCode).toBe(2);
+    return 'refused';
+  }
+}
+
+const kindNames = KINDS.map((k) => k.name);
+const anyValue = fc.jsonValue({ maxDepth: 3 });
+const taskLike = fc.record(
+  {
+    id: fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('a', 'b', 'c'), anyValue),
+    kind: fc.oneof(fc.constantFrom(...kindNames), fc.string({ maxLength: 12 }), anyValue),
+    ms: fc.oneof(fc.integer({ min: -5, max: 100 }), anyValue),
+    dependsOn: fc.oneof(fc.array(fc.constantFrom('a', 'b', 'c', 'zz'), { maxLength: 3 }), anyValue),
+    priority: fc.oneof(fc.integer(), anyValue),
+    retries: fc.oneof(fc.integer({ min: -2, max: 200 }), anyValue),
+    timeoutMs: fc.oneof(fc.integer(), fc.double(), anyValue),
+  },
+  { requiredKeys: [] },
+);
+const jobLike = fc.record(
+  {
+    name: fc.oneof(fc.string({ maxLength: 10 }), anyValue),
+    concurrency: fc.oneof(fc.integer({ min: -1, max: 5 }), anyValue),
+    onFailure: fc.oneof(fc.constantFrom('continue', 'fail-fast', 'stop'), anyValue),
+    tasks: fc.oneof(fc.array(taskLike, { maxLength: 6 }), anyValue),
+  },
+  { requiredKeys: [] },
+);
+
+describe('job-file parser under random input', () => {
+  it(`never crashes on ${RUNS} random structured documents, and every refusal names where`, () => {
+    fc.assert(
+      fc.property(jobLike, (doc) => {
+        const result = validateJobSpec(doc);
+        if (!result.ok) {
+          expect(result.issues.length).toBeGreaterThan(0);
+          for (const issue of result.issues) {
+            expect(typeof issue.path).toBe('string');
+            expect(issue.message.length).toBeGreaterThan(0);
+          }
+        }
+        parseOrRefuse(JSON.stringify(doc), 'job.json');
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`never crashes on ${RUNS} random texts as JSON or YAML`, () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), fc.constantFrom('job.json', 'job.yaml', 'job'), (text, name) => {
+        parseOrRefuse(text, name);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it(`never crashes on ${RUNS} mutations of a valid file`, () => {
+    const valid = JSON.stringify({
+      name: 'n',
+      concurrency: 2,
+      tasks: [
+        { id: 'a', kind: 'demo.cpu', ms: 5 },
+        { id: 'b', kind: 'demo.block', ms: 5, dependsOn: ['a'], retries: 1 },
+      ],
+    });
+    const mutation = fc.tuple(fc.nat({ max: valid.length }), fc.nat({ max: 5 }), fc.string({ maxLength: 4 }));
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (mutations) => {
+        let text = valid;
+        for (const [at, cut, insert] of mutations) text = text.slice(0, at) + insert + text.slice(at + cut);
+        if (parseOrRefuse(text, 'job.json') === 'ok') accepted++;
+      }),
+      { numRuns: RUNS },
+    );
+    // The mutations must sometimes keep the file valid, or this tests only the JSON parser.
+    expect(accepted).toBeGreaterThan(0);
+  });
+
+  it('refuses YAML alias bombs quickly', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghij'.split('').map((c, i) => `${c}: &${c} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    expect(() => jobSpecFromText(bomb, 'bomb.yaml', '/')).toThrow(/bomb\.yaml: not valid YAML/);
+  });
+});
