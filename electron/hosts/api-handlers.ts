@@ -1,0 +1,135 @@
+import { isAbsolute } from 'node:path';
+import type { z } from 'zod';
+import {
+  apiParamsSchemas,
+  isApiMethod,
+  type ApiErrorBody,
+  type ApiMethod,
+  type ApiResults,
+  type JobListEntry,
+  type TaskDetail,
+} from '../../contract/api.js';
+import { formatPath, parseJobText, validateJobSpec } from '../../contract/job-spec.js';
+import type { TaskState } from '../../contract/task-states.js';
+import type { Engine } from '../engine/engine.js';
+import { ThreadlineError } from '../engine/errors.js';
+import { resolveJobPaths } from '../engine/job-file.js';
+import { demoCpuSlices, demoJobSpec, runDemoInline } from './demo-workload.js';
+
+export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
+
+export interface ApiHandlerOptions {
+  /** The folder relative paths of a submitted job file resolve against when the caller names none. */
+  defaultBaseDir: string;
+}
+
+type Implementation = {
+  [M in ApiMethod]: (params: z.output<(typeof apiParamsSchemas)[M]>) => ApiResults[M] | Promise<ApiResults[M]>;
+};
+
+/**
+ * The contract's methods over an engine, for any transport: `call` validates the method name
+ * and its params at this, the receiving, side and never throws; failures come back as
+ * `{ok: false, error}` with a one-line message.
+ */
+export class ApiHandlers {
+  private readonly methods: Implementation;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: ApiHandlerOptions,
+  ) {
+    this.methods = {
+      snapshot: () => this.engine.snapshot(),
+      submitJob: (params) => this.submitJob(params),
+      cancelTask: ({ key }) => ({ cancelled: this.engine.cancelTask(key) }),
+      cancelJob: ({ jobId }) => ({ cancelled: this.engine.cancelJob(jobId) }),
+      cancelAll: () => ({ cancelled: this.engine.cancelAll() }),
+      retryTask: ({ key }) => ({ retried: this.engine.retryTask(key) }),
+      taskDetail: ({ key }) => this.taskDetail(key),
+      runDemo: ({ inline }) => this.runDemo(inline),
+      listJobs: ({ history, limit }) => ({ jobs: this.listJobs(history, limit ?? 100) }),
+    };
+  }
+
+  async call(method: unknown, params: unknown): Promise<ApiOutcome> {
+    if (!isApiMethod(method)) {
+      return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method ${JSON.stringify(method)}` } };
+    }
+    const parsed = apiParamsSchemas[method].safeParse(params ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+      const first = issues[0]!;
+      return {
+        ok: false,
+        error: { code: 'BAD_REQUEST', message: `${method}: ${first.path ? `${first.path}: ` : ''}${first.message}`, issues },
+      };
+    }
+    try {
+      const run = this.methods[method] as (params: unknown) => unknown;
+      return { ok: true, value: await run(parsed.data) };
+    } catch (error) {
+      return { ok: false, error: errorBody(error) };
+    }
+  }
+
+  private submitJob(params: z.output<typeof apiParamsSchemas.submitJob>): ApiResults['submitJob'] {
+    const baseDir = params.baseDir ?? this.options.defaultBaseDir;
+    if (!isAbsolute(baseDir)) return { ok: false, issues: [{ path: '', message: `baseDir must be an absolute folder (got "${baseDir}")` }] };
+    const parsed = parseJobText(params.text, params.fileName);
+    if (!parsed.ok) return { ok: false, issues: [parsed.issue] };
+    const result = validateJobSpec(parsed.document);
+    if (!result.ok) return { ok: false, issues: result.issues };
+    return { ok: true, job: this.engine.submitJob(resolveJobPaths(result.spec, baseDir), baseDir) };
+  }
+
+  private taskDetail(key: string): TaskDetail {
+    const live = this.engine.task(key);
+    if (live) return { task: live, attempts: this.engine.attemptsOf(key), logs: this.engine.logsOf(key) };
+    // A task of an earlier run: from the store (its log lines were not kept).
+    const [jobId = '', taskId = ''] = key.split(':');
+    const stored = this.engine.store.tasksOfJob(jobId).find((task) => task.id === taskId);
+    if (!stored) throw new ThreadlineError('NOT_FOUND', `no task ${key}`);
+    const { seq: _seq, ...task } = stored;
+    return { task, attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: [] };
+  }
+
+  private runDemo(inline: boolean): ApiResults['runDemo'] {
+    if (!inline) return { mode: 'pool', job: this.engine.submitJob(demoJobSpec(), this.options.defaultBaseDir) };
+    const slices = demoCpuSlices();
+    void runDemoInline(slices);
+    return { mode: 'inline', blockedMs: slices.reduce((sum, ms) => sum + ms, 0) };
+  }
+
+  private listJobs(history: boolean, limit: number): JobListEntry[] {
+    const live = this.liveJobs();
+    if (!history) return [...live.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    // The store lags the engine by a flush; a job this engine holds is shown as it is now.
+    const { store } = this.engine;
+    const merged = store.listJobs(limit).map((job) => live.get(job.id) ?? { ...job, counts: store.stateCounts(job.id) });
+    const seen = new Set(merged.map((job) => job.id));
+    for (const job of live.values()) if (!seen.has(job.id)) merged.push(job);
+    return merged.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  /** The jobs this engine holds, with their task counts by state. */
+  private liveJobs(): Map<string, JobListEntry> {
+    // The engine lists its jobs only through a snapshot; listing is rare enough for that.
+    const { jobs, tasks } = this.engine.snapshot();
+    const counts = new Map<string, Partial<Record<TaskState, number>>>(jobs.map((job) => [job.id, {}]));
+    for (const task of tasks) {
+      const of = counts.get(task.jobId);
+      if (of) of[task.state] = (of[task.state] ?? 0) + 1;
+    }
+    return new Map(jobs.map((job) => [job.id, { ...job, counts: counts.get(job.id) ?? {} }]));
+  }
+}
+
+function errorBody(error: unknown): ApiErrorBody {
+  if (error instanceof ThreadlineError) {
+    if (error.code === 'NOT_FOUND') return { code: 'NOT_FOUND', message: error.message };
+    if (error.code === 'ENGINE_CLOSED') return { code: 'ENGINE_CLOSED', message: error.message };
+  }
+  const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+  return { code: 'INTERNAL', message };
+}

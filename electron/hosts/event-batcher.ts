@@ -1,0 +1,220 @@
+import type { ApiEvent, DeltaMessage, SnapshotMessage } from '../../contract/api.js';
+import type { TaskLogLine } from '../../contract/records.js';
+import type { TelemetrySample } from '../../contract/telemetry.js';
+import type { Engine } from '../engine/engine.js';
+import type { Job } from '../engine/job.js';
+import type { Task } from '../engine/task.js';
+
+export const DELTA_INTERVAL_MS = 50;
+/** Log lines kept for one delta; a subscriber that lags behind more loses the oldest. */
+const MAX_LOGS_PER_DELTA = 2000;
+const MAX_TELEMETRY_PER_DELTA = 120;
+
+export interface SubscriberOptions {
+  /** Delivers one message. */
+  send(event: ApiEvent): void;
+  /**
+   * False while the transport is congested: changes keep coalescing and go out in the first
+   * delta after it drains. Default: always ready.
+   */
+  ready?(): boolean;
+}
+
+export interface Subscription {
+  /** Sends a fresh snapshot now; deltas continue from its sequence number. */
+  resync(): void;
+  close(): void;
+}
+
+/** What one subscriber has not been sent yet. */
+class Pending {
+  tasks = new Set<string>();
+  jobs = new Set<string>();
+  logs: TaskLogLine[] = [];
+  telemetry: TelemetrySample[] = [];
+
+  get empty(): boolean {
+    return this.tasks.size === 0 && this.jobs.size === 0 && this.logs.length === 0 && this.telemetry.length === 0;
+  }
+
+  clear(): void {
+    this.tasks.clear();
+    this.jobs.clear();
+    this.logs = [];
+    this.telemetry = [];
+  }
+}
+
+class Subscriber implements Subscription {
+  private readonly pending = new Pending();
+  private seq = 0;
+  private lastSentAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly batcher: EventBatcher,
+    private readonly engine: Engine,
+    private readonly options: SubscriberOptions,
+    private readonly intervalMs: number,
+  ) {}
+
+  markTask(key: string): void {
+    this.pending.tasks.add(key);
+    this.schedule();
+  }
+
+  markJob(id: string): void {
+    this.pending.jobs.add(id);
+    this.schedule();
+  }
+
+  addLog(line: TaskLogLine): void {
+    this.pending.logs.push(line);
+    if (this.pending.logs.length > MAX_LOGS_PER_DELTA) this.pending.logs.shift();
+    this.schedule();
+  }
+
+  addTelemetry(sample: TelemetrySample): void {
+    this.pending.telemetry.push(sample);
+    if (this.pending.telemetry.length > MAX_TELEMETRY_PER_DELTA) this.pending.telemetry.shift();
+    this.schedule();
+  }
+
+  /** At most one delta per interval: the first change after a send waits out the rest of it. */
+  private schedule(): void {
+    if (this.timer || this.closed) return;
+    const wait = Math.max(0, this.lastSentAt + this.intervalMs - Date.now());
+    this.timer = setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.timer = null;
+    if (this.closed || this.pending.empty) return;
+    // Timers may fire a millisecond early; the interval is a promise to the subscriber.
+    if (Date.now() < this.lastSentAt + this.intervalMs) return this.schedule();
+    if (this.options.ready && !this.options.ready()) {
+      this.lastSentAt = Date.now();
+      this.schedule();
+      return;
+    }
+    const delta = this.buildDelta();
+    this.pending.clear();
+    this.lastSentAt = Date.now();
+    this.options.send(delta);
+  }
+
+  private buildDelta(): DeltaMessage {
+    const { engine, pending } = this;
+    const delta: DeltaMessage = {
+      type: 'delta',
+      seq: ++this.seq,
+      at: Date.now(),
+      tasks: [],
+      jobs: [],
+      attempts: {},
+      logs: pending.logs,
+      telemetry: pending.telemetry,
+      counts: engine.stateCounts(),
+    };
+    for (const key of pending.tasks) {
+      const task = engine.task(key);
+      if (!task) continue;
+      delta.tasks.push(task);
+      // Attempts change only with a task event of their task, so dirty tasks carry them all.
+      if (task.attempts > 0) delta.attempts[key] = engine.attemptsOf(key);
+    }
+    for (const id of pending.jobs) {
+      const job = engine.job(id);
+      if (job) delta.jobs.push(job);
+    }
+    return delta;
+  }
+
+  snapshot(): SnapshotMessage {
+    this.pending.clear();
+    return { type: 'snapshot', seq: ++this.seq, ...this.engine.snapshot() };
+  }
+
+  resync(): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const message = this.snapshot();
+    this.lastSentAt = Date.now();
+    this.options.send(message);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending.clear();
+    this.batcher.remove(this);
+  }
+}
+
+/**
+ * Turns the engine's fine-grained events into, per subscriber, one snapshot to start from and
+ * then at most one delta per interval, whatever the task rate. Shared by the desktop IPC and
+ * the WebSocket of `threadline serve`.
+ */
+export class EventBatcher {
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly onTask = (task: Task) => {
+    for (const s of this.subscribers) s.markTask(task.key);
+  };
+  private readonly onJob = (job: Job) => {
+    for (const s of this.subscribers) s.markJob(job.id);
+  };
+  private readonly onLog = (line: TaskLogLine) => {
+    for (const s of this.subscribers) s.addLog(line);
+  };
+  private readonly onTelemetry = (sample: TelemetrySample) => {
+    for (const s of this.subscribers) s.addTelemetry(sample);
+  };
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly intervalMs = DELTA_INTERVAL_MS,
+  ) {}
+
+  /** Starts a stream: the snapshot is sent before this returns. */
+  subscribe(options: SubscriberOptions): Subscription {
+    if (this.subscribers.size === 0) this.attach();
+    const subscriber = new Subscriber(this, this.engine, options, this.intervalMs);
+    this.subscribers.add(subscriber);
+    subscriber.resync();
+    return subscriber;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  /** Ends every stream (the host is closing). */
+  close(): void {
+    for (const s of [...this.subscribers]) s.close();
+  }
+
+  /** @internal Called by a subscriber that closed. */
+  remove(subscriber: Subscriber): void {
+    this.subscribers.delete(subscriber);
+    if (this.subscribers.size === 0) this.detach();
+  }
+
+  private attach(): void {
+    this.engine.on('task', this.onTask);
+    this.engine.on('job', this.onJob);
+    this.engine.on('log', this.onLog);
+    this.engine.on('telemetry', this.onTelemetry);
+  }
+
+  private detach(): void {
+    this.engine.off('task', this.onTask);
+    this.engine.off('job', this.onJob);
+    this.engine.off('log', this.onLog);
+    this.engine.off('telemetry', this.onTelemetry);
+  }
+}

@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import type { ApiResults } from '../../contract/api.js';
+import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';
+import { DEMO_JOB_DOCUMENT, demoCpuSlices } from '../../electron/hosts/demo-workload.js';
+import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
+
+function value<T>(outcome: ApiOutcome): T {
+  if (!outcome.ok) throw new Error(`call failed: ${JSON.stringify(outcome.error)}`);
+  return outcome.value as T;
+}
+
+function setUp(options: { dataDir?: string } = {}) {
+  const engine = makeEngine({ ...options, cancelGraceMs: 200 });
+  const baseDir = tempDir();
+  return { engine, baseDir, api: new ApiHandlers(engine, { defaultBaseDir: baseDir }) };
+}
+
+describe('API handlers', () => {
+  it('refuses unknown methods and malformed params with the field and the expectation', async () => {
+    const { api } = setUp();
+    expect(await api.call('dropTables', {})).toEqual({ ok: false, error: { code: 'UNKNOWN_METHOD', message: 'unknown method "dropTables"' } });
+    expect(await api.call('__proto__', {})).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
+    expect(await api.call('cancelTask', { key: 42 })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringMatching(/^cancelTask: key: .*expected string/), issues: [{ path: 'key' }] },
+    });
+    expect(await api.call('cancelTask', { key: 'no-colon' })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: 'cancelTask: key: expected a task key "<jobId>:<taskId>"' },
+    });
+    expect(await api.call('runDemo', { inline: 'yes' })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', issues: [{ path: 'inline' }] } });
+    expect(await api.call('cancelAll', { everything: true })).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', message: expect.stringContaining('everything') },
+    });
+    expect(await api.call('submitJob', null)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', issues: [{ path: 'text' }, { path: 'fileName' }] } });
+    expect(await api.call('cancelTask', { key: 'j-x:missing' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no task j-x:missing in this engine' } });
+    expect(await api.call('cancelJob', { jobId: 'j-nope' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await api.call('taskDetail', { key: 'j-nope:a' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no task j-nope:a' } });
+  });
+
+  it('returns job-file problems as field issues, the same ones the CLI reports', async () => {
+    const { api } = setUp();
+    const submit = async (text: string, fileName = 'upload.json') => value<ApiResults['submitJob']>(await api.call('submitJob', { text, fileName }));
+    expect(await submit('{"name": "x", "tasks": [')).toEqual({ ok: false, issues: [{ path: '', message: expect.stringMatching(/^not valid JSON/) }] });
+    expect(await submit('{"name": "x"}')).toEqual({ ok: false, issues: [{ path: 'tasks', message: 'missing; expected array' }] });
+    expect(await submit('{"name":"x","tasks":[{"id":"a","kind":"demo.nope"}]}')).toEqual({
+      ok: false,
+      issues: [{ path: 'tasks[0].kind', message: expect.stringMatching(/^unknown kind "demo.nope"; expected one of .*demo.cpu/) }],
+    });
+    expect(await submit('name: x\ntasks:\n  - {id: a, kind: demo.cpu, ms: fast}\n', 'upload.yaml')).toEqual({
+      ok: false,
+      issues: [{ path: 'tasks[0].ms', message: expect.stringContaining('expected number') }],
+    });
+    expect(await submit('{"name":"x","tasks":[{"id":"a","kind":"demo.echo"},{"id":"a","kind":"demo.echo"}]}')).toMatchObject({
+      ok: false,
+      issues: [{ path: 'tasks[1].id', message: 'duplicate id "a" (also tasks[0])' }],
+    });
+    expect(await submit('{"name":"x","tasks":[{"id":"a","kind":"demo.echo","dependsOn":["b"]},{"id":"b","kind":"demo.echo","dependsOn":["a"]}]}')).toMatchObject({
+      ok: false,
+      issues: [{ path: 'tasks[0].dependsOn', message: 'dependency cycle: a -> b -> a' }],
+    });
+    expect(value(await api.call('submitJob', { text: '{"name":"x","tasks":[{"id":"a","kind":"demo.echo"}]}', fileName: 'x.json', baseDir: 'relative/dir' }))).toEqual({
+      ok: false,
+      issues: [{ path: '', message: 'baseDir must be an absolute folder (got "relative/dir")' }],
+    });
+  });
+
+  it('submits a valid job, resolves its paths against baseDir, and runs it', async () => {
+    const { api, engine, baseDir } = setUp();
+    const submitted = value<ApiResults['submitJob']>(
+      await api.call('submitJob', { text: 'name: upload\ntasks:\n  - {id: a, kind: demo.echo, value: 7}\n  - {id: b, kind: demo.cpu, ms: 20, dependsOn: [a]}\n', fileName: 'up.yaml' }),
+    );
+    if (!submitted.ok) throw new Error(JSON.stringify(submitted.issues));
+    expect(submitted.job).toMatchObject({ name: 'upload', baseDir, taskCount: 2 });
+    await engine.waitForJob(submitted.job.id);
+    const detail = value<ApiResults['taskDetail']>(await api.call('taskDetail', { key: `${submitted.job.id}:a` }));
+    expect(detail.task).toMatchObject({ state: 'succeeded', result: 7 });
+    expect(detail.attempts).toEqual([expect.objectContaining({ attempt: 1, state: 'succeeded' })]);
+  });
+
+  it('cancels a running task, a job and everything; retries a failed task', async () => {
+    const { api, engine } = setUp();
+    const job = engine.submitJob(
+      jobSpec([
+        { id: 'long', kind: 'demo.cpu', ms: 60_000 },
+        { id: 'waits', kind: 'demo.echo', dependsOn: ['long'] },
+        { id: 'boom', kind: 'demo.fail', message: 'always fails' },
+        { id: 'fine', kind: 'demo.echo' },
+      ]),
+      '/',
+    );
+    await waitFor(() => engine.task(`${job.id}:long`)?.state === 'running');
+    expect(value(await api.call('cancelTask', { key: `${job.id}:long` }))).toEqual({ cancelled: true });
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:long`)?.state).toBe('cancelled');
+    expect(engine.task(`${job.id}:waits`)?.state).toBe('skipped');
+    expect(value(await api.call('cancelTask', { key: `${job.id}:long` }))).toEqual({ cancelled: false });
+
+    expect(value(await api.call('retryTask', { key: `${job.id}:boom` }))).toEqual({ retried: true });
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:boom`)).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(value(await api.call('retryTask', { key: `${job.id}:fine` }))).toEqual({ retried: false });
+
+    const other = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 60_000 }, { id: 'b', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    expect(value(await api.call('cancelJob', { jobId: other.id }))).toEqual({ cancelled: 2 });
+    await engine.waitForJob(other.id);
+    expect(engine.job(other.id)?.state).toBe('cancelled');
+    const third = engine.submitJob(jobSpec([{ id: 'c', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    expect(value(await api.call('cancelAll'))).toEqual({ cancelled: 1 });
+    await engine.waitForJob(third.id);
+    expect(engine.task(`${third.id}:c`)?.state).toBe('cancelled');
+  });
+
+  it('lists live jobs with their counts, and the history of the store with them', async () => {
+    const dataDir = tempDir();
+    const earlier = makeEngine({ dataDir });
+    const old = earlier.submitJob(jobSpec([{ id: 'x', kind: 'demo.echo', value: 'from before' }]), '/');
+    await earlier.waitForJob(old.id);
+    await earlier.shutdown();
+
+    const { api, engine } = setUp({ dataDir });
+    const now = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo' }, { id: 'b', kind: 'demo.fail' }]), '/');
+    await engine.waitForJob(now.id);
+    const live = value<ApiResults['listJobs']>(await api.call('listJobs', { history: false }));
+    expect(live.jobs).toEqual([expect.objectContaining({ id: now.id, state: 'failed', counts: { succeeded: 1, failed: 1 } })]);
+    const all = value<ApiResults['listJobs']>(await api.call('listJobs', { history: true }));
+    expect(all.jobs.map((j) => j.id)).toEqual([now.id, old.id]);
+    expect(all.jobs[1]).toMatchObject({ state: 'succeeded', counts: { succeeded: 1 } });
+    // A task of the earlier run comes from the store.
+    const detail = value<ApiResults['taskDetail']>(await api.call('taskDetail', { key: `${old.id}:x` }));
+    expect(detail).toEqual({ task: expect.objectContaining({ key: `${old.id}:x`, state: 'succeeded', result: 'from before' }), attempts: [expect.objectContaining({ attempt: 1 })], logs: [] });
+    expect(detail.task).not.toHaveProperty('seq');
+  });
+
+  it('runs the demo on the pool: every demo kind, something to cancel, a failure that retries', async () => {
+    const { api, engine } = setUp();
+    const result = value<ApiResults['runDemo']>(await api.call('runDemo', { inline: false }));
+    if (result.mode !== 'pool') throw new Error('expected a pool run');
+    expect(result.job.taskCount).toBe(DEMO_JOB_DOCUMENT.tasks.length);
+    const kinds = new Set(engine.tasksOfJob(result.job.id).map((t) => t.kind));
+    expect([...kinds].sort()).toEqual(['demo.alloc', 'demo.block', 'demo.cpu', 'demo.echo', 'demo.fail', 'demo.sleep']);
+    await waitFor(() => engine.task(`${result.job.id}:stuck-sync-call`)?.state === 'running', 30_000, 'the stuck task to start');
+    // The stuck synchronous call ignores the cancel flag: it ends by its thread being terminated.
+    expect(value(await api.call('cancelTask', { key: `${result.job.id}:stuck-sync-call` }))).toEqual({ cancelled: true });
+    const done = await engine.waitForJob(result.job.id);
+    expect(done.state).toBe('failed');
+    const byId = new Map(engine.tasksOfJob(result.job.id).map((t) => [t.id, t]));
+    expect(byId.get('stuck-sync-call')?.state).toBe('cancelled');
+    expect(byId.get('flaky')).toMatchObject({ state: 'failed', attempts: 2 });
+    expect(byId.get('after-failure')?.state).toBe('skipped');
+    expect(byId.get('summarize')?.state).toBe('succeeded');
+    expect(byId.get('allocate-128mb')).toMatchObject({ state: 'succeeded', result: { allocatedMb: 128 } });
+  });
+
+  it('runs the demo CPU work inline: the main thread is blocked for at least that long', async () => {
+    const { api, engine } = setUp();
+    const slices = demoCpuSlices();
+    const total = slices.reduce((a, b) => a + b, 0);
+    let worstDelay = 0;
+    engine.on('telemetry', (sample) => (worstDelay = Math.max(worstDelay, sample.loop.delayMaxMs)));
+    const result = value<ApiResults['runDemo']>(await api.call('runDemo', { inline: true }));
+    expect(result).toEqual({ mode: 'inline', blockedMs: total });
+    // Due after the inline run's first turn starts: it can fire only once that slice let go of the loop.
+    const firedAfter = await new Promise<number>((resolve) => {
+      const start = performance.now();
+      setTimeout(() => resolve(performance.now() - start), 20);
+    });
+    expect(firedAfter).toBeGreaterThanOrEqual(slices[0]!);
+    await waitFor(() => worstDelay >= Math.max(...slices) / 2, 30_000, 'the loop delay of the inline run in telemetry');
+    await new Promise((resolve) => setTimeout(resolve, total));
+  });
+});
