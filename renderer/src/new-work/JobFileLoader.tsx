@@ -1,0 +1,124 @@
+import { useId, useState, type DragEvent } from 'react';
+import { ApiCallError } from '../../../contract/api';
+import { parseJobText, validateJobSpec, type SpecIssue } from '../../../contract/job-spec';
+import { useDashboard } from '../app/dashboard-context';
+import { describeError, useNotices } from '../app/notices';
+import { JobDocumentOutline } from './JobDocumentOutline';
+
+interface LoadedFile {
+  fileName: string;
+  text: string;
+  document: unknown;
+  issues: SpecIssue[];
+  taskCount: number | null;
+}
+
+/** Job files larger than this are refused before reading (the host accepts 64 MiB of text). */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Loads a job file by picker or drag and drop, checks it with the rules `threadline run` uses,
+ * shows each problem at its field, and submits it once it is valid.
+ */
+export function JobFileLoader() {
+  const { api } = useDashboard();
+  const { notify } = useNotices();
+  const inputId = useId();
+  const [loaded, setLoaded] = useState<LoadedFile | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const load = async (file: File): Promise<void> => {
+    if (file.size > MAX_FILE_BYTES) {
+      setLoaded({ fileName: file.name, text: '', document: null, issues: [{ path: '', message: `the file is ${file.size.toLocaleString('en-US')} bytes; at most 64 MiB` }], taskCount: null });
+      return;
+    }
+    const text = await file.text();
+    setLoaded(check(file.name, text));
+  };
+
+  const onDrop = (event: DragEvent<HTMLDivElement>): void => {
+    event.preventDefault();
+    setDragging(false);
+    const file = event.dataTransfer.files[0];
+    if (file) void load(file);
+  };
+
+  const run = async (): Promise<void> => {
+    if (!loaded) return;
+    setBusy(true);
+    try {
+      const result = await api.submitJob({ text: loaded.text, fileName: loaded.fileName });
+      if (result.ok) {
+        notify(`Started job ${result.job.name} (${result.job.id}) from ${loaded.fileName}`);
+        setLoaded(null);
+      } else setLoaded({ ...loaded, issues: result.issues });
+    } catch (error) {
+      const issues = error instanceof ApiCallError && error.issues.length > 0 ? error.issues : [{ path: '', message: describeError(error) }];
+      setLoaded({ ...loaded, issues });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="form-section" aria-label="Job file">
+      <h3>Job file</h3>
+      <div
+        className={dragging ? 'drop-zone dragging' : 'drop-zone'}
+        data-testid="job-drop-zone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <p>Drop a JSON or YAML job file here, or</p>
+        <label htmlFor={inputId} className="button-like">
+          Choose a job file…
+        </label>
+        <input
+          id={inputId}
+          className="visually-hidden"
+          type="file"
+          accept=".json,.yaml,.yml,application/json,text/yaml"
+          aria-label="Job file"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            e.target.value = '';
+            if (file) void load(file);
+          }}
+        />
+      </div>
+      {loaded && (
+        <div className="job-review" aria-label={`Review of ${loaded.fileName}`}>
+          <p>
+            <span className="mono">{loaded.fileName}</span>
+            {loaded.taskCount !== null && ` · ${loaded.taskCount.toLocaleString('en-US')} task${loaded.taskCount === 1 ? '' : 's'}`}
+            {loaded.issues.length === 0 ? ' · valid' : ` · ${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'}`}
+          </p>
+          <JobDocumentOutline document={loaded.document} issues={loaded.issues} />
+          <div className="toolbar">
+            <button type="button" className="primary" disabled={busy || loaded.issues.length > 0} onClick={() => void run()}>
+              {busy ? 'Starting…' : 'Run job'}
+            </button>
+            <button type="button" onClick={() => setLoaded(null)}>
+              Clear
+            </button>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** Parses and validates a job file's text in the page, without asking the host. */
+export function check(fileName: string, text: string): LoadedFile {
+  const parsed = parseJobText(text, fileName);
+  if (!parsed.ok) return { fileName, text, document: null, issues: [parsed.issue], taskCount: null };
+  const tasks = (parsed.document as { tasks?: unknown } | null)?.tasks;
+  const taskCount = Array.isArray(tasks) ? tasks.length : null;
+  const result = validateJobSpec(parsed.document);
+  return { fileName, text, document: parsed.document, issues: result.ok ? [] : result.issues, taskCount };
+}

@@ -1,0 +1,216 @@
+import { useMemo, useState, type FormEvent } from 'react';
+import { ApiCallError } from '../../../contract/api';
+import { validateJobSpec, type SpecIssue } from '../../../contract/job-spec';
+import { KINDS, type KindSpec } from '../../../contract/kinds/index';
+import { useDashboard } from '../app/dashboard-context';
+import { describeError, useNotices } from '../app/notices';
+import { convertField, describeFields, initialValue, type FieldSpec, type FieldValue } from './field-spec';
+import { FieldRow } from './FieldRow';
+import { groupIssues } from './issue-paths';
+
+export interface KindTaskFormProps {
+  /** Which kinds the form offers, e.g. `sql.` or `file.`. */
+  family: string;
+  title: string;
+  /** What the kind chooser is called, e.g. "Operation". */
+  kindLabel: string;
+  defaultJobName: string;
+}
+
+const JOB_NAME = '@name';
+
+/**
+ * A form for one task of a family of kinds. The fields come from the kind's schema in the
+ * contract, and the job it makes is checked with the same rules as a job file.
+ */
+export function KindTaskForm({ family, title, kindLabel, defaultJobName }: KindTaskFormProps) {
+  const kinds = useMemo(() => KINDS.filter((kind) => kind.name.startsWith(family)), [family]);
+  if (kinds.length === 0) {
+    return (
+      <section className="form-section" aria-label={title}>
+        <h3>{title}</h3>
+        <p className="muted">This build of Threadline has no {family}* task kinds.</p>
+      </section>
+    );
+  }
+  return <FormForKinds kinds={kinds} title={title} kindLabel={kindLabel} defaultJobName={defaultJobName} />;
+}
+
+function FormForKinds({ kinds, title, kindLabel, defaultJobName }: { kinds: KindSpec[]; title: string; kindLabel: string; defaultJobName: string }) {
+  const { api } = useDashboard();
+  const { notify } = useNotices();
+  const [kindName, setKindName] = useState(kinds[0]!.name);
+  const kind = kinds.find((k) => k.name === kindName) ?? kinds[0]!;
+  const fields = useMemo(() => describeFields(kind.input), [kind]);
+  const [values, setValues] = useState<Record<string, FieldValue>>(() => initialValues(fields));
+  const [jobName, setJobName] = useState(defaultJobName);
+  const [timeoutMs, setTimeoutMs] = useState('');
+  const [issues, setIssues] = useState<SpecIssue[]>([]);
+  const [busy, setBusy] = useState(false);
+
+  const byField = groupIssues(issues, (at) => (at.task === 0 ? at.field : at.task === null && at.field === 'name' ? JOB_NAME : ''));
+  const general = byField.get('') ?? [];
+
+  const chooseKind = (name: string): void => {
+    setKindName(name);
+    const next = kinds.find((k) => k.name === name);
+    if (next) setValues(initialValues(describeFields(next.input)));
+    setIssues([]);
+  };
+
+  const submit = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    const input: Record<string, unknown> = {};
+    const local: SpecIssue[] = [];
+    for (const field of fields) {
+      const converted = convertField(field, values[field.name] ?? '');
+      if (!converted.ok) local.push({ path: `tasks[0].${field.name}`, message: converted.message });
+      else if (!('omit' in converted)) input[field.name] = converted.value;
+    }
+    const task: Record<string, unknown> = { id: taskIdFor(kind.name), kind: kind.name, ...input };
+    if (timeoutMs.trim() !== '') task.timeoutMs = Number(timeoutMs);
+    const document = { name: jobName, tasks: [task] };
+    const checked = validateJobSpec(document);
+    if (local.length > 0 || !checked.ok) {
+      setIssues([...local, ...(checked.ok ? [] : checked.issues)]);
+      return;
+    }
+    setBusy(true);
+    try {
+      const result = await api.submitJob({ text: JSON.stringify(document), fileName: `${jobName || 'form'}.json` });
+      if (result.ok) {
+        setIssues([]);
+        notify(`Started job ${result.job.name} (${result.job.id})`);
+      } else setIssues(result.issues);
+    } catch (error) {
+      setIssues(error instanceof ApiCallError && error.issues.length > 0 ? error.issues : [{ path: '', message: describeError(error) }]);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form className="form-section" aria-label={title} onSubmit={(e) => void submit(e)} noValidate>
+      <h3>{title}</h3>
+      {kinds.length > 1 && (
+        <FieldRow label={kindLabel} path="tasks[0].kind" issues={byField.get('kind')} hint={kind.summary}>
+          {({ id }) => (
+            <select id={id} value={kind.name} onChange={(e) => chooseKind(e.target.value)}>
+              {kinds.map((k) => (
+                <option key={k.name} value={k.name}>
+                  {k.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </FieldRow>
+      )}
+      {kinds.length === 1 && <p className="field-hint">{kind.summary}</p>}
+      {fields.map((field) => (
+        <FieldRow
+          key={`${kind.name}.${field.name}`}
+          label={field.name}
+          path={`tasks[0].${field.name}`}
+          issues={byField.get(field.name)}
+          hint={field.description}
+          required={field.required}
+        >
+          {(control) => <FieldControlInput field={field} value={values[field.name] ?? ''} onChange={(v) => setValues({ ...values, [field.name]: v })} {...control} />}
+        </FieldRow>
+      ))}
+      <details className="advanced">
+        <summary>Job options</summary>
+        <FieldRow label="job name" path="name" issues={byField.get(JOB_NAME)} required>
+          {({ id, invalid, describedBy }) => (
+            <input id={id} value={jobName} aria-invalid={invalid} aria-describedby={describedBy} onChange={(e) => setJobName(e.target.value)} />
+          )}
+        </FieldRow>
+        <FieldRow label="timeoutMs" path="tasks[0].timeoutMs" issues={byField.get('timeoutMs')} hint="Cancel the task after this many milliseconds.">
+          {({ id, invalid, describedBy }) => (
+            <input id={id} type="number" min={1} value={timeoutMs} aria-invalid={invalid} aria-describedby={describedBy} onChange={(e) => setTimeoutMs(e.target.value)} />
+          )}
+        </FieldRow>
+      </details>
+      {general.length > 0 && (
+        <p className="field-error" role="alert">
+          {general.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ')}
+        </p>
+      )}
+      <p className="field-hint">Relative paths resolve against the folder the Threadline host was started in.</p>
+      <button type="submit" className="primary" disabled={busy}>
+        {busy ? 'Starting…' : 'Start'}
+      </button>
+    </form>
+  );
+}
+
+function FieldControlInput({
+  field,
+  value,
+  onChange,
+  id,
+  invalid,
+  describedBy,
+}: {
+  field: FieldSpec;
+  value: FieldValue;
+  onChange: (value: FieldValue) => void;
+  id: string;
+  invalid: boolean;
+  describedBy: string | undefined;
+}) {
+  const common = { id, 'aria-invalid': invalid, 'aria-describedby': describedBy } as const;
+  switch (field.control) {
+    case 'checkbox':
+      return <input {...common} type="checkbox" checked={value === true} onChange={(e) => onChange(e.target.checked)} />;
+    case 'number':
+      return (
+        <input
+          {...common}
+          type="number"
+          value={String(value)}
+          step={field.integer ? 1 : 'any'}
+          min={field.min}
+          max={field.max}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      );
+    case 'select':
+      return (
+        <select {...common} value={String(value)} onChange={(e) => onChange(e.target.value)}>
+          {!field.required && <option value="">(default)</option>}
+          {(field.options ?? []).map((option) => (
+            <option key={option} value={option}>
+              {option}
+            </option>
+          ))}
+        </select>
+      );
+    case 'textarea':
+    case 'json':
+      return <textarea {...common} className="mono" rows={field.control === 'json' ? 3 : 5} value={String(value)} onChange={(e) => onChange(e.target.value)} spellCheck={false} />;
+    case 'list':
+      return (
+        <textarea
+          {...common}
+          className="mono"
+          rows={3}
+          placeholder="one path or glob per line"
+          value={String(value)}
+          onChange={(e) => onChange(e.target.value)}
+          spellCheck={false}
+        />
+      );
+    default:
+      return <input {...common} type="text" className="mono" value={String(value)} onChange={(e) => onChange(e.target.value)} spellCheck={false} />;
+  }
+}
+
+function initialValues(fields: FieldSpec[]): Record<string, FieldValue> {
+  return Object.fromEntries(fields.map((field) => [field.name, initialValue(field)]));
+}
+
+/** A task id that says what the task is: `query`, `hash`, … */
+function taskIdFor(kindName: string): string {
+  return kindName.slice(kindName.indexOf('.') + 1).replace(/[^\w.-]/g, '-') || 'task';
+}
