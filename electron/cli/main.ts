@@ -1,12 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import { ThreadlineError } from '../engine/errors.js';
+import { cancelOnServer } from './cancel-command.js';
+import { CliError } from './cli-error.js';
+import { exportTrace } from './export-trace-command.js';
 import { listJobs } from './jobs-command.js';
-import { nonNegativeInt, positiveInt } from './options.js';
+import { nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { resumeJobs, runJobFile, type Output } from './run-command.js';
+import { serveDashboard } from './serve-command.js';
 
 const io: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  terminal: process.stderr.isTTY ? process.stderr : undefined,
 };
 
 function dataDirOption(command: Command): Command {
@@ -23,12 +28,27 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('threadline')
     .description('Run batches of synchronous work on a worker pool, watch them live, cancel anything.')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  threadline run examples/demo.yaml          run a job file, with live progress',
+        '  threadline serve                           the dashboard in a browser, on 127.0.0.1',
+        '  threadline jobs                            the job history',
+        '  threadline cancel j-lx2k9q-3f9a            cancel a job on the running serve',
+        '  threadline export-trace <jobId> -o t.json  a trace for Perfetto or chrome://tracing',
+        '',
+        'Run "threadline <command> --help" for the options of a command.',
+      ].join('\n'),
+    );
 
   engineOptions(program.command('run').argument('<jobfile>', 'a JSON or YAML job file'))
     .description('run a job file to the end')
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  threadline run examples/demo.yaml\n  threadline run nightly.json --workers 4 --json > result.json\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
+    .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
+    .addHelpText('after', '\nOn a terminal a live display shows a bar per running task, the running/queued/done counts and the\nevent loop\'s delay; into a pipe or a file it prints plain lines.\n\nExamples:\n  threadline run examples/demo.yaml\n  threadline run nightly.json --workers 4 --json > result.json\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
     .action(async (file: string, options) => setExitCode(await runJobFile(file, options, io)));
 
   dataDirOption(program.command('jobs'))
@@ -41,8 +61,67 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   engineOptions(program.command('resume'))
     .description('run the unfinished tasks of interrupted jobs to the end')
     .option('--json', 'print the results as JSON')
-    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran.\n\nExample:\n  threadline resume --data-dir ./data')
+    .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
+    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
     .action(async (options) => setExitCode(await resumeJobs(options, io)));
+
+  engineOptions(program.command('serve'))
+    .description('run the engine with the dashboard and its API on a local web server')
+    .option('--port <n>', 'the port (0 picks a free one)', portNumber, 0)
+    .option('--host <address>', 'the address to bind; anything but loopback exposes the dashboard to the network', '127.0.0.1')
+    .option('--web-root <dir>', 'the built dashboard (default: out/renderer of the Threadline folder)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Prints one line, the URL to open: http://127.0.0.1:PORT/?token=TOKEN. The API (a WebSocket at /api)',
+        'refuses any client without the token, and browsers of other origins. It writes serve.json (port,',
+        'token, pid) into the data directory, so that "threadline cancel" can reach it, and removes it on exit.',
+        'SIGINT or SIGTERM stop it gracefully: running tasks are asked to stop, the store is flushed.',
+        '',
+        'Examples:',
+        '  threadline serve',
+        '  threadline serve --port 8080 --workers 4 --data-dir ./data',
+      ].join('\n'),
+    )
+    .action(async (options) => setExitCode(await serveDashboard(options, io)));
+
+  dataDirOption(program.command('cancel').argument('<jobId|taskKey>', 'a job id, or a task key "<jobId>:<taskId>"'))
+    .description('cancel a job or a task on the "threadline serve" running on the data directory')
+    .option('--json', 'print the outcome as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A queued task is removed at once; a running one is asked to stop, and its thread is ended after',
+        'the grace period if it does not.',
+        '',
+        'Examples:',
+        '  threadline cancel j-lx2k9q-3f9a',
+        '  threadline cancel j-lx2k9q-3f9a:resize-images --data-dir ./data',
+        '',
+        'Exit status: 0 asked to stop, 1 it had already ended, 2 no such job or task, or no server running.',
+      ].join('\n'),
+    )
+    .action(async (target: string, options) => setExitCode(await cancelOnServer(target, options, io)));
+
+  dataDirOption(program.command('export-trace').argument('<jobId>', 'the job to export ("threadline jobs" lists them)'))
+    .description('write a job\'s timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing)')
+    .option('-o, --output <file>', 'where to write the trace ("-" for stdout; default: <jobId>.trace.json)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'One track per worker thread plus one for the event loop, a slice per attempt, each attempt\'s',
+        'queue wait, and counters of queued and running tasks. Memory and loop-delay counters are added',
+        'when a "threadline serve" runs on the data directory (the store keeps no telemetry).',
+        '',
+        'Examples:',
+        '  threadline export-trace j-lx2k9q-3f9a -o trace.json',
+        '  threadline export-trace j-lx2k9q-3f9a -o - | gzip > trace.json.gz',
+      ].join('\n'),
+    )
+    .action(async (jobId: string, options) => setExitCode(await exportTrace(jobId, options, io)));
 
   return program;
 }
@@ -59,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
       // Help and version print and succeed; usage errors were printed by commander.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof ThreadlineError) {
+    if (error instanceof ThreadlineError || error instanceof CliError) {
       io.err(`threadline: ${error.message}`);
       return error.exitCode;
     }

@@ -21,3 +21,11 @@ export function nonNegativeInt(name: string) {
 export function dataDirOf(options: { dataDir?: string }): string {
   return resolve(options.dataDir ?? defaultDataDir());
 }
+
+export function portNumber(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n > 65_535) {
+    throw new InvalidArgumentError(`--port must be a whole number from 0 to 65535 (got "${value}"); 0 picks a free port`);
+  }
+  return n;
+}

@@ -4,6 +4,7 @@ import { loadJobFile } from '../engine/job-file.js';
 import { exitCodeOf, jobJson } from './job-output.js';
 import { dataDirOf } from './options.js';
 import { attachPlainReporter } from './plain-reporter.js';
+import { attachProgressDisplay } from './progress-display.js';
 import { onShutdownSignals } from './shutdown-signals.js';
 import { taskTable } from './task-table.js';
 
@@ -12,11 +13,15 @@ export interface EngineRunOptions {
   workers?: number;
   grace?: number;
   json?: boolean;
+  /** False to keep plain lines even on a terminal (`--no-progress`). */
+  progress?: boolean;
 }
 
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+  /** The terminal for live displays; absent when stderr is not a TTY. */
+  terminal?: NodeJS.WriteStream;
 }
 
 /** `threadline run <jobfile>`: runs one job to the end. Resolves with the exit code. */
@@ -37,13 +42,19 @@ export async function resumeJobs(options: EngineRunOptions, io: Output): Promise
 
 async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[]): Promise<number> {
   const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace });
-  const detach = options.json ? () => {} : attachPlainReporter(engine, io.err);
+  let detach: (() => void) | null = attachReporter(engine, options, io);
+  const stopReporting = () => {
+    detach?.();
+    detach = null;
+  };
   const removeSignals = onShutdownSignals(() => void engine.shutdown(), io.err);
   try {
     const jobs = start(engine);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
     const results = finished.map((job) => ({ job, tasks: engine.tasksOfJob(job.id) }));
     await engine.shutdown();
+    // The live display owns the terminal until it stops; the results come after it.
+    stopReporting();
     if (options.json) {
       const payload = results.map(({ job, tasks }) => jobJson(job, tasks));
       io.out(JSON.stringify(payload.length === 1 ? payload[0] : payload, null, 2));
@@ -55,8 +66,15 @@ async function drive(options: EngineRunOptions, io: Output, start: (engine: Engi
     }
     return results.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
   } finally {
-    detach();
+    stopReporting();
     removeSignals();
     await engine.shutdown();
   }
+}
+
+/** Live bars on a terminal, plain lines into pipes and logs, nothing besides `--json`. */
+function attachReporter(engine: Engine, options: EngineRunOptions, io: Output): () => void {
+  if (options.json) return () => {};
+  if (io.terminal && options.progress !== false) return attachProgressDisplay(engine, io.terminal);
+  return attachPlainReporter(engine, io.err);
 }

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { Engine } from '../engine/engine.js';
+import { startDashboardServer, type DashboardServer } from '../serve/dashboard-server.js';
+import { newToken } from '../serve/access.js';
+import { removeServeInfo, writeServeInfo } from '../serve/serve-info.js';
+import { builtWebRoot, defaultWebRoot } from '../serve/web-root.js';
+import { CliError } from './cli-error.js';
+import { dataDirOf } from './options.js';
+import type { Output } from './run-command.js';
+import { onShutdownSignals } from './shutdown-signals.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  dataDir?: string;
+  workers?: number;
+  grace?: number;
+  webRoot?: string;
+}
+
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+/**
+ * `threadline serve`: the engine plus the headless dashboard until SIGINT or SIGTERM. Prints
+ * one line, the URL with the token, on stdout; anything else goes to stderr.
+ */
+export async function serveDashboard(options: ServeOptions, io: Output): Promise<number> {
+  const dataDir = dataDirOf(options);
+  const expectedWebRoot = options.webRoot ? resolve(options.webRoot) : defaultWebRoot();
+  const webRoot = builtWebRoot(expectedWebRoot);
+  const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace });
+  let server: DashboardServer;
+  const token = newToken();
+  try {
+    server = await startDashboardServer({ engine, host: options.host, port: options.port, token, webRoot, expectedWebRoot, baseDir: process.cwd() });
+  } catch (error) {
+    await engine.shutdown();
+    const { code, message } = error as NodeJS.ErrnoException;
+    const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : message;
+    throw new CliError(`cannot listen on ${options.host}:${options.port}: ${why}`);
+  }
+
+  let stop!: () => void;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const removeSignals = onShutdownSignals(() => stop(), io.err);
+  try {
+    try {
+      writeServeInfo(dataDir, { url: server.url, host: options.host, port: server.port, token, pid: process.pid, startedAt: Date.now() });
+    } catch (error) {
+      throw new CliError(`cannot write the serve file into ${dataDir}: ${(error as Error).message}`);
+    }
+    io.out(server.url);
+    if (!webRoot) io.err(`the dashboard is not built (no ${expectedWebRoot ?? 'out/renderer'}/index.html): run "npm run build"; the API works meanwhile`);
+    await stopped;
+  } finally {
+    removeServeInfo(dataDir);
+    await server.close();
+    await engine.shutdown({ deadlineMs: SHUTDOWN_DEADLINE_MS });
+    removeSignals();
+  }
+  return 0;
+}
