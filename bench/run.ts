@@ -6,11 +6,12 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cancel } from './cancel.js';
 import { dispatch } from './dispatch.js';
+import { loop } from './loop.js';
 import { machine, makeContext, type Benchmark, type Metrics } from './harness.js';
 import { queue } from './queue.js';
 import { scaling } from './scaling.js';
 
-export const BENCHMARKS: Benchmark[] = [dispatch, scaling, cancel, queue];
+export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, queue];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } } });

@@ -1,0 +1,60 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { openDatabase } from '../workers/open-database.js';
+import { benchEngine, spec, timeJob } from './engine-fixture.js';
+import type { Benchmark } from './harness.js';
+
+const NS_PER_MS = 1e6;
+
+/** A heavy read: SQLite counts through a generated series, no table needed. */
+function heavyQuery(rows: number): string {
+  return `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ${rows}) SELECT sum(x % 7) AS s FROM n`;
+}
+
+/** Event-loop delay p99 of the main thread while `work` runs. */
+async function loopDelayP99(work: () => Promise<unknown>): Promise<number> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  // A timer that keeps the loop ticking, as a host's UI traffic would.
+  const ticker = setInterval(() => {}, 1);
+  histogram.enable();
+  try {
+    await work();
+  } finally {
+    histogram.disable();
+    clearInterval(ticker);
+  }
+  return histogram.percentile(99) / NS_PER_MS;
+}
+
+/** Main-loop delay while heavy sync SQLite queries run on the pool vs inline on the main thread. */
+export const loop: Benchmark = {
+  name: 'loop',
+  async run(ctx) {
+    const rows = ctx.quick ? 200_000 : 3_000_000;
+    const queries = ctx.quick ? 4 : 8;
+    const db = join(ctx.scratch('loop'), 'empty.sqlite');
+    openDatabase(db).close();
+    const sql = heavyQuery(rows);
+    const engine = benchEngine(ctx);
+    try {
+      const job = spec(Array.from({ length: queries }, (_, i) => ({ id: `q${i}`, kind: 'sql.query', db, sql })));
+      const pool = await loopDelayP99(() => timeJob(engine, job));
+      const states = engine.stateCounts();
+      if (states.failed > 0) throw new Error('a benchmark query failed on the pool');
+      const inline = await loopDelayP99(async () => {
+        const connection = openDatabase(db, { readonly: true });
+        try {
+          for (let i = 0; i < queries; i++) {
+            connection.prepare(sql).get();
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+        } finally {
+          connection.close();
+        }
+      });
+      return { 'loop.pool_p99_ms': pool, 'loop.inline_p99_ms': inline, 'loop.ratio': inline / pool };
+    } finally {
+      await engine.shutdown();
+    }
+  },
+};
