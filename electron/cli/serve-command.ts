@@ -19,6 +19,7 @@ export interface ServeOptions {
 }
 
 const SHUTDOWN_DEADLINE_MS = 5000;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /**
  * `threadline serve`: the engine plus the headless dashboard until SIGINT or SIGTERM. Prints
@@ -50,6 +51,9 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
       throw new CliError(`cannot write the serve file into ${dataDir}: ${(error as Error).message}`);
     }
     io.out(server.url);
+    if (!LOOPBACK_HOSTS.has(options.host)) {
+      io.err(`warning: listening on ${options.host}: the dashboard is reachable from the network (the token still guards the API)`);
+    }
     if (!webRoot) io.err(`the dashboard is not built (no ${expectedWebRoot ?? 'out/renderer'}/index.html): run "npm run build"; the API works meanwhile`);
     await stopped;
   } finally {

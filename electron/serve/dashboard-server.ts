@@ -98,6 +98,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       return reply(request, response, 404, 'not found (the dashboard is not built)\n');
     }
     const found = lookUpStatic(options.webRoot, target);
+    // Browsers ask for an icon by themselves; a 404 there would be a console error on every load.
+    if (found.type === 'refused' && found.status === 404 && target.split('?', 1)[0] === '/favicon.ico') {
+      response.writeHead(204, securityHeaders(request));
+      return response.end();
+    }
     if (found.type === 'refused') return reply(request, response, found.status, `${found.reason}\n`);
     response.writeHead(200, {
       ...securityHeaders(request),

@@ -55,6 +55,7 @@ describe('event batcher', () => {
     });
 
     const deltas = received.filter((r) => r.event.type === 'delta');
+    expect(deltas.length).toBeGreaterThan(1);
     const elapsedMs = deltas.at(-1)!.at - deltas[0]!.at;
     const perSecond = (deltas.length - 1) / (elapsedMs / 1000);
     console.log(
