@@ -5,6 +5,7 @@ import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { describeError } from '../app/notices';
 import { formatClock, formatDuration } from '../format';
 import { STATE_COLORS, stateLabel } from '../state-colors';
+import { workerLabel } from '../worker-names';
 import { canCancel, canRetry, durationOf, waitOf } from '../tasks/task-filter';
 import { useTaskActions } from '../tasks/use-task-actions';
 import { cellText, previewJson, resultTable } from './result-rows';
@@ -148,7 +149,7 @@ function TaskBody({ task, attempts, logs, jobName }: { task: TaskRecord; attempt
             {attempts.map((a) => (
               <tr key={a.attempt}>
                 <td>{a.attempt}</td>
-                <td className="mono">{a.worker === null ? '–' : a.worker === 'loop' ? 'loop' : `thread ${a.worker}`}</td>
+                <td className="mono">{workerLabel(a.worker)}</td>
                 <td>{formatClock(a.startedAt, true)}</td>
                 <td>{formatDuration((a.finishedAt ?? now) - a.startedAt)}</td>
                 <td>{a.finishedAt === null ? stateLabel(task.state) : stateLabel(a.state)}</td>

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
+import { formatClock } from '../format';
 
 export interface ChartSeries {
   label: string;
@@ -49,17 +50,23 @@ export function UPlotChart({ title, series, data, formatValue, yRange, height = 
       cursor: { drag: { x: false, y: false }, points: { size: 5 } },
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { stroke: '#94a3b8', grid: { stroke: 'rgba(148,163,184,0.12)' }, ticks: { stroke: 'rgba(148,163,184,0.2)' } },
         {
           stroke: '#94a3b8',
-          size: 64,
+          space: 70,
+          grid: { stroke: 'rgba(148,163,184,0.12)' },
+          ticks: { stroke: 'rgba(148,163,184,0.2)' },
+          values: (_u, splits) => splits.map((s) => formatClock(s * 1000)),
+        },
+        {
+          stroke: '#94a3b8',
+          size: 72,
           grid: { stroke: 'rgba(148,163,184,0.12)' },
           ticks: { stroke: 'rgba(148,163,184,0.2)' },
           values: (_u, splits) => splits.map((v) => formatRef.current(v)),
         },
       ],
       series: [
-        {},
+        { label: 'time', value: (_u: uPlot, v: number | null) => (v === null ? '–' : formatClock(v * 1000)) },
         ...series.map((s) => ({
           label: s.label,
           stroke: s.color,

@@ -2,12 +2,15 @@ import { useId, useState, type DragEvent } from 'react';
 import { ApiCallError } from '../../../contract/api';
 import { parseJobText, validateJobSpec, type SpecIssue } from '../../../contract/job-spec';
 import { useDashboard } from '../app/dashboard-context';
+import { nativePickers } from '../app/native-pickers';
 import { describeError, useNotices } from '../app/notices';
 import { JobDocumentOutline } from './JobDocumentOutline';
 
 interface LoadedFile {
   fileName: string;
   text: string;
+  /** The file's folder, where the host's picker knows it; else relative paths resolve against the host's folder. */
+  baseDir?: string;
   document: unknown;
   issues: SpecIssue[];
   taskCount: number | null;
@@ -22,7 +25,8 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
  */
 export function JobFileLoader() {
   const { api } = useDashboard();
-  const { notify } = useNotices();
+  const { notify, failed } = useNotices();
+  const pickJobFile = nativePickers(api).pickJobFile;
   const inputId = useId();
   const [loaded, setLoaded] = useState<LoadedFile | null>(null);
   const [dragging, setDragging] = useState(false);
@@ -48,7 +52,11 @@ export function JobFileLoader() {
     if (!loaded) return;
     setBusy(true);
     try {
-      const result = await api.submitJob({ text: loaded.text, fileName: loaded.fileName });
+      const result = await api.submitJob({
+        text: loaded.text,
+        fileName: loaded.fileName,
+        ...(loaded.baseDir ? { baseDir: loaded.baseDir } : {}),
+      });
       if (result.ok) {
         notify(`Started job ${result.job.name} (${result.job.id}) from ${loaded.fileName}`);
         setLoaded(null);
@@ -75,9 +83,23 @@ export function JobFileLoader() {
         onDrop={onDrop}
       >
         <p>Drop a JSON or YAML job file here, or</p>
-        <label htmlFor={inputId} className="button-like">
-          Choose a job file…
-        </label>
+        {pickJobFile ? (
+          <button
+            type="button"
+            onClick={() =>
+              pickJobFile().then(
+                ({ job }) => job && setLoaded({ ...check(job.fileName, job.text), baseDir: job.baseDir }),
+                (error: unknown) => failed('Choose a job file', error),
+              )
+            }
+          >
+            Choose a job file…
+          </button>
+        ) : (
+          <label htmlFor={inputId} className="button-like">
+            Choose a job file…
+          </label>
+        )}
         <input
           id={inputId}
           className="visually-hidden"

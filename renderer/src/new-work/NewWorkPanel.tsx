@@ -10,6 +10,9 @@ const TABS = [
 
 type TabId = (typeof TABS)[number]['id'];
 
+const SQL_FAMILIES = ['sql.', 'csv.'];
+const FILE_FAMILIES = ['file.'];
+
 /** Starting new work: a SQL query, a file task, or a whole job file. */
 export function NewWorkPanel() {
   const [tab, setTab] = useState<TabId>('sql');
@@ -35,8 +38,8 @@ export function NewWorkPanel() {
         ))}
       </div>
       <div role="tabpanel" id={`new-work-${tab}`} aria-labelledby={`new-work-tab-${tab}`}>
-        {tab === 'sql' && <KindTaskForm family="sql." title="SQL query" kindLabel="Statement" defaultJobName="SQL query" />}
-        {tab === 'file' && <KindTaskForm family="file." title="File task" kindLabel="Operation" defaultJobName="File task" />}
+        {tab === 'sql' && <KindTaskForm families={SQL_FAMILIES} title="SQL query" kindLabel="Statement" defaultJobName="SQL query" />}
+        {tab === 'file' && <KindTaskForm families={FILE_FAMILIES} title="File task" kindLabel="Operation" defaultJobName="File task" />}
         {tab === 'job-file' && <JobFileLoader />}
       </div>
     </section>

@@ -1,9 +1,10 @@
 import type { z } from 'zod';
 
 /** How a kind's input field is edited in a form. */
-export type FieldControl = 'text' | 'textarea' | 'number' | 'checkbox' | 'select' | 'list' | 'json';
+export type FieldControl = 'text' | 'textarea' | 'number' | 'checkbox' | 'select' | 'list' | 'json' | 'group';
 
 export interface FieldSpec {
+  /** The field's path in the task input, dotted for a group's fields: `output.path`. */
   name: string;
   control: FieldControl;
   required: boolean;
@@ -13,13 +14,24 @@ export interface FieldSpec {
   integer?: boolean;
   min?: number;
   max?: number;
+  /** The fields of a group (an object field such as `output: {path, format}`). */
+  children?: FieldSpec[];
 }
 
 /** What a form holds per field before it becomes task input. */
 export type FieldValue = string | boolean;
 
 interface SchemaLike {
-  def: { type: string; innerType?: SchemaLike; defaultValue?: unknown; element?: SchemaLike; options?: SchemaLike[]; in?: SchemaLike; values?: unknown[] };
+  def: {
+    type: string;
+    innerType?: SchemaLike;
+    defaultValue?: unknown;
+    element?: SchemaLike;
+    options?: SchemaLike[];
+    in?: SchemaLike;
+    values?: unknown[];
+    shape?: Record<string, SchemaLike>;
+  };
   description?: string;
   options?: unknown;
   minValue?: number | null;
@@ -32,6 +44,11 @@ const LONG_TEXT = /^(sql|script|query|statement|text|pattern)s?$/i;
 /** The form fields of a kind, read from its zod schema, so new kinds get a form without code here. */
 export function describeFields(input: z.ZodObject): FieldSpec[] {
   return Object.entries(input.shape).map(([name, schema]) => describeField(name, schema as unknown as SchemaLike));
+}
+
+/** A group's fields and the plain ones, as one flat list (what a form holds values for). */
+export function leafFields(fields: readonly FieldSpec[]): FieldSpec[] {
+  return fields.flatMap((field) => (field.children ? leafFields(field.children) : [field]));
 }
 
 function describeField(name: string, schema: SchemaLike): FieldSpec {
@@ -73,6 +90,13 @@ function describeField(name: string, schema: SchemaLike): FieldSpec {
       return { ...base, control: s.def.element?.def.type === 'string' ? 'list' : 'json' };
     case 'union':
       return { ...base, control: acceptsStringList(s) ? 'list' : 'json' };
+    case 'object': {
+      const shape = s.def.shape ?? {};
+      const children = Object.entries(shape).map(([child, schema]) => describeField(`${name}.${child}`, schema));
+      // Only flat groups of simple fields become sub-forms; anything deeper is edited as JSON.
+      if (children.length === 0 || children.some((c) => c.control === 'group' || c.control === 'json')) return { ...base, control: 'json' };
+      return { ...base, control: 'group', children };
+    }
     default:
       return { ...base, control: 'json' };
   }
@@ -100,6 +124,32 @@ export function initialValue(field: FieldSpec): FieldValue {
 }
 
 export type ConvertedField = { ok: true; value: unknown } | { ok: true; omit: true } | { ok: false; message: string };
+
+export interface ConvertedInput {
+  input: Record<string, unknown>;
+  /** Fields whose text could not be read, by field name. */
+  problems: Array<{ name: string; message: string }>;
+}
+
+/** A form's values (by field name, dotted inside groups) as a kind's input. */
+export function convertFields(fields: readonly FieldSpec[], values: Readonly<Record<string, FieldValue>>): ConvertedInput {
+  const input: Record<string, unknown> = {};
+  const problems: ConvertedInput['problems'] = [];
+  for (const field of fields) {
+    const key = field.name.slice(field.name.lastIndexOf('.') + 1);
+    if (field.children) {
+      const group = convertFields(field.children, values);
+      problems.push(...group.problems);
+      // An optional group left empty is left out; a started one is checked as a whole.
+      if (Object.keys(group.input).length > 0 || field.required) input[key] = group.input;
+      continue;
+    }
+    const converted = convertField(field, values[field.name] ?? '');
+    if (!converted.ok) problems.push({ name: field.name, message: converted.message });
+    else if (!('omit' in converted)) input[key] = converted.value;
+  }
+  return { input, problems };
+}
 
 /**
  * A form value as task input. Empty optional fields are left out, so the kind's defaults

@@ -6,6 +6,7 @@ import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { useNotices } from '../app/notices';
 import { formatCount, formatDuration } from '../format';
 import { STATE_COLORS, stateLabel } from '../state-colors';
+import { workerLabel } from '../worker-names';
 import { canCancel, canRetry, durationOf, filterTaskKeys, waitOf, type StateFilter, type TaskFilter } from './task-filter';
 import { useTaskActions } from './use-task-actions';
 
@@ -224,7 +225,7 @@ const TaskRow = memo(function TaskRow({ task, jobName, index, top, now, checked,
         {formatDuration(durationOf(task, clock))}
       </span>
       <span role="cell" className="mono">
-        {task.worker === null ? '–' : task.worker === 'loop' ? 'loop' : `thread ${task.worker}`}
+        {workerLabel(task.worker)}
       </span>
       <span role="cell" className="col-actions">
         {canCancel(task.state) && (

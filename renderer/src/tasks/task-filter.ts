@@ -1,5 +1,6 @@
 import type { TaskRecord } from '../../../contract/records';
 import { isTerminal, type TaskState } from '../../../contract/task-states';
+import { workerLabel } from '../worker-names';
 
 /** `active`: not ended yet (queued, running, cancelling, interrupted). */
 export type StateFilter = 'all' | 'active' | TaskState;
@@ -27,7 +28,7 @@ export function matchesFilter(task: TaskRecord, filter: TaskFilter, needle: stri
   return (
     task.id.toLowerCase().includes(needle) ||
     task.kind.toLowerCase().includes(needle) ||
-    (task.worker !== null && task.worker.toLowerCase().includes(needle)) ||
+    (task.worker !== null && workerLabel(task.worker).toLowerCase().includes(needle)) ||
     (task.error !== null && task.error.message.toLowerCase().includes(needle))
   );
 }

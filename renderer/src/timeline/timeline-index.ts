@@ -1,5 +1,6 @@
 import type { TaskAttempt } from '../../../contract/records';
 import type { TaskState } from '../../../contract/task-states';
+import { workerId } from '../worker-names';
 
 /** The lane of the event loop; every other lane is a pool thread, named by its thread id. */
 export const LOOP_LANE = 'loop';
@@ -101,7 +102,7 @@ export class TimelineIndex {
       const before = i > 0 ? sorted[i - 1] : undefined;
       const existing = byAttempt.get(attempt.attempt);
       byAttempt.delete(attempt.attempt);
-      const laneId = attempt.worker ?? LOOP_LANE;
+      const laneId = workerId(attempt.worker) ?? LOOP_LANE;
       const waitStart = waitStartOf(attempt, before, isLast, task, existing);
       const state = colourState(attempt, isLast, task.state);
       if (existing && (existing.laneId !== laneId || existing.start !== attempt.startedAt)) this.remove(existing);
@@ -140,7 +141,7 @@ export class TimelineIndex {
 
   /** Records which pool threads a telemetry sample lists: new ones get a lane, missing ones retire. */
   observeWorkers(at: number, threadIds: readonly (number | string)[]): void {
-    const alive = new Set(threadIds.map(String));
+    const alive = new Set(threadIds.map((id) => workerId(id)!));
     let changed = false;
     for (const id of alive) {
       const lane = this.ensureLane(id, at);

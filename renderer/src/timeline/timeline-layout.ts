@@ -1,3 +1,4 @@
+import { workerLabel } from '../worker-names';
 import type { TimelineLane } from './timeline-index';
 
 /** Geometry of the timeline in CSS pixels. */
@@ -38,5 +39,5 @@ export function laneAtY(layout: readonly LaneLayout[], y: number): { lane: LaneL
 }
 
 export function laneLabel(lane: TimelineLane): string {
-  return lane.kind === 'loop' ? 'event loop' : `thread ${lane.id}`;
+  return workerLabel(lane.id);
 }

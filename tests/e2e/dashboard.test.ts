@@ -1,0 +1,197 @@
+/**
+ * The dashboard end to end: the built renderer in Debian's Chromium, against a real
+ * `threadline serve` (engine, piscina pool, SQLite store) over its token-guarded WebSocket.
+ */
+import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRenderer, REPO, startServe, type ServeProcess } from './serve-process';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(REPO, 'tests/e2e/artifacts');
+/** Set to refresh the README's screenshot from this run. */
+const UPDATE_DOCS_SCREENSHOT = process.env.THREADLINE_UPDATE_DOCS_SCREENSHOT === '1';
+
+/** State colours of the timeline's bars (renderer/src/state-colors.ts). */
+const SUCCEEDED_RGB: [number, number, number] = [0x22, 0xc5, 0x5e];
+const RSS_SERIES_RGB: [number, number, number] = [0x60, 0xa5, 0xfa];
+
+let web: { dir: string; remove: () => Promise<void> };
+let serve: ServeProcess;
+let browser: Browser;
+let page: Page;
+let files: string;
+const consoleErrors: string[] = [];
+
+beforeAll(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  files = await mkdtemp(join(tmpdir(), 'threadline-e2e-files-'));
+  web = await buildRenderer();
+  serve = await startServe({ webRoot: web.dir, workers: 2, graceMs: 1500 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+  await web?.remove();
+  if (files) await rm(files, { recursive: true, force: true });
+}, 60_000);
+
+/** Pixels of the canvas within a small distance of `rgb`. */
+async function countPixels(canvas: Locator, rgb: [number, number, number]): Promise<number> {
+  return canvas.evaluate((element, target) => {
+    const c = element as HTMLCanvasElement;
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i]! - target[0]) <= 3 && Math.abs(data[i + 1]! - target[1]) <= 3 && Math.abs(data[i + 2]! - target[2]) <= 3) n++;
+    }
+    return n;
+  }, rgb);
+}
+
+/** A point (CSS pixels, relative to the canvas) where the canvas shows `rgb`, or null. */
+async function findPixel(canvas: Locator, rgb: [number, number, number]): Promise<{ x: number; y: number } | null> {
+  return canvas.evaluate((element, target) => {
+    const c = element as HTMLCanvasElement;
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const scale = c.width / c.getBoundingClientRect().width;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] === target[0] && data[i + 1] === target[1] && data[i + 2] === target[2]) {
+        const p = i / 4;
+        return { x: (p % c.width) / scale, y: Math.floor(p / c.width) / scale };
+      }
+    }
+    return null;
+  }, rgb);
+}
+
+const timeline = () => page.getByTestId('timeline-canvas');
+const rowOf = (taskId: string) => page.getByRole('row').filter({ has: page.getByRole('cell', { name: taskId, exact: true }) });
+
+describe('the dashboard in Chromium against threadline serve', () => {
+  it('opens with the token and goes live', async () => {
+    await page.goto(serve.url);
+    await expect.poll(() => page.getByTestId('stream-state').textContent(), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => page.getByRole('button', { name: 'Cancel all', exact: true }).isVisible()).toBe(true);
+  });
+
+  it('refuses to start without the token and says why', async () => {
+    const other = await browser.newPage();
+    await other.goto(serve.url.replace(/\?token=.*/, ''));
+    await expect.poll(() => other.locator('body').textContent()).toMatch(/token/i);
+    await other.close();
+  });
+
+  it('runs the demo: bars on the timeline canvas, points on every chart', async () => {
+    await page.getByRole('button', { name: 'Run demo', exact: true }).click();
+    await expect.poll(async () => Number(await timeline().getAttribute('data-bar-count')), { timeout: 30_000 }).toBeGreaterThan(20);
+    await expect.poll(() => countPixels(timeline(), SUCCEEDED_RGB), { timeout: 30_000 }).toBeGreaterThan(200);
+    expect(Number(await timeline().getAttribute('data-lane-count'))).toBeGreaterThanOrEqual(3);
+
+    const charts = page.locator('figure.chart');
+    await expect.poll(() => charts.count()).toBe(6);
+    await expect
+      .poll(async () => Math.min(...(await charts.evaluateAll((all) => all.map((f) => Number((f as HTMLElement).dataset.points))))), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(3);
+    const memoryCanvas = page.getByRole('figure', { name: 'Memory' }).locator('canvas');
+    await expect.poll(() => countPixels(memoryCanvas, RSS_SERIES_RGB), { timeout: 10_000 }).toBeGreaterThan(20);
+
+    await expect.poll(async () => Number(await page.locator('[data-headline="done"] dd').evaluate((dd) => dd.firstChild?.textContent)), { timeout: 30_000 }).toBeGreaterThan(10);
+  });
+
+  it('shows a tooltip over a bar and opens the task on click', async () => {
+    // Stop following live time so the bar stays put under the pointer.
+    await timeline().hover({ position: { x: 600, y: 10 } });
+    await page.mouse.wheel(0, -120);
+    const at = await findPixel(timeline(), SUCCEEDED_RGB);
+    expect(at).not.toBeNull();
+    await timeline().hover({ position: at! });
+    const tooltip = page.getByRole('tooltip');
+    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    const text = (await tooltip.textContent()) ?? '';
+    expect(text).toMatch(/kind\s*demo\./);
+    expect(text).toMatch(/job\s*demo/);
+    expect(text).toMatch(/run\s*[\d.]+\s*(ms|s)/);
+    await timeline().click({ position: at! });
+    const drawer = page.getByRole('complementary', { name: 'Task detail' });
+    await expect.poll(() => drawer.isVisible()).toBe(true);
+    await expect.poll(() => drawer.getByTestId('detail-state').textContent()).toBe('succeeded');
+    await drawer.getByRole('button', { name: 'Close task detail' }).click();
+    await page.getByRole('button', { name: 'Live', exact: true }).click();
+    expect(await page.getByRole('button', { name: 'Live', exact: true }).getAttribute('aria-pressed')).toBe('true');
+  });
+
+  it('shows a dropped invalid job file with the error at its field', async () => {
+    await page.getByRole('tab', { name: 'Job file' }).click();
+    const bad = JSON.stringify({ name: 'bad', tasks: [{ id: 'a', kind: 'demo.cpu', ms: 'fast' }, { id: 'b', kind: 'demo.nope' }] });
+    const dataTransfer = await page.evaluateHandle((text) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([text], 'bad-job.json', { type: 'application/json' }));
+      return transfer;
+    }, bad);
+    await page.getByTestId('job-drop-zone').dispatchEvent('drop', { dataTransfer });
+    const msField = page.locator('[data-field-path="tasks[0].ms"]');
+    await expect.poll(() => msField.getAttribute('aria-invalid')).toBe('true');
+    expect(await msField.getByRole('alert').textContent()).toMatch(/expected number, received string/);
+    const kindField = page.locator('[data-field-path="tasks[1].kind"]');
+    expect(await kindField.getByRole('alert').textContent()).toMatch(/unknown kind "demo.nope"/);
+    expect(await page.getByRole('button', { name: 'Run job' }).isDisabled()).toBe(true);
+  });
+
+  it('cancels a running task from its row: cancelling, then cancelled', async () => {
+    const file = join(files, 'hang.json');
+    // Blocks its thread without checking the cancel flag: only ending the thread stops it.
+    await writeFile(file, JSON.stringify({ name: 'e2e-cancel', tasks: [{ id: 'hang', kind: 'demo.block', ms: 600_000, priority: 100 }] }));
+    await page.locator('input[type=file]').setInputFiles(file);
+    await expect.poll(() => page.getByRole('button', { name: 'Run job' }).isEnabled()).toBe(true);
+    await page.getByRole('button', { name: 'Run job' }).click();
+
+    await page.getByRole('searchbox').fill('hang');
+    const row = rowOf('hang');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('running');
+    const lanesBefore = await page.evaluate(() => document.querySelector('[data-testid=timeline-canvas]')!.getAttribute('data-lane-count'));
+    await row.getByRole('button', { name: 'Cancel', exact: true }).click();
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 10_000 }).toBe('cancelling');
+    expect(await row.getByTestId('task-state').textContent()).toBe('cancelling');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 20_000 }).toBe('cancelled');
+    expect(await row.getByTestId('task-state').textContent()).toBe('cancelled');
+    expect(await row.getByRole('button', { name: 'Retry', exact: true }).isVisible()).toBe(true);
+    expect(await row.getByRole('button', { name: 'Cancel', exact: true }).count()).toBe(0);
+    // The ended thread's lane stays for its bars, and the pool's new thread gets a lane.
+    await expect.poll(async () => Number(await timeline().getAttribute('data-lane-count')), { timeout: 10_000 }).toBeGreaterThan(Number(lanesBefore));
+    await page.getByRole('searchbox').fill('');
+  });
+
+  it('runs the demo inline and the loop lane marks the stall', async () => {
+    await page.getByRole('button', { name: /Run demo inline/ }).click();
+    await expect.poll(async () => Number(await timeline().getAttribute('data-stall-count')), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await page.locator('[data-headline="loop p99"] dd').textContent()) ?? '', { timeout: 10_000 })
+      .toMatch(/\d/);
+  });
+
+  it('takes the screenshots, and logged no console errors', async () => {
+    await page.getByRole('tab', { name: 'SQL query' }).click();
+    await page.waitForTimeout(600);
+    const shot = join(ARTIFACTS, 'dashboard.png');
+    await page.screenshot({ path: shot, fullPage: false });
+    expect((await stat(shot)).size).toBeGreaterThan(10_000);
+    if (UPDATE_DOCS_SCREENSHOT) {
+      await copyFile(shot, join(REPO, 'docs/dashboard.png'));
+      expect((await stat(join(REPO, 'docs/dashboard.png'))).size).toBeLessThan(300 * 1024);
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+});
