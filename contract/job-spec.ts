@@ -49,6 +49,11 @@ export interface SpecIssue {
 
 export type SpecResult = { ok: true; spec: JobSpec } | { ok: false; issues: SpecIssue[] };
 
+/** User text in a message: quoted and escaped, so a message stays one line. */
+function quote(text: string): string {
+  return JSON.stringify(text);
+}
+
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) {
@@ -66,7 +71,7 @@ function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = []): SpecI
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(quote).join(', ')}`;
   if (issue.code === 'invalid_type' && issue.input === undefined) return `missing; expected ${issue.expected}`;
   if (issue.code === 'too_small' || issue.code === 'too_big') {
     const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
@@ -111,7 +116,7 @@ function parseTask(raw: Record<string, unknown>, index: number): TaskSpec | { is
   const kind = findKind(base.data.kind);
   if (!kind) {
     return {
-      issues: [{ path: formatPath([...at, 'kind']), message: `unknown kind "${base.data.kind}"; expected one of ${kindNames().join(', ')}` }],
+      issues: [{ path: formatPath([...at, 'kind']), message: `unknown kind ${quote(base.data.kind)}; expected one of ${kindNames().join(', ')}` }],
     };
   }
   const own: Record<string, unknown> = {};
@@ -126,12 +131,12 @@ function checkGraph(tasks: TaskSpec[]): SpecIssue[] {
   const issues: SpecIssue[] = [];
   tasks.forEach((task, index) => {
     const first = indexById.get(task.id);
-    if (first !== undefined) issues.push({ path: `tasks[${index}].id`, message: `duplicate id "${task.id}" (also tasks[${first}])` });
+    if (first !== undefined) issues.push({ path: `tasks[${index}].id`, message: `duplicate id ${quote(task.id)} (also tasks[${first}])` });
     else indexById.set(task.id, index);
   });
   tasks.forEach((task, index) => {
     task.dependsOn.forEach((dep, d) => {
-      if (!indexById.has(dep)) issues.push({ path: `tasks[${index}].dependsOn[${d}]`, message: `unknown task id "${dep}"` });
+      if (!indexById.has(dep)) issues.push({ path: `tasks[${index}].dependsOn[${d}]`, message: `unknown task id ${quote(dep)}` });
       else if (dep === task.id) issues.push({ path: `tasks[${index}].dependsOn[${d}]`, message: 'a task cannot depend on itself' });
     });
   });

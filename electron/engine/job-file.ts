@@ -45,7 +45,7 @@ export function jobSpecFromText(text: string, fileName: string, baseDir: string)
 function issueError(file: string, issues: SpecIssue[]): ThreadlineError {
   const [first] = issues;
   const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return jobFileError(file, first!.path, first!.message + more);
+  return jobFileError(file, first!.path, (first!.message + more).replace(/\s*[\r\n]+\s*/g, ' '));
 }
 
 export function pathResolver(baseDir: string): PathResolver {

@@ -100,14 +100,18 @@ export class JobStore {
     return new ThreadlineError('STORE_TOO_NEW', `the job store in ${this.dataDir} has schema version ${this.version()}; this Threadline knows up to ${SCHEMA_VERSION}`);
   }
 
+  /** Each step reads the version under the write lock: two processes opening a new store race here. */
   private migrate(): void {
-    const from = this.version();
-    if (from > SCHEMA_VERSION) throw this.tooNew();
-    for (let version = from; version < SCHEMA_VERSION; version++) {
-      this.db.transaction(() => {
+    for (;;) {
+      const done = this.db.transaction(() => {
+        const version = this.version();
+        if (version > SCHEMA_VERSION) throw this.tooNew();
+        if (version === SCHEMA_VERSION) return true;
         this.db.exec(MIGRATIONS[version]!);
         this.db.pragma(`user_version = ${version + 1}`);
+        return false;
       }).immediate();
+      if (done) return;
     }
   }
 
