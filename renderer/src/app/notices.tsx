@@ -46,7 +46,7 @@ export function NoticesProvider({ children }: { children: ReactNode }) {
   return (
     <NoticesContext.Provider value={value}>
       {children}
-      <div className="notices" role="status" aria-live="polite">
+      <div className="notices" role="status" aria-live="polite" aria-label="Notices">
         {notices.map((notice) => (
           <div key={notice.id} className={`notice notice-${notice.tone}`}>
             <span>{notice.text}</span>

@@ -115,7 +115,7 @@ export function JobFileLoader() {
       </div>
       {loaded && (
         <div className="job-review" aria-label={`Review of ${loaded.fileName}`}>
-          <p>
+          <p data-testid="job-file-summary">
             <span className="mono">{loaded.fileName}</span>
             {loaded.taskCount !== null && ` · ${loaded.taskCount.toLocaleString('en-US')} task${loaded.taskCount === 1 ? '' : 's'}`}
             {loaded.issues.length === 0 ? ' · valid' : ` · ${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'}`}

@@ -138,10 +138,12 @@ export function convertFields(fields: readonly FieldSpec[], values: Readonly<Rec
   for (const field of fields) {
     const key = field.name.slice(field.name.lastIndexOf('.') + 1);
     if (field.children) {
+      // An optional group left as it was is left out; a started one is checked as a whole.
+      const touched = leafFields(field.children).some((leaf) => (values[leaf.name] ?? initialValue(leaf)) !== initialValue(leaf));
+      if (!touched && !field.required) continue;
       const group = convertFields(field.children, values);
       problems.push(...group.problems);
-      // An optional group left empty is left out; a started one is checked as a whole.
-      if (Object.keys(group.input).length > 0 || field.required) input[key] = group.input;
+      input[key] = group.input;
       continue;
     }
     const converted = convertField(field, values[field.name] ?? '');
