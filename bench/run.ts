@@ -6,12 +6,13 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cancel } from './cancel.js';
 import { dispatch } from './dispatch.js';
+import { ipc } from './ipc.js';
 import { loop } from './loop.js';
 import { machine, makeContext, type Benchmark, type Metrics } from './harness.js';
 import { queue } from './queue.js';
 import { scaling } from './scaling.js';
 
-export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, queue];
+export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, queue, ipc];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } } });
