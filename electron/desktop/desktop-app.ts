@@ -1,0 +1,111 @@
+/**
+ * The desktop app's life: one instance, a secured session and window, the engine on the
+ * user-data folder, the API over IPC, notifications, and a quit that waits for the engine.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { app, BrowserWindow, dialog, Notification, protocol, session } from 'electron';
+import { Engine } from '../engine/engine.js';
+import { defaultUserDataDir } from '../engine/paths.js';
+import { ApiHandlers } from '../hosts/api-handlers.js';
+import { EventBatcher } from '../hosts/event-batcher.js';
+import { APP_ORIGIN, APP_START_URL, registerAppScheme, serveRenderer } from './app-protocol.js';
+import { serveApiOverIpc } from './desktop-ipc.js';
+import { useElectronSqlite } from './electron-sqlite.js';
+import { shutDownEngineOnQuit, QUIT_DEADLINE_MS } from './graceful-quit.js';
+import { notifyWhenLongJobsEnd } from './long-job-notifier.js';
+import { createMainWindow } from './main-window.js';
+import { nativeDialogs } from './native-dialogs.js';
+import { originOf, secureAllWebContents, secureSession } from './security.js';
+
+export interface DesktopAppOptions {
+  /** The bundled pool worker (next to the main bundle). */
+  workerFile: string;
+  preloadFile: string;
+  /** The built renderer, served as threadline://app/. */
+  rendererDir: string;
+  /** Vite's dev server (`npm run dev`); the pages then come from there. */
+  devServerUrl?: string;
+  quitDeadlineMs?: number;
+}
+
+export interface RunningDesktopApp {
+  engine: Engine;
+  dataDir: string;
+  window(): BrowserWindow | null;
+}
+
+/**
+ * Starts the app. Resolves once the window is created, or with null when another instance
+ * already runs (it gets focused) or the engine could not start (the person was told why).
+ */
+export async function startDesktopApp(options: DesktopAppOptions): Promise<RunningDesktopApp | null> {
+  const devOrigin = options.devServerUrl ? originOf(options.devServerUrl) : null;
+  const appOrigin = devOrigin ?? APP_ORIGIN;
+  // Electron's userData rule with the product's name, the folder the CLI and `serve` default to.
+  app.setPath('userData', defaultUserDataDir());
+  if (!app.requestSingleInstanceLock()) {
+    app.quit();
+    return null;
+  }
+  registerAppScheme(protocol);
+  secureAllWebContents(app, appOrigin);
+  await app.whenReady();
+
+  const sqliteProblem = useElectronSqlite(app.getAppPath(), app.isPackaged);
+  const dataDir = process.env.THREADLINE_DATA_DIR || join(app.getPath('userData'), 'data');
+  let engine: Engine;
+  try {
+    engine = new Engine({ dataDir, workerFile: options.workerFile });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    dialog.showErrorBox('Threadline cannot start', sqliteProblem ? `${message}\n\n${sqliteProblem}` : message);
+    app.exit(2);
+    return null;
+  }
+  if (sqliteProblem) console.warn(`Threadline: ${sqliteProblem}`);
+
+  secureSession(session.defaultSession, appOrigin, devOrigin ? 'development' : 'production');
+  if (!devOrigin) serveRenderer(protocol, options.rendererDir);
+
+  let window: BrowserWindow | null = null;
+  const ipc = serveApiOverIpc({
+    api: new ApiHandlers(engine, { defaultBaseDir: homedir() }),
+    desktop: nativeDialogs(dialog, () => window),
+    batcher: new EventBatcher(engine),
+    window: () => window,
+    appOrigin,
+  });
+  const stopNotices = notifyWhenLongJobsEnd(engine, (notice) => {
+    if (Notification.isSupported()) new Notification(notice).show();
+  });
+  shutDownEngineOnQuit(app, engine, {
+    deadlineMs: options.quitDeadlineMs ?? QUIT_DEADLINE_MS,
+    beforeShutdown: () => {
+      stopNotices();
+      ipc.close();
+    },
+  });
+
+  const openWindow = () => {
+    const created = createMainWindow({ preloadFile: options.preloadFile, startUrl: options.devServerUrl ?? APP_START_URL });
+    created.on('closed', () => {
+      if (window === created) window = null;
+    });
+    window = created;
+  };
+  openWindow();
+  app.on('second-instance', () => {
+    if (!window) return;
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+  // macOS keeps the app running without windows; its Dock icon opens a new one.
+  app.on('activate', () => {
+    if (!window) openWindow();
+  });
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+  return { engine, dataDir, window: () => window };
+}
