@@ -113,8 +113,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       [
         '',
         'One track per worker thread plus one for the event loop, a slice per attempt, each attempt\'s',
-        'queue wait, and counters of queued and running tasks. Memory and loop-delay counters are added',
-        'when a "threadline serve" runs on the data directory (the store keeps no telemetry).',
+        'queue wait, counters of queued and running tasks, and the memory and loop-delay telemetry the',
+        'engine kept while the job ran.',
         '',
         'Examples:',
         '  threadline export-trace j-lx2k9q-3f9a -o trace.json',

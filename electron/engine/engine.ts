@@ -64,6 +64,7 @@ const DEFAULTS = {
   resourceLimits: { maxOldGenerationSizeMb: 2048 } satisfies ResourceLimits,
 };
 const LOG_LINES_PER_TASK = 200;
+const TELEMETRY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const MAX_BACKOFF_MS = 60_000;
 
 /**
@@ -78,7 +79,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly writer: StoreWriter;
   private readonly telemetry: Telemetry;
   private readonly ready = { pool: new ReadyQueue(), loop: new ReadyQueue() };
-  private readonly jobs = new Map<string, Job>();
+  private readonly jobsById = new Map<string, Job>();
   private readonly tasks = new Map<string, Task>();
   private readonly logs = new Map<string, TaskLogLine[]>();
   private readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
@@ -123,7 +124,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       },
       options.telemetryIntervalMs ?? DEFAULTS.telemetryIntervalMs,
       options.telemetryHistory ?? DEFAULTS.telemetryHistory,
-      (sample) => this.emit('telemetry', sample),
+      (sample) => this.onTelemetry(sample),
     );
     this.telemetry.start();
   }
@@ -138,8 +139,15 @@ export class Engine extends EventEmitter<EngineEvents> {
       );
     }
     const interrupted = this.store.markInterrupted();
+    this.store.pruneTelemetry(Date.now() - TELEMETRY_RETENTION_MS);
     this.store.claimOwnership();
     return interrupted;
+  }
+
+  /** Samples taken while work ran are kept in the store too, for traces of past jobs. */
+  private onTelemetry(sample: TelemetrySample): void {
+    if (sample.running > 0 || sample.queued > 0 || sample.completionsPerSecond > 0) this.writer.telemetry(sample);
+    this.emit('telemetry', sample);
   }
 
   // ---- admission -------------------------------------------------------------------------
@@ -179,7 +187,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Makes a job live: indexes it, counts it, queues its ready tasks. */
   private adopt(job: Job): void {
-    this.jobs.set(job.id, job);
+    this.jobsById.set(job.id, job);
     this.emit('job', job);
     for (const task of job.tasks) {
       this.tasks.set(task.key, task);
@@ -200,7 +208,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const resumed: JobRecord[] = [];
     for (const record of this.store.jobsInState('interrupted')) {
       if (wanted && !wanted.has(record.id)) continue;
-      if (this.jobs.has(record.id)) continue;
+      if (this.jobsById.has(record.id)) continue;
       const job = this.rebuildJob(record, this.store.tasksOfJob(record.id));
       this.writer.job(job);
       for (const task of job.tasks) if (task.state === 'queued') this.writer.task(task);
@@ -470,7 +478,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Cancels every unfinished task of a job. Returns how many were asked to stop. */
   cancelJob(jobId: string): number {
-    const job = this.jobs.get(jobId);
+    const job = this.jobsById.get(jobId);
     if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
     let n = 0;
     for (const task of job.tasks) if (this.stopTask(task, 'cancel')) n++;
@@ -479,7 +487,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   cancelAll(): number {
     let n = 0;
-    for (const job of this.jobs.values()) if (job.state === 'running') n += this.cancelJob(job.id);
+    for (const job of this.jobsById.values()) if (job.state === 'running') n += this.cancelJob(job.id);
     return n;
   }
 
@@ -541,12 +549,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
     if (!isTerminal(task.state) || task.state === 'succeeded' || this.closing) return false;
     const job = task.job;
-    const again: Task[] = [];
+    // What must run again with it: the unsuccessful tasks it depends on (else it would wait on
+    // them forever) and the tasks skipped because of any of these.
+    const again = new Set<Task>();
     const stack = [task];
     while (stack.length > 0) {
       const t = stack.pop()!;
-      if (again.includes(t)) continue;
-      again.push(t);
+      if (again.has(t)) continue;
+      again.add(t);
+      for (const id of t.dependsOn) {
+        const dep = job.byId.get(id)!;
+        if (isTerminal(dep.state) && dep.state !== 'succeeded') stack.push(dep);
+      }
       for (const d of t.dependents) if (d.state === 'skipped') stack.push(d);
     }
     for (const t of again) {
@@ -577,18 +591,23 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Resolves with the job's record once every task of it has ended (or the engine closed). */
   async waitForJob(jobId: string): Promise<JobRecord> {
-    const job = this.jobs.get(jobId);
+    const job = this.jobsById.get(jobId);
     if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
     await job.settled;
     return job.toRecord();
   }
 
+  /** The jobs this engine holds (submitted or resumed since it opened), oldest first. */
+  jobs(): JobRecord[] {
+    return [...this.jobsById.values()].map((job) => job.toRecord());
+  }
+
   job(jobId: string): JobRecord | null {
-    return this.jobs.get(jobId)?.toRecord() ?? null;
+    return this.jobsById.get(jobId)?.toRecord() ?? null;
   }
 
   tasksOfJob(jobId: string): TaskRecord[] {
-    return this.jobs.get(jobId)?.tasks.map((task) => task.toRecord()) ?? [];
+    return this.jobsById.get(jobId)?.tasks.map((task) => task.toRecord()) ?? [];
   }
 
   task(key: string): TaskRecord | null {
@@ -634,7 +653,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
     return {
       at: Date.now(),
-      jobs: [...this.jobs.values()].map((job) => job.toRecord()),
+      jobs: [...this.jobsById.values()].map((job) => job.toRecord()),
       tasks,
       attempts,
       telemetry: this.telemetry.history(),
@@ -674,7 +693,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (task.onExecutor) this.executorOf(task).terminate(task);
     }
     while (running.some((task) => task.onExecutor)) await new Promise((resolve) => setTimeout(resolve, 5));
-    for (const job of this.jobs.values()) {
+    for (const job of this.jobsById.values()) {
       if (job.state === 'running') {
         job.state = 'interrupted';
         this.writer.job(job);

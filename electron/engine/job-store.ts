@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JobRecord, TaskAttempt, TaskRecord } from '../../contract/records.js';
 import type { JobState, TaskState } from '../../contract/task-states.js';
+import type { TelemetrySample } from '../../contract/telemetry.js';
 import { ThreadlineError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
 import { openDatabase } from '../../workers/open-database.js';
@@ -144,6 +145,9 @@ export class JobStore {
         'SELECT task_id, attempt, started_at, finished_at, worker, state FROM attempts WHERE job_id = ? ORDER BY task_id, attempt',
       ),
       stateCounts: db.prepare<[string], { state: TaskState; n: number }>('SELECT state, count(*) AS n FROM tasks WHERE job_id = ? GROUP BY state'),
+      insertTelemetry: db.prepare('INSERT OR REPLACE INTO telemetry (at, sample) VALUES (?, ?)'),
+      telemetryBetween: db.prepare<[number, number], { sample: string }>('SELECT sample FROM telemetry WHERE at BETWEEN ? AND ? ORDER BY at'),
+      pruneTelemetry: db.prepare('DELETE FROM telemetry WHERE at < ?'),
     };
   }
 
@@ -185,9 +189,15 @@ export class JobStore {
   }
 
   /** Writes the given changes in one transaction. */
-  saveChanges(jobs: Iterable<JobRecord>, tasks: Iterable<TaskRecord>, attempts: Iterable<{ jobId: string; taskId: string; attempt: TaskAttempt }>): void {
+  saveChanges(
+    jobs: Iterable<JobRecord>,
+    tasks: Iterable<TaskRecord>,
+    attempts: Iterable<{ jobId: string; taskId: string; attempt: TaskAttempt }>,
+    telemetry: Iterable<TelemetrySample> = [],
+  ): void {
     const s = this.statements;
     this.db.transaction(() => {
+      for (const sample of telemetry) s.insertTelemetry.run(sample.at, JSON.stringify(sample));
       for (const t of tasks) {
         s.updateTask.run(t.state, t.attempts, t.queuedAt, t.startedAt, t.finishedAt, t.worker, t.progress, json(t.error), json(t.result), t.jobId, t.id);
       }
@@ -229,6 +239,14 @@ export class JobStore {
     const counts: Partial<Record<TaskState, number>> = {};
     for (const row of this.statements.stateCounts.all(jobId)) counts[row.state] = row.n;
     return counts;
+  }
+
+  telemetryBetween(from: number, to: number): TelemetrySample[] {
+    return this.statements.telemetryBetween.all(from, to).map((row) => JSON.parse(row.sample) as TelemetrySample);
+  }
+
+  pruneTelemetry(olderThan: number): void {
+    this.statements.pruneTelemetry.run(olderThan);
   }
 
   integrityCheck(): string {

@@ -58,6 +58,13 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
   ) WITHOUT ROWID;
   `,
+  // 2: telemetry samples taken while work ran, for traces of past jobs.
+  `
+  CREATE TABLE telemetry (
+    at REAL PRIMARY KEY,
+    sample TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,5 @@
 import type { TaskAttempt } from '../../contract/records.js';
+import type { TelemetrySample } from '../../contract/telemetry.js';
 import type { Job } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { Task } from './task.js';
@@ -12,6 +13,7 @@ export class StoreWriter {
   private readonly tasks = new Map<string, Task>();
   private readonly jobs = new Map<string, Job>();
   private readonly attempts = new Map<string, { jobId: string; taskId: string; attempt: TaskAttempt }>();
+  private telemetrySamples: TelemetrySample[] = [];
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -34,8 +36,13 @@ export class StoreWriter {
     this.schedule();
   }
 
+  telemetry(sample: TelemetrySample): void {
+    this.telemetrySamples.push(sample);
+    this.schedule();
+  }
+
   get pending(): number {
-    return this.tasks.size + this.jobs.size + this.attempts.size;
+    return this.tasks.size + this.jobs.size + this.attempts.size + this.telemetrySamples.length;
   }
 
   private schedule(): void {
@@ -51,9 +58,11 @@ export class StoreWriter {
     const tasks = [...this.tasks.values()].map((task) => task.toRecord());
     const jobs = [...this.jobs.values()].map((job) => job.toRecord());
     const attempts = [...this.attempts.values()].map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
+    const telemetry = this.telemetrySamples;
+    this.telemetrySamples = [];
     this.tasks.clear();
     this.jobs.clear();
     this.attempts.clear();
-    this.store.saveChanges(jobs, tasks, attempts);
+    this.store.saveChanges(jobs, tasks, attempts, telemetry);
   }
 }

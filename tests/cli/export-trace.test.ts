@@ -63,7 +63,7 @@ describe('threadline export-trace', () => {
     const result = await runBin(['export-trace', jobId, '-o', out, '--data-dir', dataDir]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toMatch(new RegExp(`^wrote ${out}: 12 attempts on \\d+ tracks; open it in https://ui.perfetto.dev or chrome://tracing\\n$`));
+    expect(result.stderr).toMatch(new RegExp(`^wrote ${out}: 12 attempts on \\d+ tracks(, with telemetry)?; open it in https://ui.perfetto.dev or chrome://tracing\\n$`));
     const trace = JSON.parse(readFileSync(out, 'utf8')) as TraceFile;
     checkTraceFormat(trace);
 
@@ -108,8 +108,23 @@ describe('threadline export-trace', () => {
     expect(counters.length).toBeGreaterThan(2);
     expect(counters.at(-1)!.args).toEqual({ queued: 0, running: 0 });
     expect(Math.max(...counters.map((e) => e.args!.running as number))).toBeGreaterThanOrEqual(2);
-    // No telemetry in the store and no serve running: no memory counters.
-    expect(trace.traceEvents.some((e) => e.name === 'memory (MB)')).toBe(false);
+    // Memory counters exactly when the store kept telemetry while the job ran.
+    const samples = Number(sql(dataDir, `SELECT count(*) FROM telemetry WHERE at BETWEEN (SELECT created_at FROM jobs WHERE id = '${jobId}') AND (SELECT finished_at FROM jobs WHERE id = '${jobId}')`));
+    expect(trace.traceEvents.filter((e) => e.name === 'memory (MB)')).toHaveLength(samples);
+  });
+
+  it('adds the memory and loop-delay telemetry the engine stored while a job ran', async () => {
+    const dataDir = tempDir();
+    const run = await runBin(['run', jobFile({ name: 'long', tasks: [{ id: 'a', kind: 'demo.cpu', ms: 1600 }] }), '--json', '--data-dir', dataDir]);
+    const jobId = JSON.parse(run.stdout).job.id as string;
+    const result = await runBin(['export-trace', jobId, '-o', '-', '--data-dir', dataDir]);
+    const trace = JSON.parse(result.stdout) as TraceFile;
+    checkTraceFormat(trace);
+    const memory = trace.traceEvents.filter((e) => e.ph === 'C' && e.name === 'memory (MB)');
+    // One sample every 500 ms while the task ran.
+    expect(memory.length).toBeGreaterThanOrEqual(2);
+    expect(memory[0]!.args!.rss).toBeGreaterThan(0);
+    expect(trace.traceEvents.some((e) => e.ph === 'C' && /loop delay/.test(e.name))).toBe(true);
   });
 
   it('writes to stdout with -o -', async () => {

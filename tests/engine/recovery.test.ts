@@ -87,7 +87,7 @@ describe('job store and recovery', () => {
     const dataDir = tempDir();
     makeEngine({ dataDir });
     sqlite(join(dataDir, STORE_FILE), 'PRAGMA user_version = 99');
-    expect(() => new Engine({ dataDir })).toThrow(/schema version 99; this Threadline knows up to 1/);
+    expect(() => new Engine({ dataDir })).toThrow(/schema version 99; this Threadline knows up to 2/);
   });
 
   it('batches state changes: thousands of transitions become a few transactions', async () => {

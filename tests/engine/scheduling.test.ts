@@ -170,6 +170,26 @@ describe('scheduling', () => {
     expect(engine.task(`${job.id}:dropped`)).toMatchObject({ state: 'succeeded', result: 2 });
   });
 
+  it('retryTask of a task skipped after a cancel runs the cancelled dependency again too', async () => {
+    const engine = makeEngine({ poolSize: 1 });
+    const job = engine.submitJob(
+      jobSpec([
+        { id: 'blocker', kind: 'demo.block', ms: 50 },
+        { id: 'dep', kind: 'demo.echo', value: 'd' },
+        { id: 'child', kind: 'demo.echo', value: 'c', dependsOn: ['dep'] },
+      ], { concurrency: 1 }),
+      '/',
+    );
+    engine.cancelTask(`${job.id}:dep`);
+    expect((await engine.waitForJob(job.id)).state).toBe('cancelled');
+    expect(engine.task(`${job.id}:child`)?.state).toBe('skipped');
+    expect(engine.retryTask(`${job.id}:child`)).toBe(true);
+    expect((await engine.waitForJob(job.id)).state).toBe('succeeded');
+    expect(engine.task(`${job.id}:dep`)).toMatchObject({ state: 'succeeded', result: 'd' });
+    expect(engine.task(`${job.id}:child`)).toMatchObject({ state: 'succeeded', result: 'c' });
+    expect(engine.jobs().map((j) => j.id)).toEqual([job.id]);
+  });
+
   it('batches tiny tasks and still returns every result to its own task', async () => {
     const engine = makeEngine();
     const n = 3000;
