@@ -5,11 +5,11 @@
 import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectConsoleErrors, launchChromium } from './browser';
 import { buildRenderer, REPO, startServe, type ServeProcess } from './serve-process';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(REPO, 'tests/e2e/artifacts');
 /** Set to refresh the README's screenshot from this run. */
 const UPDATE_DOCS_SCREENSHOT = process.env.THREADLINE_UPDATE_DOCS_SCREENSHOT === '1';
@@ -23,22 +23,16 @@ let serve: ServeProcess;
 let browser: Browser;
 let page: Page;
 let files: string;
-const consoleErrors: string[] = [];
+let consoleErrors: string[] = [];
 
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   files = await mkdtemp(join(tmpdir(), 'threadline-e2e-files-'));
   web = await buildRenderer();
   serve = await startServe({ webRoot: web.dir, workers: 2, graceMs: 1500 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  page.on('console', (message) => {
-    if (message.type() === 'error') consoleErrors.push(message.text());
-  });
-  page.on('pageerror', (error) => consoleErrors.push(`page error: ${error.message}`));
+  consoleErrors = collectConsoleErrors(page);
 }, 120_000);
 
 afterAll(async () => {

@@ -102,7 +102,7 @@ export class DashboardStore {
     for (const sample of snapshot.telemetry) this.addTelemetry(sample, null);
     // Oldest attempts first, so the loop lane stacks concurrent bars as they happened.
     const withAttempts = Object.entries(snapshot.attempts).filter(([key]) => this.tasks.has(key));
-    withAttempts.sort(([, a], [, b]) => (a[0]?.startedAt ?? 0) - (b[0]?.startedAt ?? 0));
+    if (!startOrdered(withAttempts)) withAttempts.sort(([, a], [, b]) => firstStart(a) - firstStart(b));
     for (const [key, attempts] of withAttempts) {
       this.attempts.set(key, attempts);
       this.timeline.setAttempts(key, attempts, this.tasks.get(key)!);
@@ -190,6 +190,15 @@ export class DashboardStore {
       for (const listener of [...this.listeners]) listener();
     });
   }
+}
+
+function firstStart(attempts: readonly TaskAttempt[]): number {
+  return attempts[0]?.startedAt ?? 0;
+}
+
+function startOrdered(entries: ReadonlyArray<[string, readonly TaskAttempt[]]>): boolean {
+  for (let i = 1; i < entries.length; i++) if (firstStart(entries[i - 1]![1]) > firstStart(entries[i]![1])) return false;
+  return true;
 }
 
 export function emptyCounts(): Record<TaskState, number> {

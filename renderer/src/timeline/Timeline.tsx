@@ -82,6 +82,7 @@ export function Timeline({ store, selectedKey, onOpenTask, now = Date.now }: Tim
       if (!ctx || size.current.width === 0) return;
       const dpr = window.devicePixelRatio || 1;
       ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      const paintStart = performance.now();
       const stats = paintTimeline(ctx, {
         width: size.current.width,
         height: laid.height,
@@ -93,6 +94,8 @@ export function Timeline({ store, selectedKey, onOpenTask, now = Date.now }: Tim
         hovered: hoverRef.current?.bar ?? null,
         selectedKey: selectedRef.current,
       });
+      // For measurements: what the last frame drew and how long painting it took.
+      canvas.dataset.paintMs = (performance.now() - paintStart).toFixed(2);
       canvas.dataset.visibleBars = String(stats.visibleBars);
       canvas.dataset.stallCount = String(stats.stalls);
     };

@@ -93,10 +93,11 @@ export class TimelineIndex {
 
   /** Replaces the bars of one task with its attempts as the engine now reports them. */
   setAttempts(taskKey: string, attempts: readonly TaskAttempt[], task: BarTaskFacts): void {
-    const previous = this.barsByTask.get(taskKey) ?? [];
-    const byAttempt = new Map(previous.map((bar) => [bar.attempt, bar]));
+    const previous = this.barsByTask.get(taskKey);
+    const byAttempt = new Map<number, TimelineBar>();
+    if (previous) for (const bar of previous) byAttempt.set(bar.attempt, bar);
     const next: TimelineBar[] = [];
-    const sorted = [...attempts].sort((a, b) => a.attempt - b.attempt);
+    const sorted = inAttemptOrder(attempts);
     sorted.forEach((attempt, i) => {
       const isLast = i === sorted.length - 1;
       const before = i > 0 ? sorted[i - 1] : undefined;
@@ -290,6 +291,13 @@ export class TimelineIndex {
     }
     if (lane.live.delete(bar) && lane.rowFreeAt[bar.row] === Number.POSITIVE_INFINITY) lane.rowFreeAt[bar.row] = bar.start;
   }
+}
+
+function inAttemptOrder(attempts: readonly TaskAttempt[]): readonly TaskAttempt[] {
+  for (let i = 1; i < attempts.length; i++) {
+    if (attempts[i - 1]!.attempt > attempts[i]!.attempt) return [...attempts].sort((a, b) => a.attempt - b.attempt);
+  }
+  return attempts;
 }
 
 /** The first row free at `start`, else a new row, else (at the cap) the row that frees soonest. */

@@ -1,7 +1,6 @@
 import {
   API_WEBSOCKET_PATH,
   ApiCallError,
-  apiEventSchema,
   resultMessageSchema,
   TOKEN_QUERY_PARAM,
   type ApiEventListener,
@@ -11,6 +10,7 @@ import {
   type ClientMessage,
   type ThreadlineApi,
 } from '../../../contract/api';
+import { checkEvent } from './event-check';
 
 export type ConnectionStatus =
   | { state: 'connecting'; attempt: number }
@@ -63,6 +63,8 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
   let attempt = 0;
   let retryTimer: ReturnType<typeof setTimeout> | null = null;
   let closedForGood = false;
+  /** Events are checked (large ones in slices) and delivered strictly in the order they came. */
+  let delivery: Promise<void> = Promise.resolve();
 
   const status = (s: ConnectionStatus): void => options.onStatus?.(s);
 
@@ -125,13 +127,11 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
       else call.reject(new ApiCallError(parsed.data.error));
       return;
     }
-    const parsed = apiEventSchema.safeParse(message);
-    if (!parsed.success) {
-      const first = parsed.error.issues[0];
-      options.onBadMessage?.(`an event the contract does not allow${first ? ` (${first.path.join('.')}: ${first.message})` : ''}`);
-      return;
-    }
-    for (const listener of [...listeners]) listener(parsed.data);
+    delivery = delivery.then(async () => {
+      const checked = await checkEvent(message);
+      if (!checked.ok) options.onBadMessage?.(checked.problem);
+      else if (!closedForGood) for (const listener of [...listeners]) listener(checked.event);
+    });
   }
 
   function call<M extends ApiMethod>(method: M, params: ApiParams<M> | undefined): Promise<ApiResults[M]> {
