@@ -135,7 +135,7 @@ describe(`the dashboard with ${N.toLocaleString('en-US')} tasks`, () => {
     const stop = await recordFrames();
     const started = Date.now();
     await page.getByRole('button', { name: 'Run job' }).click();
-    await expect.poll(barCount, { timeout: 240_000, intervals: [500] }).toBe(N);
+    await expect.poll(barCount, { timeout: 240_000, interval: 500 }).toBe(N);
     figures.allBarsShownAfterMs = Date.now() - started;
     figures.framesWhileTasksStreamIn = await stop();
     await expect.poll(() => page.getByTestId('task-count').textContent()).toBe('100,000 of 100,000');
