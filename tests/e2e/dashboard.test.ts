@@ -178,9 +178,14 @@ describe('the dashboard in Chromium against threadline serve', () => {
 
   it('takes the screenshots, and logged no console errors', async () => {
     await page.getByRole('tab', { name: 'SQL query' }).click();
+    // The inline run's stall is over once the loop answers again; then the whole run fits the view.
+    await expect.poll(async () => Number(await timeline().getAttribute('data-stall-count')), { timeout: 20_000 }).toBeGreaterThan(1);
+    await expect.poll(() => page.getByRole('button', { name: 'Dismiss' }).count(), { timeout: 15_000 }).toBe(0);
+    await page.getByRole('button', { name: 'Fit all' }).click();
+    await page.mouse.move(0, 0);
     await page.waitForTimeout(600);
     const shot = join(ARTIFACTS, 'dashboard.png');
-    await page.screenshot({ path: shot, fullPage: false });
+    await page.screenshot({ path: shot, fullPage: true });
     expect((await stat(shot)).size).toBeGreaterThan(10_000);
     if (UPDATE_DOCS_SCREENSHOT) {
       await copyFile(shot, join(REPO, 'docs/dashboard.png'));
