@@ -13,6 +13,10 @@ export interface PoolWorkerData {
   taskStages: SharedArrayBuffer;
   /** The BroadcastChannel the engine listens on. */
   channel: string;
+  /** One Int32 per task slot, bumped by the engine when it has posted a reply to a `ctx.call`. */
+  callSignals: SharedArrayBuffer;
+  /** Prefix of the per-thread BroadcastChannels `ctx.call` replies travel on (see `callReplyChannel`). */
+  callReplies: string;
 }
 
 /** Written by the worker, read by the engine when a thread dies mid-batch. */
@@ -54,7 +58,17 @@ export type WorkerEvent =
   | { type: 'started'; threadId: number; keys: string[]; at: number }
   | { type: 'progress'; key: string; progress: number | null; message: string | null }
   | { type: 'log'; key: string; level: 'info' | 'warn' | 'error'; message: string; at: number }
-  | { type: 'call'; callId: number; name: string; args: unknown[] };
+  | { type: 'call'; callId: number; threadId: number; slot: number; key: string; name: string; args: unknown[] };
+
+/** The engine's answer to a `call` event, posted on the calling thread's reply channel. */
+export type CallReply =
+  | { callId: number; ok: true; value: unknown }
+  | { callId: number; ok: false; error: { name: string; message: string; code: string } };
+
+/** The BroadcastChannel a thread reads its `ctx.call` replies from. */
+export function callReplyChannel(prefix: string, threadId: number): string {
+  return `${prefix}:${threadId}`;
+}
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
 export function preciseNow(): number {

@@ -1,4 +1,5 @@
 import type { TaskLogLine } from '../contract/records.js';
+import { callBridge } from './call-bridge.js';
 import { TaskCancelledError } from './task-errors.js';
 import type { WorkerEvent } from './protocol.js';
 
@@ -13,6 +14,13 @@ export interface TaskContext {
   /** Reports progress (0..1, or null when unknown). Throttled: call it as often as you like. */
   progress(fraction: number | null, message?: string): void;
   log(message: string, level?: TaskLogLine['level']): void;
+  /**
+   * Calls an async service registered on the main thread (for example `fetch` or `sleep`) and
+   * returns its result synchronously, blocking this worker thread only. A service's error is
+   * thrown here with the service's message; a cancel while waiting throws the cancel error.
+   * Present on the worker pool; absent where a handler runs inline on the main thread.
+   */
+  call?(name: string, ...args: unknown[]): unknown;
 }
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -51,5 +59,9 @@ export class WorkerTaskContext implements TaskContext {
 
   log(message: string, level: TaskLogLine['level'] = 'info'): void {
     this.deps.post({ type: 'log', key: this.key, level, message: String(message), at: Date.now() });
+  }
+
+  call(name: string, ...args: unknown[]): unknown {
+    return callBridge().call({ key: this.key, slot: this.slot, isCancelled: () => this.cancelled }, name, args);
   }
 }

@@ -5,6 +5,7 @@ import type { JobSpec } from '../../contract/job-spec.js';
 import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import { isTerminal, TASK_STATES, type TaskState } from '../../contract/task-states.js';
+import type { CallServiceMap } from './call-services.js';
 import { ThreadlineError } from './errors.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from './executor.js';
 import { newJobId, taskKey } from './ids.js';
@@ -36,6 +37,8 @@ export interface EngineOptions {
   telemetryHistory?: number;
   /** How often batched state changes are written to the store. */
   storeFlushMs?: number;
+  /** Async services pool tasks reach with `ctx.call(name, ...args)`, besides `fetch` and `sleep`. */
+  services?: CallServiceMap;
 }
 
 export interface EngineEvents {
@@ -107,7 +110,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.writer = new StoreWriter(this.store, options.storeFlushMs ?? DEFAULTS.storeFlushMs);
     const listener = this.executorListener();
     this.pool = new PoolExecutor(
-      { workerFile, size: options.poolSize, resourceLimits: options.resourceLimits ?? DEFAULTS.resourceLimits },
+      { workerFile, size: options.poolSize, resourceLimits: options.resourceLimits ?? DEFAULTS.resourceLimits, services: options.services },
       listener,
     );
     this.loop = new LoopExecutor(options.loopConcurrency ?? DEFAULTS.loopConcurrency, listener);

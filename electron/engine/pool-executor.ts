@@ -9,6 +9,7 @@ import type { Task } from './task.js';
 import { TaskSlots } from './task-slots.js';
 import { KindTimings } from './kind-timings.js';
 import type { WorkerSample } from '../../contract/telemetry.js';
+import { CallServer, type CallServiceMap } from './call-services.js';
 
 export interface PoolOptions {
   /** The built worker entry (`workers/entry.js`). */
@@ -16,6 +17,8 @@ export interface PoolOptions {
   /** Threads in the pool; default: one per CPU core. */
   size?: number;
   resourceLimits?: ResourceLimits;
+  /** Async services pool tasks reach with `ctx.call`, besides the default ones. */
+  services?: CallServiceMap;
 }
 
 interface Batch {
@@ -39,6 +42,7 @@ export class PoolExecutor implements Executor {
   private readonly pool: Piscina<BatchRequest, BatchResult>;
   private readonly slots: TaskSlots;
   private readonly channel: BroadcastChannel;
+  private readonly calls: CallServer;
   private readonly slotOf = new Map<Task, number>();
   private readonly batchOf = new Map<Task, Batch>();
   private readonly byKey = new Map<string, Task>();
@@ -58,10 +62,13 @@ export class PoolExecutor implements Executor {
     this.channel = new BroadcastChannel(channel);
     this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
     this.channel.unref();
+    this.calls = new CallServer(channel, this.slots.size, options.services);
     const workerData: PoolWorkerData = {
       cancelFlags: this.slots.cancelFlagsBuffer,
       taskStages: this.slots.taskStagesBuffer,
       channel,
+      callSignals: this.calls.signalsBuffer,
+      callReplies: this.calls.replyChannelPrefix,
     };
     this.pool = new Piscina({
       filename: options.workerFile,
@@ -137,6 +144,10 @@ export class PoolExecutor implements Executor {
       const task = this.byKey.get(event.key);
       const level = event.level === 'warn' || event.level === 'error' ? event.level : 'info';
       if (task) this.listener.log({ taskKey: task.key, at: Number(event.at) || Date.now(), level, message: String(event.message) });
+    } else if (event.type === 'call') {
+      // Only the running task in that slot may call (its thread waits on the slot's signal).
+      const task = this.byKey.get(event.key);
+      if (task && this.slotOf.get(task) === event.slot) this.calls.serve(event);
     }
   }
 
@@ -194,7 +205,10 @@ export class PoolExecutor implements Executor {
 
   requestStop(task: Task): void {
     const slot = this.slotOf.get(task);
-    if (slot !== undefined) this.slots.raiseCancel(slot);
+    if (slot !== undefined) {
+      this.slots.raiseCancel(slot);
+      this.calls.abandon(slot);
+    }
   }
 
   terminate(task: Task): void {
@@ -225,6 +239,7 @@ export class PoolExecutor implements Executor {
   async close(): Promise<void> {
     this.closed = true;
     this.channel.close();
+    this.calls.close();
     await this.pool.destroy();
   }
 }

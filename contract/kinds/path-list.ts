@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import type { PathResolver } from './kind-spec.js';
+
+/** Characters that make a job-file path a glob pattern (as tinyglobby reads it). */
+const GLOB_SYNTAX = /[*?[\]{}]|[!@+]\(/;
+
+export function isGlobPattern(path: string): boolean {
+  return GLOB_SYNTAX.test(path);
+}
+
+/** `paths` of the file kinds: plain paths and glob patterns, relative to the job file. */
+export const pathListSchema = z
+  .array(z.string().min(1, 'expected a path or glob pattern'))
+  .min(1, 'expected at least one path or glob pattern');
+
+export function resolvePathList(paths: readonly string[], resolve: PathResolver): string[] {
+  return paths.map((path) => (isGlobPattern(path) ? resolve.glob(path) : resolve.file(path)));
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { FileHashResult } from '../../workers/handlers/file-hash.js';
+import { makeEngine, tempDir } from '../support/engine-fixture.js';
+import { expectTaskError, runTask, startTask, succeeded, tool, toolRun, waitForProgress } from './kind-fixture.js';
+
+const MiB = 1024 * 1024;
+const CHECKERS = { sha256: 'sha256sum', sha1: 'sha1sum', sha512: 'sha512sum', md5: 'md5sum' } as const;
+
+/** Files around the 1 MiB read size, empty ones, and names that need care in a manifest. */
+function writeTree(dir: string): string[] {
+  const files: Array<[string, Buffer]> = [
+    ['tree/empty.bin', Buffer.alloc(0)],
+    ['tree/one.txt', Buffer.from('x')],
+    ['tree/exact-chunk.bin', randomBytes(MiB)],
+    ['tree/chunk-plus-one.bin', randomBytes(MiB + 1)],
+    ['tree/sub/three-and-a-half.bin', randomBytes(3.5 * MiB)],
+    ['tree/sub/with space ünï.txt', Buffer.from('spaces and unicode\n')],
+    ['tree/sub/back\\slash.txt', Buffer.from('a backslash in the name\n')],
+    ['tree/sub/line\nbreak.txt', Buffer.from('a line break in the name\n')],
+  ];
+  mkdirSync(join(dir, 'tree/sub'), { recursive: true });
+  for (const [name, data] of files) writeFileSync(join(dir, name), data);
+  return files.map(([name]) => join(dir, name));
+}
+
+describe('file.hash', () => {
+  for (const [algorithm, checker] of Object.entries(CHECKERS)) {
+    it(`writes a ${algorithm} manifest that ${checker} -c accepts, with the digests ${checker} computes`, async () => {
+      const dir = tempDir();
+      const paths = writeTree(dir);
+      const engine = makeEngine();
+      const result = succeeded<FileHashResult>(await runTask(engine, dir, { kind: 'file.hash', paths: ['tree/**/*'], algorithm, manifest: 'tree/SUMS' }));
+      expect(result.files.map((file) => file.path)).toEqual([...paths].sort());
+      expect(result).toMatchObject({ algorithm, hashed: paths.length, failed: 0, manifest: join(dir, 'tree/SUMS') });
+      expect(toolRun(checker, ['--check', '--strict', 'SUMS'], { cwd: join(dir, 'tree') }).status).toBe(0);
+      for (const file of result.files) {
+        const [digest] = tool(checker, ['--', file.path]).replace(/^\\/, '').split(' ');
+        expect(file.digest, file.path).toBe(digest);
+        expect(file.size).toBe(readFileSync(file.path).length);
+      }
+      // A corrupted file fails the check: the manifest really pins the bytes.
+      writeFileSync(join(dir, 'tree/one.txt'), 'y');
+      expect(toolRun(checker, ['--check', '--quiet', 'SUMS'], { cwd: join(dir, 'tree') }).stdout).toContain('one.txt: FAILED');
+    });
+  }
+
+  it('writes absolute paths for files outside the manifest folder, checkable from anywhere', async () => {
+    const dir = tempDir();
+    writeTree(dir);
+    mkdirSync(join(dir, 'sums'));
+    const engine = makeEngine();
+    succeeded(await runTask(engine, dir, { kind: 'file.hash', paths: ['tree/*.bin', 'tree/one.txt'], manifest: 'sums/tree.sha256' }));
+    const manifest = readFileSync(join(dir, 'sums/tree.sha256'), 'utf8');
+    expect(manifest).toContain(`  ${join(dir, 'tree/one.txt')}\n`);
+    expect(toolRun('sha256sum', ['--check', '--strict', join(dir, 'sums/tree.sha256')], { cwd: '/' }).status).toBe(0);
+  });
+
+  it('expands globs in order, takes names that look like globs literally, and drops duplicates', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'a/b'), { recursive: true });
+    for (const name of ['a/2.txt', 'a/1.txt', 'a/b/3.txt', 'a/skip.log', 'report [1].txt']) writeFileSync(join(dir, name), name);
+    const engine = makeEngine();
+    const result = succeeded<FileHashResult>(await runTask(engine, dir, { kind: 'file.hash', paths: ['a/**/*.txt', 'a/1.txt', 'report [1].txt'] }));
+    expect(result.files.map((file) => file.path)).toEqual([join(dir, 'a/1.txt'), join(dir, 'a/2.txt'), join(dir, 'a/b/3.txt'), join(dir, 'report [1].txt')]);
+  });
+
+  it('reports a glob that matches nothing, a missing file and a folder as task errors', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'folder'));
+    const engine = makeEngine();
+    expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['nothing/**/*.txt'] }), 'NO_MATCH', /no file matches the pattern .*nothing\/\*\*\/\*\.txt/);
+    expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['missing.txt'] }), 'ENOENT', /missing\.txt: no such file or directory/);
+    expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['folder'] }), 'EISDIR', /folder is a directory; expected a file \(a glob such as .*folder\/\*\*\/\* takes the files in it\)/);
+    writeFileSync(join(dir, 'ok.txt'), 'ok');
+    expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['ok.txt'], manifest: 'no/folder/SUMS' }), 'ENOENT', /folder of .*SUMS does not exist/);
+  });
+
+  it('reports progress by bytes and stops between chunks at a cancel', async () => {
+    const dir = tempDir();
+    // A sparse file: 64 GiB to hash, nothing on disk.
+    writeFileSync(join(dir, 'huge.bin'), '');
+    truncateSync(join(dir, 'huge.bin'), 64 * 1024 * MiB);
+    const engine = makeEngine({ cancelGraceMs: 120_000 });
+    const progress: number[] = [];
+    engine.on('task', (task) => {
+      if (task.state === 'running' && task.progress !== null) progress.push(task.progress);
+    });
+    const { key, jobId } = startTask(engine, dir, { kind: 'file.hash', paths: ['huge.bin'], manifest: 'SUMS' });
+    await waitForProgress(engine, key);
+    engine.cancelTask(key);
+    await engine.waitForJob(jobId);
+    expect(engine.task(key)?.state).toBe('cancelled');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.every((p) => p > 0 && p < 1)).toBe(true);
+    expect(existsSync(join(dir, 'SUMS'))).toBe(false);
+    expect(existsSync(join(dir, 'SUMS.partial'))).toBe(false);
+  });
+});

@@ -1,0 +1,133 @@
+import type Database from 'better-sqlite3';
+import type { z } from 'zod';
+import type { QueryOutputFormat, sqlQuery as spec } from '../../contract/kinds/sql.js';
+import type { TaskContext } from '../task-context.js';
+import { TaskInputError } from '../task-errors.js';
+import { OutputFile } from './output-file.js';
+import { formatOfPath, InexactIntegers, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
+import { connection } from './sqlite-connections.js';
+import { sqlError } from './sqlite-errors.js';
+
+const PREVIEW_ROWS = 100;
+/** Output is built as text and written in chunks of about this many characters. */
+const CHUNK_CHARS = 1 << 20;
+/** Rows between looks at the cancel flag (and progress reports). A power of two. */
+const CHECK_EVERY_ROWS = 4096;
+
+export interface SqlQueryResult {
+  columns: string[];
+  rowCount: number;
+  /** The first rows, JSON-safe: big integers as strings, blobs as hex. */
+  preview: unknown[][];
+  output: { path: string; format: QueryOutputFormat; bytes: number } | null;
+  durationMs: number;
+}
+
+type Input = z.infer<typeof spec.input>;
+
+/**
+ * Streams the rows of one read-only statement to a file. Rows are never all in memory: they
+ * are formatted as they come and written in big chunks; the preview keeps the first 100.
+ */
+export function sqlQuery(input: Input, ctx: TaskContext): SqlQueryResult {
+  const started = performance.now();
+  const db = connection(input.db, 'read');
+  const statement = prepareQuery(db, input.sql);
+  const columns = statement.columns().map((column) => column.name);
+  const params = bindings(input.params);
+  let rows: { rowCount: number; preview: unknown[][]; output: SqlQueryResult['output'] };
+  try {
+    if (!input.output) rows = countRows(statement.safeIntegers(true), params, ctx);
+    else {
+      const target = { path: input.output.path, format: input.output.format ?? formatOfPath(input.output.path) };
+      try {
+        rows = exportRows(statement.safeIntegers(false), params, target, columns, false, ctx);
+      } catch (error) {
+        if (!(error instanceof InexactIntegers)) throw error;
+        rows = exportRows(statement.safeIntegers(true), params, target, columns, true, ctx);
+      }
+    }
+  } catch (error) {
+    throw sqlError(error, input.db);
+  }
+  ctx.progress(1, `${rows.rowCount} rows`);
+  return { columns, ...rows, durationMs: performance.now() - started };
+}
+
+function countRows(statement: Database.Statement, params: unknown[], ctx: TaskContext) {
+  const preview: unknown[][] = [];
+  let rowCount = 0;
+  for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
+    if (rowCount < PREVIEW_ROWS) preview.push(previewRow(row));
+    if ((++rowCount & (CHECK_EVERY_ROWS - 1)) === 0) {
+      ctx.throwIfCancelled();
+      ctx.progress(null, `${rowCount} rows`);
+    }
+  }
+  return { rowCount, preview, output: null };
+}
+
+/** Writes every row to the output; the file appears under its name only when complete. */
+function exportRows(
+  statement: Database.Statement,
+  params: unknown[],
+  target: { path: string; format: QueryOutputFormat },
+  columns: string[],
+  exactIntegers: boolean,
+  ctx: TaskContext,
+) {
+  const encoder: RowEncoder = rowEncoder(target.format, columns, { exactIntegers });
+  const output = OutputFile.open(target.path, { overwrite: true });
+  const preview: unknown[][] = [];
+  let rowCount = 0;
+  try {
+    let chunk = encoder.head;
+    for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
+      chunk += encoder.row(row, rowCount);
+      if (rowCount < PREVIEW_ROWS) preview.push(previewRow(row));
+      if (chunk.length >= CHUNK_CHARS) {
+        output.write(chunk);
+        chunk = '';
+      }
+      if ((++rowCount & (CHECK_EVERY_ROWS - 1)) === 0) {
+        ctx.throwIfCancelled();
+        ctx.progress(null, `${rowCount} rows`);
+      }
+    }
+    output.write(chunk + encoder.tail);
+    output.commit();
+  } catch (error) {
+    output.discard();
+    throw error;
+  }
+  return { rowCount, preview, output: { path: output.path, format: target.format, bytes: output.bytes } };
+}
+
+/** Prepares the query and refuses anything but one statement that reads rows and writes nothing. */
+function prepareQuery(db: Database.Database, sql: string): Database.Statement {
+  let statement: Database.Statement;
+  try {
+    statement = db.prepare(sql);
+  } catch (error) {
+    if (error instanceof RangeError && /more than one statement/.test(error.message)) {
+      throw new TaskInputError('sql.query runs one statement; use sql.exec for a script', 'SQL_ERROR');
+    }
+    throw sqlError(error);
+  }
+  if (!statement.readonly) {
+    throw new TaskInputError('sql.query is read-only and this statement would change the database; use sql.exec to write', 'READONLY');
+  }
+  if (!statement.reader) {
+    throw new TaskInputError('sql.query runs statements that return rows (SELECT, VALUES, a PRAGMA that reports); this one returns none', 'NOT_A_QUERY');
+  }
+  // Raw arrays are cheaper than objects and keep repeated column names.
+  return statement.raw(true);
+}
+
+/** better-sqlite3 binds positional values as arguments and named ones as one object; booleans as 1/0. */
+function bindings(params: Input['params']): unknown[] {
+  if (params === undefined) return [];
+  const value = (v: unknown) => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
+  if (Array.isArray(params)) return params.map(value);
+  return [Object.fromEntries(Object.entries(params).map(([name, v]) => [name, value(v)]))];
+}

@@ -1,0 +1,108 @@
+import type Database from 'better-sqlite3';
+import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
+import { openDatabase } from '../open-database.js';
+import { TaskInputError } from '../task-errors.js';
+import { fileError } from './file-errors.js';
+import { sqlError } from './sqlite-errors.js';
+
+/** How long a statement waits for another connection's lock before failing with BUSY. */
+const BUSY_TIMEOUT_MS = 10_000;
+/** Connections a thread keeps open; the least recently used beyond this are closed. */
+const MAX_OPEN = 8;
+
+export type ConnectionMode = 'read' | 'write';
+
+/** This thread's connections by mode and file identity (device and inode), most recently used last. */
+const open = new Map<string, Database.Database>();
+
+/**
+ * This thread's connection to a database file, opened on first use and reused by later tasks:
+ * at most one per file and mode, whatever path names the file. `read` connections are
+ * read-only twice over: opened SQLITE_OPEN_READONLY, and `query_only`.
+ */
+export function connection(path: string, mode: ConnectionMode, options: { create?: boolean } = {}): Database.Database {
+  const existing = checkDatabaseFile(path, mode, options.create ?? false);
+  const cached = existing ? take(keyOf(mode, existing)) : undefined;
+  if (cached) {
+    // A task that failed mid-way rolled back, but never hand out an open transaction.
+    if (cached.inTransaction) cached.exec('ROLLBACK');
+    if (mode === 'read') cached.pragma('query_only = ON');
+    open.set(keyOf(mode, existing!), cached);
+    return cached;
+  }
+  const db = openChecked(path, mode);
+  open.set(keyOf(mode, statSync(path)), db);
+  while (open.size > MAX_OPEN) {
+    const [oldest, evicted] = open.entries().next().value as [string, Database.Database];
+    open.delete(oldest);
+    closeQuietly(evicted);
+  }
+  return db;
+}
+
+function keyOf(mode: ConnectionMode, stat: Stats): string {
+  return `${mode}:${stat.dev}:${stat.ino}`;
+}
+
+function take(key: string): Database.Database | undefined {
+  const db = open.get(key);
+  open.delete(key);
+  return db?.open ? db : undefined;
+}
+
+/** Null when the file does not exist yet (and may be created). */
+function checkDatabaseFile(path: string, mode: ConnectionMode, create: boolean): Stats | null {
+  let stat: Stats;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && create && mode === 'write') {
+      if (!statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) {
+        throw new TaskInputError(`cannot create database ${path}: its folder does not exist`, 'ENOENT');
+      }
+      return null;
+    }
+    if (code === 'ENOENT') throw new TaskInputError(`no such database file: ${path}`, 'ENOENT');
+    throw fileError(error, path);
+  }
+  if (stat.isDirectory()) throw new TaskInputError(`${path} is a directory; expected a SQLite database file`, 'EISDIR');
+  if (!stat.isFile()) throw new TaskInputError(`${path} is not a regular file; expected a SQLite database file`, 'NOT_A_FILE');
+  try {
+    accessSync(path, mode === 'read' ? constants.R_OK : constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw fileError(error, path);
+  }
+  return stat;
+}
+
+function openChecked(path: string, mode: ConnectionMode): Database.Database {
+  let db: Database.Database;
+  try {
+    db = openDatabase(path, { readonly: mode === 'read', fileMustExist: mode === 'read', timeout: BUSY_TIMEOUT_MS });
+  } catch (error) {
+    throw sqlError(error, path);
+  }
+  try {
+    // SQLite reads the header lazily; ask now, so a file that is no database fails here, clearly.
+    db.pragma('schema_version', { simple: true });
+    if (mode === 'read') db.pragma('query_only = ON');
+  } catch (error) {
+    closeQuietly(db);
+    const described = sqlError(error, path);
+    if ((described as { code?: string }).code === 'NOT_A_DATABASE') {
+      throw new TaskInputError(`${path} is not a SQLite database`, 'NOT_A_DATABASE');
+    }
+    throw described;
+  }
+  return db;
+}
+
+function closeQuietly(db: Database.Database): void {
+  try {
+    if (db.open) db.close();
+  } catch {
+    // A connection that cannot close cleanly is dropped all the same.
+  }
+}

@@ -1,0 +1,40 @@
+import Database from 'better-sqlite3';
+import { TaskCancelledError, TaskInputError } from '../task-errors.js';
+
+/** SQLite's primary result codes, as the stable codes tasks report. */
+const CODES: Readonly<Record<string, string>> = {
+  SQLITE_ERROR: 'SQL_ERROR',
+  SQLITE_READONLY: 'READONLY',
+  SQLITE_NOTADB: 'NOT_A_DATABASE',
+  SQLITE_BUSY: 'BUSY',
+  SQLITE_LOCKED: 'BUSY',
+  SQLITE_CONSTRAINT: 'CONSTRAINT',
+  SQLITE_CORRUPT: 'CORRUPT_DATABASE',
+  SQLITE_CANTOPEN: 'CANTOPEN',
+  SQLITE_FULL: 'DISK_FULL',
+  SQLITE_IOERR: 'IO_ERROR',
+  SQLITE_PERM: 'EACCES',
+  SQLITE_AUTH: 'EACCES',
+  SQLITE_MISMATCH: 'SQL_ERROR',
+  SQLITE_RANGE: 'SQL_PARAMS',
+  SQLITE_TOOBIG: 'SQL_ERROR',
+};
+
+/**
+ * Turns what better-sqlite3 threw into a task error: SQLite's own message, prefixed with where
+ * (a file, a statement), and a stable code. Binding mistakes (wrong parameter count, a value
+ * SQLite cannot bind) come as RangeError/TypeError from better-sqlite3.
+ */
+export function sqlError(error: unknown, where = ''): Error {
+  if (error instanceof TaskInputError || error instanceof TaskCancelledError) return error;
+  const prefix = where ? `${where}: ` : '';
+  if (error instanceof Database.SqliteError) {
+    const primary = error.code.split('_').slice(0, 2).join('_');
+    return new TaskInputError(`${prefix}${error.message}`, CODES[primary] ?? error.code);
+  }
+  if (error instanceof RangeError || error instanceof TypeError) {
+    const code = /statement/i.test(error.message) ? 'SQL_ERROR' : 'SQL_PARAMS';
+    return new TaskInputError(`${prefix}${error.message}`, code);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
