@@ -146,6 +146,26 @@ describe('the dashboard with a host', () => {
     expect(api.calls.filter((c) => c.method === 'cancelAll')).toHaveLength(1);
   });
 
+  it('lists earlier jobs of the store on request, without the ones shown live', async () => {
+    const api = new RecordingApi();
+    api.answers.listJobs = () => ({
+      jobs: [
+        { ...job({ id: 'j1', name: 'demo' }), counts: {} },
+        { ...job({ id: 'j-old', name: 'last night', state: 'failed', finishedAt: T0 }), counts: { succeeded: 40, failed: 2 } },
+      ],
+    });
+    mount(api, demoSnapshot());
+    fireEvent.click(screen.getByRole('button', { name: 'Earlier jobs' }));
+    const earlier = await screen.findByRole('list', { name: 'Earlier jobs' });
+    expect(api.callsOf('listJobs')).toEqual([{ history: true, limit: 50 }]);
+    const items = within(earlier).getAllByRole('listitem');
+    expect(items.map((li) => li.getAttribute('data-job-id'))).toEqual(['j-old']);
+    expect(items[0]!.textContent).toMatch(/last night.*failed.*40 succeeded, 2 failed/);
+    expect(within(earlier).queryByRole('button', { name: 'Cancel job' })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Earlier jobs' }));
+    expect(screen.queryByRole('list', { name: 'Earlier jobs' })).toBeNull();
+  });
+
   it('filters the table by state, job and text', () => {
     mount(new RecordingApi(), demoSnapshot());
     const [stateSelect, jobSelect] = screen.getAllByRole('combobox');
