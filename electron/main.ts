@@ -3,12 +3,17 @@
  * pool worker next to it (out/main/pool-worker.js) and the preload to out/preload/.
  */
 import { join } from 'node:path';
+import { app, dialog } from 'electron';
 import workerFile from '../workers/entry.ts?modulePath';
 import { startDesktopApp } from './desktop/desktop-app.js';
 
-void startDesktopApp({
+startDesktopApp({
   workerFile,
   preloadFile: join(import.meta.dirname, '../preload/index.cjs'),
   rendererDir: join(import.meta.dirname, '../renderer'),
   devServerUrl: process.env.ELECTRON_RENDERER_URL,
+}).catch((error: unknown) => {
+  // Startup problems the app foresees are explained by startDesktopApp; this is the rest.
+  dialog.showErrorBox('Threadline cannot start', error instanceof Error ? error.message : String(error));
+  app.exit(1);
 });

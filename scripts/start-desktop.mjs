@@ -11,19 +11,17 @@
  *     Node build that the CLI and the tests use). If it cannot be had, it warns and goes on.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildElectronSqlite, electronSqliteWanted, lastLinesOf, SQLITE_BINARY } from '../electron/desktop/packaging/electron-sqlite-build.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(join(ROOT, 'package.json'));
 const ELECTRON_DOWNLOAD_TIMEOUT_MS = 120_000;
-const PREBUILT_DOWNLOAD_TIMEOUT_MS = 120_000;
-const SOURCE_BUILD_TIMEOUT_MS = 15 * 60_000;
 // Must match electron/desktop/electron-sqlite.ts, which the app uses to find the build.
 const SQLITE_DIR = join(ROOT, 'native', 'electron');
-const SQLITE_BINARY = 'better_sqlite3.node';
 const SQLITE_STAMP = 'build.json';
 
 const say = (line) => console.error(`threadline: ${line}`);
@@ -34,14 +32,6 @@ function readText(file) {
   } catch {
     return null;
   }
-}
-
-function lastLines(text, count = 3) {
-  const lines = String(text ?? '')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('at '));
-  return lines.slice(-count).join(' / ');
 }
 
 /** Where electron's own launcher (node_modules/electron/index.js) looks for the binary. */
@@ -68,7 +58,7 @@ function ensureElectron(electronDir) {
   const reason =
     download.error?.code === 'ETIMEDOUT'
       ? `no answer within ${ELECTRON_DOWNLOAD_TIMEOUT_MS / 1000} s`
-      : lastLines(download.stderr) || download.error?.message || `the download exited with status ${download.status}`;
+      : lastLinesOf(download.stderr) || download.error?.message || `the download exited with status ${download.status}`;
   console.error(
     [
       '',
@@ -86,75 +76,27 @@ function ensureElectron(electronDir) {
 }
 
 /** better-sqlite3 for this Electron, in native/electron/, unless it is there already. */
-function ensureElectronSqlite(electronDir) {
+function ensureElectronSqlite() {
   if (process.env.THREADLINE_SQLITE_BINDING) return; // the person provides their own build
-  const electronVersion = JSON.parse(readFileSync(join(electronDir, 'package.json'), 'utf8')).version;
-  const sqliteDir = dirname(require.resolve('better-sqlite3/package.json'));
-  const sqliteVersion = JSON.parse(readFileSync(join(sqliteDir, 'package.json'), 'utf8')).version;
-  const modules = readText(join(electronDir, 'abi_version')) ?? String(require('node-abi').getAbi(electronVersion, 'electron'));
-  const wanted = { electron: electronVersion, modules, betterSqlite3: sqliteVersion };
-  const stamp = readText(join(SQLITE_DIR, SQLITE_STAMP));
-  if (stamp === JSON.stringify(wanted) && existsSync(join(SQLITE_DIR, SQLITE_BINARY))) return;
+  const wanted = electronSqliteWanted(ROOT);
+  const binary = join(SQLITE_DIR, SQLITE_BINARY);
+  if (readText(join(SQLITE_DIR, SQLITE_STAMP)) === JSON.stringify(wanted) && existsSync(binary)) return;
 
-  say(`getting better-sqlite3 ${sqliteVersion} built for Electron ${electronVersion} (ABI ${modules}) into native/electron/ ...`);
-  // A private copy of the package, so node_modules keeps its Node build.
-  const work = join(SQLITE_DIR, '.work');
-  const copy = join(work, 'node_modules', 'better-sqlite3');
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(copy, { recursive: true });
-  const nodeBuild = join(sqliteDir, 'build');
-  cpSync(sqliteDir, copy, { recursive: true, filter: (source) => source !== nodeBuild && !source.startsWith(nodeBuild + sep) });
-  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'threadline-native', private: true, dependencies: { 'better-sqlite3': sqliteVersion } }));
-
-  const problems = [];
-  const attempts = [
-    {
-      what: 'prebuilt download',
-      command: [require.resolve('prebuild-install/bin.js'), '--runtime', 'electron', '--target', electronVersion, '--arch', process.arch, '--platform', process.platform],
-      timeout: PREBUILT_DOWNLOAD_TIMEOUT_MS,
-    },
-  ];
-  // Installed with electron-builder; its package exports only its library, so find the CLI beside it.
-  const rebuildMain = resolveOptional('@electron/rebuild');
-  const rebuildCli = rebuildMain && join(dirname(rebuildMain), 'cli.js');
-  if (rebuildCli) {
-    attempts.push({
-      what: 'build from source with @electron/rebuild',
-      command: [rebuildCli, '--version', electronVersion, '--module-dir', work, '--only', 'better-sqlite3', '--force'],
-      timeout: SOURCE_BUILD_TIMEOUT_MS,
-    });
+  say(`getting better-sqlite3 ${wanted.betterSqlite3} built for Electron ${wanted.electron} (ABI ${wanted.modules}) into native/electron/ ...`);
+  const result = buildElectronSqlite({ root: ROOT, electronVersion: wanted.electron, destination: binary });
+  if (result.ok) {
+    writeFileSync(join(SQLITE_DIR, SQLITE_STAMP), JSON.stringify(wanted));
+    say(`better-sqlite3 for Electron ${wanted.electron} is in native/electron/ (${result.how})`);
+    return;
   }
-  for (const attempt of attempts) {
-    const run = spawnSync(process.execPath, attempt.command, { cwd: copy, encoding: 'utf8', timeout: attempt.timeout, stdio: ['ignore', 'pipe', 'pipe'] });
-    const built = join(copy, 'build', 'Release', SQLITE_BINARY);
-    if (run.status === 0 && existsSync(built)) {
-      mkdirSync(SQLITE_DIR, { recursive: true });
-      renameSync(built, join(SQLITE_DIR, SQLITE_BINARY));
-      writeFileSync(join(SQLITE_DIR, SQLITE_STAMP), JSON.stringify(wanted));
-      rmSync(work, { recursive: true, force: true });
-      say(`better-sqlite3 for Electron ${electronVersion} is in native/electron/ (${attempt.what})`);
-      return;
-    }
-    const reason = run.error?.code === 'ETIMEDOUT' ? 'timed out' : lastLines(`${run.stdout}\n${run.stderr}`) || `exit status ${run.status}`;
-    problems.push(`${attempt.what}: ${reason}`);
-  }
-  rmSync(work, { recursive: true, force: true });
   say(
     [
-      `warning: could not get better-sqlite3 built for Electron ${electronVersion}:`,
-      ...problems.map((problem) => `  - ${problem}`),
-      '  The desktop window will open, but it cannot open its job store or run SQLite tasks until this succeeds;',
-      '  it is tried again on the next "npm start". The CLI and "npx threadline serve" are not affected.',
+      `warning: could not get better-sqlite3 built for Electron ${wanted.electron}:`,
+      ...result.problems.map((problem) => `  - ${problem}`),
+      '  Without it the desktop app cannot open its job store: it will start and say so. This is tried',
+      '  again on the next "npm start". The CLI and "npx threadline serve" are not affected.',
     ].join('\n'),
   );
-}
-
-function resolveOptional(specifier) {
-  try {
-    return require.resolve(specifier);
-  } catch {
-    return null;
-  }
 }
 
 function launch(binary, args) {
@@ -176,5 +118,5 @@ function parseArgs(argv) {
 const args = parseArgs(process.argv.slice(2));
 const electronDir = dirname(require.resolve('electron/package.json'));
 const binary = ensureElectron(electronDir);
-ensureElectronSqlite(electronDir);
+ensureElectronSqlite();
 launch(binary, args);

@@ -1,0 +1,268 @@
+/**
+ * What `npm run build` produces, used for real: the bundles' layout and imports, the bundled
+ * pool worker under piscina and under an engine, and the built renderer plus the built preload
+ * in Chromium under the app's CSP, talking over the desktop IPC handlers to a real engine.
+ * Only Electron's processes are replaced (by the stand-in and a small shim for the preload).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Piscina } from 'piscina';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { APP_ORIGIN, APP_SCHEME } from '../../electron/desktop/app-protocol.js';
+import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
+import { contentSecurityPolicy } from '../../electron/desktop/security.js';
+import { Engine } from '../../electron/engine/engine.js';
+import type { BatchRequest, BatchResult, PoolWorkerData } from '../../workers/protocol.js';
+import { jobSpec, tempDir, waitFor } from '../support/engine-fixture.js';
+import { startTestApp } from './desktop-fixture.js';
+import { dialog, ipcRenderer, protocol, session } from './electron-stand-in.js';
+
+vi.mock('electron', () => import('./electron-stand-in.js'));
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = '/usr/bin/chromium';
+const EXTERNAL = new Set(['piscina', 'better-sqlite3']);
+const BUILTINS = new Set([...builtinModules, ...builtinModules.map((name) => `node:${name}`)]);
+
+let out: string;
+const read = (path: string) => readFileSync(join(out, path), 'utf8');
+
+/** The modules an ES bundle imports (static `import ... from "x"` and bare `import "x"`). */
+function importsOf(code: string): string[] {
+  const found = new Set<string>();
+  for (const match of code.matchAll(/^import\s+(?:[^'"]*?\s+from\s+)?["']([^"']+)["'];?$/gm)) found.add(match[1]!);
+  return [...found].sort();
+}
+
+beforeAll(async () => {
+  // A fresh folder, so a stale out/ can never pass, and out/ of a running app is left alone.
+  out = mkdtempSync(join(tmpdir(), 'threadline-build-'));
+  // The bundles import piscina and better-sqlite3 from node_modules beside them, as in the app folder.
+  symlinkSync(join(REPO, 'node_modules'), join(out, 'node_modules'), 'dir');
+  const electronVite = join(REPO, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js');
+  await promisify(execFile)(process.execPath, [electronVite, 'build', '--outDir', out, '--logLevel', 'warn'], { cwd: REPO, maxBuffer: 16 * 1024 * 1024 });
+}, 240_000);
+
+afterAll(() => {
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+describe('npm run build', () => {
+  it('puts the pool worker next to the main bundle, which finds it relative to itself', () => {
+    const main = read('main/index.js');
+    expect(main).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/pool-worker\.js"\)/);
+    const worker = read('main/pool-worker.js');
+    expect(worker).toMatch(/export \{[^}]*runBatch as default/);
+  });
+
+  it('keeps piscina and better-sqlite3 out of the bundles and Electron out of the worker', () => {
+    const main = read('main/index.js');
+    const worker = read('main/pool-worker.js');
+    const mainImports = importsOf(main);
+    const workerImports = importsOf(worker);
+    expect(mainImports).toEqual(expect.arrayContaining(['piscina', 'better-sqlite3', 'electron']));
+    for (const name of mainImports) expect(BUILTINS.has(name) || EXTERNAL.has(name) || name === 'electron', name).toBe(true);
+    for (const name of workerImports) expect(BUILTINS.has(name) || EXTERNAL.has(name), name).toBe(true);
+    expect(workerImports).toContain('piscina');
+    for (const code of [main, worker]) {
+      expect(code).not.toContain('node_modules/piscina/');
+      expect(code).not.toContain('node_modules/better-sqlite3/');
+    }
+  });
+
+  it('builds the preload as one CommonJS file that requires only electron (a sandboxed preload can do no more)', () => {
+    const preload = read('preload/index.cjs');
+    const required = [...preload.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((match) => match[1]);
+    expect(new Set(required)).toEqual(new Set(['electron']));
+    expect(importsOf(preload)).toEqual([]);
+    expect(preload).toContain('exposeInMainWorld("threadline"');
+  });
+
+  it('gives the page its CSP as a meta tag too, without frame-ancestors (ignored there)', () => {
+    const html = read('renderer/index.html');
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html);
+    expect(meta?.[1]?.replaceAll('&#39;', "'")).toBe(contentSecurityPolicy('production', { forMetaTag: true }));
+    expect(meta?.[1]).not.toContain('frame-ancestors');
+  });
+
+  it('runs the built worker under piscina in Node', async () => {
+    const slots = 4;
+    const workerData: PoolWorkerData = {
+      cancelFlags: new SharedArrayBuffer(slots * 4),
+      taskStages: new SharedArrayBuffer(slots * 4),
+      channel: `threadline-build-test-${process.pid}`,
+    } as PoolWorkerData;
+    const pool = new Piscina<BatchRequest, BatchResult>({ filename: join(out, 'main/pool-worker.js'), minThreads: 1, maxThreads: 1, workerData });
+    try {
+      const result = await pool.run({
+        tasks: [
+          { key: 'j:echo', kind: 'demo.echo', input: { value: { answer: 42 } }, attempt: 1, slot: 0 },
+          { key: 'j:cpu', kind: 'demo.cpu', input: { ms: 5, cooperative: true }, attempt: 1, slot: 1 },
+          { key: 'j:nope', kind: 'demo.nope', input: {}, attempt: 1, slot: 2 },
+        ],
+      } as BatchRequest);
+      expect(result.outcomes).toEqual([
+        expect.objectContaining({ key: 'j:echo', ok: true, result: { answer: 42 } }),
+        expect.objectContaining({ key: 'j:cpu', ok: true, result: { iterations: expect.any(Number) } }),
+        expect.objectContaining({ key: 'j:nope', ok: false, error: expect.objectContaining({ code: 'UNKNOWN_KIND' }) }),
+      ]);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  it('runs and cancels jobs on an engine whose pool uses the built worker', async () => {
+    const engine = new Engine({ dataDir: tempDir(), workerFile: join(out, 'main/pool-worker.js'), poolSize: 2, cancelGraceMs: 100 });
+    try {
+      const job = engine.submitJob(
+        jobSpec([
+          { id: 'echo', kind: 'demo.echo', value: 'built' },
+          { id: 'cpu', kind: 'demo.cpu', ms: 20 },
+          { id: 'stuck', kind: 'demo.block', ms: 600_000 },
+        ]),
+        '/',
+      );
+      await waitFor(() => engine.task(`${job.id}:stuck`)?.state === 'running', 20_000, 'the blocked task to run');
+      expect(engine.cancelTask(`${job.id}:stuck`)).toBe(true);
+      const done = await engine.waitForJob(job.id);
+      expect(done.state).toBe('cancelled');
+      expect(engine.task(`${job.id}:echo`)).toMatchObject({ state: 'succeeded', result: 'built' });
+      expect(engine.task(`${job.id}:cpu`)?.state).toBe('succeeded');
+      expect(engine.task(`${job.id}:stuck`)?.state).toBe('cancelled');
+    } finally {
+      await engine.shutdown({ deadlineMs: 1000 });
+    }
+  });
+});
+
+describe('the built renderer and preload in Chromium, under the desktop CSP', () => {
+  let browser: Browser | undefined;
+  let server: Server | undefined;
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+  });
+
+  it('goes live, runs the demo, opens a job file from the native dialog, with no CSP violation', async () => {
+    const desktop = await startTestApp({ rendererDir: join(out, 'renderer') });
+    // The app's own pipeline for its pages: its threadline:// handler, then its session's header rule.
+    const serveAppPage = protocol.handlers.get(APP_SCHEME)!;
+    server = createServer((request, response) => {
+      void (async () => {
+        const url = `${APP_ORIGIN}${request.url ?? '/'}`;
+        const answer = await serveAppPage(new Request(url));
+        const headers: Record<string, string[]> = {};
+        answer.headers.forEach((value, name) => (headers[name] = [value]));
+        const final = await session.defaultSession.respond(url, headers);
+        response.writeHead(answer.status, final.responseHeaders ?? headers);
+        response.end(Buffer.from(await answer.arrayBuffer()));
+      })();
+    });
+    await new Promise<void>((listening) => server!.listen(0, '127.0.0.1', listening));
+    const port = (server.address() as { port: number }).port;
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+
+    // The window's IPC: invoke reaches the app's handlers as the window's main frame; events come back.
+    await page.exposeFunction('__threadlineInvoke', (channel: string, args: unknown[]) => ipcRenderer.invoke(channel, ...args));
+    let delivery = Promise.resolve();
+    ipcRenderer.on(IPC_CHANNELS.event, (_event, message: unknown) => {
+      delivery = delivery.then(() => page.evaluate((m) => (globalThis as unknown as { __threadlineDeliver(m: unknown): void }).__threadlineDeliver(m), message));
+    });
+    await page.addInitScript({ content: preloadShim(read('preload/index.cjs')) });
+
+    await page.goto(`http://127.0.0.1:${port}/index.html`);
+    await expect.poll(() => page.getByTestId('stream-state').textContent(), { timeout: 30_000 }).toBe('live');
+
+    await page.getByRole('button', { name: 'Run demo', exact: true }).click();
+    await expect.poll(async () => Number(await page.getByTestId('timeline-canvas').getAttribute('data-bar-count')), { timeout: 30_000 }).toBeGreaterThan(20);
+
+    const folder = tempDir();
+    const file = join(folder, 'nightly.yaml');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(file, 'name: nightly\ntasks:\n  - id: hello\n    kind: demo.echo\n    value: from the dialog\n');
+    dialog.openAnswers.push({ canceled: false, filePaths: [file] });
+    await page.getByRole('tab', { name: 'Job file' }).click();
+    await page.getByRole('button', { name: 'Choose a job file…' }).click();
+    await expect.poll(() => page.getByTestId('job-file-summary').textContent(), { timeout: 10_000 }).toContain('1 task · valid');
+    await page.getByRole('button', { name: 'Run job', exact: true }).click();
+    const engine = desktop.running.engine;
+    const nightly = await waitFor(() => engine.snapshot().jobs.find((job) => job.name === 'nightly'), 20_000, 'the picked job');
+    expect(nightly.baseDir).toBe(folder);
+    expect((await engine.waitForJob(nightly.id)).state).toBe('succeeded');
+
+    const violations = await page.evaluate(() => (globalThis as unknown as { __cspViolations: CspViolation[] }).__cspViolations);
+    expect(violations.filter((violation) => !isZodEvalProbe(violation))).toEqual([]);
+    // Chromium logs each refused eval as a console error too: those, and nothing else.
+    const refusedEvals = problems.filter((problem) => problem.includes("'unsafe-eval' is not an allowed source"));
+    expect(refusedEvals.length).toBeLessThanOrEqual(violations.length);
+    expect(problems.filter((problem) => !refusedEvals.includes(problem))).toEqual([]);
+  });
+});
+
+interface CspViolation {
+  directive: string;
+  blocked: string;
+  file: string;
+  line: number;
+}
+
+/**
+ * zod's one-time check whether eval is allowed (a caught `new Function("")`): the only
+ * violation the page may report, because a strict CSP reports even a caught attempt. The
+ * renderer can skip the check with `z.config({ jitless: true })`.
+ */
+function isZodEvalProbe(violation: CspViolation): boolean {
+  if (violation.directive !== 'script-src' || violation.blocked !== 'eval') return false;
+  const file = join(out, 'renderer', new URL(violation.file).pathname);
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const around = lines.slice(Math.max(0, violation.line - 12), violation.line).join('\n');
+  return lines[violation.line - 1]!.includes('new Function("")') && around.includes('allowsEval');
+}
+
+/**
+ * Runs the built preload in the page the way Electron runs a sandboxed preload: as CommonJS
+ * whose only module is `electron`. contextBridge puts the object on window; ipcRenderer goes
+ * to the test's IPC. (The isolation of worlds is Electron's and is not reproduced here.)
+ */
+function preloadShim(preload: string): string {
+  return `(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.__cspViolations.push({ directive: e.violatedDirective, blocked: e.blockedURI, file: e.sourceFile, line: e.lineNumber }));
+    const listeners = new Map();
+    window.__threadlineDeliver = (message) => {
+      for (const listener of listeners.get(${JSON.stringify(IPC_CHANNELS.event)}) ?? []) listener({}, message);
+    };
+    const electron = {
+      contextBridge: { exposeInMainWorld: (key, api) => Object.defineProperty(window, key, { value: Object.freeze(api) }) },
+      ipcRenderer: {
+        invoke: (channel, ...args) => window.__threadlineInvoke(channel, args),
+        on: (channel, listener) => { listeners.set(channel, [...(listeners.get(channel) ?? []), listener]); },
+      },
+    };
+    const require = (name) => {
+      if (name === 'electron') return electron;
+      throw new Error('a sandboxed preload cannot require ' + name);
+    };
+    const module = { exports: {} };
+    (function (require, module, exports) {\n${preload}\n})(require, module, module.exports);
+  })();`;
+}
