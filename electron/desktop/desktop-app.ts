@@ -77,7 +77,16 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
     appOrigin,
   });
   const stopNotices = notifyWhenLongJobsEnd(engine, (notice) => {
-    if (Notification.isSupported()) new Notification(notice).show();
+    if (!Notification.isSupported()) return;
+    const shown = new Notification(notice);
+    // A click on the notice brings the window back, where the job's results are.
+    shown.on('click', () => {
+      if (!window) return;
+      if (window.isMinimized()) window.restore();
+      window.show();
+      window.focus();
+    });
+    shown.show();
   });
   shutDownEngineOnQuit(app, engine, {
     deadlineMs: options.quitDeadlineMs ?? QUIT_DEADLINE_MS,

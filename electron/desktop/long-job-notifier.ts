@@ -29,7 +29,7 @@ export function notifyWhenLongJobsEnd(
   options: { longJobMs?: number; now?: () => number } = {},
 ): () => void {
   const longJobMs = options.longJobMs ?? LONG_JOB_MS;
-  const now = options.now ?? Date.now;
+  const now = options.now ?? (() => Date.now());
   // When this engine saw each job start running: a resumed job's createdAt may be days old.
   const runningSince = new Map<string, number>();
   const onJob = (job: Job) => {

@@ -268,15 +268,17 @@ class StandInDialog {
 
 export const dialog = new StandInDialog();
 
-export class Notification {
+export class Notification extends EventEmitter {
   static supported = true;
-  static readonly shown: Array<{ title?: string; body?: string }> = [];
-  constructor(private readonly options: { title?: string; body?: string }) {}
+  static readonly shown: Notification[] = [];
+  constructor(readonly options: { title?: string; body?: string }) {
+    super();
+  }
   static isSupported(): boolean {
     return Notification.supported;
   }
   show(): void {
-    Notification.shown.push(this.options);
+    Notification.shown.push(this);
   }
 }
 

@@ -9,7 +9,7 @@ import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { defaultWorkerFile } from '../../electron/engine/paths.js';
 import { tempDir } from '../support/engine-fixture.js';
 import { PRELOAD_FILE, setEnv, startTestApp } from './desktop-fixture.js';
-import { app, BrowserWindow, dialog, ipcMain, protocol, resetElectron, session, StandInFrame, StandInWebContents } from './electron-stand-in.js';
+import { app, BrowserWindow, dialog, ipcMain, protocol, resetElectron, session, StandInEvent, StandInFrame, StandInWebContents } from './electron-stand-in.js';
 
 vi.mock('electron', () => import('./electron-stand-in.js'));
 
@@ -150,6 +150,13 @@ describe('the desktop window', () => {
     expect(box!.content).toContain('no Electron build of better-sqlite3');
     expect(box!.content).not.toMatch(/\n\s+at /);
     expect(BrowserWindow.created).toHaveLength(0);
+  });
+
+  it('brings its window back when a second instance is started', async () => {
+    const { window } = await startTestApp();
+    window.minimized = true;
+    app.emit('second-instance', new StandInEvent(), [], '/');
+    expect(window).toMatchObject({ minimized: false, focused: true });
   });
 
   it('leaves at once when another instance already runs', async () => {
