@@ -27,7 +27,8 @@ function start(): void {
       api = createWebSocketApi({
         url,
         onStatus: (status) => status.state === 'closed' && store.disconnected(),
-        onBadMessage: (problem) => console.warn(`Threadline: ignored ${problem}`),
+        // An error, not a warning: the host broke the contract (and the end-to-end test watches for it).
+        onBadMessage: (problem) => console.error(`Threadline: ignored ${problem}`),
       });
     }
   }

@@ -2,9 +2,11 @@
  * The dashboard end to end: the built renderer in Debian's Chromium, against a real
  * `threadline serve` (engine, piscina pool, SQLite store) over its token-guarded WebSocket.
  */
-import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectConsoleErrors, launchChromium } from './browser';
@@ -166,6 +168,53 @@ describe('the dashboard in Chromium against threadline serve', () => {
     // The ended thread's lane stays for its bars, and the pool's new thread gets a lane.
     await expect.poll(async () => Number(await timeline().getAttribute('data-lane-count')), { timeout: 10_000 }).toBeGreaterThan(Number(lanesBefore));
     await page.getByRole('searchbox').fill('');
+  });
+
+  it('runs a SQL query from the form and previews its rows; the file matches the sqlite3 CLI', async () => {
+    const db = join(files, 'music.sqlite');
+    const out = join(files, 'artists.csv');
+    execFileSync('sqlite3', [db, "CREATE TABLE artist(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO artist(name) VALUES ('AC/DC'), ('Accept'), ('Aerosmith'), ('Alanis Morissette');"]);
+    await page.getByRole('tab', { name: 'SQL query' }).click();
+    const form = page.getByRole('form', { name: 'SQL query' });
+    await form.locator('[data-field-path="tasks[0].db"] input').fill(db);
+    await form.locator('[data-field-path="tasks[0].sql"] textarea').fill('SELECT id, name FROM artist ORDER BY id');
+    await form.locator('[data-field-path="tasks[0].output.path"] input').fill(out);
+    await form.getByRole('button', { name: 'Start' }).click();
+
+    await page.getByRole('searchbox').fill('sql.query');
+    const row = rowOf('query');
+    await expect.poll(() => row.getAttribute('data-state'), { timeout: 30_000 }).toBe('succeeded');
+    await row.getByRole('cell', { name: 'sql.query' }).click();
+    const drawer = page.getByRole('complementary', { name: 'Task detail' });
+    const rows = drawer.getByRole('table', { name: 'Result rows' });
+    await expect.poll(() => rows.getByRole('columnheader').allTextContents()).toEqual(['id', 'name']);
+    expect(await rows.getByRole('row').nth(4).textContent()).toBe('4Alanis Morissette');
+    await drawer.getByRole('button', { name: 'Close task detail' }).click();
+    await page.getByRole('searchbox').fill('');
+
+    const expected = execFileSync('sqlite3', ['-csv', '-header', db, 'SELECT id, name FROM artist ORDER BY id'], { encoding: 'utf8' });
+    // Both are CSV; they may quote differently, so compare the records.
+    expect(parseCsv(await readFile(out, 'utf8'))).toEqual(parseCsv(expected));
+  });
+
+  it('hashes files from the File task form; sha256sum -c accepts the manifest', async () => {
+    const dir = join(files, 'to-hash');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.txt'), 'alpha\n');
+    await writeFile(join(dir, 'b.txt'), 'beta\n'.repeat(1000));
+    const manifest = join(files, 'SHA256SUMS');
+    await page.getByRole('tab', { name: 'File task' }).click();
+    const form = page.getByRole('form', { name: 'File task' });
+    await form.locator('[data-field-path="tasks[0].kind"] select').selectOption('file.hash');
+    await form.locator('[data-field-path="tasks[0].paths"] textarea').fill(join(dir, '*.txt'));
+    await form.locator('[data-field-path="tasks[0].manifest"] input').fill(manifest);
+    await form.getByRole('button', { name: 'Start' }).click();
+    await page.getByRole('searchbox').fill('file.hash');
+    await expect.poll(() => rowOf('hash').getAttribute('data-state'), { timeout: 30_000 }).toBe('succeeded');
+    await page.getByRole('searchbox').fill('');
+    // The manifest names files relative to its own folder, as sha256sum reads it from there.
+    const check = execFileSync('sha256sum', ['-c', manifest], { cwd: files, encoding: 'utf8' });
+    expect(check.trim().split('\n').sort()).toEqual([expect.stringMatching(/a\.txt: OK$/), expect.stringMatching(/b\.txt: OK$/)]);
   });
 
   it('runs the demo inline and the loop lane marks the stall', async () => {

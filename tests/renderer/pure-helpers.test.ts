@@ -151,9 +151,17 @@ describe('issue paths', () => {
 
 describe('result preview', () => {
   it('reads SQL-like results as tables', () => {
-    expect(resultTable([{ a: 1, b: 'x' }, { a: 2, c: null }])).toEqual({ columns: ['a', 'b', 'c'], rows: [[1, 'x', undefined], [2, undefined, null]], total: 2 });
-    expect(resultTable({ columns: ['id', 'name'], rows: [[1, 'AC/DC']], rowCount: 275 })).toEqual({ columns: ['id', 'name'], rows: [[1, 'AC/DC']], total: 275 });
-    expect(resultTable({ columns: [{ name: 'id' }], rows: [{ id: 5 }] })).toEqual({ columns: ['id'], rows: [[5]], total: 1 });
+    expect(resultTable([{ a: 1, b: 'x' }, { a: 2, c: null }])).toEqual({ columns: ['a', 'b', 'c'], rows: [[1, 'x', undefined], [2, undefined, null]], total: 2, rest: null });
+    expect(resultTable({ columns: ['id', 'name'], rows: [[1, 'AC/DC']], rowCount: 275 })).toEqual({ columns: ['id', 'name'], rows: [[1, 'AC/DC']], total: 275, rest: { rowCount: 275 } });
+    expect(resultTable({ columns: [{ name: 'id' }], rows: [{ id: 5 }] })).toEqual({ columns: ['id'], rows: [[5]], total: 1, rest: {} });
+    // What sql.query returns: the first rows as `preview`, where the rest went as `output`.
+    const query = { columns: ['ArtistId', 'Name'], rowCount: 275, preview: [[1, 'AC/DC'], [2, 'Accept']], output: { path: '/tmp/a.csv', format: 'csv', bytes: 4000 }, durationMs: 3 };
+    expect(resultTable(query)).toEqual({
+      columns: ['ArtistId', 'Name'],
+      rows: [[1, 'AC/DC'], [2, 'Accept']],
+      total: 275,
+      rest: { rowCount: 275, output: { path: '/tmp/a.csv', format: 'csv', bytes: 4000 }, durationMs: 3 },
+    });
     expect(resultTable(Array.from({ length: 500 }, (_, i) => ({ i })), 10)?.rows).toHaveLength(10);
   });
 

@@ -131,6 +131,22 @@ describe('createWebSocketApi', () => {
     expect(problems[1]).toMatch(/does not allow \(tasks\.0\.\w+/);
   });
 
+  it('keeps delivering after a listener failed on one event', async () => {
+    const problems: string[] = [];
+    const { host, api } = await setup({ onBadMessage: (p) => problems.push(p) });
+    host.onSubscribe = (socket) => {
+      socket.send(JSON.stringify(snapshot(1)));
+      socket.send(JSON.stringify(delta(2)));
+    };
+    const seen: number[] = [];
+    api.subscribe((event) => {
+      seen.push(event.seq);
+      if (event.seq === 1) throw new Error('a renderer bug');
+    });
+    await vi.waitFor(() => expect(seen).toEqual([1, 2]));
+    expect(problems).toEqual(['an event that could not be handled: a renderer bug']);
+  });
+
   it('fails the calls in flight when the connection drops, then reconnects and subscribes again', async () => {
     const { host, api } = await setup();
     host.answer = () => undefined; // never answers

@@ -184,6 +184,7 @@ function ResultPreview({ task }: { task: TaskRecord }) {
   if (!table) return <pre className="json">{previewJson(task.result)}</pre>;
   return (
     <div className="result-table-wrap">
+      {table.rest && Object.keys(table.rest).length > 0 && <pre className="json">{previewJson(table.rest)}</pre>}
       <table className="small-table result-table" aria-label="Result rows">
         <thead>
           <tr>

@@ -4,23 +4,32 @@ export interface ResultTable {
   rows: unknown[][];
   /** Rows in the result, including those not kept for the preview. */
   total: number;
+  /** The result's other fields (e.g. where the rows were written), when it is an object. */
+  rest: Record<string, unknown> | null;
 }
+
+/** Where a result object keeps its rows: `rows`, or `preview` (sql.query keeps the first 100). */
+const ROW_FIELDS = ['rows', 'preview'] as const;
 
 const PREVIEW_ROWS = 200;
 const COLUMN_SCAN_ROWS = 50;
 
 /**
- * Finds rows in a task's result: an array of objects, an object with `rows` (and maybe
- * `columns`), or arrays of values with `columns`. Null when the result is not tabular.
+ * Finds rows in a task's result: an array of objects, or an object with `rows` or `preview`
+ * (records, or arrays of values named by `columns`) and maybe a `rowCount`. Null when the
+ * result is not tabular.
  */
 export function resultTable(result: unknown, limit = PREVIEW_ROWS): ResultTable | null {
   let rows: unknown = result;
   let columns: unknown = undefined;
   let total: number | undefined;
-  if (isRecord(result) && Array.isArray(result.rows)) {
-    rows = result.rows;
+  let rest: Record<string, unknown> | null = null;
+  const rowField = isRecord(result) ? ROW_FIELDS.find((field) => Array.isArray(result[field])) : undefined;
+  if (isRecord(result) && rowField) {
+    rows = result[rowField];
     columns = result.columns;
     if (typeof result.rowCount === 'number') total = result.rowCount;
+    rest = Object.fromEntries(Object.entries(result).filter(([key]) => key !== rowField && key !== 'columns'));
   }
   if (!Array.isArray(rows) || rows.length === 0) return null;
   const named = Array.isArray(columns) ? columns.map((c) => (isRecord(c) && typeof c.name === 'string' ? c.name : String(c))) : null;
@@ -28,7 +37,7 @@ export function resultTable(result: unknown, limit = PREVIEW_ROWS): ResultTable 
   if (kept.every(Array.isArray)) {
     const width = Math.max(...kept.map((row) => (row as unknown[]).length));
     const heads = named ?? Array.from({ length: width }, (_, i) => `#${i + 1}`);
-    return { columns: heads, rows: kept as unknown[][], total: total ?? rows.length };
+    return { columns: heads, rows: kept as unknown[][], total: total ?? rows.length, rest };
   }
   if (!kept.every(isRecord)) return null;
   const heads = named ?? unionKeys(kept.slice(0, COLUMN_SCAN_ROWS) as Record<string, unknown>[]);
@@ -36,6 +45,7 @@ export function resultTable(result: unknown, limit = PREVIEW_ROWS): ResultTable 
     columns: heads,
     rows: (kept as Record<string, unknown>[]).map((row) => heads.map((column) => row[column])),
     total: total ?? rows.length,
+    rest,
   };
 }
 

@@ -9,6 +9,25 @@ const WORKER_COLORS = ['#60a5fa', '#34d399', '#fbbf24', '#f472b6', '#a78bfa', '#
 const ms = (v: number): string => (v >= 100 ? `${Math.round(v)} ms` : `${v.toFixed(1)} ms`);
 const count = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 const SHARE: [number, number] = [0, 1];
+const MEMORY_SERIES: ChartSeries[] = [
+  { label: 'main rss', color: '#60a5fa' },
+  { label: 'main heap', color: '#34d399' },
+  { label: 'renderer heap', color: '#f472b6' },
+];
+const LOOP_DELAY_SERIES: ChartSeries[] = [
+  { label: 'p50', color: '#34d399' },
+  { label: 'p99', color: '#fbbf24' },
+  { label: 'max', color: '#f87171' },
+];
+const UTILIZATION_SERIES: ChartSeries[] = [
+  { label: 'pool', color: '#60a5fa' },
+  { label: 'event loop', color: '#f472b6' },
+];
+const QUEUE_SERIES: ChartSeries[] = [
+  { label: 'queued', color: '#94a3b8' },
+  { label: 'running', color: '#3b82f6' },
+];
+const COMPLETION_SERIES: ChartSeries[] = [{ label: 'completions/s', color: '#22c55e' }];
 
 /** The engine's health over time, from its telemetry samples, plus the renderer's own heap. */
 export function HealthCharts() {
@@ -19,18 +38,16 @@ export function HealthCharts() {
   const h = useMemo(() => healthSeries(store.telemetry, store.rendererMemory), [store, telemetryKey]);
   const rendererKnown = h.rendererHeap.some((v) => v !== null);
 
-  const memory = useMemo(() => {
-    const series: ChartSeries[] = [
-      { label: 'main rss', color: '#60a5fa' },
-      { label: 'main heap', color: '#34d399' },
-      { label: 'renderer heap', color: '#f472b6' },
-    ];
-    return { series, data: [h.x, h.rss, h.heapUsed, h.rendererHeap] as uPlot.AlignedData };
-  }, [h]);
-
-  const workers = useMemo(() => {
-    const series: ChartSeries[] = h.workerIds.map((id, i) => ({ label: `thread ${id}`, color: WORKER_COLORS[i % WORKER_COLORS.length]! }));
-    return { series, data: [h.x, ...h.workerHeaps] as uPlot.AlignedData };
+  const charts = useMemo(() => {
+    const workerSeries: ChartSeries[] = h.workerIds.map((id, i) => ({ label: `thread ${id}`, color: WORKER_COLORS[i % WORKER_COLORS.length]! }));
+    return {
+      memory: [h.x, h.rss, h.heapUsed, h.rendererHeap] as uPlot.AlignedData,
+      workers: { series: workerSeries, data: [h.x, ...h.workerHeaps] as uPlot.AlignedData },
+      loopDelay: [h.x, h.loopP50, h.loopP99, h.loopMax] as uPlot.AlignedData,
+      utilization: [h.x, h.poolUtilization, h.loopUtilization] as uPlot.AlignedData,
+      queue: [h.x, h.queued, h.running] as uPlot.AlignedData,
+      completions: [h.x, h.completionsPerSecond] as uPlot.AlignedData,
+    };
   }, [h]);
 
   return (
@@ -42,50 +59,40 @@ export function HealthCharts() {
         <UPlotChart
           title="Memory"
           note={rendererKnown ? undefined : 'renderer heap: n/a in this browser'}
-          series={memory.series}
-          data={memory.data}
+          series={MEMORY_SERIES}
+          data={charts.memory}
           formatValue={formatBytes}
         />
         <UPlotChart
           title="Worker heaps"
           note={h.workerIds.length === 0 ? 'no thread has reported yet' : undefined}
-          series={workers.series}
-          data={workers.data}
+          series={charts.workers.series}
+          data={charts.workers.data}
           formatValue={formatBytes}
         />
         <UPlotChart
           title="Event-loop delay"
-          series={[
-            { label: 'p50', color: '#34d399' },
-            { label: 'p99', color: '#fbbf24' },
-            { label: 'max', color: '#f87171' },
-          ]}
-          data={useMemo(() => [h.x, h.loopP50, h.loopP99, h.loopMax], [h])}
+          series={LOOP_DELAY_SERIES}
+          data={charts.loopDelay}
           formatValue={ms}
         />
         <UPlotChart
           title="Utilization"
-          series={[
-            { label: 'pool', color: '#60a5fa' },
-            { label: 'event loop', color: '#f472b6' },
-          ]}
-          data={useMemo(() => [h.x, h.poolUtilization, h.loopUtilization], [h])}
+          series={UTILIZATION_SERIES}
+          data={charts.utilization}
           formatValue={formatPercent}
           yRange={SHARE}
         />
         <UPlotChart
           title="Queue depth"
-          series={[
-            { label: 'queued', color: '#94a3b8' },
-            { label: 'running', color: '#3b82f6' },
-          ]}
-          data={useMemo(() => [h.x, h.queued, h.running], [h])}
+          series={QUEUE_SERIES}
+          data={charts.queue}
           formatValue={count}
         />
         <UPlotChart
           title="Completions per second"
-          series={[{ label: 'completions/s', color: '#22c55e' }]}
-          data={useMemo(() => [h.x, h.completionsPerSecond], [h])}
+          series={COMPLETION_SERIES}
+          data={charts.completions}
           formatValue={count}
         />
       </div>

@@ -127,11 +127,14 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
       else call.reject(new ApiCallError(parsed.data.error));
       return;
     }
-    delivery = delivery.then(async () => {
-      const checked = await checkEvent(message);
-      if (!checked.ok) options.onBadMessage?.(checked.problem);
-      else if (!closedForGood) for (const listener of [...listeners]) listener(checked.event);
-    });
+    delivery = delivery
+      .then(async () => {
+        const checked = await checkEvent(message);
+        if (!checked.ok) options.onBadMessage?.(checked.problem);
+        else if (!closedForGood) for (const listener of [...listeners]) listener(checked.event);
+      })
+      // One event that could not be handled must not hold up the ones after it.
+      .catch((error: unknown) => options.onBadMessage?.(`an event that could not be handled: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   function call<M extends ApiMethod>(method: M, params: ApiParams<M> | undefined): Promise<ApiResults[M]> {
