@@ -235,6 +235,20 @@ describe('the dashboard with a host', () => {
     expect(canvas.getAttribute('data-lane-count')).toBe('3');
   });
 
+  it('leaves live time when the timeline is moved by keyboard, and returns with Live', () => {
+    mount(new RecordingApi(), demoSnapshot());
+    const live = screen.getByRole('button', { name: 'Live' });
+    expect(live.getAttribute('aria-pressed')).toBe('true');
+    fireEvent.keyDown(screen.getByTestId('timeline-canvas'), { key: 'ArrowLeft' });
+    expect(live.getAttribute('aria-pressed')).toBe('false');
+    fireEvent.click(live);
+    expect(live.getAttribute('aria-pressed')).toBe('true');
+    fireEvent.keyDown(screen.getByTestId('timeline-canvas'), { key: '+' });
+    expect(live.getAttribute('aria-pressed')).toBe('false');
+    fireEvent.click(screen.getByRole('button', { name: 'Fit all' }));
+    expect(live.getAttribute('aria-pressed')).toBe('false');
+  });
+
   it('shows the charts’ latest values where no canvas exists, and how many points they hold', () => {
     mount(new RecordingApi(), demoSnapshot());
     const memory = screen.getByRole('figure', { name: 'Memory' });
