@@ -5,8 +5,9 @@
  * mirror, npm_config_better_sqlite3_binary_host, with a marker file as the binary).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,8 +28,7 @@ const run = (file: string, args: string[], options: { cwd: string; env?: NodeJS.
   });
 
 /** A local stand-in for the GitHub release that holds better-sqlite3's Electron prebuilts. */
-async function prebuiltMirror(binaryContent: string): Promise<{ url: string; server: Server; binarySha: string }> {
-  const dir = tempDir();
+async function prebuiltMirror(dir: string, binaryContent: string): Promise<{ url: string; server: Server; binarySha: string }> {
   const release = join(dir, 'build', 'Release');
   mkdirSync(release, { recursive: true });
   writeFileSync(join(release, 'better_sqlite3.node'), binaryContent);
@@ -52,7 +52,7 @@ describe('packaging with electron-builder', () => {
 
   beforeAll(async () => {
     // A copy of the project's packaging inputs; node_modules is the real one, linked.
-    project = tempDir('threadline-package-');
+    project = mkdtempSync(join(tmpdir(), 'threadline-package-'));
     copyFileSync(join(REPO, 'package.json'), join(project, 'package.json'));
     copyFileSync(join(REPO, 'electron-builder.yml'), join(project, 'electron-builder.yml'));
     cpSync(join(REPO, 'electron', 'desktop', 'packaging'), join(project, 'electron', 'desktop', 'packaging'), { recursive: true });
@@ -60,11 +60,12 @@ describe('packaging with electron-builder', () => {
     const electronVite = join(REPO, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js');
     const build = await run(process.execPath, [electronVite, 'build', '--outDir', join(project, 'out'), '--logLevel', 'warn'], { cwd: REPO });
     expect(build.code, build.output).toBe(0);
-    mirror = await prebuiltMirror('better-sqlite3 built for Electron (stand-in)');
+    mirror = await prebuiltMirror(join(project, 'mirror'), 'better-sqlite3 built for Electron (stand-in)');
   }, 240_000);
 
   afterAll(async () => {
     await new Promise((done) => (mirror ? mirror.server.close(done) : done(undefined)));
+    if (project) rmSync(project, { recursive: true, force: true });
   });
 
   it('packs the app into asar, unpacks the worker and native modules, and puts the Electron build of better-sqlite3 in', async () => {
