@@ -65,10 +65,11 @@ function throwCancelled(): never {
 }
 
 function settle(reply: CallReply): unknown {
-  if (reply.ok) return reply.value;
-  const error = new Error(reply.error.message);
-  error.name = reply.error.name || 'Error';
-  (error as Error & { code: string }).code = reply.error.code;
+  if (reply.ok === true) return reply.value;
+  const described = (reply as { error?: Partial<Record<'name' | 'message' | 'code', unknown>> }).error ?? {};
+  const error = new Error(typeof described.message === 'string' ? described.message : 'the service failed');
+  if (typeof described.name === 'string' && described.name) error.name = described.name;
+  (error as Error & { code: string }).code = typeof described.code === 'string' ? described.code : 'CALL_FAILED';
   throw error;
 }
 

@@ -72,6 +72,11 @@ describe('http.fetch', () => {
     expect(result).toMatchObject({ status: 200, bytes: BIG.length, output: join(dir, 'downloads/big.bin') });
     expect(readFileSync(join(dir, 'downloads/big.bin')).equals(BIG)).toBe(true);
     expect(result.body).toBeUndefined();
+    // HEAD has no body: the output is written, empty.
+    const head = succeeded<HttpFetchResult>(await runTask(engine, dir, { kind: 'http.fetch', url: `${base}/big`, method: 'HEAD', output: 'downloads/head.bin' }));
+    expect(head).toMatchObject({ status: 200, bytes: 0 });
+    expect(head.headers['content-length']).toBe(String(BIG.length));
+    expect(readFileSync(join(dir, 'downloads/head.bin')).length).toBe(0);
   });
 
   it('fails on a non-2xx status, a refused connection and a missing output folder; refuses a bad URL in the job file', async () => {

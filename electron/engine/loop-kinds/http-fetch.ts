@@ -45,8 +45,8 @@ export async function httpFetch(input: z.infer<typeof spec.input>, ctx: LoopTask
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? length : null;
   const progress = (bytes: number) => ctx.progress(total ? bytes / total : null, `${bytes} bytes`);
-  if (!response.body) return { ...head, bytes: 0, ...(input.output ? { output: input.output } : { body: '' }) };
-  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  // A HEAD request (or a 204) has no body: an output file is then written empty.
+  const body = response.body ? Readable.fromWeb(response.body as WebReadableStream<Uint8Array>) : Readable.from([]);
   if (input.output) {
     const bytes = await download(body, input.output, ctx.signal, progress);
     return { ...head, bytes, output: input.output };
