@@ -41,6 +41,10 @@ describe('file.hash', () => {
         expect(file.digest, file.path).toBe(digest);
         expect(file.size).toBe(readFileSync(file.path).length);
       }
+      // Run again, the manifest now among the files the glob matches: it does not list itself.
+      const again = succeeded<FileHashResult>(await runTask(engine, dir, { kind: 'file.hash', paths: ['tree/**/*'], algorithm, manifest: 'tree/SUMS' }));
+      expect(again.files.map((file) => file.path)).toEqual(result.files.map((file) => file.path));
+      expect(toolRun(checker, ['--check', '--strict', 'SUMS'], { cwd: join(dir, 'tree') }).status).toBe(0);
       // A corrupted file fails the check: the manifest really pins the bytes.
       writeFileSync(join(dir, 'tree/one.txt'), 'y');
       expect(toolRun(checker, ['--check', '--quiet', 'SUMS'], { cwd: join(dir, 'tree') }).stdout).toContain('one.txt: FAILED');

@@ -31,7 +31,8 @@ export interface FileHashResult {
  * logged); the rest are still hashed. The manifest lists the hashed files.
  */
 export function fileHash(input: z.infer<typeof spec.input>, ctx: TaskContext): FileHashResult {
-  const files = expandPaths(input.paths);
+  // A manifest never lists itself (from an earlier run): it could not check out.
+  const files = expandPaths(input.paths).filter((file) => file.path !== input.manifest && file.path !== `${input.manifest}.partial`);
   if (input.manifest) OutputFile.check(input.manifest, { overwrite: true });
   const total = files.reduce((sum, file) => sum + file.size, 0);
   let done = 0;
