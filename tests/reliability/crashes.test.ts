@@ -1,0 +1,173 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { connectApi } from '../../electron/serve/node-api-client.js';
+import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import {
+  expectRecoverableStore,
+  expectResumeCompletes,
+  liveCounts,
+  onlyJobId,
+  storedRows,
+  storeFile,
+  type StoredRow,
+} from './crash-recovery.js';
+import { integrityCheck, sqlite3, sqlite3Json } from './sqlite-cli.js';
+
+beforeAll(assertBuilt);
+
+/**
+ * 1,000 tasks: one long CPU task that is surely running at the kill, then echoes (whose result
+ * is their input, so a mixed-up result shows) between short CPU tasks.
+ */
+function thousandTasks(): Array<Record<string, unknown>> {
+  return [
+    { id: 'long', kind: 'demo.cpu', ms: 1500 },
+    ...Array.from({ length: 999 }, (_, i) =>
+      i % 2 === 0 ? { id: `t${i}`, kind: 'demo.echo', value: { i, text: `résultat ${i} ✓` } } : { id: `t${i}`, kind: 'demo.cpu', ms: 4 },
+    ),
+  ];
+}
+
+function finishedRows(dataDir: string, jobId: string): Map<string, StoredRow> {
+  return new Map([...storedRows(dataDir, jobId)].filter(([, row]) => row.state === 'succeeded'));
+}
+
+/** Waits until the store shows the job half done with `long` running; returns what had finished. */
+async function midJob(dataDir: string): Promise<{ jobId: string; finishedBefore: Map<string, StoredRow> }> {
+  await waitFor(() => {
+    const counts = liveCounts(dataDir);
+    return counts && (counts.succeeded ?? 0) >= 200 && (counts.running ?? 0) >= 1;
+  }, 60_000, 'the job to be under way in the store');
+  const jobId = onlyJobId(dataDir);
+  return { jobId, finishedBefore: finishedRows(dataDir, jobId) };
+}
+
+function expectEchoResultsIntact(dataDir: string, jobId: string): void {
+  for (const row of storedRows(dataDir, jobId).values()) {
+    const match = /^t(\d+)$/.exec(row.id);
+    if (row.state !== 'succeeded' || !match || Number(match[1]) % 2 !== 0) continue;
+    const i = Number(match[1]);
+    expect({ id: row.id, result: JSON.parse(row.result!) }).toEqual({ id: row.id, result: { i, text: `résultat ${i} ✓` } });
+  }
+}
+
+describe('a SIGKILL of `threadline run`', () => {
+  it('in the middle of a 1,000-task job: store intact, no task lost, results kept, running tasks interrupted, resume finishes', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const file = jobFile({ name: 'crash in the middle', tasks: thousandTasks() });
+    const child = spawnBin(['run', file, '--data-dir', dataDir, '--workers', '2', '--json']);
+    const exit = finished(child);
+    const { jobId, finishedBefore } = await midJob(dataDir);
+    child.kill('SIGKILL');
+    expect((await exit).signal).toBe('SIGKILL');
+
+    const interrupted = await expectRecoverableStore(dataDir, jobId, 1000, finishedBefore);
+    expect(interrupted.has('long')).toBe(true);
+    expect(finishedBefore.size).toBeGreaterThanOrEqual(200);
+    expectEchoResultsIntact(dataDir, jobId);
+    await expectResumeCompletes(dataDir, jobId, 1000, finishedBefore, interrupted);
+    expectEchoResultsIntact(dataDir, jobId);
+  });
+
+  it('while a 100,000-task job is admitted or its transitions are written, at random moments: all or nothing, never a torn store', async () => {
+    const tasks = Array.from({ length: 100_000 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i }));
+    const file = jobFile({ name: 'big', tasks });
+    const outcomes: string[] = [];
+    let resumable: { dataDir: string; jobId: string } | null = null;
+    // Run 0 dies inside the admission's transaction: SQLite spills its pages into the WAL before
+    // the commit frame, so a growing WAL means the write is under way. The others die at random
+    // moments: while the file is parsed or admitted, or in the burst of transitions after it.
+    const moments = ['wal-growing', 'random-from-start', 'random-after-admission'];
+    for (const [run, moment] of moments.entries()) {
+      const dataDir = join(tempDir(), 'data');
+      const db = storeFile(dataDir);
+      const child = spawnBin(['run', file, '--data-dir', dataDir, '--workers', '2', '--json']);
+      const exit = finished(child);
+      let delay = 0;
+      if (moment === 'wal-growing') {
+        await waitFor(() => (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 1_000_000, 60_000, 'the admission to write');
+      } else if (moment === 'random-from-start') {
+        delay = Math.round(500 + Math.random() * 2500);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      } else {
+        await waitFor(() => liveCounts(dataDir)?.queued, 60_000, 'the job to be admitted');
+        delay = Math.round(Math.random() * 1000);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+      child.kill('SIGKILL');
+      const ended = await exit;
+      const where = `run ${run} (${moment}, ${delay} ms)`;
+
+      if (!statSync(db, { throwIfNoEntry: false })) {
+        outcomes.push(`${where}: killed before the store existed`);
+        continue;
+      }
+      expect({ where, integrity: integrityCheck(db) }).toEqual({ where, integrity: 'ok' });
+      expect({ where, foreignKeys: sqlite3(db, 'PRAGMA foreign_key_check') }).toEqual({ where, foreignKeys: '' });
+      const jobs = sqlite3Json<{ id: string; task_count: number }>(db, 'SELECT id, task_count FROM jobs');
+      const rows = Number(sqlite3(db, 'SELECT count(*) FROM tasks'));
+      if (jobs.length === 0) {
+        // The admission never committed: not one of its rows may be there.
+        expect({ where, rows }).toEqual({ where, rows: 0 });
+        outcomes.push(`${where}: killed before the job was admitted; no rows`);
+        continue;
+      }
+      expect({ where, jobs: jobs.length, taskCount: jobs[0]!.task_count, rows }).toEqual({ where, jobs: 1, taskCount: 100_000, rows: 100_000 });
+      // Every stored result is the one its task computed (an echo returns its input's value).
+      const wrong = sqlite3(db, "SELECT count(*) FROM tasks WHERE state = 'succeeded' AND result IS NOT CAST(json_extract(input, '$.value') AS TEXT)");
+      expect({ where, wrongResults: wrong }).toEqual({ where, wrongResults: '0' });
+      const jobId = jobs[0]!.id;
+      const finishedBefore = finishedRows(dataDir, jobId);
+      if (ended.signal !== 'SIGKILL') {
+        outcomes.push(`${where}: the job ended before the kill`);
+        continue;
+      }
+      const interrupted = await expectRecoverableStore(dataDir, jobId, 100_000, finishedBefore);
+      outcomes.push(`${where}: admitted; ${finishedBefore.size} finished, ${interrupted.size} interrupted`);
+      if (finishedBefore.size < 100_000) resumable = { dataDir, jobId };
+    }
+    // The run after admission always leaves a job to finish.
+    expect(resumable, outcomes.join('\n')).not.toBeNull();
+    const { dataDir, jobId } = resumable!;
+    const resumed = await runBin(['resume', '--data-dir', dataDir, '--workers', '2']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const db = storeFile(dataDir);
+    expect(integrityCheck(db)).toBe('ok');
+    expect(sqlite3(db, `SELECT state, count(*) FROM tasks WHERE job_id = '${jobId}' GROUP BY state`)).toBe('succeeded|100000');
+    expect(sqlite3(db, "SELECT count(*) FROM tasks WHERE result IS NOT CAST(json_extract(input, '$.value') AS TEXT)")).toBe('0');
+    expect(sqlite3(db, `SELECT state FROM jobs WHERE id = '${jobId}'`)).toBe('succeeded');
+  });
+});
+
+describe('a SIGKILL of `threadline serve`', () => {
+  it('with a 1,000-task job submitted over its WebSocket: store intact, no task lost, running tasks interrupted, resume finishes', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const child = spawnBin(['serve', '--port', '0', '--workers', '2', '--data-dir', dataDir]);
+    const exit = finished(child);
+    let stdout = '';
+    child.stdout!.on('data', (chunk: string) => (stdout += chunk));
+    const url = new URL(await waitFor(() => stdout.includes('\n') && stdout.split('\n')[0], 30_000, 'the serve URL'));
+    const client = await connectApi({ host: '127.0.0.1', port: Number(url.port), token: url.searchParams.get('token')! });
+    onCleanup(() => client.close());
+    const submitted = await client.api.submitJob({ text: JSON.stringify({ name: 'served', tasks: thousandTasks() }), fileName: 'served.json' });
+    if (!submitted.ok) throw new Error(`submit refused: ${JSON.stringify(submitted.issues)}`);
+
+    const { jobId, finishedBefore } = await midJob(dataDir);
+    expect(jobId).toBe(submitted.job.id);
+    child.kill('SIGKILL');
+    expect((await exit).signal).toBe('SIGKILL');
+
+    const interrupted = await expectRecoverableStore(dataDir, jobId, 1000, finishedBefore);
+    expect(interrupted.has('long')).toBe(true);
+    expectEchoResultsIntact(dataDir, jobId);
+    await expectResumeCompletes(dataDir, jobId, 1000, finishedBefore, interrupted);
+    expectEchoResultsIntact(dataDir, jobId);
+    // The dead server's serve.json does not fool the next command into waiting on it.
+    const cancel = await runBin(['cancel', jobId, '--data-dir', dataDir]);
+    expect(cancel.code).toBe(2);
+    expect(cancel.stderr).toContain('is no longer running');
+    expectNoStack(cancel.stderr);
+  });
+});
