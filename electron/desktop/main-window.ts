@@ -3,7 +3,7 @@
  * paint is ready, so it never flashes an empty frame.
  */
 import { BrowserWindow } from 'electron';
-import { secureWebPreferences } from './security.js';
+import { createSecureWindow } from './security.js';
 
 export interface MainWindowOptions {
   preloadFile: string;
@@ -11,16 +11,11 @@ export interface MainWindowOptions {
 }
 
 export function createMainWindow(options: MainWindowOptions): BrowserWindow {
-  const window = new BrowserWindow({
-    title: 'Threadline',
-    width: 1400,
-    height: 900,
-    minWidth: 900,
-    minHeight: 600,
-    show: false,
-    backgroundColor: '#111318',
-    webPreferences: secureWebPreferences(options.preloadFile),
-  });
+  const window = createSecureWindow(
+    BrowserWindow,
+    { title: 'Threadline', width: 1400, height: 900, minWidth: 900, minHeight: 600, show: false, backgroundColor: '#111318' },
+    options.preloadFile,
+  );
   window.once('ready-to-show', () => window.show());
   void window.loadURL(options.startUrl);
   return window;

@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../workers/protocol.js';
@@ -48,7 +49,7 @@ export class PoolExecutor implements Executor {
   private readonly byKey = new Map<string, Task>();
   private readonly timings = new KindTimings();
   private readonly heapByThread = new Map<number, number>();
-  private readonly lastElu = new Map<number, ReturnType<typeof performance.eventLoopUtilization>>();
+  private readonly lastElu = new Map<number, EventLoopUtilization>();
   private inFlight = 0;
   private closed = false;
 

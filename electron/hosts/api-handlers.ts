@@ -54,7 +54,8 @@ export class ApiHandlers {
 
   async call(method: unknown, params: unknown): Promise<ApiOutcome> {
     if (!isApiMethod(method)) {
-      return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method ${JSON.stringify(method)}` } };
+      const shown = typeof method === 'string' ? JSON.stringify(method.slice(0, 100)) : `of type ${typeof method}`;
+      return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method ${shown}` } };
     }
     const parsed = apiParamsSchemas[method].safeParse(params ?? {});
     if (!parsed.success) {

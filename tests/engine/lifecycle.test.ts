@@ -89,7 +89,7 @@ describe('task life cycle', () => {
     const worker = engine.task(key)!.worker;
     engine.cancelTask(key);
     expect(engine.task(key)?.state).toBe('cancelling');
-    await waitFor(() => engine.task(key)?.state === 'cancelled', 5000, 'the soft cancel');
+    await waitFor(() => engine.task(key)?.state === 'cancelled', 30_000, 'the soft cancel');
     expect(seen).toEqual(['running', 'cancelling', 'cancelled']);
     await engine.waitForJob(job.id);
     // The same thread ran the next task: it was not terminated.
@@ -103,7 +103,7 @@ describe('task life cycle', () => {
     await waitFor(() => engine.task(key)?.state === 'running');
     const worker = engine.task(key)!.worker;
     engine.cancelTask(key);
-    await waitFor(() => engine.task(key)?.state === 'cancelled', 5000, 'the hard cancel');
+    await waitFor(() => engine.task(key)?.state === 'cancelled', 30_000, 'the hard cancel');
     await engine.waitForJob(job.id);
     const after = engine.task(`${job.id}:after`)!;
     expect(after.state).toBe('succeeded');

@@ -107,7 +107,7 @@ describe('API handlers', () => {
     await engine.waitForJob(other.id);
     expect(engine.job(other.id)?.state).toBe('cancelled');
     const third = engine.submitJob(jobSpec([{ id: 'c', kind: 'demo.sleep', ms: 60_000 }]), '/');
-    expect(value(await api.call('cancelAll'))).toEqual({ cancelled: 1 });
+    expect(value(await api.call('cancelAll', {}))).toEqual({ cancelled: 1 });
     await engine.waitForJob(third.id);
     expect(engine.task(`${third.id}:c`)?.state).toBe('cancelled');
   });

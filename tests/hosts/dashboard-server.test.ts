@@ -37,7 +37,9 @@ async function startServer(options: { webRoot?: 'built' | 'missing' } = {}) {
 
 async function wire(url: string, origin?: string): Promise<WireClient> {
   const client = new WireClient(await openSocket(url, { origin }));
-  onCleanup(() => client.close());
+  onCleanup(async () => {
+    await client.close();
+  });
   return client;
 }
 

@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { benchEngine, spec, timeJob } from './engine-fixture.js';
+import { alternate, median, type Benchmark } from './harness.js';
+
+/** Files of mixed sizes: a few large, some medium, many small. */
+function makeFiles(dir: string, totalMb: number): { files: string[]; bytes: number } {
+  const sizes: number[] = [];
+  let left = totalMb * 2 ** 20;
+  const plan = [
+    [64 * 2 ** 20, 0.5],
+    [4 * 2 ** 20, 0.3],
+    [64 * 1024, 0.2],
+  ] as const;
+  for (const [size, share] of plan) {
+    const count = Math.max(1, Math.floor((totalMb * 2 ** 20 * share) / size));
+    for (let i = 0; i < count && left > 0; i++, left -= size) sizes.push(Math.min(size, left));
+  }
+  const block = Buffer.alloc(2 ** 20);
+  for (let i = 0; i < block.length; i++) block[i] = (i * 2_654_435_761) >>> 24;
+  let bytes = 0;
+  const files = sizes.map((size, n) => {
+    const file = join(dir, `f${String(n).padStart(4, '0')}.bin`);
+    const data = Buffer.alloc(size);
+    for (let at = 0; at < size; at += block.length) block.copy(data, at, 0, Math.min(block.length, size - at));
+    data.writeUInt32LE(n, 0); // every file different
+    writeFileSync(file, data);
+    bytes += size;
+    return file;
+  });
+  return { files, bytes };
+}
+
+/** One thread of Node's own hash over the same bytes, read the same way. */
+function nodeHashAll(files: string[]): void {
+  const buffer = Buffer.allocUnsafe(2 ** 20);
+  for (const file of files) {
+    const hash = createHash('sha256');
+    const fd = openSync(file, 'r');
+    try {
+      for (let n; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0; ) hash.update(buffer.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    hash.digest('hex');
+  }
+}
+
+function sha256sum(files: string[]): void {
+  const result = spawnSync('sha256sum', files, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  if (result.status !== 0) throw new Error(`sha256sum failed: ${result.stderr.toString()}`);
+}
+
+/** Splits files into `parts` groups of about equal bytes (largest first), one task each. */
+function groups(files: string[], sizes: Map<string, number>, parts: number): string[][] {
+  const out = Array.from({ length: parts }, () => ({ bytes: 0, files: [] as string[] }));
+  for (const file of [...files].sort((a, b) => sizes.get(b)! - sizes.get(a)!)) {
+    const lightest = out.reduce((a, b) => (a.bytes <= b.bytes ? a : b));
+    lightest.files.push(file);
+    lightest.bytes += sizes.get(file)!;
+  }
+  return out.filter((g) => g.files.length > 0).map((g) => g.files);
+}
+
+/** sha256 over several hundred MB of files: the engine vs sha256sum vs cores x one Node thread. */
+export const hash: Benchmark = {
+  name: 'hash',
+  async run(ctx) {
+    const cores = cpus().length;
+    const dir = ctx.scratch('hash');
+    const { files, bytes } = makeFiles(dir, ctx.quick ? 16 : 400);
+    const sizes = new Map(files.map((f) => [f, 0]));
+    for (const f of files) sizes.set(f, Number(spawnSync('stat', ['-c', '%s', f]).stdout.toString()));
+    const engine = benchEngine(ctx, { poolSize: cores });
+    const job = spec(groups(files, sizes, cores * 4).map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
+    const rounds = ctx.quick ? 1 : 3;
+    try {
+      nodeHashAll(files); // warm the page cache
+      const engineVsCli = await alternate(
+        rounds,
+        async () => {
+          const start = performance.now();
+          sha256sum(files);
+          return performance.now() - start;
+        },
+        () => timeJob(engine, job),
+      );
+      if (engine.stateCounts().failed > 0) throw new Error('the engine hash failed');
+      const single: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        const start = performance.now();
+        nodeHashAll(files);
+        single.push(performance.now() - start);
+      }
+      const mb = bytes / 2 ** 20;
+      const engineMbPerS = mb / (engineVsCli.candidate / 1000);
+      return {
+        'hash.mb_per_s': engineMbPerS,
+        'hash.ratio': engineVsCli.baseline / engineVsCli.candidate,
+        'hash.limit_ratio': engineMbPerS / (cores * (mb / (median(single) / 1000))),
+      };
+    } finally {
+      await engine.shutdown();
+    }
+  },
+};

@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDatabase } from '../workers/open-database.js';
+import { benchEngine, spec, timeJob } from './engine-fixture.js';
+import { median, type Benchmark } from './harness.js';
+
+const QUERY = 'SELECT id, name, price, qty, note FROM items ORDER BY id';
+
+function makeDatabase(file: string, rows: number): void {
+  const db = openDatabase(file);
+  db.exec(`
+    CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, qty INTEGER, note TEXT);
+    WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows})
+    INSERT INTO items SELECT i, 'item ' || i, round(i * 0.37 + (i % 100) / 7.0, 4), i % 97,
+      CASE WHEN i % 10 = 0 THEN 'say "hi", friend' WHEN i % 7 = 0 THEN NULL ELSE 'plain note ' || (i % 1000) END FROM n;`);
+  db.close();
+}
+
+/** RFC 4180 field. */
+function field(value: unknown): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The baseline: a straightforward better-sqlite3 iterate() and buffered write loop, one process. */
+function bareExport(db: string, out: string): number {
+  const connection = openDatabase(db, { readonly: true });
+  const fd = openSync(out, 'w');
+  try {
+    const statement = connection.prepare(QUERY).raw(true);
+    let chunk = `${statement.columns().map((c) => field(c.name)).join(',')}\r\n`;
+    let rows = 0;
+    for (const row of statement.iterate() as Iterable<unknown[]>) {
+      chunk += `${row.map(field).join(',')}\r\n`;
+      rows++;
+      if (chunk.length > 1 << 20) {
+        writeSync(fd, chunk);
+        chunk = '';
+      }
+    }
+    writeSync(fd, chunk);
+    return rows;
+  } finally {
+    closeSync(fd);
+    connection.close();
+  }
+}
+
+function cliExport(db: string, out: string): void {
+  const fd = openSync(out, 'w');
+  try {
+    const result = spawnSync('sqlite3', ['-csv', '-header', db, QUERY], { stdio: ['ignore', fd, 'pipe'] });
+    if (result.error || result.status !== 0) throw new Error(`sqlite3 CLI failed: ${result.error?.message ?? result.stderr.toString()}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function timed(fn: () => unknown): number {
+  const start = performance.now();
+  fn();
+  return performance.now() - start;
+}
+
+/** A one-million-row query to CSV: the engine vs a bare loop vs the sqlite3 CLI. */
+export const sqlExport: Benchmark = {
+  name: 'sql_export',
+  async run(ctx) {
+    const rows = ctx.quick ? 20_000 : 1_000_000;
+    const rounds = ctx.quick ? 1 : 3;
+    const dir = ctx.scratch('sql');
+    const db = join(dir, 'items.sqlite');
+    makeDatabase(db, rows);
+    const engine = benchEngine(ctx, { poolSize: 2 });
+    const job = spec([{ id: 'export', kind: 'sql.query', db, sql: QUERY, output: { path: join(dir, 'engine.csv'), format: 'csv' } }]);
+    try {
+      const times = { engine: [] as number[], bare: [] as number[], cli: [] as number[] };
+      let rssGrowth = 0;
+      for (let round = 0; round < rounds; round++) {
+        const rssBefore = process.memoryUsage().rss;
+        let rssPeak = rssBefore;
+        const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+        times.engine.push(await timeJob(engine, job));
+        clearInterval(sampler);
+        rssGrowth = Math.max(rssGrowth, rssPeak - rssBefore);
+        times.bare.push(timed(() => bareExport(db, join(dir, 'bare.csv'))));
+        times.cli.push(timed(() => cliExport(db, join(dir, 'cli.csv'))));
+      }
+      const failed = engine.stateCounts().failed;
+      if (failed > 0) throw new Error('the engine export failed');
+      // Same bytes as the bare loop (both write CRLF); the CLI's reals may print differently.
+      const engineBytes = statSync(join(dir, 'engine.csv')).size;
+      const bareBytes = statSync(join(dir, 'bare.csv')).size;
+      ctx.log(`engine ${engineBytes} bytes, bare loop ${bareBytes} bytes, CLI ${statSync(join(dir, 'cli.csv')).size} bytes`);
+      const engineMs = median(times.engine);
+      return {
+        'sql_export.rows_per_s': rows / (engineMs / 1000),
+        'sql_export.ratio': median(times.bare) / engineMs,
+        'sql_export.cli_ratio': median(times.cli) / engineMs,
+        'sql_export.main_rss_growth_mb': rssGrowth / 2 ** 20,
+      };
+    } finally {
+      await engine.shutdown();
+    }
+  },
+};
