@@ -1,3 +1,4 @@
+import './zod-config';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'uplot/dist/uPlot.min.css';
@@ -7,6 +8,7 @@ import { readRendererHeap } from './health/health-series';
 import { DashboardStore } from './store/dashboard-store';
 import { apiSocketUrl, createWebSocketApi } from './transport/websocket-api';
 import './styles.css';
+
 
 /**
  * The one place that knows where the API comes from: the desktop's preload exposes it as

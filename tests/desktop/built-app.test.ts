@@ -209,11 +209,8 @@ describe('the built renderer and preload in Chromium, under the desktop CSP', ()
     expect((await engine.waitForJob(nightly.id)).state).toBe('succeeded');
 
     const violations = await page.evaluate(() => (globalThis as unknown as { __cspViolations: CspViolation[] }).__cspViolations);
-    expect(violations.filter((violation) => !isZodEvalProbe(violation))).toEqual([]);
-    // Chromium logs each refused eval as a console error too: those, and nothing else.
-    const refusedEvals = problems.filter((problem) => problem.includes("'unsafe-eval' is not an allowed source"));
-    expect(refusedEvals.length).toBeLessThanOrEqual(violations.length);
-    expect(problems.filter((problem) => !refusedEvals.includes(problem))).toEqual([]);
+    expect(violations).toEqual([]);
+    expect(problems).toEqual([]);
   });
 });
 
@@ -222,19 +219,6 @@ interface CspViolation {
   blocked: string;
   file: string;
   line: number;
-}
-
-/**
- * zod's one-time check whether eval is allowed (a caught `new Function("")`): the only
- * violation the page may report, because a strict CSP reports even a caught attempt. The
- * renderer can skip the check with `z.config({ jitless: true })`.
- */
-function isZodEvalProbe(violation: CspViolation): boolean {
-  if (violation.directive !== 'script-src' || violation.blocked !== 'eval') return false;
-  const file = join(out, 'renderer', new URL(violation.file).pathname);
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const around = lines.slice(Math.max(0, violation.line - 12), violation.line).join('\n');
-  return lines[violation.line - 1]!.includes('new Function("")') && around.includes('allowsEval');
 }
 
 /**
