@@ -13,7 +13,7 @@ export interface TaskAttempt {
   attempt: number;
   startedAt: number;
   finishedAt: number | null;
-  /** `loop` for the event loop, else the worker thread id. */
+  /** `loop` for the event loop, else `w<threadId>` for a pool thread (telemetry's `threadId`). */
   worker: string | null;
   state: TaskState;
 }
@@ -36,6 +36,7 @@ export interface TaskRecord {
   queuedAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** Where the latest attempt ran: `loop`, or `w<threadId>` for a pool thread. */
   worker: string | null;
   /** 0..1, or null when the kind reports none. */
   progress: number | null;
