@@ -59,7 +59,7 @@ describe('examples and the demo data generator', () => {
     tool(process.execPath, [GENERATOR, '--out', join(dir, 'examples/data'), '--rows', '5000', '--files', '30', '--mb', '3']);
     const jobFiles = readdirSync(join(dir, 'examples')).filter((name) => /\.(json|ya?ml)$/.test(name));
     expect(jobFiles.sort()).toEqual([
-      'csv-import.json', 'file-compress.yaml', 'file-grep.json', 'file-hash.yaml', 'file-stats.json', 'http-fetch.yaml', 'script.yaml', 'sql-exec.yaml', 'sql-query.yaml',
+      'csv-import.json', 'file-compress.yaml', 'file-grep.json', 'file-hash.yaml', 'file-stats.json', 'http-fetch.yaml', 'nightly.yaml', 'script.yaml', 'sql-exec.yaml', 'sql-query.yaml',
     ]);
     const kinds = new Set<string>();
     for (const name of jobFiles) {
@@ -72,12 +72,13 @@ describe('examples and the demo data generator', () => {
       expect(output.job.state, name).toBe('succeeded');
       for (const task of output.tasks) kinds.add(task.kind);
     }
-    expect([...kinds].sort()).toEqual(['csv.import', 'file.compress', 'file.decompress', 'file.grep', 'file.hash', 'file.stats', 'http.fetch', 'script', 'sql.exec', 'sql.query']);
+    expect([...kinds].sort()).toEqual(['csv.import', 'demo.block', 'file.compress', 'file.decompress', 'file.grep', 'file.hash', 'file.stats', 'http.fetch', 'script', 'sql.exec', 'sql.query']);
     const data = join(dir, 'examples/data');
     expect(toolRun('sha256sum', ['--check', '--quiet', 'files.sha256'], { cwd: data }).status).toBe(0);
     expect(toolRun('sh', ['-c', 'gzip -t out/gz/*.gz'], { cwd: data }).status).toBe(0);
     expect(toolRun('sh', ['-c', 'for f in files/logs/*.log; do cmp "$f" "out/restored/$(basename "$f")" || exit 1; done'], { cwd: data }).status).toBe(0);
     expect(sqlite3(join(data, 'out/people.sqlite'), 'SELECT count(*) FROM people').trim()).toBe('5000');
+    expect(toolRun('sha256sum', ['--check', '--quiet', 'NIGHTLY.SHA256SUMS'], { cwd: join(data, 'out') }).status).toBe(0);
     expect(readFileSync(join(data, 'out/example.html'), 'utf8')).toContain('Threadline');
   });
 });
