@@ -13,8 +13,9 @@ import { machine, makeContext, type Benchmark, type Metrics } from './harness.js
 import { queue } from './queue.js';
 import { scaling } from './scaling.js';
 import { sqlExport } from './sql-export.js';
+import { ui } from './ui.js';
 
-export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, sqlExport, hash, queue, ipc];
+export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, sqlExport, hash, queue, ipc, ui];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } } });
