@@ -17,10 +17,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { API_WEBSOCKET_PATH } from '../contract/api.js';
 import { newToken } from '../electron/serve/access.js';
-import { startDashboardServer } from '../electron/serve/dashboard-server.js';
+import { startDashboardServer, type DashboardServer } from '../electron/serve/dashboard-server.js';
 import { packageRoot } from '../electron/serve/web-root.js';
 import { benchEngine, spec } from './engine-fixture.js';
 import { percentile, type BenchContext, type Benchmark } from './harness.js';
@@ -146,9 +146,15 @@ export const ui: Benchmark = {
     const webRoot = await buildRenderer(ctx);
     const { chromium } = await import('playwright-core');
     const engine = benchEngine(ctx, { poolSize: 2 });
-    const server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token: newToken(), webRoot, baseDir: '/' });
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    let server: DashboardServer | null = null;
+    let browser: Browser | null = null;
     try {
+      server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token: newToken(), webRoot, baseDir: '/' });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true }).catch((error: unknown) => {
+        // Playwright's message goes on with the whole command line and call log: keep its first line.
+        const reason = error instanceof Error ? error.message.split('\n', 1)[0] : String(error);
+        throw new Error(`ui: Chromium at ${CHROMIUM} did not start: ${reason}`);
+      });
       const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
       const pageErrors: string[] = [];
       page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -180,8 +186,8 @@ export const ui: Benchmark = {
       );
       return { 'ui.frame_ms_p95': percentile(measured.frameGaps, 95), 'ui.paint_ms_p95': percentile(measured.paints, 95) };
     } finally {
-      await browser.close();
-      await server.close();
+      await browser?.close();
+      await server?.close();
       await engine.shutdown();
     }
   },

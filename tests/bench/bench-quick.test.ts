@@ -115,4 +115,13 @@ describe('npm run bench -- --quick', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(file)).toBe(false);
   });
+
+  it('fails the UI benchmark in one line when the Chromium binary does not start', async () => {
+    const run = await runBench(['--quick', '--only', 'ui'], { ...process.env, THREADLINE_BENCH_CHROMIUM: '/bin/false' });
+    expect(run.code).toBe(1);
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^bench: ui: Chromium at \/bin\/false did not start: \S/);
+    expect(lines.filter((line) => line.startsWith('bench:'))).toHaveLength(1);
+    expect(run.stderr).not.toContain('--remote-debugging-pipe');
+  });
 });
