@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateJobSpec } from '../../contract/job-spec.js';
 import { KINDS } from '../../contract/kinds/index.js';
@@ -92,6 +93,41 @@ describe('job-file parser under random input', () => {
       { numRuns: RUNS },
     );
     // The mutations must sometimes keep the file valid, or this tests only the JSON parser.
+    expect(accepted).toBeGreaterThan(0);
+  });
+
+  it(`never crashes on ${RUNS} tasks of every kind with random field values, and makes every accepted path absolute`, () => {
+    const pathLike = fc.oneof(
+      fc.constantFrom('data.db', '../up/../x.csv', '/abs/ü 😀.txt', '-dash', 'a "q" \'s\'.txt', '*.log', '**/[ab]?.{c,d}', '!(x)', '.', '..', 'C:\\win\\path', 'file:///etc/passwd', 'node:fs', 'https://example.com/m.js'),
+      fc.string({ maxLength: 12, unit: 'binary' }),
+    );
+    const fieldValue = fc.oneof(pathLike, anyValue, fc.array(pathLike, { maxLength: 3 }), fc.record({ path: pathLike, format: fc.constantFrom('csv', 'json', 'x') }, { requiredKeys: [] }));
+    const task = fc.constantFrom(...KINDS).chain((kind) =>
+      fc
+        .record(Object.fromEntries(Object.keys(kind.input.shape).map((field) => [field, fieldValue])), { requiredKeys: [] })
+        .map((fields) => ({ id: 'a', kind: kind.name, ...fields })),
+    );
+    const baseDir = fc.constantFrom('/base', '/odd dir/ü 😀 [x] {a,b} *', '/-dash/"q"');
+    let accepted = 0;
+    fc.assert(
+      fc.property(task, baseDir, (t, base) => {
+        let spec;
+        try {
+          spec = jobSpecFromText(JSON.stringify({ name: 'n', tasks: [t] }), 'job.json', base);
+        } catch (error) {
+          if (!(error instanceof ThreadlineError)) throw error;
+          expect(error.message).not.toMatch(/\n/);
+          return;
+        }
+        accepted++;
+        // A resolved job no longer depends on the folder it is run from.
+        const input = spec.tasks[0]!.input as Record<string, unknown>;
+        const paths = [input.db, input.file, input.module, input.manifest, input.outDir, (input.output as { path?: unknown } | undefined)?.path, ...((input.paths as unknown[]) ?? [])];
+        if (spec.tasks[0]!.kind === 'http.fetch') paths.push(input.output);
+        for (const path of paths) if (typeof path === 'string') expect(isAbsolute(path), path).toBe(true);
+      }),
+      { numRuns: RUNS },
+    );
     expect(accepted).toBeGreaterThan(0);
   });
 
