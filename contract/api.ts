@@ -14,7 +14,10 @@ import type { TelemetrySample } from './telemetry.js';
 
 // ---- shared records ---------------------------------------------------------------------
 
-/** Everything a host holds live, to start a view from. */
+/**
+ * Everything a host holds live, to start a view from. Its tasks (and those of deltas) carry
+ * `result: null`: results can be large, so a view fetches one with `taskDetail`.
+ */
 export interface ApiSnapshot {
   at: number;
   jobs: JobRecord[];

@@ -633,6 +633,17 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.emit('log', line);
   }
 
+  /** For each job this engine holds, how many of its tasks are in each state. */
+  countsByJob(): Map<string, Partial<Record<TaskState, number>>> {
+    const byJob = new Map<string, Partial<Record<TaskState, number>>>();
+    for (const job of this.jobsById.values()) {
+      const counts: Partial<Record<TaskState, number>> = {};
+      for (const task of job.tasks) counts[task.state] = (counts[task.state] ?? 0) + 1;
+      byJob.set(job.id, counts);
+    }
+    return byJob;
+  }
+
   stateCounts(): Record<TaskState, number> {
     return { ...this.counts };
   }
@@ -646,12 +657,18 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.telemetry.sample();
   }
 
-  /** A consistent picture of everything this engine holds, to start a view from. */
-  snapshot(): EngineSnapshot {
+  /**
+   * A consistent picture of everything this engine holds, to start a view from. Views leave
+   * out results (`withResults: false`, they can be large) and fetch them per task.
+   */
+  snapshot(options: { withResults?: boolean } = {}): EngineSnapshot {
+    const withResults = options.withResults ?? true;
     const attempts: Record<string, TaskAttempt[]> = {};
     const tasks: TaskRecord[] = [];
     for (const task of this.tasks.values()) {
-      tasks.push(task.toRecord());
+      const record = task.toRecord();
+      if (!withResults) record.result = null;
+      tasks.push(record);
       if (task.history.length > 0) attempts[task.key] = task.history.map((a) => ({ ...a }));
     }
     return {

@@ -10,7 +10,6 @@ import {
   type TaskDetail,
 } from '../../contract/api.js';
 import { formatPath, parseJobText, validateJobSpec } from '../../contract/job-spec.js';
-import type { TaskState } from '../../contract/task-states.js';
 import type { Engine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { resolveJobPaths } from '../engine/job-file.js';
@@ -40,7 +39,7 @@ export class ApiHandlers {
     private readonly options: ApiHandlerOptions,
   ) {
     this.methods = {
-      snapshot: () => this.engine.snapshot(),
+      snapshot: () => this.engine.snapshot({ withResults: false }),
       submitJob: (params) => this.submitJob(params),
       cancelTask: ({ key }) => ({ cancelled: this.engine.cancelTask(key) }),
       cancelJob: ({ jobId }) => ({ cancelled: this.engine.cancelJob(jobId) }),
@@ -115,14 +114,8 @@ export class ApiHandlers {
 
   /** The jobs this engine holds, with their task counts by state. */
   private liveJobs(): Map<string, JobListEntry> {
-    // The engine lists its jobs only through a snapshot; listing is rare enough for that.
-    const { jobs, tasks } = this.engine.snapshot();
-    const counts = new Map<string, Partial<Record<TaskState, number>>>(jobs.map((job) => [job.id, {}]));
-    for (const task of tasks) {
-      const of = counts.get(task.jobId);
-      if (of) of[task.state] = (of[task.state] ?? 0) + 1;
-    }
-    return new Map(jobs.map((job) => [job.id, { ...job, counts: counts.get(job.id) ?? {} }]));
+    const counts = this.engine.countsByJob();
+    return new Map(this.engine.jobs().map((job) => [job.id, { ...job, counts: counts.get(job.id) ?? {} }]));
   }
 }
 

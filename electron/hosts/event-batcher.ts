@@ -120,7 +120,8 @@ class Subscriber implements Subscription {
     for (const key of pending.tasks) {
       const task = engine.task(key);
       if (!task) continue;
-      delta.tasks.push(task);
+      // Results can be large (a query's preview rows): views fetch them with taskDetail.
+      delta.tasks.push({ ...task, result: null });
       // Attempts change only with a task event of their task, so dirty tasks carry them all.
       if (task.attempts > 0) delta.attempts[key] = engine.attemptsOf(key);
     }
@@ -133,7 +134,7 @@ class Subscriber implements Subscription {
 
   snapshot(): SnapshotMessage {
     this.pending.clear();
-    return { type: 'snapshot', seq: ++this.seq, ...this.engine.snapshot() };
+    return { type: 'snapshot', seq: ++this.seq, ...this.engine.snapshot({ withResults: false }) };
   }
 
   resync(): void {

@@ -77,7 +77,9 @@ describe('calls through IPC', () => {
     stop();
     events.forEach((event, index) => expect(event.seq).toBe(first.seq + index));
     const tasks = events.filter((event): event is DeltaMessage => event.type === 'delta').flatMap((delta) => delta.tasks);
-    expect(tasks.find((task) => task.key === `${jobId}:b` && task.state === 'succeeded')?.result).toBe(7);
+    // Deltas carry no results; the task's detail does.
+    expect(tasks.find((task) => task.key === `${jobId}:b` && task.state === 'succeeded')?.result).toBeNull();
+    expect((await api.taskDetail({ key: `${jobId}:b` })).task.result).toBe(7);
 
     const detail = await api.taskDetail({ key: `${jobId}:a` });
     expect(detail.task.state).toBe('succeeded');

@@ -42,7 +42,9 @@ export function TaskDetail({ taskKey, onClose }: TaskDetailProps) {
     };
   }, [api, taskKey, liveState, liveAttempts]);
 
-  const task: TaskRecord | undefined = live ?? fetched?.task;
+  // The live record has no result (views fetch it); the fetched one is refreshed as the task moves on.
+  const detail = fetched?.task.key === taskKey ? fetched.task : undefined;
+  const task: TaskRecord | undefined = live ? { ...live, result: detail?.result ?? null } : detail;
   const attempts: TaskAttempt[] = store.attempts.get(taskKey) ?? fetched?.attempts ?? [];
   const logs = mergeLogs(fetched?.task.key === taskKey ? fetched.logs : [], store.logs.get(taskKey) ?? []);
 
