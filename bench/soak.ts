@@ -1,15 +1,18 @@
 /**
- * `npm run soak` (node --expose-gc dist/bench/soak.js [--tasks N] [--workers N]): many tasks
- * through the engine with a dashboard connected over a real WebSocket. Prints the figures:
- * throughput, main-process heap before, during and after, the loop delay telemetry saw, and
- * whether the dashboard's own counts (snapshot + deltas) equal the store's (read by the
- * sqlite3 shell). The test suite runs the same soak in a shorter form.
+ * `npm run soak` (node --expose-gc dist/bench/soak.js [--tasks N] [--faults N] [--workers N]):
+ *
+ * 1. Many tasks (100,000) through the engine with a dashboard connected over a real WebSocket.
+ *    Prints throughput, main-process heap before, during and after, the loop delay telemetry
+ *    saw, and whether the dashboard's own counts (snapshot + deltas) equal the store's (read by
+ *    the sqlite3 shell). The test suite runs the same soak with 20,000 tasks.
+ * 2. 1,000 faults in a row, every kind in equal shares (the test suite weights them towards the
+ *    cheap ones): pool threads and main-process heap before and after.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -255,10 +258,85 @@ export function storeCounts(db: string, jobId: string): Partial<Record<TaskState
   );
 }
 
+// ---- faults ------------------------------------------------------------------------------
+
+export interface FaultSoakFigures {
+  faults: number;
+  lostThreads: number;
+  durationMs: number;
+  /** Tasks by final state and error code, e.g. `failed:WORKER_DIED`. */
+  outcomes: Record<string, number>;
+  threads: { before: number; after: number };
+  heap: { baseline: number; afterFaults: number };
+}
+
+/** The fault scripts of the reliability tests, in the repository this runs from. */
+function faultFixtures(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'tests', 'reliability', 'fixtures'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('the fault scripts (tests/reliability/fixtures) are not in this checkout');
+    dir = parent;
+  }
+  return join(dir, 'tests', 'reliability', 'fixtures');
+}
+
+function faultTasks(count: number): Array<Record<string, unknown>> {
+  const fixtures = faultFixtures();
+  const script = (file: string, extra: Record<string, unknown> = {}) => ({ kind: 'script', module: join(fixtures, file), ...extra });
+  const kinds = [
+    script('throws.mjs'),
+    script('posts-garbage.mjs'),
+    script('exhausts-memory.mjs'),
+    script('spins-forever.mjs', { timeoutMs: 30 }),
+    script('exits-process.mjs'),
+    script('never-settles.mjs', { timeoutMs: 30 }),
+  ];
+  return Array.from({ length: count }, (_, i) => ({ id: `f${i}`, ...kinds[i % kinds.length]! }));
+}
+
+async function runFaults(count: number, poolSize: number, heap: () => number): Promise<FaultSoakFigures> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'threadline-faults-'));
+  const engine = new Engine({ dataDir, poolSize, cancelGraceMs: 0, resourceLimits: { maxOldGenerationSizeMb: 48 } });
+  try {
+    const warm = engine.submitJob(jobSpecOf(JSON.stringify({ name: 'warm-up', tasks: faultTasks(6) })), dataDir);
+    await engine.waitForJob(warm.id);
+    while (engine.pool.threadCount < poolSize) await pause(20);
+    await pause(300);
+    const baseline = heap();
+    const before = engine.pool.threadCount;
+    const started = performance.now();
+    const job = engine.submitJob(jobSpecOf(JSON.stringify({ name: 'faults', tasks: faultTasks(count) })), dataDir);
+    await engine.waitForJob(job.id);
+    const durationMs = performance.now() - started;
+    const outcomes: Record<string, number> = {};
+    for (const task of engine.tasksOfJob(job.id)) {
+      const key = `${task.state}:${task.error?.code ?? '-'}`;
+      outcomes[key] = (outcomes[key] ?? 0) + 1;
+    }
+    for (const deadline = Date.now() + 20_000; engine.pool.threadCount < poolSize && Date.now() < deadline; ) await pause(20);
+    await pause(300);
+    const lostThreads = Object.entries(outcomes)
+      .filter(([key]) => /WORKER_DIED|WORKER_OUT_OF_MEMORY|TIMED_OUT/.test(key))
+      .reduce((sum, [, n]) => sum + n, 0);
+    return { faults: count, lostThreads, durationMs, outcomes, threads: { before, after: engine.pool.threadCount }, heap: { baseline, afterFaults: heap() } };
+  } finally {
+    await engine.shutdown({ deadlineMs: 1000 });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Faults in a row on a warm pool: every one must end its own task, threads and heap come back. */
+export function faultSoak(options: { faults: number; poolSize?: number; collectGarbage: () => void }): Promise<FaultSoakFigures> {
+  return runFaults(options.faults, options.poolSize ?? 2, () => heapUsed(options.collectGarbage));
+}
+
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tasks: { type: 'string', default: '100000' }, workers: { type: 'string', default: '2' } } });
+  const { values } = parseArgs({
+    options: { tasks: { type: 'string', default: '100000' }, faults: { type: 'string', default: '1000' }, workers: { type: 'string', default: '2' } },
+  });
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run soak does)');
   const dataDir = mkdtempSync(join(tmpdir(), 'threadline-soak-'));
@@ -280,6 +358,17 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!same) process.exitCode = 1;
+
+    const faults = await faultSoak({ faults: Number(values.faults), poolSize: Number(values.workers), collectGarbage: gc });
+    const faultLines = [
+      '',
+      `faults                ${faults.faults} in a row, ${faults.lostThreads} of them cost a thread (${(faults.durationMs / 1000).toFixed(1)} s)`,
+      `outcomes              ${JSON.stringify(faults.outcomes)}`,
+      `pool threads          ${faults.threads.before} before, ${faults.threads.after} after`,
+      `heap                  ${mb(faults.heap.baseline)} before, ${mb(faults.heap.afterFaults)} after (the engine holds the ${faults.faults} task records)`,
+    ];
+    process.stdout.write(`${faultLines.join('\n')}\n`);
+    if (faults.threads.after !== faults.threads.before) process.exitCode = 1;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
@@ -138,6 +139,41 @@ describe('a SIGKILL of `threadline run`', () => {
     expect(sqlite3(db, `SELECT state, count(*) FROM tasks WHERE job_id = '${jobId}' GROUP BY state`)).toBe('succeeded|100000');
     expect(sqlite3(db, "SELECT count(*) FROM tasks WHERE result IS NOT CAST(json_extract(input, '$.value') AS TEXT)")).toBe('0');
     expect(sqlite3(db, `SELECT state FROM jobs WHERE id = '${jobId}'`)).toBe('succeeded');
+  });
+});
+
+describe('a native crash in a task', () => {
+  it('ends the process (no thread can contain it): the store is intact, the job interrupted, and resume runs that task again', async () => {
+    const dataDir = join(tempDir(), 'data');
+    const crashing = fileURLToPath(new URL('./fixtures/crashes-natively.mjs', import.meta.url));
+    const file = jobFile({
+      name: 'native crash',
+      tasks: [
+        ...Array.from({ length: 20 }, (_, i) => ({ id: `done${i}`, kind: 'demo.echo', value: i })),
+        // Long enough for the finished results to be written before the crash.
+        { id: 'wait', kind: 'demo.block', ms: 400, dependsOn: ['done0'] },
+        { id: 'crash', kind: 'script', module: crashing, dependsOn: ['wait'] },
+        { id: 'other', kind: 'demo.block', ms: 5000 },
+      ],
+    });
+    const first = await runBin(['run', file, '--data-dir', dataDir, '--workers', '2', '--json']);
+    expect(first.signal).toBe('SIGSEGV');
+    const db = storeFile(dataDir);
+    expect(integrityCheck(db)).toBe('ok');
+    const jobId = onlyJobId(dataDir);
+    const rows = storedRows(dataDir, jobId);
+    expect(rows.size).toBe(23);
+    for (let i = 0; i < 20; i++) expect(rows.get(`done${i}`)).toMatchObject({ state: 'succeeded', result: String(i) });
+    const listed = JSON.parse((await runBin(['jobs', '--data-dir', dataDir, '--json'])).stdout) as Array<{ state: string; counts: Record<string, number> }>;
+    expect(listed[0]!.state).toBe('interrupted');
+    // `wait` may have ended within the last store flush before the crash: then it runs again.
+    expect(listed[0]!.counts.succeeded).toBeGreaterThanOrEqual(20);
+    expect(listed[0]!.counts.running).toBeUndefined();
+    // What ran when the process died is run again by resume, the crashing task included.
+    const again = await runBin(['resume', '--data-dir', dataDir, '--workers', '2', '--json']);
+    expect(again.signal).toBe('SIGSEGV');
+    expect(integrityCheck(db)).toBe('ok');
+    expect(storedRows(dataDir, jobId).get('done0')).toMatchObject({ state: 'succeeded', attempts: 1 });
   });
 });
 
