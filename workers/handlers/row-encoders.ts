@@ -7,18 +7,35 @@
  * the first one beyond 2^53 (it may have been rounded); the query then runs again with bigints.
  */
 import type { QueryOutputFormat } from '../../contract/kinds/sql.js';
+import type { ChunkWriter } from './chunk-writer.js';
 
 export interface RowEncoder {
   /** Written before the first row. */
   readonly head: string;
-  row(values: readonly unknown[], index: number): string;
+  /** Writes one row (the `index`th, from 0) to `out`. */
+  row(values: readonly unknown[], index: number, out: ChunkWriter): void;
   /** Written after the last row. */
   readonly tail: string;
 }
 
-/** RFC 4180 needs quotes around a field holding a quote, a comma or a line break. */
-const NEEDS_QUOTES = /[",\r\n]/;
 const ALL_QUOTES = /"/g;
+const COMMA = 0x2c;
+const CR = 0x0d;
+const LF = 0x0a;
+const QUOTE = 0x22;
+
+/** RFC 4180 needs quotes around a field holding a quote, a comma or a line break. */
+function needsQuotes(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code <= COMMA && (code === COMMA || code === QUOTE || code === LF || code === CR)) return true;
+  }
+  return false;
+}
+
+function csvText(text: string): string {
+  return needsQuotes(text) ? `"${text.replace(ALL_QUOTES, '""')}"` : text;
+}
 
 /** Blobs as uppercase hex, as SQLite's `hex()` writes them. */
 function hex(value: Uint8Array): string {
@@ -31,21 +48,32 @@ export class InexactIntegers extends Error {
   }
 }
 
-type FieldFormat = (value: unknown) => string;
+/** A number that may be a rounded 64-bit integer (or is infinite: the exact run writes it all the same). */
+function inexact(value: unknown): boolean {
+  return typeof value === 'number' && (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER);
+}
 
-function csvField(value: unknown): string {
+/** Writes one CSV field; a number beyond 2^53 throws InexactIntegers unless integers are read exactly. */
+function writeCsvField(value: unknown, out: ChunkWriter, exactIntegers: boolean): void {
   switch (typeof value) {
     case 'string':
-      return NEEDS_QUOTES.test(value) ? `"${value.replace(ALL_QUOTES, '""')}"` : value;
+      out.text(csvText(value));
+      return;
     case 'number':
+      if (!exactIntegers && inexact(value)) throw new InexactIntegers();
       // SQLite keeps infinities (1e999); its shell prints them as Inf.
-      return Number.isFinite(value) ? String(value) : value > 0 ? 'Inf' : '-Inf';
+      if (Number.isFinite(value)) out.number(value);
+      else out.text(value > 0 ? 'Inf' : '-Inf');
+      return;
     case 'bigint':
-      return value.toString();
+      out.text(value.toString());
+      return;
     default:
-      return value === null || value === undefined ? '' : hex(value as Uint8Array);
+      if (value !== null && value !== undefined) out.text(hex(value as Uint8Array));
   }
 }
+
+type FieldFormat = (value: unknown) => string;
 
 function jsonValue(value: unknown): string {
   switch (typeof value) {
@@ -64,19 +92,24 @@ function jsonValue(value: unknown): string {
 /** Wraps a format so that a number that may be a rounded 64-bit integer stops the run. */
 function guarded(format: FieldFormat): FieldFormat {
   return (value) => {
-    if (typeof value === 'number' && (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER)) throw new InexactIntegers();
+    if (inexact(value)) throw new InexactIntegers();
     return format(value);
   };
 }
 
-/** CSV with a header row and CRLF line ends (RFC 4180); NULL is an empty field. */
-function csvEncoder(columns: readonly string[], field: FieldFormat): RowEncoder {
+/**
+ * CSV with a header row and CRLF line ends (RFC 4180); NULL is an empty field. Fields are
+ * written as bytes, not joined into strings first: this is the hot loop of a large export.
+ */
+function csvEncoder(columns: readonly string[], exactIntegers: boolean): RowEncoder {
   return {
-    head: `${columns.map(csvField).join(',')}\r\n`,
-    row(values) {
-      let line = field(values[0]);
-      for (let i = 1; i < values.length; i++) line += `,${field(values[i])}`;
-      return `${line}\r\n`;
+    head: `${columns.map(csvText).join(',')}\r\n`,
+    row(values, _index, out) {
+      for (let i = 0; i < values.length; i++) {
+        if (i > 0) out.byte(COMMA);
+        writeCsvField(values[i], out, exactIntegers);
+      }
+      out.bytePair(CR, LF);
     },
     tail: '',
   };
@@ -104,21 +137,19 @@ function objectEncoder(columns: readonly string[], value: FieldFormat): (values:
 
 function jsonlEncoder(columns: readonly string[], value: FieldFormat): RowEncoder {
   const object = objectEncoder(columns, value);
-  return { head: '', row: (values) => `${object(values)}\n`, tail: '' };
+  return { head: '', row: (values, _index, out) => out.text(`${object(values)}\n`), tail: '' };
 }
 
 /** One JSON array of row objects, one row per line. */
 function jsonEncoder(columns: readonly string[], value: FieldFormat): RowEncoder {
   const object = objectEncoder(columns, value);
-  return { head: '[', row: (values, index) => `${index === 0 ? '\n' : ',\n'}${object(values)}`, tail: '\n]\n' };
+  return { head: '[', row: (values, index, out) => out.text(`${index === 0 ? '\n' : ',\n'}${object(values)}`), tail: '\n]\n' };
 }
 
 export function rowEncoder(format: QueryOutputFormat, columns: readonly string[], options: { exactIntegers: boolean }): RowEncoder {
-  const plain = format === 'csv' ? csvField : jsonValue;
-  const value = options.exactIntegers ? plain : guarded(plain);
-  if (format === 'json') return jsonEncoder(columns, value);
-  if (format === 'jsonl') return jsonlEncoder(columns, value);
-  return csvEncoder(columns, value);
+  if (format === 'csv') return csvEncoder(columns, options.exactIntegers);
+  const value = options.exactIntegers ? jsonValue : guarded(jsonValue);
+  return format === 'json' ? jsonEncoder(columns, value) : jsonlEncoder(columns, value);
 }
 
 /** The format an output path implies when none is given. */

@@ -3,14 +3,13 @@ import type { z } from 'zod';
 import type { QueryOutputFormat, sqlQuery as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
+import { ChunkWriter } from './chunk-writer.js';
 import { OutputFile } from './output-file.js';
 import { formatOfPath, InexactIntegers, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
 import { connection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
 
 const PREVIEW_ROWS = 100;
-/** Output is built as text and written in chunks of about this many characters. */
-const CHUNK_CHARS = 1 << 20;
 /** Rows between looks at the cancel flag (and progress reports). A power of two. */
 const CHECK_EVERY_ROWS = 4096;
 
@@ -81,20 +80,19 @@ function exportRows(
   const preview: unknown[][] = [];
   let rowCount = 0;
   try {
-    let chunk = encoder.head;
+    // Rows are written as bytes into one reused buffer, written to the file a megabyte at a time.
+    const out = new ChunkWriter((bytes) => output.write(bytes));
+    out.text(encoder.head);
     for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
-      chunk += encoder.row(row, rowCount);
+      encoder.row(row, rowCount, out);
       if (rowCount < PREVIEW_ROWS) preview.push(previewRow(row));
-      if (chunk.length >= CHUNK_CHARS) {
-        output.write(chunk);
-        chunk = '';
-      }
       if ((++rowCount & (CHECK_EVERY_ROWS - 1)) === 0) {
         ctx.throwIfCancelled();
         ctx.progress(null, `${rowCount} rows`);
       }
     }
-    output.write(chunk + encoder.tail);
+    out.text(encoder.tail);
+    out.flush();
     output.commit();
   } catch (error) {
     output.discard();
