@@ -8,10 +8,10 @@
  * most numbers, and keeps the heap small whatever the output's size.
  */
 
-/** Bytes gathered before the sink gets them: big writes, a buffer that stays in cache-friendly reach. */
+/** Bytes gathered before the sink gets them: one system call per megabyte of output. */
 export const CHUNK_BYTES = 1 << 20;
 
-/** Doubles below 2^52 are spaced less than 1 apart: see `writeDecimal`. */
+/** Below 2^52 doubles are less than 1 apart, so a scaled value below it pins one decimal: see `writeDecimal`. */
 const TWO_POW_52 = 2 ** 52;
 /** Powers of ten a double holds exactly, by exponent. */
 const POWERS_OF_TEN = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
