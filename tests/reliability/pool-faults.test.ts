@@ -188,15 +188,15 @@ function handleCounts(): Record<string, number> {
 
 /**
  * 1,000 faults in a row: every fault kind, weighted so that the run fits in the test suite
- * (a lost thread costs a new one, about 100 ms here); `npm run soak` runs an even mix.
+ * (a lost thread costs a new one, 100 to 250 ms on this machine); `npm run soak` runs an even mix.
  */
 const MIX: Array<[Fault, number]> = [
-  [FAULTS[0]!, 60], // throws
+  [FAULTS[0]!, 63], // throws
   [FAULTS[5]!, 30], // garbage
   [FAULTS[1]!, 2], // memory
-  [FAULTS[2]!, 3], // endless loop
-  [FAULTS[3]!, 3], // process.exit
-  [FAULTS[4]!, 2], // never settles
+  [FAULTS[2]!, 2], // endless loop
+  [FAULTS[3]!, 2], // process.exit
+  [FAULTS[4]!, 1], // never settles
 ];
 const RUN_LENGTH = 1000;
 
@@ -222,7 +222,7 @@ describe('1,000 mixed faults in a row', () => {
     const tasks = engine.tasksOfJob(job.id);
     run.forEach((fault, i) => expectFault(tasks[i], fault));
     const lostThreads = run.filter((fault) => fault.endsThread).length;
-    expect(lostThreads).toBeGreaterThanOrEqual(90);
+    expect(lostThreads).toBeGreaterThanOrEqual(60);
 
     await threadsBackTo(engine, 2);
     const afterFaults = await settledHeap();
