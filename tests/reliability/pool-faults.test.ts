@@ -153,7 +153,7 @@ describe('a fault in a pool task stays in that task', () => {
     expect(engine.task(`${job.id}:next`)).toMatchObject({ state: 'succeeded', result: 'still runs' });
   });
 
-  it('...nor `threadline run`, the process a person is watching', async () => {
+  it('a script that forges such events does not bring down `threadline run` either', async () => {
     const file = jobFile({
       name: 'forged events',
       tasks: [
