@@ -22,9 +22,23 @@ export function storedRows(dataDir: string, jobId: string): Map<string, StoredRo
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** Task counts of a live store, or null while it does not exist yet. */
+/** Reads a live store; null while it (or its schema) does not exist yet, or it is busy a moment. */
+function whileLive<T>(dataDir: string, read: (db: string) => T): T | null {
+  if (!existsSync(storeFile(dataDir))) return null;
+  try {
+    return read(storeFile(dataDir));
+  } catch (error) {
+    if (/no such table|database is locked/.test(String((error as { stderr?: unknown }).stderr))) return null;
+    throw error;
+  }
+}
+
 export function liveCounts(dataDir: string): Record<string, number> | null {
-  return existsSync(storeFile(dataDir)) ? storeStateCounts(storeFile(dataDir)) : null;
+  return whileLive(dataDir, (db) => storeStateCounts(db));
+}
+
+export function liveTaskState(dataDir: string, taskId: string): string | null {
+  return whileLive(dataDir, (db) => sqlite3(db, `SELECT state FROM tasks WHERE id = '${taskId}'`, { readonly: true }));
 }
 
 export function onlyJobId(dataDir: string): string {

@@ -4,7 +4,7 @@
  * path traversal and of foreign origins, and security headers on every refusal.
  */
 import * as crypto from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ const SECRET = 'outside the web root';
 /** Listening TCP sockets on `port`, as the kernel lists them: local addresses in hex. */
 function listeners(port: number): { v4: string[]; v6: string[] } {
   const read = (file: string) =>
-    readFileSync(file, 'utf8')
+    (existsSync(file) ? readFileSync(file, 'utf8') : 'header\n')
       .trim()
       .split('\n')
       .slice(1)
