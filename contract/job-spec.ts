@@ -70,7 +70,8 @@ function issuesOf(error: z.ZodError, prefix: readonly PropertyKey[] = []): SpecI
   }));
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+/** One issue as one line: user text quoted, zod's wording trimmed. */
+export function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map(quote).join(', ')}`;
   if (issue.code === 'invalid_type' && issue.input === undefined) return `missing; expected ${issue.expected}`;
   if (issue.code === 'too_small' || issue.code === 'too_big') {

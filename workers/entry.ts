@@ -25,11 +25,10 @@ let lastHeapAt = 0;
 
 async function runOne(task: TaskEnvelope): Promise<TaskOutcome> {
   Atomics.store(deps.taskStages, task.slot, TaskStage.running);
-  try {
-    return await settle(task);
-  } finally {
-    Atomics.store(deps.taskStages, task.slot, TaskStage.finished);
-  }
+  const outcome = await settle(task);
+  // If a later task of the batch ends the thread, the engine still knows this one ran.
+  Atomics.store(deps.taskStages, task.slot, outcome.ok ? TaskStage.succeeded : TaskStage.failed);
+  return outcome;
 }
 
 async function settle(task: TaskEnvelope): Promise<TaskOutcome> {

@@ -20,7 +20,7 @@ export interface PoolWorkerData {
 }
 
 /** Written by the worker, read by the engine when a thread dies mid-batch. */
-export const TaskStage = { notStarted: 0, running: 1, finished: 2 } as const;
+export const TaskStage = { notStarted: 0, running: 1, succeeded: 2, failed: 3 } as const;
 
 export interface TaskEnvelope {
   key: string;

@@ -6,8 +6,7 @@
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import type { ApiErrorBody } from '../../contract/api.js';
 import { ApiCallError } from '../../contract/api.js';
-import { formatPath } from '../../contract/job-spec.js';
-import type { ApiHandlers, ApiOutcome } from '../hosts/api-handlers.js';
+import { badRequest, type ApiHandlers, type ApiOutcome } from '../hosts/api-handlers.js';
 import type { EventBatcher, Subscription } from '../hosts/event-batcher.js';
 import { desktopParamsSchemas, isDesktopMethod, type DesktopMethod } from './desktop-api.js';
 import { IPC_CHANNELS } from './ipc-channels.js';
@@ -93,12 +92,8 @@ export function serveApiOverIpc(options: DesktopIpcOptions): DesktopIpc {
 
 /** Validates a desktop method's params the way ApiHandlers does the contract's, and runs it. */
 export async function callDesktop(handlers: DesktopHandlers, method: DesktopMethod, params: unknown): Promise<ApiOutcome> {
-  const parsed = desktopParamsSchemas[method].safeParse(params ?? {});
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-    const first = issues[0]!;
-    return { ok: false, error: { code: 'BAD_REQUEST', message: `${method}: ${first.path ? `${first.path}: ` : ''}${first.message}`, issues } };
-  }
+  const parsed = desktopParamsSchemas[method].safeParse(params ?? {}, { reportInput: true });
+  if (!parsed.success) return badRequest(method, parsed.error);
   try {
     return { ok: true, value: await handlers[method]() };
   } catch (error) {

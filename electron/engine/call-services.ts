@@ -104,10 +104,11 @@ export class CallServer {
     const { callId, threadId, slot, name } = event;
     // A malformed message cannot be answered (nobody to wake); it can only be ignored.
     if (!Number.isInteger(callId) || !Number.isInteger(threadId) || !Number.isInteger(slot) || slot < 0 || slot >= this.signals.length) return;
-    const service = this.services.get(name);
+    const service = typeof name === 'string' ? this.services.get(name) : undefined;
     if (!service) {
       const known = [...this.services.keys()].sort().join(', ');
-      this.reply(threadId, slot, { callId, ok: false, error: { name: 'Error', code: 'UNKNOWN_SERVICE', message: `no service named "${name}"; the engine offers ${known}` } });
+      const shown = typeof name === 'string' ? JSON.stringify(name) : `of type ${typeof name}`;
+      this.reply(threadId, slot, { callId, ok: false, error: { name: 'Error', code: 'UNKNOWN_SERVICE', message: `no service named ${shown}; the engine offers ${known}` } });
       return;
     }
     const abort = new AbortController();
@@ -115,7 +116,7 @@ export class CallServer {
     this.pending.set(slot, { callId, abort });
     const args = Array.isArray(event.args) ? event.args : [];
     Promise.resolve()
-      .then(() => service(args, { signal: abort.signal, taskKey: String(event.key) }))
+      .then(() => service(args, { signal: abort.signal, taskKey: typeof event.key === 'string' ? event.key : '' }))
       .then(
         (value) => this.finish(threadId, slot, { callId, ok: true, value }),
         (error: unknown) => this.finish(threadId, slot, { callId, ok: false, error: describeError(error) }),

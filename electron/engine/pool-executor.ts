@@ -144,7 +144,8 @@ export class PoolExecutor implements Executor {
     } else if (event.type === 'log') {
       const task = this.byKey.get(event.key);
       const level = event.level === 'warn' || event.level === 'error' ? event.level : 'info';
-      if (task) this.listener.log({ taskKey: task.key, at: Number(event.at) || Date.now(), level, message: String(event.message) });
+      const at = typeof event.at === 'number' && Number.isFinite(event.at) ? event.at : Date.now();
+      if (task) this.listener.log({ taskKey: task.key, at, level, message: printable(event.message) });
     } else if (event.type === 'call') {
       // Only the running task in that slot may call (its thread waits on the slot's signal).
       const task = this.byKey.get(event.key);
@@ -185,7 +186,14 @@ export class PoolExecutor implements Executor {
       const stage = slot === undefined ? TaskStage.notStarted : this.slots.stage(slot);
       this.release(task);
       const times = { startedAt: task.startedAt ?? now, finishedAt: now, worker };
-      if (task.stopReason !== null && stage !== TaskStage.finished) {
+      if (stage === TaskStage.succeeded || stage === TaskStage.failed) {
+        // It ran to its end before the thread died; only its result or error went with the thread.
+        // Running it again could repeat its side effects, so it is not.
+        const lost = `the worker thread died after this task ended (${describeThreadLoss(error).message}), before its ${stage === TaskStage.succeeded ? 'result' : 'error'} reached the engine`;
+        this.listener.log({ taskKey: task.key, at: now, level: 'warn', message: lost });
+        if (stage === TaskStage.succeeded) this.listener.finished(task, { type: 'succeeded', result: null, ...times });
+        else this.listener.finished(task, { type: 'failed', error: { code: 'RESULT_LOST', message: lost }, ...times });
+      } else if (task.stopReason !== null) {
         this.listener.finished(task, { type: 'stopped', ...times });
       } else if (stage === TaskStage.running) {
         this.listener.finished(task, { type: 'failed', error: describeThreadLoss(error), ...times });
@@ -252,4 +260,14 @@ function describeThreadLoss(error: unknown) {
     return { code: 'WORKER_OUT_OF_MEMORY', message: `the worker thread ran out of memory (${message})` };
   }
   return { code: typeof code === 'string' ? code : 'WORKER_DIED', message: `the worker thread died: ${message}` };
+}
+
+/** Text of a value a user's code posted: whatever it is, never a throw. */
+function printable(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(value);
+  } catch {
+    return `[a ${typeof value} that cannot be shown as text]`;
+  }
 }

@@ -9,7 +9,7 @@ import {
   type JobListEntry,
   type TaskDetail,
 } from '../../contract/api.js';
-import { formatPath, parseJobText, validateJobSpec } from '../../contract/job-spec.js';
+import { describeIssue, formatPath, parseJobText, validateJobSpec } from '../../contract/job-spec.js';
 import type { Engine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { resolveJobPaths } from '../engine/job-file.js';
@@ -56,15 +56,8 @@ export class ApiHandlers {
       const shown = typeof method === 'string' ? JSON.stringify(method.slice(0, 100)) : `of type ${typeof method}`;
       return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method ${shown}` } };
     }
-    const parsed = apiParamsSchemas[method].safeParse(params ?? {});
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
-      const first = issues[0]!;
-      return {
-        ok: false,
-        error: { code: 'BAD_REQUEST', message: `${method}: ${first.path ? `${first.path}: ` : ''}${first.message}`, issues },
-      };
-    }
+    const parsed = apiParamsSchemas[method].safeParse(params ?? {}, { reportInput: true });
+    if (!parsed.success) return badRequest(method, parsed.error);
     try {
       const run = this.methods[method] as (params: unknown) => unknown;
       return { ok: true, value: await run(parsed.data) };
@@ -117,6 +110,13 @@ export class ApiHandlers {
     const counts = this.engine.countsByJob();
     return new Map(this.engine.jobs().map((job) => [job.id, { ...job, counts: counts.get(job.id) ?? {} }]));
   }
+}
+
+/** A refused payload: every issue at its field, the first one in the message, all on one line. */
+export function badRequest(method: string, error: z.ZodError): ApiOutcome {
+  const issues = error.issues.map((issue) => ({ path: formatPath(issue.path), message: describeIssue(issue) }));
+  const first = issues[0]!;
+  return { ok: false, error: { code: 'BAD_REQUEST', message: `${method}: ${first.path ? `${first.path}: ` : ''}${first.message}`, issues } };
 }
 
 function errorBody(error: unknown): ApiErrorBody {

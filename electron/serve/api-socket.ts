@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
 import { clientMessageSchema, type ServerMessage } from '../../contract/api.js';
+import { describeIssue, formatPath } from '../../contract/job-spec.js';
 import type { ApiHandlers } from '../hosts/api-handlers.js';
 import type { EventBatcher, Subscription } from '../hosts/event-batcher.js';
 
@@ -35,12 +36,13 @@ export function serveApiSocket(socket: WebSocket, handlers: ApiHandlers, batcher
       socket.close(CLOSE_POLICY_VIOLATION, 'a message was not valid JSON');
       return;
     }
-    const parsed = clientMessageSchema.safeParse(json);
+    const parsed = clientMessageSchema.safeParse(json, { reportInput: true });
     if (!parsed.success) {
       const id = (json as { id?: unknown } | null)?.id;
-      const message = `not a client message: ${parsed.error.issues[0]?.message ?? 'invalid'}`;
+      const first = parsed.error.issues[0];
+      const message = `not a client message: ${first ? `${first.path.length ? `${formatPath(first.path)}: ` : ''}${describeIssue(first)}` : 'invalid'}`;
       if (typeof id === 'number' && Number.isInteger(id)) send({ type: 'result', id, ok: false, error: { code: 'BAD_REQUEST', message } });
-      else socket.close(CLOSE_POLICY_VIOLATION, message.slice(0, 120));
+      else socket.close(CLOSE_POLICY_VIOLATION, closeReason(message));
       return;
     }
     const request = parsed.data;
@@ -63,4 +65,19 @@ export function serveApiSocket(socket: WebSocket, handlers: ApiHandlers, batcher
   });
   socket.on('close', () => subscription?.close());
   socket.on('error', () => subscription?.close());
+}
+
+/** A close frame's reason holds at most 123 bytes of UTF-8: cut on a character boundary. */
+export function closeReason(text: string): string {
+  const MAX_BYTES = 123;
+  if (Buffer.byteLength(text) <= MAX_BYTES) return text;
+  let cut = '';
+  let bytes = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > MAX_BYTES - 3) break;
+    cut += char;
+    bytes += size;
+  }
+  return `${cut}...`;
 }

@@ -147,10 +147,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       closed ??= (async () => {
         batcher.close();
         for (const client of sockets.clients) client.close(1001, 'the server is shutting down');
-        await new Promise<void>((resolve) => sockets.close(() => resolve()));
-        // Give clients a moment to receive the close frame, then cut what is left.
+        // Give clients a moment to answer the close frame, then cut what is left: a client that
+        // never answers must not hold the stop up for ws's 30 s closing timeout.
         await new Promise((resolve) => setTimeout(resolve, 100));
         for (const client of sockets.clients) client.terminate();
+        await new Promise<void>((resolve) => sockets.close(() => resolve()));
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       })();

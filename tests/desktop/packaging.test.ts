@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { afterPack } from '../../electron/desktop/packaging/after-pack.mjs';
 import { electronSqliteWanted } from '../../electron/desktop/packaging/electron-sqlite-build.mjs';
 import { tempDir } from '../support/engine-fixture.js';
@@ -54,7 +55,11 @@ describe('packaging with electron-builder', () => {
     // A copy of the project's packaging inputs; node_modules is the real one, linked.
     project = mkdtempSync(join(tmpdir(), 'threadline-package-'));
     copyFileSync(join(REPO, 'package.json'), join(project, 'package.json'));
-    copyFileSync(join(REPO, 'electron-builder.yml'), join(project, 'electron-builder.yml'));
+    // Fuses are flipped inside Electron's real binary, which the stand-in is not: they stay out
+    // of this run (tests/reliability/electron-checklist.test.ts checks the config sets them).
+    const config = parseYaml(readFileSync(join(REPO, 'electron-builder.yml'), 'utf8')) as Record<string, unknown>;
+    delete config.electronFuses;
+    writeFileSync(join(project, 'electron-builder.yml'), stringifyYaml(config));
     cpSync(join(REPO, 'electron', 'desktop', 'packaging'), join(project, 'electron', 'desktop', 'packaging'), { recursive: true });
     symlinkSync(join(REPO, 'node_modules'), join(project, 'node_modules'), 'dir');
     const electronVite = join(REPO, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js');

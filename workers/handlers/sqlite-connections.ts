@@ -30,13 +30,12 @@ const open = new Map<string, Database.Database>();
 export function connection(path: string, mode: ConnectionMode, options: { create?: boolean } = {}): Database.Database {
   const existing = checkDatabaseFile(path, mode, options.create ?? false);
   const cached = existing ? take(keyOf(mode, existing)) : undefined;
-  if (cached) {
-    // A task that failed mid-way rolled back, but never hand out an open transaction.
-    if (cached.inTransaction) cached.exec('ROLLBACK');
+  if (cached && leftClean(cached)) {
     if (mode === 'read') cached.pragma('query_only = ON');
     open.set(keyOf(mode, existing!), cached);
     return cached;
   }
+  if (cached) closeQuietly(cached);
   const db = openChecked(path, mode);
   open.set(keyOf(mode, statSync(path)), db);
   while (open.size > MAX_OPEN) {
@@ -45,6 +44,23 @@ export function connection(path: string, mode: ConnectionMode, options: { create
     closeQuietly(evicted);
   }
   return db;
+}
+
+/**
+ * Whether an earlier task left the connection as it was opened: no open transaction, nothing
+ * attached, no temporary objects. One task's state must not leak into the next; a connection
+ * that carries any is closed and opened anew.
+ */
+function leftClean(db: Database.Database): boolean {
+  try {
+    // A task that failed mid-way rolled back, but never hand out an open transaction.
+    if (db.inTransaction) db.exec('ROLLBACK');
+    const databases = db.pragma('database_list') as Array<{ name: string }>;
+    if (databases.some((d) => d.name !== 'main' && d.name !== 'temp')) return false;
+    return (db.prepare('SELECT count(*) AS n FROM temp.sqlite_master').get() as { n: number }).n === 0;
+  } catch {
+    return false;
+  }
 }
 
 function keyOf(mode: ConnectionMode, stat: Stats): string {
