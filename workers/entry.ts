@@ -48,6 +48,10 @@ async function settle(task: TaskEnvelope): Promise<TaskOutcome> {
 }
 
 export default async function runBatch(request: BatchRequest): Promise<BatchResult> {
+  // The first task is under way from here on: say so before the engine hears of the start, so a
+  // cancel that follows the start message never finds it "not begun".
+  const first = request.tasks[0];
+  if (first) Atomics.store(deps.taskStages, first.slot, TaskStage.running);
   deps.post({ type: 'started', threadId, keys: request.tasks.map((t) => t.key), at: preciseNow() });
   const outcomes: TaskOutcome[] = [];
   for (const task of request.tasks) outcomes.push(await runOne(task));

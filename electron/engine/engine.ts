@@ -8,7 +8,7 @@ import { isTerminal, TASK_STATES, type TaskState } from '../../contract/task-sta
 import type { CallServiceMap } from './call-services.js';
 import { ThreadlineError } from './errors.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from './executor.js';
-import { newJobId, taskKey } from './ids.js';
+import { newJobId, splitTaskKey, taskKey } from './ids.js';
 import { Job } from './job.js';
 import { JobStore, ownerAlive, type StoredTask } from './job-store.js';
 import { LoopExecutor } from './loop-executor.js';
@@ -37,6 +37,11 @@ export interface EngineOptions {
   telemetryHistory?: number;
   /** How often batched state changes are written to the store. */
   storeFlushMs?: number;
+  /**
+   * Tasks of finished jobs kept in memory (newest jobs first); older finished jobs are read
+   * from the store instead, so a long-running host returns to its baseline. Default 10,000.
+   */
+  keepFinishedTasks?: number;
   /** Async services pool tasks reach with `ctx.call(name, ...args)`, besides `fetch` and `sleep`. */
   services?: CallServiceMap;
 }
@@ -64,6 +69,7 @@ const DEFAULTS = {
   telemetryIntervalMs: 500,
   telemetryHistory: 1200,
   storeFlushMs: 100,
+  keepFinishedTasks: 10_000,
   resourceLimits: { maxOldGenerationSizeMb: 2048 } satisfies ResourceLimits,
 };
 const LOG_LINES_PER_TASK = 200;
@@ -87,6 +93,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly logs = new Map<string, TaskLogLine[]>();
   private readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   private readonly cancelGraceMs: number;
+  private readonly keepFinishedTasks: number;
+  /** Finished jobs still in memory, oldest first, and how many tasks they hold. */
+  private readonly finishedJobs: Job[] = [];
+  private finishedTasksHeld = 0;
   private seq = 0;
   private completions = 0;
   private pumpScheduled = false;
@@ -96,6 +106,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   constructor(options: EngineOptions) {
     super();
     this.cancelGraceMs = options.cancelGraceMs ?? DEFAULTS.cancelGraceMs;
+    this.keepFinishedTasks = options.keepFinishedTasks ?? DEFAULTS.keepFinishedTasks;
     const workerFile = options.workerFile ?? defaultWorkerFile();
     if (!existsSync(workerFile)) {
       throw new ThreadlineError('DATA_DIR_UNUSABLE', `the pool worker entry ${workerFile} is missing; run "npm run build:node"`);
@@ -468,6 +479,29 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.writer.job(job);
     this.emit('job', job);
     job.resolveSettled();
+    this.finishedJobs.push(job);
+    this.finishedTasksHeld += job.tasks.length;
+    this.releaseFinishedJobs();
+  }
+
+  /** Lets go of the oldest finished jobs beyond the budget: their records stay in the store. */
+  private releaseFinishedJobs(): void {
+    while (this.finishedTasksHeld > this.keepFinishedTasks && this.finishedJobs.length > 0) {
+      const job = this.finishedJobs.shift()!;
+      this.finishedTasksHeld -= job.tasks.length;
+      this.jobsById.delete(job.id);
+      for (const task of job.tasks) {
+        this.tasks.delete(task.key);
+        this.logs.delete(task.key);
+      }
+    }
+  }
+
+  /** Records of a job this engine let go of (or never held), from the store. */
+  private storedJob(jobId: string): { job: JobRecord; tasks: StoredTask[] } | null {
+    this.writer.flush();
+    const job = this.store.getJob(jobId);
+    return job ? { job, tasks: this.store.tasksOfJob(jobId) } : null;
   }
 
   // ---- cancellation ----------------------------------------------------------------------
@@ -581,6 +615,11 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (t.waitingOn === 0) this.enqueue(t);
     }
     if (job.state !== 'running') {
+      const held = this.finishedJobs.indexOf(job);
+      if (held >= 0) {
+        this.finishedJobs.splice(held, 1);
+        this.finishedTasksHeld -= job.tasks.length;
+      }
       job.state = 'running';
       job.finishedAt = null;
       job.settled = new Promise((resolve) => (job.resolveSettled = resolve));
@@ -595,7 +634,11 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Resolves with the job's record once every task of it has ended (or the engine closed). */
   async waitForJob(jobId: string): Promise<JobRecord> {
     const job = this.jobsById.get(jobId);
-    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+    if (!job) {
+      const stored = this.storedJob(jobId)?.job;
+      if (stored && stored.state !== 'running') return stored;
+      throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+    }
     await job.settled;
     return job.toRecord();
   }
@@ -605,20 +648,34 @@ export class Engine extends EventEmitter<EngineEvents> {
     return [...this.jobsById.values()].map((job) => job.toRecord());
   }
 
+  /** A job of this engine; one it let go of comes from the store. */
   job(jobId: string): JobRecord | null {
-    return this.jobsById.get(jobId)?.toRecord() ?? null;
+    return this.jobsById.get(jobId)?.toRecord() ?? this.storedJob(jobId)?.job ?? null;
   }
 
   tasksOfJob(jobId: string): TaskRecord[] {
-    return this.jobsById.get(jobId)?.tasks.map((task) => task.toRecord()) ?? [];
+    const job = this.jobsById.get(jobId);
+    if (job) return job.tasks.map((task) => task.toRecord());
+    return (this.storedJob(jobId)?.tasks ?? []).map(({ seq: _seq, ...task }) => task);
   }
 
   task(key: string): TaskRecord | null {
-    return this.tasks.get(key)?.toRecord() ?? null;
+    const live = this.tasks.get(key);
+    if (live) return live.toRecord();
+    const id = splitTaskKey(key);
+    const stored = id ? this.storedJob(id.jobId)?.tasks.find((task) => task.id === id.taskId) : undefined;
+    if (!stored) return null;
+    const { seq: _seq, ...task } = stored;
+    return task;
   }
 
   attemptsOf(key: string): TaskAttempt[] {
-    return this.tasks.get(key)?.history.map((a) => ({ ...a })) ?? [];
+    const live = this.tasks.get(key);
+    if (live) return live.history.map((a) => ({ ...a }));
+    const id = splitTaskKey(key);
+    if (!id) return [];
+    this.writer.flush();
+    return this.store.attemptsOfJob(id.jobId).get(id.taskId) ?? [];
   }
 
   logsOf(key: string): TaskLogLine[] {

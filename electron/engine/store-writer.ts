@@ -47,22 +47,50 @@ export class StoreWriter {
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), this.intervalMs);
+    this.timer = setTimeout(() => this.flushSlice(), this.intervalMs);
     this.timer.unref();
   }
 
+  /**
+   * The timer's write: at most SLICE_ROWS task and attempt rows per transaction, the rest after
+   * the loop has had a turn, so a burst of transitions never blocks it for long. Job rows go
+   * last, so a job never reads finished in the store while one of its tasks does not.
+   */
+  private flushSlice(): void {
+    this.timer = null;
+    const tasks = take(this.tasks, SLICE_ROWS).map((task) => task.toRecord());
+    const attempts = take(this.attempts, SLICE_ROWS).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
+    const last = this.tasks.size === 0 && this.attempts.size === 0;
+    const jobs = last ? take(this.jobs, Number.POSITIVE_INFINITY).map((job) => job.toRecord()) : [];
+    const telemetry = last ? this.telemetrySamples.splice(0) : [];
+    this.store.saveChanges(jobs, tasks, attempts, telemetry);
+    if (this.pending > 0) {
+      this.timer = setTimeout(() => this.flushSlice(), 0);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes everything pending now, in one transaction (shutdown, and readers of the store). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.pending === 0) return;
-    const tasks = [...this.tasks.values()].map((task) => task.toRecord());
-    const jobs = [...this.jobs.values()].map((job) => job.toRecord());
-    const attempts = [...this.attempts.values()].map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
-    const telemetry = this.telemetrySamples;
-    this.telemetrySamples = [];
-    this.tasks.clear();
-    this.jobs.clear();
-    this.attempts.clear();
-    this.store.saveChanges(jobs, tasks, attempts, telemetry);
+    const tasks = take(this.tasks, Number.POSITIVE_INFINITY).map((task) => task.toRecord());
+    const attempts = take(this.attempts, Number.POSITIVE_INFINITY).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
+    const jobs = take(this.jobs, Number.POSITIVE_INFINITY).map((job) => job.toRecord());
+    this.store.saveChanges(jobs, tasks, attempts, this.telemetrySamples.splice(0));
   }
+}
+
+const SLICE_ROWS = 500;
+
+/** Removes and returns up to `n` values, oldest first. */
+function take<V>(map: Map<string, V>, n: number): V[] {
+  const out: V[] = [];
+  for (const [key, value] of map) {
+    if (out.length >= n) break;
+    out.push(value);
+    map.delete(key);
+  }
+  return out;
 }

@@ -27,9 +27,13 @@ export interface Subscription {
 }
 
 /** What one subscriber has not been sent yet. */
+/**
+ * What changed since the last delta. It holds the engine's own task and job objects, not keys:
+ * the engine may let go of a finished job before the next delta leaves.
+ */
 class Pending {
-  tasks = new Set<string>();
-  jobs = new Set<string>();
+  tasks = new Map<string, Task>();
+  jobs = new Map<string, Job>();
   logs: TaskLogLine[] = [];
   telemetry: TelemetrySample[] = [];
 
@@ -59,13 +63,13 @@ class Subscriber implements Subscription {
     private readonly intervalMs: number,
   ) {}
 
-  markTask(key: string): void {
-    this.pending.tasks.add(key);
+  markTask(task: Task): void {
+    this.pending.tasks.set(task.key, task);
     this.schedule();
   }
 
-  markJob(id: string): void {
-    this.pending.jobs.add(id);
+  markJob(job: Job): void {
+    this.pending.jobs.set(job.id, job);
     this.schedule();
   }
 
@@ -117,18 +121,13 @@ class Subscriber implements Subscription {
       telemetry: pending.telemetry,
       counts: engine.stateCounts(),
     };
-    for (const key of pending.tasks) {
-      const task = engine.task(key);
-      if (!task) continue;
+    for (const [key, task] of pending.tasks) {
       // Results can be large (a query's preview rows): views fetch them with taskDetail.
-      delta.tasks.push({ ...task, result: null });
+      delta.tasks.push({ ...task.toRecord(), result: null });
       // Attempts change only with a task event of their task, so dirty tasks carry them all.
-      if (task.attempts > 0) delta.attempts[key] = engine.attemptsOf(key);
+      if (task.history.length > 0) delta.attempts[key] = task.history.map((a) => ({ ...a }));
     }
-    for (const id of pending.jobs) {
-      const job = engine.job(id);
-      if (job) delta.jobs.push(job);
-    }
+    for (const job of pending.jobs.values()) delta.jobs.push(job.toRecord());
     return delta;
   }
 
@@ -164,10 +163,10 @@ class Subscriber implements Subscription {
 export class EventBatcher {
   private readonly subscribers = new Set<Subscriber>();
   private readonly onTask = (task: Task) => {
-    for (const s of this.subscribers) s.markTask(task.key);
+    for (const s of this.subscribers) s.markTask(task);
   };
   private readonly onJob = (job: Job) => {
-    for (const s of this.subscribers) s.markJob(job.id);
+    for (const s of this.subscribers) s.markJob(job);
   };
   private readonly onLog = (line: TaskLogLine) => {
     for (const s of this.subscribers) s.addLog(line);

@@ -1,12 +1,13 @@
 /**
  * The soak of `npm run soak` in a shorter form: 20,000 tasks through the engine while a
  * dashboard (in a thread of its own, like a browser) follows over a real WebSocket. One run,
- * one promise per test.
+ * one promise per test. The loop delay it prints is a timing, judged against its goal by
+ * `npm run soak`, not here: a busy machine must not fail a test.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LOOP_DELAY_P99_GOAL_MS, soak, type SoakFigures } from '../../bench/soak.js';
+import { soak, type SoakFigures } from '../../bench/soak.js';
 import { tempDir } from '../support/engine-fixture.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -52,13 +53,5 @@ describe(`a soak of ${TASKS.toLocaleString('en')} tasks with a dashboard on the 
 
   it('returns near its baseline after the job, while the host runs on', () => {
     expect(figures.heap.afterRun - figures.heap.baseline).toBeLessThan(NEAR_BASELINE_BYTES);
-  });
-
-  it(`keeps the loop delay p99 within the benchmark goal (${LOOP_DELAY_P99_GOAL_MS} ms) while the job is admitted and runs`, () => {
-    expect(figures.loopDelayP99Ms.samples).toBeGreaterThan(3);
-    // The median sample: what the loop does most of the time, whatever else the machine runs.
-    expect(figures.loopDelayP99Ms.median).toBeLessThanOrEqual(LOOP_DELAY_P99_GOAL_MS);
-    // No stall of several goals in a row anywhere in the run (admission included).
-    expect(figures.loopDelayP99Ms.worst).toBeLessThanOrEqual(LOOP_DELAY_P99_GOAL_MS * 5);
   });
 });
