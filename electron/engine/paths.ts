@@ -23,7 +23,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function defaultWorkerFile(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const besideEngine = resolve(here, '../../workers/entry.js');
+  const besideEngine = resolve(here, '../../workers/pool-entry.cjs');
   if (existsSync(besideEngine)) return besideEngine;
-  return resolve(here, '../../dist/workers/entry.js');
+  return resolve(here, '../../dist/workers/pool-entry.cjs');
 }
