@@ -4,30 +4,16 @@
  * and it serves nothing outside the renderer folder.
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
-import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Protocol } from 'electron';
 import { contentSecurityPolicy } from './security.js';
+import { contentTypeOf } from '../serve/static-files.js';
 
 export const APP_SCHEME = 'threadline';
 export const APP_HOST = 'app';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_START_URL = `${APP_ORIGIN}/index.html`;
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.wasm': 'application/wasm',
-};
 
 /** Must run before the app is ready: a standard, secure scheme gets an origin, fetch and storage. */
 export function registerAppScheme(protocol: Protocol): void {
@@ -65,7 +51,7 @@ export async function rendererResponse(url: string, rendererDir: string): Promis
   const info = await stat(file).catch(() => null);
   if (!info?.isFile()) return plain(404, 'not found');
 
-  const type = CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+  const type = contentTypeOf(file);
   const headers: Record<string, string> = { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff' };
   if (type.startsWith('text/html')) headers['Content-Security-Policy'] = contentSecurityPolicy('production');
   return new Response(await readFile(file), { status: 200, headers });

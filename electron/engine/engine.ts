@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { ApiSnapshot } from '../../contract/api.js';
 import type { JobSpec } from '../../contract/job-spec.js';
 import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../contract/records.js';
@@ -54,14 +55,8 @@ export interface EngineEvents {
   telemetry: [sample: TelemetrySample];
 }
 
-export interface EngineSnapshot {
-  at: number;
-  jobs: JobRecord[];
-  tasks: TaskRecord[];
-  attempts: Record<string, TaskAttempt[]>;
-  telemetry: TelemetrySample[];
-  counts: Record<TaskState, number>;
-}
+/** What a host starts a view from: the contract's snapshot, without the wire's `type` and `seq`. */
+export type EngineSnapshot = ApiSnapshot;
 
 const DEFAULTS = {
   loopConcurrency: 64,
