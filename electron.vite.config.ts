@@ -2,6 +2,8 @@
  * `npm run build` / `npm run dev` for the desktop app (electron-vite):
  *   out/main/index.js        the main process (electron/main.ts)
  *   out/main/pool-worker.js  the piscina worker (workers/entry.ts, imported with ?modulePath)
+ *   out/main/job-reader.js   the job reader thread (electron/engine/job-reader-thread.ts, ?modulePath)
+ *   out/main/store-checkpoint.js  the store's checkpoint thread (electron/engine/store-checkpoint-thread.ts)
  *   out/preload/index.cjs    the preload (sandboxed, so CommonJS with everything bundled in)
  *   out/renderer/            the React renderer (renderer/index.html)
  */
@@ -20,8 +22,13 @@ const fromRoot = (path: string) => resolve(root, path);
 const EXTERNAL = ['piscina', 'better-sqlite3'];
 const dependencies = Object.keys((JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 
-const poolWorkerEntry = fromRoot('workers/entry.ts');
-const isPoolWorker = (moduleId: string | null) => moduleId !== null && resolve(moduleId.split('?')[0]!) === poolWorkerEntry;
+/** Thread entries (imported with ?modulePath) and their fixed names next to the main bundle. */
+const THREAD_ENTRIES = new Map([
+  [fromRoot('workers/entry.ts'), 'pool-worker.js'],
+  [fromRoot('electron/engine/job-reader-thread.ts'), 'job-reader.js'],
+  [fromRoot('electron/engine/store-checkpoint-thread.ts'), 'store-checkpoint.js'],
+]);
+const threadFileName = (moduleId: string | null) => (moduleId === null ? undefined : THREAD_ENTRIES.get(resolve(moduleId.split('?')[0]!)));
 
 /** The CSP as a <meta> tag too, in case a page is ever loaded without the header. */
 function cspMetaTag(): Plugin {
@@ -47,8 +54,8 @@ export default defineConfig({
         output: {
           format: 'es',
           entryFileNames: 'index.js',
-          // The worker gets a fixed name next to the main bundle, so packaging can unpack it from asar.
-          chunkFileNames: (chunk) => (isPoolWorker(chunk.facadeModuleId) ? 'pool-worker.js' : 'chunks/[name]-[hash].js'),
+          // Threads' entries get fixed names next to the main bundle, so packaging can unpack them from asar.
+          chunkFileNames: (chunk) => threadFileName(chunk.facadeModuleId) ?? 'chunks/[name]-[hash].js',
         },
       },
     },

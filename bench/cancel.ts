@@ -4,7 +4,7 @@ import { percentile, type Benchmark } from './harness.js';
 
 /** From the cancel call to the task's terminal state event. */
 async function cancelLatency(engine: Engine, task: Record<string, unknown>): Promise<number> {
-  const job = engine.submitJob(spec([{ id: 't', ...task }]), '/');
+  const job = await engine.submitJob(spec([{ id: 't', ...task }]), '/');
   const key = `${job.id}:t`;
   await new Promise<void>((resolve) => {
     const onTask = (t: { key: string; state: string }) => {

@@ -19,7 +19,7 @@ export function spec(tasks: Array<Record<string, unknown>>, header: Record<strin
 /** Submits a job and resolves with its wall time in ms, from submit to the last task's end. */
 export async function timeJob(engine: Engine, job: JobSpec): Promise<number> {
   const start = performance.now();
-  const record = engine.submitJob(job, '/');
+  const record = await engine.submitJob(job, '/');
   await engine.waitForJob(record.id);
   return performance.now() - start;
 }

@@ -1,10 +1,11 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { loopDelayMs } from '../electron/engine/telemetry.js';
 import { openDatabase } from '../workers/open-database.js';
 import { benchEngine, spec, timeJob } from './engine-fixture.js';
 import type { Benchmark } from './harness.js';
 
-const NS_PER_MS = 1e6;
+const RESOLUTION_MS = 1;
 
 /** A heavy read: SQLite counts through a generated series, no table needed. */
 function heavyQuery(rows: number): string {
@@ -13,7 +14,7 @@ function heavyQuery(rows: number): string {
 
 /** Event-loop delay p99 of the main thread while `work` runs. */
 async function loopDelayP99(work: () => Promise<unknown>): Promise<number> {
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   // A timer that keeps the loop ticking, as a host's UI traffic would.
   const ticker = setInterval(() => {}, 1);
   histogram.enable();
@@ -23,7 +24,7 @@ async function loopDelayP99(work: () => Promise<unknown>): Promise<number> {
     histogram.disable();
     clearInterval(ticker);
   }
-  return histogram.percentile(99) / NS_PER_MS;
+  return loopDelayMs(histogram.percentile(99), RESOLUTION_MS);
 }
 
 /** Main-loop delay while heavy sync SQLite queries run on the pool vs inline on the main thread. */

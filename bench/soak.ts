@@ -173,7 +173,7 @@ async function runOnce(options: SoakOptions, heap: () => number): Promise<Omit<S
     // Warm-up: the code paths of the run, so the baseline is not taken before code is compiled.
     const warm = new DashboardThread(url);
     await warm.ready();
-    const warmJob = engine.submitJob(jobSpecOf(soakJobText(2000)), options.dataDir);
+    const warmJob = await engine.submitJob(jobSpecOf(soakJobText(2000)), options.dataDir);
     await engine.waitForJob(warmJob.id);
     await warm.close();
     await pause(300);
@@ -299,14 +299,14 @@ async function runFaults(count: number, poolSize: number, heap: () => number): P
   const dataDir = mkdtempSync(join(tmpdir(), 'threadline-faults-'));
   const engine = new Engine({ dataDir, poolSize, cancelGraceMs: 0, resourceLimits: { maxOldGenerationSizeMb: 48 } });
   try {
-    const warm = engine.submitJob(jobSpecOf(JSON.stringify({ name: 'warm-up', tasks: faultTasks(6) })), dataDir);
+    const warm = await engine.submitJob(jobSpecOf(JSON.stringify({ name: 'warm-up', tasks: faultTasks(6) })), dataDir);
     await engine.waitForJob(warm.id);
     while (engine.pool.threadCount < poolSize) await pause(20);
     await pause(300);
     const baseline = heap();
     const before = engine.pool.threadCount;
     const started = performance.now();
-    const job = engine.submitJob(jobSpecOf(JSON.stringify({ name: 'faults', tasks: faultTasks(count) })), dataDir);
+    const job = await engine.submitJob(jobSpecOf(JSON.stringify({ name: 'faults', tasks: faultTasks(count) })), dataDir);
     await engine.waitForJob(job.id);
     const durationMs = performance.now() - started;
     const outcomes: Record<string, number> = {};

@@ -167,7 +167,7 @@ export const ui: Benchmark = {
           throw new Error(`ui: the dashboard did not connect to ${API_WEBSOCKET_PATH} within 30 s`);
         });
 
-      const job = engine.submitJob(spec(Array.from({ length: tasks }, (_, i) => ({ id: `e${i}`, kind: 'demo.echo', value: i }))), '/');
+      const job = await engine.submitJob(spec(Array.from({ length: tasks }, (_, i) => ({ id: `e${i}`, kind: 'demo.echo', value: i }))), '/');
       await engine.waitForJob(job.id);
       const shownFrom = performance.now();
       await waitForBars(page, tasks, ctx.quick ? 60_000 : 300_000);

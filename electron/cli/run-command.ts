@@ -26,8 +26,8 @@ export interface Output {
 
 /** `threadline run <jobfile>`: runs one job to the end. Resolves with the exit code. */
 export async function runJobFile(file: string, options: EngineRunOptions, io: Output): Promise<number> {
-  const { spec, baseDir } = loadJobFile(file);
-  return drive(options, io, (engine) => [engine.submitJob(spec, baseDir)]);
+  const { spec, baseDir } = await loadJobFile(file);
+  return drive(options, io, async (engine) => [await engine.submitJob(spec, baseDir)]);
 }
 
 /** `threadline resume`: runs every unfinished task of interrupted jobs to the end. */
@@ -40,7 +40,7 @@ export async function resumeJobs(options: EngineRunOptions, io: Output): Promise
   });
 }
 
-async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[]): Promise<number> {
+async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
   const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace });
   let detach: (() => void) | null = attachReporter(engine, options, io);
   const stopReporting = () => {
@@ -49,7 +49,7 @@ async function drive(options: EngineRunOptions, io: Output, start: (engine: Engi
   };
   const removeSignals = onShutdownSignals(() => void engine.shutdown(), io.err);
   try {
-    const jobs = start(engine);
+    const jobs = await start(engine);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
     const results = finished.map((job) => ({ job, tasks: engine.tasksOfJob(job.id) }));
     await engine.shutdown();

@@ -21,6 +21,10 @@ import { originOf, secureAllWebContents, secureSession } from './security.js';
 export interface DesktopAppOptions {
   /** The bundled pool worker (next to the main bundle). */
   workerFile: string;
+  /** The bundled job reader thread (next to the main bundle); default: the one in dist/. */
+  jobReaderFile?: string;
+  /** The bundled store checkpoint thread (next to the main bundle); default: the one in dist/. */
+  checkpointFile?: string;
   preloadFile: string;
   /** The built renderer, served as threadline://app/. */
   rendererDir: string;
@@ -56,7 +60,7 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   const dataDir = process.env.THREADLINE_DATA_DIR || join(app.getPath('userData'), 'data');
   let engine: Engine;
   try {
-    engine = new Engine({ dataDir, workerFile: options.workerFile });
+    engine = new Engine({ dataDir, workerFile: options.workerFile, checkpointFile: options.checkpointFile });
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     dialog.showErrorBox('Threadline cannot start', sqliteProblem ? `${message}\n\n${sqliteProblem}` : message);
@@ -70,7 +74,7 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
 
   let window: BrowserWindow | null = null;
   const ipc = serveApiOverIpc({
-    api: new ApiHandlers(engine, { defaultBaseDir: homedir() }),
+    api: new ApiHandlers(engine, { defaultBaseDir: homedir(), jobReaderFile: options.jobReaderFile }),
     desktop: nativeDialogs(dialog, () => window),
     batcher: new EventBatcher(engine),
     window: () => window,

@@ -13,12 +13,14 @@ import { newJobId, splitTaskKey, taskKey } from './ids.js';
 import { Job } from './job.js';
 import { JobStore, ownerAlive, type StoredTask } from './job-store.js';
 import { LoopExecutor } from './loop-executor.js';
-import { defaultWorkerFile } from './paths.js';
+import { defaultCheckpointFile, defaultWorkerFile } from './paths.js';
 import { PoolExecutor } from './pool-executor.js';
 import { ReadyQueue } from './ready-queue.js';
+import { StoreCheckpointer } from './store-checkpointer.js';
 import { StoreWriter } from './store-writer.js';
 import { Task, type StopReason } from './task.js';
 import { Telemetry, type TelemetrySample } from './telemetry.js';
+import { TimeSlicer } from './time-slicer.js';
 
 export interface EngineOptions {
   /** Where the job store lives. */
@@ -43,6 +45,10 @@ export interface EngineOptions {
    * from the store instead, so a long-running host returns to its baseline. Default 10,000.
    */
   keepFinishedTasks?: number;
+  /** The compiled store checkpoint thread; default: found next to the engine. */
+  checkpointFile?: string;
+  /** How often that thread folds the store's write-ahead log into the file. */
+  checkpointIntervalMs?: number;
   /** Async services pool tasks reach with `ctx.call(name, ...args)`, besides `fetch` and `sleep`. */
   services?: CallServiceMap;
 }
@@ -64,12 +70,16 @@ const DEFAULTS = {
   telemetryIntervalMs: 500,
   telemetryHistory: 1200,
   storeFlushMs: 100,
+  checkpointIntervalMs: 500,
   keepFinishedTasks: 10_000,
   resourceLimits: { maxOldGenerationSizeMb: 2048 } satisfies ResourceLimits,
 };
 const LOG_LINES_PER_TASK = 200;
 const TELEMETRY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const MAX_BACKOFF_MS = 60_000;
+/** Admission works in slices of this many milliseconds, storing at most this many rows per transaction. */
+const ADMISSION_SLICE_MS = 4;
+const ADMISSION_ROWS = 500;
 
 /**
  * The orchestrator: admission, scheduling (priority, FIFO, per-job caps, dependencies),
@@ -81,6 +91,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly interruptedOnOpen: string[];
   private readonly loop: LoopExecutor;
   private readonly writer: StoreWriter;
+  readonly checkpointer: StoreCheckpointer;
   private readonly telemetry: Telemetry;
   private readonly ready = { pool: new ReadyQueue(), loop: new ReadyQueue() };
   private readonly jobsById = new Map<string, Job>();
@@ -95,6 +106,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private seq = 0;
   private completions = 0;
   private pumpScheduled = false;
+  /** Admissions under way; a shutdown waits for them to end or give up. */
+  private readonly admissions = new Set<Promise<void>>();
   private closing = false;
   private closed: Promise<void> | null = null;
 
@@ -113,6 +126,10 @@ export class Engine extends EventEmitter<EngineEvents> {
       this.store.close();
       throw error;
     }
+    this.checkpointer = new StoreCheckpointer(this.store, {
+      threadFile: options.checkpointFile ?? defaultCheckpointFile(),
+      intervalMs: options.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+    });
     this.writer = new StoreWriter(this.store, options.storeFlushMs ?? DEFAULTS.storeFlushMs);
     const listener = this.executorListener();
     this.pool = new PoolExecutor(
@@ -161,11 +178,28 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   // ---- admission -------------------------------------------------------------------------
 
-  /** Admits a validated job. Its tasks are durable before this returns. */
-  submitJob(spec: JobSpec, baseDir: string): JobRecord {
+  /**
+   * Admits a validated job. A big one is admitted in slices of a few milliseconds, so the loop
+   * keeps serving views and workers meanwhile. Every task is durable before any of them starts,
+   * and before this resolves; an admission cut short (shutdown, crash) leaves nothing behind.
+   */
+  async submitJob(spec: JobSpec, baseDir: string): Promise<JobRecord> {
     this.assertOpen();
     const now = Date.now();
     const job = new Job(newJobId(now), spec.name, spec.concurrency ?? null, spec.onFailure, baseDir, now);
+    const admission = this.admit(job, spec, now);
+    this.admissions.add(admission);
+    try {
+      await admission;
+    } finally {
+      this.admissions.delete(admission);
+    }
+    return job.toRecord();
+  }
+
+  private async admit(job: Job, spec: JobSpec, now: number): Promise<void> {
+    const slicer = new TimeSlicer(ADMISSION_SLICE_MS);
+    // Build and check every task before anything is stored.
     for (const s of spec.tasks) {
       const kind = findKind(s.kind);
       if (!kind) throw new ThreadlineError('JOB_FILE_INVALID', `unknown kind "${s.kind}" in task ${s.id}`);
@@ -175,15 +209,47 @@ export class Engine extends EventEmitter<EngineEvents> {
       );
       job.tasks.push(task);
       job.byId.set(s.id, task);
+      if (slicer.due) await this.nextAdmissionSlice(slicer);
     }
-    this.linkDependencies(job);
-    this.store.insertJob(job.toRecord(), job.tasks);
-    this.adopt(job);
-    return job.toRecord();
+    for (let from = 0; from < job.tasks.length; from += ADMISSION_ROWS) {
+      this.linkDependencies(job, from, from + ADMISSION_ROWS);
+      if (slicer.due) await this.nextAdmissionSlice(slicer);
+    }
+    // Stored in one transaction, or in slices under a job row that readers do not see until the last one.
+    if (job.tasks.length <= ADMISSION_ROWS) this.store.insertJob(job.toRecord(), job.tasks);
+    else await this.storeInSlices(job, slicer);
+    // Durable now: it goes live in slices too (a shutdown waits for the last one).
+    this.adoptJob(job);
+    for (let from = 0; from < job.tasks.length; from += ADMISSION_ROWS) {
+      this.adoptTasks(job, from, from + ADMISSION_ROWS);
+      if (slicer.due) await slicer.yield();
+    }
+    this.settleJobIfDone(job);
   }
 
-  private linkDependencies(job: Job): void {
-    for (const task of job.tasks) {
+  /** Until the job is stored, a shutdown refuses it: the caller has not been told it was admitted. */
+  private async nextAdmissionSlice(slicer: TimeSlicer): Promise<void> {
+    await slicer.yield();
+    this.assertOpen();
+  }
+
+  private async storeInSlices(job: Job, slicer: TimeSlicer): Promise<void> {
+    this.store.beginJob(job.toRecord());
+    try {
+      for (let from = 0; from < job.tasks.length; from += ADMISSION_ROWS) {
+        this.store.insertTasks(job.id, job.tasks.slice(from, from + ADMISSION_ROWS));
+        if (slicer.due) await this.nextAdmissionSlice(slicer);
+      }
+      this.store.admitJob(job.id);
+    } catch (error) {
+      if (this.store.db.open) this.store.discardJob(job.id);
+      throw error;
+    }
+  }
+
+  /** Links tasks `from` to `to` (exclusive) to their dependencies. */
+  private linkDependencies(job: Job, from = 0, to = job.tasks.length): void {
+    for (const task of job.tasks.slice(from, to)) {
       task.waitingOn = 0;
       for (const id of task.dependsOn) {
         const dep = job.byId.get(id);
@@ -194,20 +260,31 @@ export class Engine extends EventEmitter<EngineEvents> {
     }
   }
 
-  /** Makes a job live: indexes it, counts it, queues its ready tasks. */
+  /** Makes a job live at once (a resumed one). */
   private adopt(job: Job): void {
+    this.adoptJob(job);
+    this.adoptTasks(job, 0, job.tasks.length);
+    this.settleJobIfDone(job);
+  }
+
+  /** Indexes and counts the job with all its tasks, so it cannot settle before the last is live. */
+  private adoptJob(job: Job): void {
     this.jobsById.set(job.id, job);
-    this.emit('job', job);
     for (const task of job.tasks) {
-      this.tasks.set(task.key, task);
       this.counts[task.state]++;
       if (!isTerminal(task.state)) job.unfinished++;
     }
-    for (const task of job.tasks) {
+    this.emit('job', job);
+  }
+
+  /** Makes tasks `from` to `to` (exclusive) live: indexed, announced, and queued when ready. */
+  private adoptTasks(job: Job, from: number, to: number): void {
+    for (const task of job.tasks.slice(from, to)) {
+      this.tasks.set(task.key, task);
+      task.live = true;
       this.emit('task', task);
       if (task.state === 'queued' && task.waitingOn === 0) this.enqueue(task);
     }
-    this.settleJobIfDone(job);
   }
 
   /** Runs the unfinished tasks of interrupted jobs (all of them, or those named) to the end. */
@@ -454,7 +531,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       for (const dependent of task.dependents) {
         if (dependent.state !== 'queued' || dependent.onExecutor) continue;
         if (state === 'succeeded') {
-          if (--dependent.waitingOn === 0) this.enqueue(dependent);
+          // One not yet live is queued when it goes live.
+          if (--dependent.waitingOn === 0 && dependent.live) this.enqueue(dependent);
         } else {
           const skip = { code: 'DEPENDENCY_NOT_MET', message: `dependency "${task.id}" ended ${state}` };
           work.push({ task: dependent, state: 'skipped', error: skip });
@@ -754,6 +832,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   private async close(deadlineMs: number): Promise<void> {
     this.closing = true;
+    await Promise.allSettled(this.admissions);
     const running = [...this.tasks.values()].filter((task) => task.onExecutor);
     for (const task of this.tasks.values()) if (!task.onExecutor) this.stopTask(task, 'shutdown');
     for (const task of running) this.stopTask(task, 'shutdown');
@@ -774,7 +853,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
     }
     this.telemetry.stop();
-    await Promise.all([this.pool.close(), this.loop.close()]);
+    await Promise.all([this.pool.close(), this.loop.close(), this.checkpointer.close()]);
     this.writer.flush();
     this.store.releaseOwnership();
     this.store.close();

@@ -8,7 +8,8 @@ export type ThreadlineErrorCode =
   | 'DATA_DIR_UNUSABLE'
   | 'STORE_TOO_NEW'
   | 'NOT_FOUND'
-  | 'ENGINE_CLOSED';
+  | 'ENGINE_CLOSED'
+  | 'JOB_READER_FAILED';
 
 const EXIT_CODES: Record<ThreadlineErrorCode, number> = {
   JOB_FILE_INVALID: 2,
@@ -17,6 +18,8 @@ const EXIT_CODES: Record<ThreadlineErrorCode, number> = {
   STORE_TOO_NEW: 2,
   NOT_FOUND: 2,
   ENGINE_CLOSED: 1,
+  // Nothing ran: like a store that cannot be opened, the job could not even be looked at.
+  JOB_READER_FAILED: 2,
 };
 
 export class ThreadlineError extends Error {

@@ -72,12 +72,14 @@ const json = (value: unknown): string | null => (value === null || value === und
 /** The SQL side of the job store. One connection, WAL, prepared statements. */
 export class JobStore {
   readonly db: Database.Database;
+  readonly file: string;
   private readonly statements;
 
   constructor(readonly dataDir: string, options: { readonly?: boolean } = {}) {
     try {
       if (!options.readonly) mkdirSync(dataDir, { recursive: true });
-      this.db = openDatabase(join(dataDir, STORE_FILE), { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      this.file = join(dataDir, STORE_FILE);
+      this.db = openDatabase(this.file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     } catch (error) {
       throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the job store in ${dataDir}: ${(error as Error).message}`, { cause: error });
     }
@@ -123,8 +125,11 @@ export class JobStore {
       setOwner: db.prepare('INSERT OR REPLACE INTO owner (id, pid, host, started_at) VALUES (1, ?, ?, ?)'),
       clearOwner: db.prepare('DELETE FROM owner WHERE id = 1 AND pid = ? AND host = ?'),
       insertJob: db.prepare(
-        'INSERT INTO jobs (id, name, state, concurrency, on_failure, base_dir, created_at, finished_at, task_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO jobs (id, name, state, concurrency, on_failure, base_dir, created_at, finished_at, task_count, admitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)',
       ),
+      admitJob: db.prepare('UPDATE jobs SET admitted = 1 WHERE id = ?'),
+      discardJob: db.prepare('DELETE FROM jobs WHERE id = ? AND admitted = 0'),
+      discardUnadmitted: db.prepare('DELETE FROM jobs WHERE admitted = 0'),
       updateJob: db.prepare('UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?'),
       insertTask: db.prepare(
         `INSERT INTO tasks (job_id, id, seq, kind, input, priority, timeout_ms, retries, retry_backoff_ms, depends_on, state, attempts, queued_at)
@@ -137,9 +142,9 @@ export class JobStore {
       upsertAttempt: db.prepare(
         'INSERT OR REPLACE INTO attempts (job_id, task_id, attempt, started_at, finished_at, worker, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      jobs: db.prepare<[number], JobRow>('SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?'),
-      job: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ?'),
-      jobsInState: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE state = ? ORDER BY created_at'),
+      jobs: db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE admitted = 1 ORDER BY created_at DESC, id DESC LIMIT ?'),
+      job: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ? AND admitted = 1'),
+      jobsInState: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE state = ? AND admitted = 1 ORDER BY created_at'),
       tasksOfJob: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE job_id = ? ORDER BY seq'),
       attemptsOfJob: db.prepare<[string], { task_id: string; attempt: number; started_at: number; finished_at: number | null; worker: string | null; state: TaskState }>(
         'SELECT task_id, attempt, started_at, finished_at, worker, state FROM attempts WHERE job_id = ? ORDER BY task_id, attempt',
@@ -170,6 +175,8 @@ export class JobStore {
    */
   markInterrupted(): string[] {
     return this.db.transaction(() => {
+      // A job whose admission a crash cut short was never accepted: its caller got no answer.
+      this.statements.discardUnadmitted.run();
       const jobs = this.statements.jobsInState.all('running').map((row) => row.id);
       this.db.prepare("UPDATE tasks SET state = 'interrupted', finished_at = NULL WHERE state IN ('running', 'cancelling')").run();
       this.db.prepare("UPDATE attempts SET state = 'interrupted' WHERE state IN ('running', 'cancelling')").run();
@@ -178,14 +185,39 @@ export class JobStore {
     }).immediate();
   }
 
+  /**
+   * Stores a job in one transaction, admitted. A big job is stored with `beginJob`, one
+   * `insertTasks` per slice and `admitJob`; until then readers do not see it.
+   */
   insertJob(job: JobRecord, tasks: ReadonlyArray<TaskRecord & { seq: number }>): void {
     this.db.transaction(() => {
-      const s = this.statements;
-      s.insertJob.run(job.id, job.name, job.state, job.concurrency, job.onFailure, job.baseDir, job.createdAt, job.finishedAt, job.taskCount);
+      this.beginJob(job);
+      this.insertTasks(job.id, tasks);
+      this.admitJob(job.id);
+    })();
+  }
+
+  /** The job's row, not yet admitted: invisible to readers, and removed on the next open if it stays so. */
+  beginJob(job: JobRecord): void {
+    this.statements.insertJob.run(job.id, job.name, job.state, job.concurrency, job.onFailure, job.baseDir, job.createdAt, job.finishedAt, job.taskCount);
+  }
+
+  insertTasks(jobId: string, tasks: ReadonlyArray<TaskRecord & { seq: number }>): void {
+    const insert = this.statements.insertTask;
+    this.db.transaction(() => {
       for (const t of tasks) {
-        s.insertTask.run(job.id, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, JSON.stringify(t.dependsOn), t.state, t.attempts, t.queuedAt);
+        insert.run(jobId, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, JSON.stringify(t.dependsOn), t.state, t.attempts, t.queuedAt);
       }
     })();
+  }
+
+  admitJob(jobId: string): void {
+    this.statements.admitJob.run(jobId);
+  }
+
+  /** Removes a job whose admission was abandoned, with its tasks. */
+  discardJob(jobId: string): void {
+    this.statements.discardJob.run(jobId);
   }
 
   /** Writes the given changes in one transaction. */

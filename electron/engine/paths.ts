@@ -17,13 +17,28 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.THREADLINE_DATA_DIR || join(defaultUserDataDir(env), 'data');
 }
 
-/**
- * The compiled worker entry. Next to the compiled engine in `dist/`; when the engine runs from
- * source (tests), the one `npm run build:node` put in `dist/`.
- */
+/** The compiled pool worker entry (see `compiledFile`). */
 export function defaultWorkerFile(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const besideEngine = resolve(here, '../../workers/pool-entry.cjs');
+  return compiledFile('workers/pool-entry.cjs');
+}
+
+/** The compiled job reader thread entry (see `compiledFile`). */
+export function defaultJobReaderFile(): string {
+  return compiledFile('electron/engine/job-reader-thread.js');
+}
+
+/** The compiled store checkpoint thread entry (see `compiledFile`). */
+export function defaultCheckpointFile(): string {
+  return compiledFile('electron/engine/store-checkpoint-thread.js');
+}
+
+/**
+ * A file a thread loads, which must be JavaScript: next to the compiled engine in `dist/`; when
+ * the engine runs from source (tests), the one `npm run build:node` put in `dist/`.
+ */
+function compiledFile(fromRoot: string): string {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+  const besideEngine = resolve(root, fromRoot);
   if (existsSync(besideEngine)) return besideEngine;
-  return resolve(here, '../../dist/workers/pool-entry.cjs');
+  return resolve(root, 'dist', fromRoot);
 }

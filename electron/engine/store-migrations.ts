@@ -65,6 +65,11 @@ export const MIGRATIONS: readonly string[] = [
     sample TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 3: a big job is stored in several transactions; until the last one it is not admitted, and
+  // what a crash leaves of it is removed on the next open.
+  `
+  ALTER TABLE jobs ADD COLUMN admitted INTEGER NOT NULL DEFAULT 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

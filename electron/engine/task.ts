@@ -21,6 +21,8 @@ export class Task implements TaskRecord {
   /** Unfinished dependencies; the task is ready when this reaches 0. */
   waitingOn = 0;
   dependents: Task[] = [];
+  /** Indexed by the engine and free to be queued; a big job's tasks go live in slices. */
+  live = false;
   /** Set while the task is on an executor (dispatched, not yet finished). */
   onExecutor = false;
   /** Between the executor's start report and its outcome. */

@@ -13,10 +13,22 @@ export interface TelemetrySource {
 
 const NS_PER_MS = 1e6;
 
+/** How often the loop-delay histogram's timer ticks. */
+const LOOP_SAMPLE_MS = 10;
+
+/**
+ * The loop's delay from a value of `monitorEventLoopDelay`'s histogram, which records the whole
+ * time between two ticks of its timer: the tick interval (`resolutionMs`) is not delay, so an
+ * idle loop reads 0, not the interval.
+ */
+export function loopDelayMs(recordedNs: number, resolutionMs: number): number {
+  return Math.max(0, recordedNs / NS_PER_MS - resolutionMs);
+}
+
 /** Samples the process every `intervalMs` into a bounded ring buffer. */
 export class Telemetry {
   private readonly ring: TelemetrySample[] = [];
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   private elu = performance.eventLoopUtilization();
   private lastAt = Date.now();
   private timer: NodeJS.Timeout | null = null;
@@ -45,9 +57,9 @@ export class Telemetry {
       at: now,
       memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
       loop: {
-        delayP50Ms: h.count > 0 ? h.percentile(50) / NS_PER_MS : 0,
-        delayP99Ms: h.count > 0 ? h.percentile(99) / NS_PER_MS : 0,
-        delayMaxMs: h.count > 0 ? h.max / NS_PER_MS : 0,
+        delayP50Ms: h.count > 0 ? loopDelayMs(h.percentile(50), LOOP_SAMPLE_MS) : 0,
+        delayP99Ms: h.count > 0 ? loopDelayMs(h.percentile(99), LOOP_SAMPLE_MS) : 0,
+        delayMaxMs: h.count > 0 ? loopDelayMs(h.max, LOOP_SAMPLE_MS) : 0,
         utilization: performance.eventLoopUtilization(elu, this.elu).utilization,
       },
       workers,

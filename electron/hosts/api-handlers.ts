@@ -9,10 +9,10 @@ import {
   type JobListEntry,
   type TaskDetail,
 } from '../../contract/api.js';
-import { describeIssue, formatPath, parseJobText, validateJobSpec } from '../../contract/job-spec.js';
+import { describeIssue, formatPath } from '../../contract/job-spec.js';
 import type { Engine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
-import { resolveJobPaths } from '../engine/job-file.js';
+import { readJobText } from '../engine/job-reader.js';
 import { demoCpuSlices, demoJobSpec, runDemoInline } from './demo-workload.js';
 
 export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
@@ -20,6 +20,8 @@ export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiE
 export interface ApiHandlerOptions {
   /** The folder relative paths of a submitted job file resolve against when the caller names none. */
   defaultBaseDir: string;
+  /** The compiled job reader thread (the desktop bundle's own); default: the one beside the engine. */
+  jobReaderFile?: string;
 }
 
 type Implementation = {
@@ -66,14 +68,13 @@ export class ApiHandlers {
     }
   }
 
-  private submitJob(params: z.output<typeof apiParamsSchemas.submitJob>): ApiResults['submitJob'] {
+  private async submitJob(params: z.output<typeof apiParamsSchemas.submitJob>): Promise<ApiResults['submitJob']> {
     const baseDir = params.baseDir ?? this.options.defaultBaseDir;
     if (!isAbsolute(baseDir)) return { ok: false, issues: [{ path: '', message: `baseDir must be an absolute folder (got "${baseDir}")` }] };
-    const parsed = parseJobText(params.text, params.fileName);
-    if (!parsed.ok) return { ok: false, issues: [parsed.issue] };
-    const result = validateJobSpec(parsed.document);
-    if (!result.ok) return { ok: false, issues: result.issues };
-    return { ok: true, job: this.engine.submitJob(resolveJobPaths(result.spec, baseDir), baseDir) };
+    // A big text is read in a thread of its own: the loop keeps serving while it is parsed.
+    const read = await readJobText(params.text, params.fileName, baseDir, { threadFile: this.options.jobReaderFile });
+    if (!read.ok) return { ok: false, issues: read.issues };
+    return { ok: true, job: await this.engine.submitJob(read.spec, baseDir) };
   }
 
   private taskDetail(key: string): TaskDetail {
@@ -87,8 +88,8 @@ export class ApiHandlers {
     return { task, attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: [] };
   }
 
-  private runDemo(inline: boolean): ApiResults['runDemo'] {
-    if (!inline) return { mode: 'pool', job: this.engine.submitJob(demoJobSpec(), this.options.defaultBaseDir) };
+  private async runDemo(inline: boolean): Promise<ApiResults['runDemo']> {
+    if (!inline) return { mode: 'pool', job: await this.engine.submitJob(demoJobSpec(), this.options.defaultBaseDir) };
     const slices = demoCpuSlices();
     void runDemoInline(slices);
     return { mode: 'inline', blockedMs: slices.reduce((sum, ms) => sum + ms, 0) };

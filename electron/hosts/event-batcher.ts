@@ -9,6 +9,11 @@ export const DELTA_INTERVAL_MS = 50;
 /** Log lines kept for one delta; a subscriber that lags behind more loses the oldest. */
 const MAX_LOGS_PER_DELTA = 2000;
 const MAX_TELEMETRY_PER_DELTA = 120;
+/**
+ * Task records in one delta: building and sending it stays within a few milliseconds of the
+ * loop. A burst beyond it (a big job going live) reaches the view over the next deltas.
+ */
+export const MAX_TASKS_PER_DELTA = 2000;
 
 export interface SubscriberOptions {
   /** Delivers one message. */
@@ -43,9 +48,24 @@ class Pending {
 
   clear(): void {
     this.tasks.clear();
+    this.clearAllButTasks();
+  }
+
+  clearAllButTasks(): void {
     this.jobs.clear();
     this.logs = [];
     this.telemetry = [];
+  }
+
+  /** Removes and returns up to `n` changed tasks, those that changed first first. */
+  takeTasks(n: number): Task[] {
+    const taken: Task[] = [];
+    for (const [key, task] of this.tasks) {
+      if (taken.length >= n) break;
+      taken.push(task);
+      this.tasks.delete(key);
+    }
+    return taken;
   }
 }
 
@@ -103,9 +123,10 @@ class Subscriber implements Subscription {
       return;
     }
     const delta = this.buildDelta();
-    this.pending.clear();
+    this.pending.clearAllButTasks();
     this.lastSentAt = Date.now();
     this.options.send(delta);
+    if (!this.pending.empty) this.schedule();
   }
 
   private buildDelta(): DeltaMessage {
@@ -121,11 +142,11 @@ class Subscriber implements Subscription {
       telemetry: pending.telemetry,
       counts: engine.stateCounts(),
     };
-    for (const [key, task] of pending.tasks) {
+    for (const task of pending.takeTasks(MAX_TASKS_PER_DELTA)) {
       // Results can be large (a query's preview rows): views fetch them with taskDetail.
       delta.tasks.push({ ...task.toRecord(), result: null });
       // Attempts change only with a task event of their task, so dirty tasks carry them all.
-      if (task.history.length > 0) delta.attempts[key] = task.history.map((a) => ({ ...a }));
+      if (task.history.length > 0) delta.attempts[task.key] = task.history.map((a) => ({ ...a }));
     }
     for (const job of pending.jobs.values()) delta.jobs.push(job.toRecord());
     return delta;

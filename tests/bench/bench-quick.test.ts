@@ -38,8 +38,8 @@ const ISSUE_METRICS = [
   'ipc.bytes_per_s',
   'ui.frame_ms_p95',
 ];
-/** Written beside them: the scaling goal for this machine's cores, and the timeline's own paint time. */
-const EXTRA_METRICS = ['scaling.goal', 'ui.paint_ms_p95'];
+/** Written beside them: the scaling goal for this machine's cores, the timeline's own paint time, the loop's longest wait during admission. */
+const EXTRA_METRICS = ['scaling.goal', 'ui.paint_ms_p95', 'queue.admit_loop_max_ms'];
 
 interface Run {
   code: number;

@@ -1,7 +1,8 @@
 /**
  * What `npm run build` produces, used for real: the bundles' layout and imports, the bundled
- * pool worker under piscina and under an engine, and the built renderer plus the built preload
- * in Chromium under the app's CSP, talking over the desktop IPC handlers to a real engine.
+ * pool worker under piscina and under an engine, the bundled job reader thread on a big job,
+ * and the built renderer plus the built preload in Chromium under the app's CSP, talking over
+ * the desktop IPC handlers to a real engine.
  * Only Electron's processes are replaced (by the stand-in and a small shim for the preload).
  */
 import { execFile } from 'node:child_process';
@@ -19,6 +20,8 @@ import { APP_ORIGIN, APP_SCHEME } from '../../electron/desktop/app-protocol.js';
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import { contentSecurityPolicy } from '../../electron/desktop/security.js';
 import { Engine } from '../../electron/engine/engine.js';
+import { readJobText, THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
+import { readJobTextHere } from '../../electron/engine/job-text.js';
 import type { BatchRequest, BatchResult, PoolWorkerData } from '../../workers/protocol.js';
 import { jobSpec, tempDir, waitFor } from '../support/engine-fixture.js';
 import { startTestApp } from './desktop-fixture.js';
@@ -60,6 +63,21 @@ describe('npm run build', () => {
     expect(main).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/pool-worker\.js"\)/);
     const worker = read('main/pool-worker.js');
     expect(worker).toMatch(/export \{[^}]*runBatch as default/);
+  });
+
+  it('puts the job reader thread next to the main bundle, needing nothing but Node, and reads a big job with it', async () => {
+    expect(read('main/index.js')).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/job-reader\.js"\)/);
+    const threadFile = join(out, 'main/job-reader.js');
+    for (const name of importsOf(readFileSync(threadFile, 'utf8'))) expect(BUILTINS.has(name), name).toBe(true);
+    const tasks = Array.from({ length: 3000 }, (_, i) => ({ id: `t${i}`, kind: 'file.hash', paths: [`data/${i}.csv`], dependsOn: i ? [`t${i - 1}`] : [] }));
+    const good = JSON.stringify({ name: 'big', tasks });
+    expect(good.length).toBeGreaterThan(THREAD_ABOVE_CHARS);
+    const spec = await readJobText(good, 'big.json', '/jobs', { threadFile });
+    expect(spec.ok && spec.spec.tasks[2999]!.input).toEqual({ paths: ['/jobs/data/2999.csv'], algorithm: 'sha256' });
+    expect(spec).toStrictEqual(readJobTextHere(good, 'big.json', '/jobs'));
+    tasks[0]!.dependsOn = ['t2999'];
+    const cyclic = JSON.stringify({ name: 'big', tasks });
+    expect(await readJobText(cyclic, 'big.json', '/jobs', { threadFile })).toStrictEqual(readJobTextHere(cyclic, 'big.json', '/jobs'));
   });
 
   it('keeps piscina and better-sqlite3 out of the bundles and Electron out of the worker', () => {
@@ -118,10 +136,19 @@ describe('npm run build', () => {
     }
   });
 
-  it('runs and cancels jobs on an engine whose pool uses the built worker', async () => {
-    const engine = new Engine({ dataDir: tempDir(), workerFile: join(out, 'main/pool-worker.js'), poolSize: 2, cancelGraceMs: 100 });
+  it('runs and cancels jobs on an engine whose pool and store checkpoints use the built threads', async () => {
+    expect(read('main/index.js')).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/store-checkpoint\.js"\)/);
+    const engine = new Engine({
+      dataDir: tempDir(),
+      workerFile: join(out, 'main/pool-worker.js'),
+      checkpointFile: join(out, 'main/store-checkpoint.js'),
+      checkpointIntervalMs: 20,
+      poolSize: 2,
+      cancelGraceMs: 100,
+    });
     try {
-      const job = engine.submitJob(
+      await waitFor(() => engine.store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 20_000, 'the built checkpoint thread to start');
+      const job = await engine.submitJob(
         jobSpec([
           { id: 'echo', kind: 'demo.echo', value: 'built' },
           { id: 'cpu', kind: 'demo.cpu', ms: 20 },
@@ -136,6 +163,8 @@ describe('npm run build', () => {
       expect(engine.task(`${job.id}:echo`)).toMatchObject({ state: 'succeeded', result: 'built' });
       expect(engine.task(`${job.id}:cpu`)?.state).toBe('succeeded');
       expect(engine.task(`${job.id}:stuck`)?.state).toBe('cancelled');
+      await waitFor(() => engine.checkpointer.checkpoints > 0, 20_000, 'a checkpoint by the built thread');
+      expect(engine.checkpointer.failure).toBeNull();
     } finally {
       await engine.shutdown({ deadlineMs: 1000 });
     }

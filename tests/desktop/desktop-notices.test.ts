@@ -16,7 +16,7 @@ describe('long job notices', () => {
     resetElectron();
     const { running, window } = await startTestApp();
     const engine = running.engine;
-    const job = engine.submitJob(jobSpec([{ id: 'wait', kind: 'demo.sleep', ms: 300 }], { name: 'nightly' }), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'wait', kind: 'demo.sleep', ms: 300 }], { name: 'nightly' }), '/');
     await waitFor(() => engine.task(`${job.id}:wait`)?.state === 'running', 20_000, 'the task to run');
     // The clock jumps past the threshold while the job runs, instead of the test waiting for it.
     const realNow = Date.now.bind(Date);
@@ -34,7 +34,7 @@ describe('long job notices', () => {
     resetElectron();
     Notification.supported = false;
     const { running } = await startTestApp();
-    const job = running.engine.submitJob(jobSpec([{ id: 'wait', kind: 'demo.sleep', ms: 50 }]), '/');
+    const job = await running.engine.submitJob(jobSpec([{ id: 'wait', kind: 'demo.sleep', ms: 50 }]), '/');
     const realNow = Date.now.bind(Date);
     vi.spyOn(Date, 'now').mockImplementation(() => realNow() + LONG_JOB_MS + 1000);
     await running.engine.waitForJob(job.id);

@@ -17,7 +17,7 @@ describe('long job notifications', () => {
   it('notifies when a job that ran longer than 10 s ends, with its outcome and duration', async () => {
     const engine = makeEngine();
     const { clock, notices } = watch(engine);
-    const job = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.sleep', ms: 200 }, { id: 'b', kind: 'demo.fail', message: 'boom' }], { name: 'nightly' }), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.sleep', ms: 200 }, { id: 'b', kind: 'demo.fail', message: 'boom' }], { name: 'nightly' }), '/');
     clock.now += LONG_JOB_MS + 1500;
     await engine.waitForJob(job.id);
     expect(notices).toEqual([{ title: 'Job "nightly" failed', body: '2 tasks in 12 s' }]);
@@ -26,9 +26,9 @@ describe('long job notifications', () => {
   it('stays quiet for a short job, and for a job interrupted by a quit', async () => {
     const engine = makeEngine();
     const { clock, notices } = watch(engine);
-    const quick = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo' }]), '/');
+    const quick = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo' }]), '/');
     await engine.waitForJob(quick.id);
-    const long = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 600_000 }]), '/');
+    const long = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 600_000 }]), '/');
     await waitFor(() => engine.task(`${long.id}:a`)?.state === 'running', 20_000, 'the task to run');
     clock.now += LONG_JOB_MS * 6;
     await engine.shutdown({ deadlineMs: 1000 });
@@ -39,7 +39,7 @@ describe('long job notifications', () => {
   it('times a retried job from its new start, and stops when asked', async () => {
     const engine = makeEngine();
     const { clock, notices, stop } = watch(engine);
-    const job = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.fail' }], { name: 'flaky' }), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.fail' }], { name: 'flaky' }), '/');
     await engine.waitForJob(job.id);
     clock.now += LONG_JOB_MS * 10;
     expect(engine.retryTask(`${job.id}:a`)).toBe(true);

@@ -73,7 +73,7 @@ describe('packaging with electron-builder', () => {
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
-  it('packs the app into asar, unpacks the worker and native modules, and puts the Electron build of better-sqlite3 in', async () => {
+  it('packs the app into asar, unpacks the thread entries and native modules, and puts the Electron build of better-sqlite3 in', async () => {
     const fakeElectron = tempDir();
     writeFileSync(join(fakeElectron, 'electron'), '#!/bin/sh\nexit 0\n');
     chmodSync(join(fakeElectron, 'electron'), 0o755);
@@ -102,7 +102,9 @@ describe('packaging with electron-builder', () => {
     expect(inAsar.some((file) => file.endsWith('.map'))).toBe(false);
 
     const unpacked = join(app, 'resources', 'app.asar.unpacked');
-    expect(sha256(join(unpacked, 'out', 'main', 'pool-worker.js'))).toBe(sha256(join(project, 'out', 'main', 'pool-worker.js')));
+    for (const thread of ['pool-worker.js', 'job-reader.js', 'store-checkpoint.js']) {
+      expect(sha256(join(unpacked, 'out', 'main', thread)), thread).toBe(sha256(join(project, 'out', 'main', thread)));
+    }
     for (const module of ['piscina', 'better-sqlite3', 'bindings']) {
       expect(existsSync(join(unpacked, 'node_modules', module, 'package.json')), module).toBe(true);
     }

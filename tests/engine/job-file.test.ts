@@ -3,15 +3,16 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jobFileJsonSchema, validateJobSpec } from '../../contract/job-spec.js';
 import { ThreadlineError } from '../../electron/engine/errors.js';
-import { loadJobFile } from '../../electron/engine/job-file.js';
+import { jobSpecFromText, loadJobFile } from '../../electron/engine/job-file.js';
+import { THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
 import { tempDir } from '../support/engine-fixture.js';
 
-function loadError(name: string, content: string | null): ThreadlineError {
+async function loadError(name: string, content: string | null): Promise<ThreadlineError> {
   const dir = tempDir();
   const file = join(dir, name);
   if (content !== null) writeFileSync(file, content);
   try {
-    loadJobFile(file);
+    await loadJobFile(file);
   } catch (error) {
     expect(error).toBeInstanceOf(ThreadlineError);
     expect((error as ThreadlineError).exitCode).toBe(2);
@@ -25,15 +26,15 @@ function loadError(name: string, content: string | null): ThreadlineError {
 const task = (extra: Record<string, unknown> = {}) => ({ id: 'a', kind: 'demo.cpu', ms: 10, ...extra });
 
 describe('job files', () => {
-  it('reads JSON and YAML alike, with defaults filled in', () => {
+  it('reads JSON and YAML alike, with defaults filled in', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'a.yaml'), 'name: nightly\nconcurrency: 2\ntasks:\n  - id: a\n    kind: demo.cpu\n    ms: 200\n  - {id: b, kind: demo.block, ms: 100, dependsOn: [a], timeoutMs: 5000, retries: 1}\n');
     writeFileSync(
       join(dir, 'a.json'),
       '{"name":"nightly","concurrency":2,"onFailure":"continue","tasks":[{"id":"a","kind":"demo.cpu","ms":200},{"id":"b","kind":"demo.block","ms":100,"dependsOn":["a"],"timeoutMs":5000,"retries":1}]}',
     );
-    const yaml = loadJobFile(join(dir, 'a.yaml'));
-    const json = loadJobFile(join(dir, 'a.json'));
+    const yaml = await loadJobFile(join(dir, 'a.yaml'));
+    const json = await loadJobFile(join(dir, 'a.json'));
     expect(yaml.spec).toEqual(json.spec);
     expect(yaml.baseDir).toBe(dir);
     expect(json.spec.tasks[0]).toEqual({ id: 'a', kind: 'demo.cpu', priority: 0, retries: 0, retryBackoffMs: 500, dependsOn: [], input: { ms: 200, cooperative: true } });
@@ -55,20 +56,39 @@ describe('job files', () => {
     ['cyclic dependsOn', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['c'] }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['b'] })] }), /dependency cycle: a -> c -> b -> a$/],
     ['self dependency', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['a'] })] }), /tasks\[0\]\.dependsOn\[0\]: a task cannot depend on itself$/],
     ['a document that is not an object', 'job.yaml', '- just\n- a list\n', /job\.yaml: expected object, received array$/],
-  ])('refuses %s with a one-line message naming the file and field', (_case, name, content, message) => {
-    expect(loadError(name, content).message).toMatch(message);
+  ])('refuses %s with a one-line message naming the file and field', async (_case, name, content, message) => {
+    expect((await loadError(name, content)).message).toMatch(message);
   });
 
-  it('refuses a missing file and a directory', () => {
-    expect(loadError('nope.json', null).message).toMatch(/nope\.json: no such file$/);
+  it('refuses a missing file and a directory', async () => {
+    expect((await loadError('nope.json', null)).message).toMatch(/nope\.json: no such file$/);
     const dir = tempDir();
     mkdirSync(join(dir, 'folder.json'));
-    expect(() => loadJobFile(join(dir, 'folder.json'))).toThrow(/folder\.json: is a directory; expected a JSON or YAML job file$/);
+    await expect(loadJobFile(join(dir, 'folder.json'))).rejects.toThrow(/folder\.json: is a directory; expected a JSON or YAML job file$/);
   });
 
-  it('counts further problems instead of hiding them', () => {
-    const message = loadError('job.json', JSON.stringify({ name: 'x', tasks: [task({ ms: 'a' }), task({ id: 'b', ms: 'b' }), task({ id: 'c', ms: 'c' })] })).message;
+  it('counts further problems instead of hiding them', async () => {
+    const message = (await loadError('job.json', JSON.stringify({ name: 'x', tasks: [task({ ms: 'a' }), task({ id: 'b', ms: 'b' }), task({ id: 'c', ms: 'c' })] }))).message;
     expect(message).toMatch(/tasks\[0\]\.ms: expected number, received string \(and 2 more problems\)$/);
+  });
+
+  it('reads a big file in a thread: the same spec, and the same one-line refusals, as the text read at once', async () => {
+    const dir = tempDir();
+    const tasks: Array<Record<string, unknown>> = Array.from({ length: 3000 }, (_, i) => task({ id: `t${i}`, dependsOn: i ? [`t${i - 1}`] : [] }));
+    const good = JSON.stringify({ name: 'big', tasks });
+    expect(good.length).toBeGreaterThan(THREAD_ABOVE_CHARS);
+    writeFileSync(join(dir, 'big.json'), good);
+    const loaded = await loadJobFile(join(dir, 'big.json'));
+    expect(loaded.spec).toStrictEqual(jobSpecFromText(good, join(dir, 'big.json'), dir));
+
+    tasks[2999]!.ms = 'slow';
+    const bad = JSON.stringify({ name: 'big', tasks });
+    writeFileSync(join(dir, 'bad.json'), bad);
+    const message = `${join(dir, 'bad.json')}: tasks[2999].ms: expected number, received string`;
+    expect(() => jobSpecFromText(bad, join(dir, 'bad.json'), dir)).toThrow(message);
+    const refusal: unknown = await loadJobFile(join(dir, 'bad.json')).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ThreadlineError);
+    expect(refusal).toMatchObject({ message, exitCode: 2 });
   });
 
   it('handles a 100,000-task chain without deep recursion', () => {

@@ -13,7 +13,7 @@ function statesSeen(engine: ReturnType<typeof makeEngine>, key: string): TaskSta
 describe('task life cycle', () => {
   it('runs a task queued -> running -> succeeded on a pool thread and records its attempt', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 30 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 30 }]), '/');
     const seen = statesSeen(engine, `${job.id}:a`);
     expect(engine.task(`${job.id}:a`)?.state).toBe('queued');
     const done = await engine.waitForJob(job.id);
@@ -32,14 +32,14 @@ describe('task life cycle', () => {
 
   it('runs async kinds on the event loop', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(jobSpec([{ id: 's', kind: 'demo.sleep', ms: 20 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 's', kind: 'demo.sleep', ms: 20 }]), '/');
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:s`)).toMatchObject({ state: 'succeeded', worker: 'loop', result: { sleptMs: expect.any(Number) } });
   });
 
   it('fails a task that throws, with the message, code and stack', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(jobSpec([{ id: 'f', kind: 'demo.fail', message: 'disk on fire' }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'f', kind: 'demo.fail', message: 'disk on fire' }]), '/');
     expect((await engine.waitForJob(job.id)).state).toBe('failed');
     const task = engine.task(`${job.id}:f`)!;
     expect(task.state).toBe('failed');
@@ -48,7 +48,7 @@ describe('task life cycle', () => {
 
   it('ends an infinite sync loop timed_out, and the pool still runs the next task', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 50 });
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'stuck', kind: 'demo.cpu', ms: 86_400_000, cooperative: false, timeoutMs: 200 },
         { id: 'next', kind: 'demo.cpu', ms: 10, dependsOn: [] },
@@ -65,7 +65,7 @@ describe('task life cycle', () => {
 
   it('cancels a queued task at once, without running it', async () => {
     const engine = makeEngine({ poolSize: 1 });
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'first', kind: 'demo.cpu', ms: 300 },
         { id: 'waiting', kind: 'demo.cpu', ms: 10 },
@@ -82,7 +82,7 @@ describe('task life cycle', () => {
 
   it('soft-cancels a cooperative task: it sees the flag, stops, and its thread lives on', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 10_000 });
-    const job = engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
     const key = `${job.id}:long`;
     const seen = statesSeen(engine, key);
     await waitFor(() => engine.task(key)?.state === 'running');
@@ -98,7 +98,7 @@ describe('task life cycle', () => {
 
   it('hard-cancels a thread stuck in sync code after the grace period; the pool refills', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 100 });
-    const job = engine.submitJob(jobSpec([{ id: 'blocked', kind: 'demo.block', ms: 86_400_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'blocked', kind: 'demo.block', ms: 86_400_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
     const key = `${job.id}:blocked`;
     await waitFor(() => engine.task(key)?.state === 'running');
     const worker = engine.task(key)!.worker;
@@ -113,8 +113,8 @@ describe('task life cycle', () => {
 
   it('cancels a whole job, and everything', async () => {
     const engine = makeEngine({ poolSize: 2, cancelGraceMs: 0 });
-    const a = engine.submitJob(jobSpec([{ id: 'x', kind: 'demo.block', ms: 60_000 }, { id: 'y', kind: 'demo.cpu', ms: 60_000 }, { id: 'z', kind: 'demo.sleep', ms: 60_000 }]), '/');
-    const b = engine.submitJob(jobSpec([{ id: 'x', kind: 'demo.cpu', ms: 60_000 }, { id: 'y', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    const a = await engine.submitJob(jobSpec([{ id: 'x', kind: 'demo.block', ms: 60_000 }, { id: 'y', kind: 'demo.cpu', ms: 60_000 }, { id: 'z', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    const b = await engine.submitJob(jobSpec([{ id: 'x', kind: 'demo.cpu', ms: 60_000 }, { id: 'y', kind: 'demo.sleep', ms: 60_000 }]), '/');
     await waitFor(() => engine.stateCounts().running >= 2);
     expect(engine.cancelJob(a.id)).toBe(3);
     expect((await engine.waitForJob(a.id)).state).toBe('cancelled');
@@ -125,7 +125,7 @@ describe('task life cycle', () => {
 
   it('fails only its own task when a worker goes over its memory limit', async () => {
     const engine = makeEngine({ poolSize: 1, resourceLimits: { maxOldGenerationSizeMb: 48 } });
-    const job = engine.submitJob(jobSpec([{ id: 'hog', kind: 'demo.alloc', mb: 400 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'hog', kind: 'demo.alloc', mb: 400 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:hog`)).toMatchObject({ state: 'failed', error: { code: 'WORKER_OUT_OF_MEMORY' } });
     expect(engine.task(`${job.id}:after`)?.state).toBe('succeeded');

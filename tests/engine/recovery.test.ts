@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { Engine } from '../../electron/engine/engine.js';
 import { jobWithTasks, listJobSummaries } from '../../electron/engine/history.js';
 import { STORE_FILE } from '../../electron/engine/job-store.js';
+import { SCHEMA_VERSION } from '../../electron/engine/store-migrations.js';
 import { exited, runCli, startCli } from '../support/cli.js';
 import { jobSpec, makeEngine, onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 
@@ -65,7 +66,7 @@ describe('job store and recovery', () => {
   it('a graceful shutdown leaves unfinished tasks interrupted, and a new engine resumes them', async () => {
     const dataDir = tempDir();
     const first = new Engine({ dataDir, poolSize: 1, cancelGraceMs: 50 });
-    const job = first.submitJob(jobSpec([{ id: 'stuck', kind: 'demo.block', ms: 60_000 }, { id: 'next', kind: 'demo.echo', value: 1 }]), '/');
+    const job = await first.submitJob(jobSpec([{ id: 'stuck', kind: 'demo.block', ms: 60_000 }, { id: 'next', kind: 'demo.echo', value: 1 }]), '/');
     await waitFor(() => first.task(`${job.id}:stuck`)?.state === 'running');
     await first.shutdown({ deadlineMs: 100 });
     expect(first.task(`${job.id}:stuck`)?.state).toBe('interrupted');
@@ -87,12 +88,12 @@ describe('job store and recovery', () => {
     const dataDir = tempDir();
     makeEngine({ dataDir });
     sqlite(join(dataDir, STORE_FILE), 'PRAGMA user_version = 99');
-    expect(() => new Engine({ dataDir })).toThrow(/schema version 99; this Threadline knows up to 2/);
+    expect(() => new Engine({ dataDir })).toThrow(new RegExp(`schema version 99; this Threadline knows up to ${SCHEMA_VERSION}$`));
   });
 
   it('batches state changes: thousands of transitions become a few transactions', async () => {
     const engine = makeEngine({ storeFlushMs: 100 });
-    const job = engine.submitJob(jobSpec(Array.from({ length: 2000 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i }))), '/');
+    const job = await engine.submitJob(jobSpec(Array.from({ length: 2000 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i }))), '/');
     let commits = 0;
     const db = engine.store.db;
     const realTransaction = db.transaction.bind(db);

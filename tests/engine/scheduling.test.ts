@@ -14,7 +14,7 @@ describe('scheduling', () => {
     const engine = makeEngine({ poolSize: 1 });
     const order = startOrder(engine);
     // The blocker holds the only thread while the rest queue up behind it.
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec(
         [
           { id: 'blocker', kind: 'demo.block', ms: 150, priority: 100 },
@@ -43,7 +43,7 @@ describe('scheduling', () => {
       } else if (task.state === 'succeeded' && counted.has(task.key)) running--;
     });
     const tasks = Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, kind: i % 2 ? 'demo.sleep' : 'demo.block', ms: 30 }));
-    const job = engine.submitJob(jobSpec(tasks, { concurrency: 1 }), '/');
+    const job = await engine.submitJob(jobSpec(tasks, { concurrency: 1 }), '/');
     await engine.waitForJob(job.id);
     expect(peak).toBe(1);
     expect(engine.tasksOfJob(job.id).every((t) => t.state === 'succeeded')).toBe(true);
@@ -51,7 +51,7 @@ describe('scheduling', () => {
 
   it('runs a task only after its dependencies succeeded', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'c', kind: 'demo.cpu', ms: 5, dependsOn: ['a', 'b'] },
         { id: 'a', kind: 'demo.block', ms: 60 },
@@ -67,7 +67,7 @@ describe('scheduling', () => {
 
   it('skips every task downstream of a failure, transitively, and the job fails', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'bad', kind: 'demo.fail' },
         { id: 'child', kind: 'demo.cpu', ms: 1, dependsOn: ['bad'] },
@@ -88,14 +88,14 @@ describe('scheduling', () => {
     const engine = makeEngine();
     const n = 5000;
     const tasks = Array.from({ length: n }, (_, i) => ({ id: `t${i}`, kind: i === 0 ? 'demo.fail' : 'demo.echo', dependsOn: i ? [`t${i - 1}`] : [] }));
-    const job = engine.submitJob(jobSpec(tasks), '/');
+    const job = await engine.submitJob(jobSpec(tasks), '/');
     await engine.waitForJob(job.id);
     expect(engine.stateCounts().skipped).toBe(n - 1);
   });
 
   it('continue: every task runs and failures are collected', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([{ id: 'f1', kind: 'demo.fail' }, { id: 'ok', kind: 'demo.cpu', ms: 50 }, { id: 'f2', kind: 'demo.fail' }], { onFailure: 'continue' }),
       '/',
     );
@@ -105,7 +105,7 @@ describe('scheduling', () => {
 
   it('fail-fast: the first failure cancels the rest, running and queued', async () => {
     const engine = makeEngine({ poolSize: 2, cancelGraceMs: 100 });
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec(
         [
           { id: 'long', kind: 'demo.block', ms: 60_000 },
@@ -127,7 +127,7 @@ describe('scheduling', () => {
 
   it('retries a failing task with backoff, keeping every attempt', async () => {
     const engine = makeEngine();
-    const job = engine.submitJob(jobSpec([{ id: 'flaky', kind: 'demo.fail', retries: 2, retryBackoffMs: 40 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'flaky', kind: 'demo.fail', retries: 2, retryBackoffMs: 40 }]), '/');
     await engine.waitForJob(job.id);
     const key = `${job.id}:flaky`;
     expect(engine.task(key)).toMatchObject({ state: 'failed', attempts: 3 });
@@ -140,7 +140,7 @@ describe('scheduling', () => {
 
   it('retries a timed-out task like a failed one', async () => {
     const engine = makeEngine({ cancelGraceMs: 0 });
-    const job = engine.submitJob(jobSpec([{ id: 't', kind: 'demo.block', ms: 500, timeoutMs: 100, retries: 1, retryBackoffMs: 0 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 't', kind: 'demo.block', ms: 500, timeoutMs: 100, retries: 1, retryBackoffMs: 0 }]), '/');
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:t`)).toMatchObject({ state: 'timed_out', attempts: 2 });
     expect(engine.attemptsOf(`${job.id}:t`).map((a) => a.state)).toEqual(['timed_out', 'timed_out']);
@@ -148,7 +148,7 @@ describe('scheduling', () => {
 
   it('retryTask runs an ended task again, with what was skipped because of it', async () => {
     const engine = makeEngine({ poolSize: 1 });
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'bad', kind: 'demo.fail' },
         { id: 'child', kind: 'demo.echo', value: 1, dependsOn: ['bad'] },
@@ -172,7 +172,7 @@ describe('scheduling', () => {
 
   it('retryTask of a task skipped after a cancel runs the cancelled dependency again too', async () => {
     const engine = makeEngine({ poolSize: 1 });
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'blocker', kind: 'demo.block', ms: 50 },
         { id: 'dep', kind: 'demo.echo', value: 'd' },
@@ -193,7 +193,7 @@ describe('scheduling', () => {
   it('batches tiny tasks and still returns every result to its own task', async () => {
     const engine = makeEngine();
     const n = 3000;
-    const job = engine.submitJob(jobSpec(Array.from({ length: n }, (_, i) => ({ id: `e${i}`, kind: 'demo.echo', value: { i } }))), '/');
+    const job = await engine.submitJob(jobSpec(Array.from({ length: n }, (_, i) => ({ id: `e${i}`, kind: 'demo.echo', value: { i } }))), '/');
     await engine.waitForJob(job.id);
     const tasks = engine.tasksOfJob(job.id);
     expect(tasks.every((t, i) => t.state === 'succeeded' && (t.result as { i: number }).i === i && t.attempts === 1)).toBe(true);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TelemetrySample } from '../../contract/telemetry.js';
+import { loopDelayMs } from '../../electron/engine/telemetry.js';
 import { jobSpec, makeEngine, waitFor } from '../support/engine-fixture.js';
 
 describe('events and telemetry', () => {
@@ -7,7 +8,7 @@ describe('events and telemetry', () => {
     const engine = makeEngine({ poolSize: 2, telemetryIntervalMs: 50 });
     const samples: TelemetrySample[] = [];
     engine.on('telemetry', (s) => samples.push(s));
-    const job = engine.submitJob(jobSpec(Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, kind: 'demo.cpu', ms: 60 }))), '/');
+    const job = await engine.submitJob(jobSpec(Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, kind: 'demo.cpu', ms: 60 }))), '/');
     await waitFor(() => samples.some((s) => s.running === 2 && s.queued > 0), 10_000, 'a sample of a busy pool');
     await engine.waitForJob(job.id);
     await waitFor(() => samples.some((s) => s.workers.filter((w) => w.heapUsed !== null).length === 2), 10_000, 'heap reports from both threads');
@@ -19,6 +20,22 @@ describe('events and telemetry', () => {
     expect(samples.some((s) => s.completionsPerSecond > 0)).toBe(true);
     expect(last.loop.delayP99Ms).toBeGreaterThanOrEqual(last.loop.delayP50Ms);
     expect(engine.telemetryHistory().length).toBe(samples.length);
+  });
+
+  it('counts as loop delay only what comes on top of the histogram timer\'s own interval', async () => {
+    expect(loopDelayMs(10.25e6, 10)).toBeCloseTo(0.25);
+    expect(loopDelayMs(9.9e6, 10)).toBe(0);
+    expect(loopDelayMs(310e6, 10)).toBe(300);
+    // A loop held for 300 ms shows it (less what the histogram timer had yet to wait).
+    const engine = makeEngine({ telemetryIntervalMs: 60_000 });
+    engine.sampleTelemetry();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      // held on purpose
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(engine.sampleTelemetry().loop.delayMaxMs).toBeGreaterThanOrEqual(290);
   });
 
   it('keeps a bounded telemetry history', async () => {
@@ -34,7 +51,7 @@ describe('events and telemetry', () => {
     engine.on('task', (t) => {
       if (t.state === 'running' && t.progress !== null) progress.push(t.progress);
     });
-    const job = engine.submitJob(jobSpec([{ id: 'p', kind: 'demo.cpu', ms: 400 }, { id: 'q', kind: 'demo.echo', value: 'x' }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'p', kind: 'demo.cpu', ms: 400 }, { id: 'q', kind: 'demo.echo', value: 'x' }]), '/');
     await engine.waitForJob(job.id);
     expect(progress.length).toBeGreaterThanOrEqual(2);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiResults } from '../../contract/api.js';
+import { THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
 import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';
 import { DEMO_JOB_DOCUMENT, demoCpuSlices } from '../../electron/hosts/demo-workload.js';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
@@ -79,9 +80,32 @@ describe('API handlers', () => {
     expect(detail.attempts).toEqual([expect.objectContaining({ attempt: 1, state: 'succeeded' })]);
   });
 
+  it('reads a big upload in a thread: the job runs, its problems come back as field issues, a missing thread is named', async () => {
+    const { api, engine, baseDir } = setUp();
+    const tasks = Array.from({ length: 2000 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i, dependsOn: i % 100 ? [`t${i - 1}`] : [] }));
+    const text = JSON.stringify({ name: 'big upload', tasks });
+    expect(text.length).toBeGreaterThan(THREAD_ABOVE_CHARS);
+    const submitted = value<ApiResults['submitJob']>(await api.call('submitJob', { text, fileName: 'big.json' }));
+    if (!submitted.ok) throw new Error(JSON.stringify(submitted.issues));
+    expect(submitted.job).toMatchObject({ name: 'big upload', baseDir, taskCount: 2000 });
+    expect((await engine.waitForJob(submitted.job.id)).state).toBe('succeeded');
+
+    tasks[1999]!.kind = 'demo.nope';
+    expect(value(await api.call('submitJob', { text: JSON.stringify({ name: 'big upload', tasks }), fileName: 'big.json' }))).toEqual({
+      ok: false,
+      issues: [{ path: 'tasks[1999].kind', message: expect.stringMatching(/^unknown kind "demo.nope"; expected one of /) }],
+    });
+
+    const broken = new ApiHandlers(engine, { defaultBaseDir: baseDir, jobReaderFile: '/nowhere/job-reader.js' });
+    expect(await broken.call('submitJob', { text, fileName: 'big.json' })).toEqual({
+      ok: false,
+      error: { code: 'INTERNAL', message: 'cannot read the job in a thread (/nowhere/job-reader.js): no such file' },
+    });
+  });
+
   it('cancels a running task, a job and everything; retries a failed task', async () => {
     const { api, engine } = setUp();
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'long', kind: 'demo.cpu', ms: 60_000 },
         { id: 'waits', kind: 'demo.echo', dependsOn: ['long'] },
@@ -102,11 +126,11 @@ describe('API handlers', () => {
     expect(engine.task(`${job.id}:boom`)).toMatchObject({ state: 'failed', attempts: 2 });
     expect(value(await api.call('retryTask', { key: `${job.id}:fine` }))).toEqual({ retried: false });
 
-    const other = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 60_000 }, { id: 'b', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    const other = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 60_000 }, { id: 'b', kind: 'demo.sleep', ms: 60_000 }]), '/');
     expect(value(await api.call('cancelJob', { jobId: other.id }))).toEqual({ cancelled: 2 });
     await engine.waitForJob(other.id);
     expect(engine.job(other.id)?.state).toBe('cancelled');
-    const third = engine.submitJob(jobSpec([{ id: 'c', kind: 'demo.sleep', ms: 60_000 }]), '/');
+    const third = await engine.submitJob(jobSpec([{ id: 'c', kind: 'demo.sleep', ms: 60_000 }]), '/');
     expect(value(await api.call('cancelAll', {}))).toEqual({ cancelled: 1 });
     await engine.waitForJob(third.id);
     expect(engine.task(`${third.id}:c`)?.state).toBe('cancelled');
@@ -115,12 +139,12 @@ describe('API handlers', () => {
   it('lists live jobs with their counts, and the history of the store with them', async () => {
     const dataDir = tempDir();
     const earlier = makeEngine({ dataDir });
-    const old = earlier.submitJob(jobSpec([{ id: 'x', kind: 'demo.echo', value: 'from before' }]), '/');
+    const old = await earlier.submitJob(jobSpec([{ id: 'x', kind: 'demo.echo', value: 'from before' }]), '/');
     await earlier.waitForJob(old.id);
     await earlier.shutdown();
 
     const { api, engine } = setUp({ dataDir });
-    const now = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo' }, { id: 'b', kind: 'demo.fail' }]), '/');
+    const now = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo' }, { id: 'b', kind: 'demo.fail' }]), '/');
     await engine.waitForJob(now.id);
     const live = value<ApiResults['listJobs']>(await api.call('listJobs', { history: false }));
     expect(live.jobs).toEqual([expect.objectContaining({ id: now.id, state: 'failed', counts: { succeeded: 1, failed: 1 } })]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApiEvent, DeltaMessage, SnapshotMessage } from '../../contract/api.js';
 import type { TaskRecord } from '../../contract/records.js';
-import { DELTA_INTERVAL_MS, EventBatcher } from '../../electron/hosts/event-batcher.js';
+import { DELTA_INTERVAL_MS, EventBatcher, MAX_TASKS_PER_DELTA } from '../../electron/hosts/event-batcher.js';
 import { jobSpec, makeEngine, onCleanup, waitFor } from '../support/engine-fixture.js';
 
 interface Received {
@@ -45,13 +45,13 @@ describe('event batcher', () => {
     const count = 20_000;
     const tasks = Array.from({ length: count }, (_, i) => ({ id: `e${i}`, kind: 'demo.echo', value: i }));
     const started = Date.now();
-    const job = engine.submitJob(jobSpec(tasks), '/');
+    const job = await engine.submitJob(jobSpec(tasks), '/');
     await engine.waitForJob(job.id);
     const ranMs = Date.now() - started;
-    // The last changes go out at most one interval after the job ends.
+    // The last changes go out a few intervals after the job ends (a delta carries a bounded number of tasks).
     await waitFor(() => {
-      const last = received.at(-1)?.event;
-      return last?.type === 'delta' && last.jobs.some((j) => j.id === job.id && j.state === 'succeeded');
+      const shown = applyStream(received.map((r) => r.event));
+      return shown.size === count && [...shown.values()].every((task) => task.state === 'succeeded');
     });
 
     const deltas = received.filter((r) => r.event.type === 'delta');
@@ -68,6 +68,10 @@ describe('event batcher', () => {
     expect(perSecond).toBeLessThanOrEqual(20);
     expect(transitions).toBeGreaterThan(2 * count);
     expect(deltas.length * 20).toBeLessThan(transitions);
+    // A burst (20,000 tasks going live) is spread over deltas of bounded size.
+    const sizes = deltas.map((r) => (r.event as DeltaMessage).tasks.length);
+    expect(Math.max(...sizes)).toBe(MAX_TASKS_PER_DELTA);
+    expect(received.some((r) => r.event.type === 'delta' && r.event.jobs.some((j) => j.id === job.id && j.state === 'succeeded'))).toBe(true);
 
     // Snapshot + deltas rebuild exactly what the engine holds.
     const rebuilt = applyStream(received.map((r) => r.event));
@@ -78,7 +82,7 @@ describe('event batcher', () => {
 
   it('starts with a snapshot, numbers deltas one by one, and resyncs with a fresh snapshot', async () => {
     const engine = makeEngine();
-    const first = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo', value: 1 }]), '/');
+    const first = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.echo', value: 1 }]), '/');
     await engine.waitForJob(first.id);
     const batcher = new EventBatcher(engine);
     onCleanup(() => batcher.close());
@@ -89,7 +93,7 @@ describe('event batcher', () => {
     expect(snapshot.tasks.map((t) => t.key)).toEqual([`${first.id}:a`]);
     expect(snapshot.attempts[`${first.id}:a`]).toEqual([expect.objectContaining({ attempt: 1, state: 'succeeded' })]);
 
-    const second = engine.submitJob(jobSpec([{ id: 'b', kind: 'demo.cpu', ms: 30 }, { id: 'c', kind: 'demo.sleep', ms: 30 }]), '/');
+    const second = await engine.submitJob(jobSpec([{ id: 'b', kind: 'demo.cpu', ms: 30 }, { id: 'c', kind: 'demo.sleep', ms: 30 }]), '/');
     await engine.waitForJob(second.id);
     await waitFor(() => (received.at(-1)?.event as DeltaMessage).jobs?.some((j) => j.id === second.id && j.state === 'succeeded'));
     const deltas = received.slice(1).map((r) => r.event as DeltaMessage);
@@ -106,7 +110,7 @@ describe('event batcher', () => {
     expect(again).toMatchObject({ type: 'snapshot', seq: lastSeq + 1 });
     expect(again.tasks).toHaveLength(3);
     expect(again.jobs.map((j) => j.state)).toEqual(['succeeded', 'succeeded']);
-    const third = engine.submitJob(jobSpec([{ id: 'd', kind: 'demo.echo' }]), '/');
+    const third = await engine.submitJob(jobSpec([{ id: 'd', kind: 'demo.echo' }]), '/');
     await engine.waitForJob(third.id);
     await waitFor(() => received.length > before + 1 && received.at(-1)!.event.type === 'delta' && (received.at(-1)!.event as DeltaMessage).jobs.some((j) => j.id === third.id && j.state === 'succeeded'));
     expect(received[before + 1]!.event.seq).toBe(again.seq + 1);
@@ -117,7 +121,7 @@ describe('event batcher', () => {
     const batcher = new EventBatcher(engine);
     onCleanup(() => batcher.close());
     const { received } = collect(batcher);
-    const job = engine.submitJob(jobSpec([{ id: 'f', kind: 'demo.fail', message: 'planned' }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'f', kind: 'demo.fail', message: 'planned' }]), '/');
     await engine.waitForJob(job.id);
     const deltas = () => received.map((r) => r.event).filter((e): e is DeltaMessage => e.type === 'delta');
     const sample = await waitFor(() => deltas().flatMap((d) => d.telemetry).at(0));
@@ -135,7 +139,7 @@ describe('event batcher', () => {
     let ready = false;
     const { received } = collect(batcher, { ready: () => ready });
     expect(received).toHaveLength(1); // the snapshot is not held back
-    const job = engine.submitJob(jobSpec(Array.from({ length: 50 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo' }))), '/');
+    const job = await engine.submitJob(jobSpec(Array.from({ length: 50 }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo' }))), '/');
     await engine.waitForJob(job.id);
     await new Promise((resolve) => setTimeout(resolve, 4 * DELTA_INTERVAL_MS));
     expect(received).toHaveLength(1);

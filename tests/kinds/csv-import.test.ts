@@ -106,7 +106,7 @@ describe('csv.import', () => {
     for (let i = 0; i < 400_000; i++) text += `${i},row number ${i} with some words in it\n`;
     writeFileSync(join(dir, 'big.csv'), text);
     const engine = makeEngine({ cancelGraceMs: 120_000 });
-    const { key, jobId } = startTask(engine, dir, { kind: 'csv.import', file: 'big.csv', db: 'out.sqlite', table: 'big', batchSize: 500 });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'csv.import', file: 'big.csv', db: 'out.sqlite', table: 'big', batchSize: 500 });
     await waitForProgress(engine, key);
     engine.cancelTask(key);
     await engine.waitForJob(jobId);

@@ -120,7 +120,7 @@ describe('file.compress and file.decompress', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'big.bin'), randomBytes(256 * MiB));
     const engine = makeEngine({ cancelGraceMs: 120_000 });
-    const { key, jobId } = startTask(engine, dir, { kind: 'file.compress', paths: ['big.bin'], format: 'brotli', level: 11 });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'file.compress', paths: ['big.bin'], format: 'brotli', level: 11 });
     await waitForProgress(engine, key);
     engine.cancelTask(key);
     await engine.waitForJob(jobId);

@@ -92,7 +92,7 @@ describe('file.hash', () => {
     engine.on('task', (task) => {
       if (task.state === 'running' && task.progress !== null) progress.push(task.progress);
     });
-    const { key, jobId } = startTask(engine, dir, { kind: 'file.hash', paths: ['huge.bin'], manifest: 'SUMS' });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'file.hash', paths: ['huge.bin'], manifest: 'SUMS' });
     await waitForProgress(engine, key);
     engine.cancelTask(key);
     await engine.waitForJob(jobId);

@@ -98,7 +98,7 @@ describe('http.fetch', () => {
   it('stops a download at a cancel and removes the partial file', async () => {
     const dir = tempDir();
     const engine = makeEngine();
-    const { key, jobId } = startTask(engine, dir, { kind: 'http.fetch', url: `${base}/stall`, output: 'stalled.bin' });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'http.fetch', url: `${base}/stall`, output: 'stalled.bin' });
     await waitForProgress(engine, key);
     engine.cancelTask(key);
     await engine.waitForJob(jobId);

@@ -24,7 +24,7 @@ export function copyChinook(dir: string, name = 'chinook.sqlite'): string {
 
 /** Submits tasks as one job, paths resolved against `baseDir` as for a job file there; resolves when it ends. */
 export async function runJob(engine: Engine, baseDir: string, tasks: Array<Record<string, unknown>>): Promise<TaskRecord[]> {
-  const job = engine.submitJob(resolveJobPaths(jobSpec(tasks), baseDir), baseDir);
+  const job = await engine.submitJob(resolveJobPaths(jobSpec(tasks), baseDir), baseDir);
   await engine.waitForJob(job.id);
   return engine.tasksOfJob(job.id);
 }
@@ -35,8 +35,8 @@ export async function runTask(engine: Engine, baseDir: string, task: Record<stri
 }
 
 /** Submits one task and returns its key at once (for cancel tests). */
-export function startTask(engine: Engine, baseDir: string, task: Record<string, unknown>): { key: string; jobId: string } {
-  const job = engine.submitJob(resolveJobPaths(jobSpec([{ id: 't', ...task }]), baseDir), baseDir);
+export async function startTask(engine: Engine, baseDir: string, task: Record<string, unknown>): Promise<{ key: string; jobId: string }> {
+  const job = await engine.submitJob(resolveJobPaths(jobSpec([{ id: 't', ...task }]), baseDir), baseDir);
   return { key: `${job.id}:t`, jobId: job.id };
 }
 

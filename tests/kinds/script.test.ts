@@ -116,7 +116,7 @@ describe('script', () => {
     const stuck = await runTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'spin', timeoutMs: 300 });
     expect(stuck.state).toBe('timed_out');
     expect(stuck.error?.code).toBe('TIMED_OUT');
-    const { key, jobId } = startTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'spin' });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'spin' });
     await waitFor(() => engine.task(key)?.state === 'running', 30_000, 'the loop to start');
     engine.cancelTask(key);
     await engine.waitForJob(jobId);
@@ -176,7 +176,7 @@ describe('script', () => {
           });
         });
       const engine = makeEngine({ services: { forever }, cancelGraceMs: 120_000 });
-      const { key, jobId } = startTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'callForever' });
+      const { key, jobId } = await startTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'callForever' });
       await waitFor(() => engine.task(key)?.progressMessage === 'calling', 30_000, 'the call to start');
       engine.cancelTask(key);
       await engine.waitForJob(jobId);

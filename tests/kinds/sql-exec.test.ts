@@ -73,7 +73,7 @@ describe('sql.exec', () => {
     const tracks = trackCount(db);
     const engine = makeEngine({ cancelGraceMs: 120_000 });
     const sql = ['DELETE FROM PlaylistTrack', 'DELETE FROM InvoiceLine', 'DELETE FROM Track', ...Array.from({ length: 2000 }, () => BUSY_STATEMENT)].join(';\n');
-    const { key, jobId } = startTask(engine, dir, { kind: 'sql.exec', db: 'chinook.sqlite', sql });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'sql.exec', db: 'chinook.sqlite', sql });
     await waitForProgress(engine, key);
     engine.cancelTask(key);
     await engine.waitForJob(jobId);
@@ -88,7 +88,7 @@ describe('sql.exec', () => {
     // No grace: a cancel ends the thread at once, whatever it is doing.
     const engine = makeEngine({ cancelGraceMs: 0 });
     const sql = ['DELETE FROM PlaylistTrack', 'DELETE FROM InvoiceLine', 'DELETE FROM Track', ...Array.from({ length: 2000 }, () => BUSY_STATEMENT)].join(';\n');
-    const { key, jobId } = startTask(engine, dir, { kind: 'sql.exec', db: 'chinook.sqlite', sql });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'sql.exec', db: 'chinook.sqlite', sql });
     await waitForProgress(engine, key, 'a finished statement');
     const threadsBefore = engine.sampleTelemetry().workers.map((w) => w.threadId);
     engine.cancelTask(key);

@@ -184,7 +184,7 @@ describe('sql.query', () => {
     // A long grace period: the task must stop by itself, at its own cancel check.
     const engine = makeEngine({ cancelGraceMs: 120_000 });
     const endless = 'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i, i * 2 FROM n';
-    const { key, jobId } = startTask(engine, dir, { kind: 'sql.query', db: 'chinook.sqlite', sql: endless, output: { path: 'endless.csv' } });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'sql.query', db: 'chinook.sqlite', sql: endless, output: { path: 'endless.csv' } });
     await waitForProgress(engine, key);
     expect(existsSync(join(dir, 'endless.csv.partial'))).toBe(true);
     engine.cancelTask(key);

@@ -210,7 +210,7 @@ function callArbitrary(realKeys: string[], realJobIds: string[], methodNames: re
 /** A host with something to act on: a job with tasks that wait, one that failed, one that succeeded. */
 async function seededEngine(): Promise<{ engine: Engine; keys: string[]; jobIds: string[] }> {
   const engine = makeEngine({ cancelGraceMs: 100 });
-  const job = engine.submitJob(
+  const job = await engine.submitJob(
     jobSpec([
       { id: 'waits', kind: 'demo.sleep', ms: 60_000 },
       { id: 'fails', kind: 'demo.fail', message: 'on purpose' },

@@ -145,7 +145,7 @@ describe('a regular expression that backtracks for ever', () => {
       ]),
       dir,
     );
-    const job = engine.submitJob(spec, dir);
+    const job = await engine.submitJob(spec, dir);
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:grep`)).toMatchObject({ state: 'timed_out', error: { code: 'TIMED_OUT', message: 'timed out after 500 ms' } });
     expect(engine.task(`${job.id}:next`)).toMatchObject({ state: 'succeeded' });
@@ -162,7 +162,7 @@ describe('files that vanish between the glob and the read', () => {
     truncateSync(join(dir, 'a-large.bin'), 300 * 1024 * 1024);
     for (const name of ['b-deleted.bin', 'c-now-a-folder.bin', 'd-now-a-pipe.bin', 'e-kept.bin']) writeFileSync(join(dir, name), `${name}\n`);
     const spec = resolveJobPaths(jobSpec([{ id: 'hash', kind: 'file.hash', paths: ['*.bin'], manifest: 'sums.sha256' }]), dir);
-    const job = engine.submitJob(spec, dir);
+    const job = await engine.submitJob(spec, dir);
     const key = `${job.id}:hash`;
     // Progress on the large file means the listing is done.
     await waitFor(() => engine.task(key)?.progressMessage?.endsWith('a-large.bin'), 30_000, 'hashing of the large file');

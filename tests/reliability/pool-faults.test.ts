@@ -87,7 +87,7 @@ describe('a fault in a pool task stays in that task', () => {
   for (const fault of FAULTS) {
     it(`a script that ${fault.name}: its task ends with a clear reason, the next task runs`, async () => {
       const engine = faultEngine(1);
-      const job = engine.submitJob(
+      const job = await engine.submitJob(
         jobSpec([
           { id: 'before', kind: 'demo.echo', value: 'untouched' },
           { id: 'fault', ...fault.task, args: { otherKey: 'placeholder' }, dependsOn: ['before'] },
@@ -101,17 +101,17 @@ describe('a fault in a pool task stays in that task', () => {
       expect(engine.task(`${job.id}:before`)).toMatchObject({ state: 'succeeded', result: 'untouched', progress: 1 });
       await threadsBackTo(engine, 1);
       // The replacement thread takes new work as any other.
-      const after = engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 5 }]), '/');
+      const after = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 5 }]), '/');
       expect((await engine.waitForJob(after.id)).state).toBe('succeeded');
     });
   }
 
   it('forged events for another task (finished, or not even this engine\'s) change nothing of it', async () => {
     const engine = faultEngine(1);
-    const first = engine.submitJob(jobSpec([{ id: 'victim', kind: 'demo.echo', value: 'mine' }]), '/');
+    const first = await engine.submitJob(jobSpec([{ id: 'victim', kind: 'demo.echo', value: 'mine' }]), '/');
     await engine.waitForJob(first.id);
     const victim = engine.task(`${first.id}:victim`)!;
-    const job = engine.submitJob(jobSpec([{ id: 'forger', ...script('posts-garbage.mjs'), args: { otherKey: victim.key } }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'forger', ...script('posts-garbage.mjs'), args: { otherKey: victim.key } }]), '/');
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:forger`)).toMatchObject({ state: 'succeeded', result: { posted: 19 } });
     expect(engine.task(victim.key)).toEqual(victim);
@@ -124,10 +124,10 @@ describe('a fault in a pool task stays in that task', () => {
     const lines = join(tempDir(), 'lines.txt');
     const append = (id: string, file = lines) => ({ id, ...script('appends-line.mjs'), args: { file, line: id } });
     // Quick tasks of a kind travel in batches once the kind has shown it is quick.
-    const warm = engine.submitJob(jobSpec(Array.from({ length: 40 }, (_, i) => append(`w${i}`, `${lines}.warm`))), '/');
+    const warm = await engine.submitJob(jobSpec(Array.from({ length: 40 }, (_, i) => append(`w${i}`, `${lines}.warm`))), '/');
     await engine.waitForJob(warm.id);
     const ids = [...Array.from({ length: 30 }, (_, i) => `a${i}`), 'exit', ...Array.from({ length: 10 }, (_, i) => `b${i}`)];
-    const job = engine.submitJob(jobSpec(ids.map((id) => (id === 'exit' ? { id, ...script('exits-process.mjs') } : append(id)))), '/');
+    const job = await engine.submitJob(jobSpec(ids.map((id) => (id === 'exit' ? { id, ...script('exits-process.mjs') } : append(id)))), '/');
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:exit`)?.state).toBe('failed');
     for (const id of ids.filter((id) => id !== 'exit')) expect(engine.task(`${job.id}:${id}`)).toMatchObject({ state: 'succeeded', attempts: 1 });
@@ -139,7 +139,7 @@ describe('a fault in a pool task stays in that task', () => {
 
   it('a script that forges events whose fields cannot become text does not bring the engine down', async () => {
     const engine = faultEngine(1);
-    const job = engine.submitJob(
+    const job = await engine.submitJob(
       jobSpec([
         { id: 'forger', ...script('posts-unprintable.mjs') },
         { id: 'next', kind: 'demo.echo', value: 'still runs', dependsOn: ['forger'] },
@@ -207,17 +207,17 @@ describe('1,000 mixed faults in a row', () => {
     const run = Array.from({ length: RUN_LENGTH }, (_, i) => cycle[(i * 37) % cycle.length]!);
 
     // Warm-up: every fault once, so modules, code caches and the pool are as they will stay.
-    const warm = engine.submitJob(jobSpec(FAULTS.map((fault, i) => ({ id: `w${i}`, ...fault.task }))), '/');
+    const warm = await engine.submitJob(jobSpec(FAULTS.map((fault, i) => ({ id: `w${i}`, ...fault.task }))), '/');
     await engine.waitForJob(warm.id);
     await threadsBackTo(engine, 2);
     const baseline = { heap: await settledHeap(), handles: handleCounts() };
 
     // A control: as many failed tasks without a fault of the pool, for what 1,000 records hold.
-    const control = engine.submitJob(jobSpec(run.map((_, i) => ({ id: `c${i}`, kind: 'demo.fail', message: 'a plain failure' }))), '/');
+    const control = await engine.submitJob(jobSpec(run.map((_, i) => ({ id: `c${i}`, kind: 'demo.fail', message: 'a plain failure' }))), '/');
     await engine.waitForJob(control.id);
     const afterControl = await settledHeap();
 
-    const job = engine.submitJob(jobSpec(run.map((fault, i) => ({ id: `f${i}`, ...fault.task }))), '/');
+    const job = await engine.submitJob(jobSpec(run.map((fault, i) => ({ id: `f${i}`, ...fault.task }))), '/');
     await engine.waitForJob(job.id);
     const tasks = engine.tasksOfJob(job.id);
     run.forEach((fault, i) => expectFault(tasks[i], fault));
@@ -233,7 +233,7 @@ describe('1,000 mixed faults in a row', () => {
     const faultGrowth = afterFaults - afterControl;
     expect(faultGrowth).toBeLessThan(controlGrowth * 1.5 + 2 * 1024 * 1024);
     // Still a working pool.
-    const after = engine.submitJob(jobSpec(Array.from({ length: 100 }, (_, i) => ({ id: `a${i}`, kind: 'demo.echo', value: i }))), '/');
+    const after = await engine.submitJob(jobSpec(Array.from({ length: 100 }, (_, i) => ({ id: `a${i}`, kind: 'demo.echo', value: i }))), '/');
     expect((await engine.waitForJob(after.id)).state).toBe('succeeded');
     process.stdout.write(
       `1,000 faults (${lostThreads} lost threads): heap ${mb(baseline.heap)} -> ${mb(afterControl)} after the control -> ${mb(afterFaults)} after the faults\n`,

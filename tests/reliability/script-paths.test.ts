@@ -34,7 +34,7 @@ describe('script modules run only from the paths the user gave', () => {
       https: ['https://example.com/module.mjs', 'default'],
     };
     const text = JSON.stringify({ name: 'not files', tasks: Object.entries(modules).map(([id, [module, name]]) => ({ id, kind: 'script', module, export: name, args: '/etc/hostname' })) });
-    const job = engine.submitJob(jobSpecFromText(text, 'job.json', base), base);
+    const job = await engine.submitJob(jobSpecFromText(text, 'job.json', base), base);
     await engine.waitForJob(job.id);
     for (const [id, [module]] of Object.entries(modules)) {
       const task = engine.task(`${job.id}:${id}`)!;
