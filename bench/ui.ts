@@ -71,7 +71,8 @@ async function driveTimeline({ durationMs, canvasSelector }: { durationMs: numbe
   const visibleNow = (): number => Number(canvas.dataset.visibleBars);
   const rect = canvas.getBoundingClientRect();
   const y = rect.top + 40;
-  const zoomX = rect.left + rect.width * 0.6;
+  // Late in the view: the start of it is the job's admission, when every task waits and every bar shows.
+  const zoomX = rect.left + rect.width * 0.85;
   const pointer = (type: string, x: number, buttons: number): void => {
     canvas.dispatchEvent(new page.PointerEvent(type, { clientX: x, clientY: y, button: 0, buttons, bubbles: true, pointerId: 1, isPrimary: true }));
   };
