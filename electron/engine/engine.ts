@@ -95,8 +95,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly telemetry: Telemetry;
   private readonly ready = { pool: new ReadyQueue(), loop: new ReadyQueue() };
   private readonly jobsById = new Map<string, Job>();
-  private readonly tasks = new Map<string, Task>();
-  private readonly logs = new Map<string, TaskLogLine[]>();
   private readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   private readonly cancelGraceMs: number;
   private readonly keepFinishedTasks: number;
@@ -280,7 +278,6 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Makes tasks `from` to `to` (exclusive) live: indexed, announced, and queued when ready. */
   private adoptTasks(job: Job, from: number, to: number): void {
     for (const task of job.tasks.slice(from, to)) {
-      this.tasks.set(task.key, task);
       task.live = true;
       this.emit('task', task);
       if (task.state === 'queued' && task.waitingOn === 0) this.enqueue(task);
@@ -562,12 +559,21 @@ export class Engine extends EventEmitter<EngineEvents> {
     while (this.finishedTasksHeld > this.keepFinishedTasks && this.finishedJobs.length > 0) {
       const job = this.finishedJobs.shift()!;
       this.finishedTasksHeld -= job.tasks.length;
+      // Its tasks (and their logs) are reached through it: letting go of it lets go of them.
       this.jobsById.delete(job.id);
-      for (const task of job.tasks) {
-        this.tasks.delete(task.key);
-        this.logs.delete(task.key);
-      }
     }
+  }
+
+  /** A live task of a job this engine holds, by `<jobId>:<taskId>` key. */
+  private liveTask(key: string): Task | undefined {
+    const id = splitTaskKey(key);
+    const task = id ? this.jobsById.get(id.jobId)?.byId.get(id.taskId) : undefined;
+    return task?.live ? task : undefined;
+  }
+
+  /** Every live task, job by job. */
+  private *liveTasks(): Generator<Task> {
+    for (const job of this.jobsById.values()) for (const task of job.tasks) if (task.live) yield task;
   }
 
   /** Records of a job this engine let go of (or never held), from the store. */
@@ -581,7 +587,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Cancels one task (by `<jobId>:<taskId>` key). Returns false when it had already ended. */
   cancelTask(key: string): boolean {
-    const task = this.tasks.get(key);
+    const task = this.liveTask(key);
     if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
     return this.stopTask(task, 'cancel');
   }
@@ -655,7 +661,7 @@ export class Engine extends EventEmitter<EngineEvents> {
 
   /** Runs a finished task again (and whatever was skipped because of it). */
   retryTask(key: string): boolean {
-    const task = this.tasks.get(key);
+    const task = this.liveTask(key);
     if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
     if (!isTerminal(task.state) || task.state === 'succeeded' || this.closing) return false;
     const job = task.job;
@@ -733,7 +739,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   task(key: string): TaskRecord | null {
-    const live = this.tasks.get(key);
+    const live = this.liveTask(key);
     if (live) return live.toRecord();
     const id = splitTaskKey(key);
     const stored = id ? this.storedJob(id.jobId)?.tasks.find((task) => task.id === id.taskId) : undefined;
@@ -743,7 +749,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   attemptsOf(key: string): TaskAttempt[] {
-    const live = this.tasks.get(key);
+    const live = this.liveTask(key);
     if (live) return live.history.map((a) => ({ ...a }));
     const id = splitTaskKey(key);
     if (!id) return [];
@@ -752,14 +758,16 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   logsOf(key: string): TaskLogLine[] {
-    return [...(this.logs.get(key) ?? [])];
+    return [...(this.liveTask(key)?.logLines ?? [])];
   }
 
   private appendLog(line: TaskLogLine): void {
-    let lines = this.logs.get(line.taskKey);
-    if (!lines) this.logs.set(line.taskKey, (lines = []));
-    lines.push(line);
-    if (lines.length > LOG_LINES_PER_TASK) lines.shift();
+    const task = this.liveTask(line.taskKey);
+    if (task) {
+      const lines = (task.logLines ??= []);
+      lines.push(line);
+      if (lines.length > LOG_LINES_PER_TASK) lines.shift();
+    }
     this.emit('log', line);
   }
 
@@ -795,7 +803,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     const withResults = options.withResults ?? true;
     const attempts: Record<string, TaskAttempt[]> = {};
     const tasks: TaskRecord[] = [];
-    for (const task of this.tasks.values()) {
+    for (const task of this.liveTasks()) {
       const record = task.toRecord();
       if (!withResults) record.result = null;
       tasks.push(record);
@@ -833,8 +841,9 @@ export class Engine extends EventEmitter<EngineEvents> {
   private async close(deadlineMs: number): Promise<void> {
     this.closing = true;
     await Promise.allSettled(this.admissions);
-    const running = [...this.tasks.values()].filter((task) => task.onExecutor);
-    for (const task of this.tasks.values()) if (!task.onExecutor) this.stopTask(task, 'shutdown');
+    const all = [...this.liveTasks()];
+    const running = all.filter((task) => task.onExecutor);
+    for (const task of all) if (!task.onExecutor) this.stopTask(task, 'shutdown');
     for (const task of running) this.stopTask(task, 'shutdown');
     const deadline = Date.now() + deadlineMs;
     while (running.some((task) => task.onExecutor) && Date.now() < deadline) {

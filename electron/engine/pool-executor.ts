@@ -147,9 +147,10 @@ export class PoolExecutor implements Executor {
       const at = typeof event.at === 'number' && Number.isFinite(event.at) ? event.at : Date.now();
       if (task) this.listener.log({ taskKey: task.key, at, level, message: printable(event.message) });
     } else if (event.type === 'call') {
-      // Only the running task in that slot may call (its thread waits on the slot's signal).
+      // Only the running task in that slot may call (its thread waits on the slot's signal). A
+      // call that crossed its task's stop on the way is not started: the task no longer waits for it.
       const task = this.byKey.get(event.key);
-      if (task && this.slotOf.get(task) === event.slot) this.calls.serve(event);
+      if (task && this.slotOf.get(task) === event.slot && task.stopReason === null) this.calls.serve(event);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { TaskAttempt, TaskError, TaskRecord } from '../../contract/records.js';
+import type { TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { KindExecutor, TaskState } from '../../contract/task-states.js';
 import type { Job } from './job.js';
 
@@ -17,6 +17,8 @@ export class Task implements TaskRecord {
   error: TaskError | null = null;
   result: unknown = null;
   history: TaskAttempt[] = [];
+  /** The newest log lines of its handler, once it wrote any. */
+  logLines: TaskLogLine[] | null = null;
 
   /** Unfinished dependencies; the task is ready when this reaches 0. */
   waitingOn = 0;

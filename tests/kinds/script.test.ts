@@ -167,9 +167,11 @@ describe('script', () => {
 
     it('stops waiting at a cancel and aborts the pending service call', async () => {
       const { dir } = setup();
+      let started = false;
       let aborted = false;
       const forever: CallService = (_args, { signal }) =>
         new Promise((_resolve, reject) => {
+          started = true;
           signal.addEventListener('abort', () => {
             aborted = true;
             reject(new Error('aborted'));
@@ -177,7 +179,8 @@ describe('script', () => {
         });
       const engine = makeEngine({ services: { forever }, cancelGraceMs: 120_000 });
       const { key, jobId } = await startTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'callForever' });
-      await waitFor(() => engine.task(key)?.progressMessage === 'calling', 30_000, 'the call to start');
+      // The service itself, not the task's progress: the call is a message of its own, behind it.
+      await waitFor(() => started, 30_000, 'the call to reach its service');
       engine.cancelTask(key);
       await engine.waitForJob(jobId);
       expect(engine.task(key)?.state).toBe('cancelled');
