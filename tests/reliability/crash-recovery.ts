@@ -42,7 +42,7 @@ export function liveTaskState(dataDir: string, taskId: string): string | null {
 }
 
 export function onlyJobId(dataDir: string): string {
-  const jobs = sqlite3Json<{ id: string }>(storeFile(dataDir), 'SELECT id FROM jobs', { readonly: true });
+  const jobs = sqlite3Json<{ id: string }>(storeFile(dataDir), 'SELECT id FROM jobs WHERE admitted = 1', { readonly: true });
   expect(jobs).toHaveLength(1);
   return jobs[0]!.id;
 }

@@ -95,7 +95,7 @@ describe('a SIGKILL of `threadline run`', () => {
       if (moment === 'wal-growing') {
         await waitFor(() => (statSync(`${db}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 1_000_000, 60_000, 'the admission to write');
       } else if (moment === 'random-from-start') {
-        delay = Math.round(500 + Math.random() * 2500);
+        delay = Math.round(1000 + Math.random() * 3000);
         await new Promise((resolve) => setTimeout(resolve, delay));
       } else {
         await waitFor(() => liveCounts(dataDir)?.queued, 60_000, 'the job to be admitted');

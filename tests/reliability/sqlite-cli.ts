@@ -28,7 +28,9 @@ export function dumpChecksum(db: string): string {
 
 /** Task counts by state in a job store, read by the shell. */
 export function storeStateCounts(db: string, jobId?: string): Record<string, number> {
-  const where = jobId === undefined ? '' : ` WHERE job_id = '${jobId.replaceAll("'", "''")}'`;
+  // Rows of a job still being admitted are not the job's yet: readers of the store skip them.
+  const admitted = 'job_id IN (SELECT id FROM jobs WHERE admitted = 1)';
+  const where = jobId === undefined ? ` WHERE ${admitted}` : ` WHERE job_id = '${jobId.replaceAll("'", "''")}' AND ${admitted}`;
   const rows = sqlite3Json<{ state: string; n: number }>(db, `SELECT state, count(*) AS n FROM tasks${where} GROUP BY state`, { readonly: true });
   return Object.fromEntries(rows.map((row) => [row.state, row.n]));
 }
