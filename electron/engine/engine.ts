@@ -11,7 +11,7 @@ import { ThreadlineError } from './errors.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from './executor.js';
 import { newJobId, splitTaskKey, taskKey } from './ids.js';
 import { Job } from './job.js';
-import { JobStore, ownerAlive, type StoredTask } from './job-store.js';
+import { JobStore, ownerAlive, taskRecordOf, type StoredTask } from './job-store.js';
 import { LoopExecutor } from './loop-executor.js';
 import { defaultCheckpointFile, defaultWorkerFile } from './paths.js';
 import { PoolExecutor } from './pool-executor.js';
@@ -735,7 +735,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   tasksOfJob(jobId: string): TaskRecord[] {
     const job = this.jobsById.get(jobId);
     if (job) return job.tasks.map((task) => task.toRecord());
-    return (this.storedJob(jobId)?.tasks ?? []).map(({ seq: _seq, ...task }) => task);
+    return (this.storedJob(jobId)?.tasks ?? []).map(taskRecordOf);
   }
 
   task(key: string): TaskRecord | null {
@@ -743,9 +743,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (live) return live.toRecord();
     const id = splitTaskKey(key);
     const stored = id ? this.storedJob(id.jobId)?.tasks.find((task) => task.id === id.taskId) : undefined;
-    if (!stored) return null;
-    const { seq: _seq, ...task } = stored;
-    return task;
+    return stored ? taskRecordOf(stored) : null;
   }
 
   attemptsOf(key: string): TaskAttempt[] {

@@ -55,6 +55,12 @@ export interface StoredTask extends TaskRecord {
   seq: number;
 }
 
+/** The record of a stored task, without what only the store keeps. */
+export function taskRecordOf(stored: StoredTask): TaskRecord {
+  const { seq: _seq, ...record } = stored;
+  return record;
+}
+
 /** Is the process that wrote `owner` still running? Only answerable on the same host. */
 export function ownerAlive(owner: StoreOwner): boolean {
   if (owner.host !== hostname()) return true;

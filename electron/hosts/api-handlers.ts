@@ -13,6 +13,7 @@ import { describeIssue, formatPath } from '../../contract/job-spec.js';
 import type { Engine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { readJobText } from '../engine/job-reader.js';
+import { taskRecordOf } from '../engine/job-store.js';
 import { demoCpuSlices, demoJobSpec, runDemoInline } from './demo-workload.js';
 
 export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
@@ -84,8 +85,7 @@ export class ApiHandlers {
     const [jobId = '', taskId = ''] = key.split(':');
     const stored = this.engine.store.tasksOfJob(jobId).find((task) => task.id === taskId);
     if (!stored) throw new ThreadlineError('NOT_FOUND', `no task ${key}`);
-    const { seq: _seq, ...task } = stored;
-    return { task, attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: [] };
+    return { task: taskRecordOf(stored), attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: [] };
   }
 
   private async runDemo(inline: boolean): Promise<ApiResults['runDemo']> {
