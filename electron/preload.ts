@@ -13,7 +13,7 @@ import {
   type ApiResults,
   type ThreadlineApi,
 } from '../contract/api.js';
-import type { DesktopApi, DesktopMethod, DesktopResults } from './desktop/desktop-api.js';
+import type { DesktopApi, DesktopMethod, DesktopResults } from '../contract/desktop-api.js';
 import { IPC_CHANNELS } from './desktop/ipc-channels.js';
 import type { ApiOutcome } from './hosts/api-handlers.js';
 

@@ -8,7 +8,7 @@ import type { ApiErrorBody } from '../../contract/api.js';
 import { ApiCallError } from '../../contract/api.js';
 import { badRequest, type ApiHandlers, type ApiOutcome } from '../hosts/api-handlers.js';
 import type { EventBatcher, Subscription } from '../hosts/event-batcher.js';
-import { desktopParamsSchemas, isDesktopMethod, type DesktopMethod } from './desktop-api.js';
+import { desktopParamsSchemas, isDesktopMethod, type DesktopMethod } from '../../contract/desktop-api.js';
 import { IPC_CHANNELS } from './ipc-channels.js';
 import type { DesktopHandlers } from './native-dialogs.js';
 import { assertTrustedSender } from './security.js';

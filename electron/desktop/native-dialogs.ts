@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BrowserWindow, Dialog, OpenDialogOptions, OpenDialogReturnValue } from 'electron';
 import { ApiCallError, apiParamsSchemas } from '../../contract/api.js';
-import type { DesktopMethod, DesktopResults } from './desktop-api.js';
+import type { DesktopMethod, DesktopResults } from '../../contract/desktop-api.js';
 
 export type DesktopHandlers = { [M in DesktopMethod]: () => Promise<DesktopResults[M]> };
 

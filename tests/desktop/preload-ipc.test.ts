@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { API_METHODS, apiEventSchema, type ApiEvent, type DeltaMessage, type SnapshotMessage, type ThreadlineApi } from '../../contract/api.js';
-import { DESKTOP_METHODS, type DesktopApi } from '../../electron/desktop/desktop-api.js';
+import { DESKTOP_METHODS, type DesktopApi } from '../../contract/desktop-api.js';
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
 import { startTestApp, type TestApp } from './desktop-fixture.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { API_METHODS, apiParamsSchemas, clientMessageSchema, isApiMethod, type ApiMethod, type ResultMessage } from '../../contract/api.js';
 import { APP_ORIGIN, APP_START_URL } from '../../electron/desktop/app-protocol.js';
-import { DESKTOP_METHODS, desktopParamsSchemas, isDesktopMethod } from '../../electron/desktop/desktop-api.js';
+import { DESKTOP_METHODS, desktopParamsSchemas, isDesktopMethod } from '../../contract/desktop-api.js';
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import type { Engine } from '../../electron/engine/engine.js';
 import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';

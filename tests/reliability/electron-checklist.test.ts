@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import type { ApiEvent, ThreadlineApi } from '../../contract/api.js';
-import type { DesktopApi } from '../../electron/desktop/desktop-api.js';
+import type { DesktopApi } from '../../contract/desktop-api.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { waitFor } from '../support/engine-fixture.js';
 import { startTestApp } from '../desktop/desktop-fixture.js';
