@@ -2,6 +2,7 @@
  * `npm run build` / `npm run dev` for the desktop app (electron-vite):
  *   out/main/index.js        the main process (electron/main.ts)
  *   out/main/pool-worker.js  the piscina worker (workers/entry.ts, imported with ?modulePath)
+ *   out/main/pool-worker.cjs what piscina loads: workers/entry.cts, which import()s pool-worker.js
  *   out/main/job-reader.js   the job reader thread (electron/engine/job-reader-thread.ts, ?modulePath)
  *   out/main/store-checkpoint.js  the store's checkpoint thread (electron/engine/store-checkpoint-thread.ts)
  *   out/preload/index.cjs    the preload (sandboxed, so CommonJS with everything bundled in)
@@ -30,6 +31,25 @@ const THREAD_ENTRIES = new Map([
 ]);
 const threadFileName = (moduleId: string | null) => (moduleId === null ? undefined : THREAD_ENTRIES.get(resolve(moduleId.split('?')[0]!)));
 
+/**
+ * out/main/pool-worker.cjs: workers/entry.cts as CommonJS, as `npm run build:node` compiles it.
+ * piscina require()s it and it import()s pool-worker.js beside it, so the pool never loads an
+ * ES module through require() (see workers/entry.cts).
+ */
+function poolWorkerCommonJsEntry(): Plugin {
+  return {
+    name: 'threadline:pool-worker-cjs',
+    apply: 'build',
+    async generateBundle() {
+      const { default: ts } = await import('typescript');
+      const source = readFileSync(fromRoot('workers/entry.cts'), 'utf8');
+      const compilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022 };
+      const { outputText } = ts.transpileModule(source, { fileName: 'entry.cts', compilerOptions });
+      this.emitFile({ type: 'asset', fileName: 'pool-worker.cjs', source: outputText });
+    },
+  };
+}
+
 /** The CSP as a <meta> tag too, in case a page is ever loaded without the header. */
 function cspMetaTag(): Plugin {
   return {
@@ -47,6 +67,7 @@ function cspMetaTag(): Plugin {
 
 export default defineConfig({
   main: {
+    plugins: [poolWorkerCommonJsEntry()],
     build: {
       externalizeDeps: { exclude: dependencies.filter((name) => !EXTERNAL.includes(name)) },
       rolldownOptions: {

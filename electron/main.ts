@@ -1,17 +1,18 @@
 /**
  * The desktop app's main process: electron-vite bundles this file to out/main/index.js, the
- * threads' entries next to it (out/main/pool-worker.js, out/main/job-reader.js,
- * out/main/store-checkpoint.js) and the preload to out/preload/.
+ * threads' entries next to it (out/main/pool-worker.js and the pool-worker.cjs piscina loads,
+ * out/main/job-reader.js, out/main/store-checkpoint.js) and the preload to out/preload/.
  */
 import { join } from 'node:path';
 import { app, dialog } from 'electron';
-import workerFile from '../workers/entry.ts?modulePath';
+import poolWorkerModule from '../workers/entry.ts?modulePath';
 import jobReaderFile from './engine/job-reader-thread.ts?modulePath';
 import checkpointFile from './engine/store-checkpoint-thread.ts?modulePath';
 import { startDesktopApp } from './desktop/desktop-app.js';
 
 startDesktopApp({
-  workerFile,
+  // piscina gets the CommonJS entry beside the module, which import()s it (see workers/entry.cts).
+  workerFile: poolWorkerModule.replace(/\.js$/, '.cjs'),
   jobReaderFile,
   checkpointFile,
   preloadFile: join(import.meta.dirname, '../preload/index.cjs'),

@@ -19,7 +19,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The compiled pool worker entry (see `compiledFile`). */
 export function defaultWorkerFile(): string {
-  return compiledFile('workers/pool-entry.cjs');
+  return compiledFile('workers/entry.cjs');
 }
 
 /** The compiled job reader thread entry (see `compiledFile`). */

@@ -13,7 +13,7 @@ import type { WorkerSample } from '../../contract/telemetry.js';
 import { CallServer, type CallServiceMap } from './call-services.js';
 
 export interface PoolOptions {
-  /** The built worker file piscina loads (`workers/pool-entry.cjs`). */
+  /** The built worker file piscina loads (`workers/entry.cjs`). */
   workerFile: string;
   /** Threads in the pool; default: one per CPU core. */
   size?: number;

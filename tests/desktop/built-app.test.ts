@@ -8,7 +8,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,11 +58,16 @@ afterAll(() => {
 });
 
 describe('npm run build', () => {
-  it('puts the pool worker next to the main bundle, which finds it relative to itself', () => {
+  it('puts the pool worker next to the main bundle, which finds it relative to itself, with the CommonJS entry piscina loads', async () => {
     const main = read('main/index.js');
     expect(main).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/pool-worker\.js"\)/);
     const worker = read('main/pool-worker.js');
     expect(worker).toMatch(/export \{[^}]*runBatch as default/);
+    // The entry piscina require()s is CommonJS, so require() never has to load an ES module; it is the Node build's own.
+    const entry = read('main/pool-worker.cjs');
+    expect(entry).toBe(readFileSync(join(REPO, 'dist/workers/entry.cjs'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n'));
+    const loaded = createRequire(import.meta.url)(join(out, 'main/pool-worker.cjs')) as unknown;
+    expect(typeof loaded).toBe('function');
   });
 
   it('puts the job reader thread next to the main bundle, needing nothing but Node, and reads a big job with it', async () => {
@@ -117,7 +122,7 @@ describe('npm run build', () => {
       taskStages: new SharedArrayBuffer(slots * 4),
       channel: `threadline-build-test-${process.pid}`,
     } as PoolWorkerData;
-    const pool = new Piscina<BatchRequest, BatchResult>({ filename: join(out, 'main/pool-worker.js'), minThreads: 1, maxThreads: 1, workerData });
+    const pool = new Piscina<BatchRequest, BatchResult>({ filename: join(out, 'main/pool-worker.cjs'), minThreads: 1, maxThreads: 1, workerData });
     try {
       const result = await pool.run({
         tasks: [
@@ -140,7 +145,7 @@ describe('npm run build', () => {
     expect(read('main/index.js')).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/store-checkpoint\.js"\)/);
     const engine = new Engine({
       dataDir: tempDir(),
-      workerFile: join(out, 'main/pool-worker.js'),
+      workerFile: join(out, 'main/pool-worker.cjs'),
       checkpointFile: join(out, 'main/store-checkpoint.js'),
       checkpointIntervalMs: 20,
       poolSize: 2,

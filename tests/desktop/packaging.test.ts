@@ -102,7 +102,7 @@ describe('packaging with electron-builder', () => {
     expect(inAsar.some((file) => file.endsWith('.map'))).toBe(false);
 
     const unpacked = join(app, 'resources', 'app.asar.unpacked');
-    for (const thread of ['pool-worker.js', 'job-reader.js', 'store-checkpoint.js']) {
+    for (const thread of ['pool-worker.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js']) {
       expect(sha256(join(unpacked, 'out', 'main', thread)), thread).toBe(sha256(join(project, 'out', 'main', thread)));
     }
     for (const module of ['piscina', 'better-sqlite3', 'bindings']) {

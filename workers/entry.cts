@@ -2,8 +2,11 @@
  * What piscina loads in each pool thread. piscina first tries `require()` on its worker file,
  * and on Node versions where `require()` can load ES modules that path has aborted the whole
  * process under load (a V8 fatal error in the synchronous module instantiation). This CommonJS
- * file is required instead, and loads the ES module entry with `import()`.
+ * file is required instead, and loads the ES module of the same name beside it with `import()`:
+ * `entry.js` in dist/workers/, `pool-worker.js` in the desktop bundle (whose copy of this file
+ * is `pool-worker.cjs`).
  */
+import { basename } from 'node:path';
 import type { BatchRequest, BatchResult } from './protocol.js';
 
 type RunBatch = (request: BatchRequest) => Promise<BatchResult>;
@@ -11,7 +14,7 @@ type RunBatch = (request: BatchRequest) => Promise<BatchResult>;
 let entry: Promise<{ default: RunBatch }> | undefined;
 
 function runBatch(request: BatchRequest): Promise<BatchResult> {
-  entry ??= import('./entry.js') as Promise<{ default: RunBatch }>;
+  entry ??= import(`./${basename(__filename, '.cjs')}.js`) as Promise<{ default: RunBatch }>;
   return entry.then((module) => module.default(request));
 }
 
