@@ -4,13 +4,25 @@
  * The test file must `vi.mock('electron', () => import('./electron-stand-in.js'))`.
  */
 import { join } from 'node:path';
+import type { ThreadlineApi } from '../../contract/api.js';
+import type { DesktopApi } from '../../contract/desktop-api.js';
 import { startDesktopApp, type RunningDesktopApp } from '../../electron/desktop/desktop-app.js';
 import { defaultWorkerFile } from '../../electron/engine/paths.js';
 import { onCleanup, tempDir } from '../support/engine-fixture.js';
-import { app, BrowserWindow, ipcRenderer } from './electron-stand-in.js';
+import { app, BrowserWindow, contextBridge, ipcRenderer, resetElectron } from './electron-stand-in.js';
 import { provideSqliteBuild } from './sqlite-build.js';
 
 export const PRELOAD_FILE = '/app/out/preload/index.cjs';
+
+/** `window.threadline` in the desktop window: what the preload exposes (the test file mocks `electron` with the stand-in). */
+export type WindowApi = ThreadlineApi & DesktopApi;
+
+/** Runs the preload against a fresh stand-in and returns the API it exposed through `contextBridge`. */
+export async function loadPreloadApi(): Promise<WindowApi> {
+  resetElectron();
+  await import('../../electron/preload.js');
+  return contextBridge.exposed.get('threadline') as WindowApi;
+}
 
 export interface TestApp {
   running: RunningDesktopApp;

@@ -5,22 +5,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { API_METHODS, apiEventSchema, type ApiEvent, type DeltaMessage, type SnapshotMessage, type ThreadlineApi } from '../../contract/api.js';
-import { DESKTOP_METHODS, type DesktopApi } from '../../contract/desktop-api.js';
+import { API_METHODS, apiEventSchema, type ApiEvent, type DeltaMessage, type SnapshotMessage } from '../../contract/api.js';
+import { DESKTOP_METHODS } from '../../contract/desktop-api.js';
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
-import { startTestApp, type TestApp } from './desktop-fixture.js';
+import { loadPreloadApi, startTestApp, type TestApp, type WindowApi } from './desktop-fixture.js';
 import { contextBridge, dialog, ipcMain, resetElectron } from './electron-stand-in.js';
 
 vi.mock('electron', () => import('./electron-stand-in.js'));
 
-type WindowApi = ThreadlineApi & DesktopApi;
 let api: WindowApi;
 
 beforeAll(async () => {
-  resetElectron();
-  await import('../../electron/preload.js');
-  api = contextBridge.exposed.get('threadline') as WindowApi;
+  api = await loadPreloadApi();
 });
 
 let desktop: TestApp;

@@ -8,22 +8,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
-import type { ApiEvent, ThreadlineApi } from '../../contract/api.js';
-import type { DesktopApi } from '../../contract/desktop-api.js';
+import type { ApiEvent } from '../../contract/api.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { waitFor } from '../support/engine-fixture.js';
-import { startTestApp } from '../desktop/desktop-fixture.js';
+import { loadPreloadApi, startTestApp, type WindowApi } from '../desktop/desktop-fixture.js';
 import { BrowserWindow, contextBridge, resetElectron } from '../desktop/electron-stand-in.js';
 
 vi.mock('electron', () => import('../desktop/electron-stand-in.js'));
 
-type WindowApi = ThreadlineApi & DesktopApi;
 let api: WindowApi;
 
 beforeAll(async () => {
-  resetElectron();
-  await import('../../electron/preload.js');
-  api = contextBridge.exposed.get('threadline') as WindowApi;
+  api = await loadPreloadApi();
 });
 
 beforeEach(() => {
