@@ -128,8 +128,9 @@ class Subscriber implements Subscription {
     const started = performance.now();
     const delta = this.buildDelta();
     this.pending.clearAllButTasks();
-    this.lastSentAt = Date.now();
     this.options.send(delta);
+    // Counted from the end of this send: whenever within it the subscriber looks at the clock, the next comes an interval later.
+    this.lastSentAt = Date.now();
     this.fitTasksPerDelta(delta.tasks.length, performance.now() - started);
     if (!this.pending.empty) this.schedule();
   }
@@ -173,9 +174,8 @@ class Subscriber implements Subscription {
     if (this.closed) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const message = this.snapshot();
+    this.options.send(this.snapshot());
     this.lastSentAt = Date.now();
-    this.options.send(message);
   }
 
   close(): void {
