@@ -1,5 +1,6 @@
 import type { TaskAttempt } from '../../contract/records.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
+import { BatchSizer } from './batch-sizer.js';
 import type { Job } from './job.js';
 import type { JobStore } from './job-store.js';
 import type { Task } from './task.js';
@@ -15,8 +16,8 @@ export class StoreWriter {
   private readonly attempts = new Map<string, { jobId: string; taskId: string; attempt: TaskAttempt }>();
   private telemetrySamples: TelemetrySample[] = [];
   private timer: NodeJS.Timeout | null = null;
-  /** Rows per sliced write, adjusted so that one takes about SLICE_BUDGET_MS on this machine. */
-  private sliceRows = INITIAL_SLICE_ROWS;
+  /** Rows per sliced write, so that one takes about 4 ms on this machine. */
+  private readonly sliceRows = new BatchSizer({ budgetMs: 4, initial: 250, min: 50, max: 2000 });
 
   constructor(
     private readonly store: JobStore,
@@ -54,24 +55,20 @@ export class StoreWriter {
   }
 
   /**
-   * The timer's write: task and attempt rows for about SLICE_BUDGET_MS per transaction, the rest
+   * The timer's write: task and attempt rows for about 4 ms per transaction, the rest
    * after the loop has had a turn, so a burst of transitions never blocks it for long. Job rows
    * go last, so a job never reads finished in the store while one of its tasks does not.
    */
   private flushSlice(): void {
     this.timer = null;
     const started = performance.now();
-    const tasks = take(this.tasks, this.sliceRows).map((task) => task.toRecord());
-    const attempts = take(this.attempts, this.sliceRows).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
+    const tasks = take(this.tasks, this.sliceRows.size).map((task) => task.toRecord());
+    const attempts = take(this.attempts, this.sliceRows.size).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
     const last = this.tasks.size === 0 && this.attempts.size === 0;
     const jobs = last ? take(this.jobs, Number.POSITIVE_INFINITY).map((job) => job.toRecord()) : [];
     const telemetry = last ? this.telemetrySamples.splice(0) : [];
     this.store.saveChanges(jobs, tasks, attempts, telemetry);
-    const rows = Math.max(tasks.length, attempts.length);
-    if (rows >= MIN_SLICE_ROWS) {
-      const fitted = Math.round((rows * SLICE_BUDGET_MS) / Math.max(performance.now() - started, 0.1));
-      this.sliceRows = Math.min(MAX_SLICE_ROWS, Math.max(MIN_SLICE_ROWS, Math.round((this.sliceRows + fitted) / 2)));
-    }
+    this.sliceRows.observe(Math.max(tasks.length, attempts.length), performance.now() - started);
     if (this.pending > 0) {
       this.timer = setTimeout(() => this.flushSlice(), 0);
       this.timer.unref();
@@ -90,10 +87,6 @@ export class StoreWriter {
   }
 }
 
-const SLICE_BUDGET_MS = 4;
-const INITIAL_SLICE_ROWS = 250;
-const MIN_SLICE_ROWS = 50;
-const MAX_SLICE_ROWS = 2000;
 
 /** Removes and returns up to `n` values, oldest first. */
 function take<V>(map: Map<string, V>, n: number): V[] {

@@ -1,6 +1,7 @@
 import type { ApiEvent, DeltaMessage, SnapshotMessage } from '../../contract/api.js';
 import type { TaskLogLine } from '../../contract/records.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
+import { BatchSizer } from '../engine/batch-sizer.js';
 import type { Engine } from '../engine/engine.js';
 import type { Job } from '../engine/job.js';
 import type { Task } from '../engine/task.js';
@@ -10,12 +11,11 @@ export const DELTA_INTERVAL_MS = 50;
 const MAX_LOGS_PER_DELTA = 2000;
 const MAX_TELEMETRY_PER_DELTA = 120;
 /**
- * Task records in one delta: as many as building and sending take about DELTA_BUDGET_MS of the
- * loop, measured as deltas go out (2,000 to start with; about that many on a 2-core machine). A
- * burst beyond it (a big job going live) reaches the view over the next deltas.
+ * Task records in one delta: as many as building and sending take about 6 ms of the loop,
+ * measured as deltas go out (2,000 to start with; about that many on a 2-core machine). A burst
+ * beyond it (a big job going live) reaches the view over the next deltas.
  */
-export const DELTA_TASKS = { initial: 2000, min: 250, max: 10_000 } as const;
-const DELTA_BUDGET_MS = 6;
+export const DELTA_TASKS = { budgetMs: 6, initial: 2000, min: 250, max: 10_000 } as const;
 
 export interface SubscriberOptions {
   /** Delivers one message. */
@@ -74,7 +74,7 @@ class Pending {
 class Subscriber implements Subscription {
   private readonly pending = new Pending();
   private seq = 0;
-  private tasksPerDelta: number = DELTA_TASKS.initial;
+  private readonly tasksPerDelta = new BatchSizer(DELTA_TASKS);
   private lastSentAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -131,15 +131,8 @@ class Subscriber implements Subscription {
     this.options.send(delta);
     // Counted from the end of this send: whenever within it the subscriber looks at the clock, the next comes an interval later.
     this.lastSentAt = Date.now();
-    this.fitTasksPerDelta(delta.tasks.length, performance.now() - started);
+    this.tasksPerDelta.observe(delta.tasks.length, performance.now() - started);
     if (!this.pending.empty) this.schedule();
-  }
-
-  /** Moves the task cap halfway towards what would have taken the budget, judged on full-size deltas only. */
-  private fitTasksPerDelta(tasks: number, elapsedMs: number): void {
-    if (tasks < DELTA_TASKS.min) return;
-    const fitted = (tasks * DELTA_BUDGET_MS) / Math.max(elapsedMs, 0.1);
-    this.tasksPerDelta = Math.round(Math.min(DELTA_TASKS.max, Math.max(DELTA_TASKS.min, (this.tasksPerDelta + fitted) / 2)));
   }
 
   private buildDelta(): DeltaMessage {
@@ -155,7 +148,7 @@ class Subscriber implements Subscription {
       telemetry: pending.telemetry,
       counts: engine.stateCounts(),
     };
-    for (const task of pending.takeTasks(this.tasksPerDelta)) {
+    for (const task of pending.takeTasks(this.tasksPerDelta.size)) {
       // Results can be large (a query's preview rows): views fetch them with taskDetail.
       delta.tasks.push({ ...task.toRecord(), result: null });
       // Attempts change only with a task event of their task, so dirty tasks carry them all.
