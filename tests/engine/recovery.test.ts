@@ -24,7 +24,8 @@ describe('job store and recovery', () => {
         name: 'crashy',
         tasks: [
           { id: 'early', kind: 'demo.echo', value: { kept: true } },
-          { id: 'long', kind: 'demo.block', ms: 1500, dependsOn: ['early'] },
+          // Long enough to be seen running by a poll on a busy machine.
+          { id: 'long', kind: 'demo.block', ms: 4000, dependsOn: ['early'] },
           { id: 'after', kind: 'demo.echo', value: 2, dependsOn: ['long'] },
           ...Array.from({ length: 50 }, (_, i) => ({ id: `q${i}`, kind: 'demo.cpu', ms: 1, dependsOn: ['long'] })),
         ],
@@ -32,7 +33,11 @@ describe('job store and recovery', () => {
     );
     const child = startCli(['run', jobFile, '--data-dir', dataDir, '--workers', '1']);
     onCleanup(() => void child.kill('SIGKILL'));
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const running = await waitFor(() => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`threadline run ended (${child.exitCode ?? child.signalCode}) before the long task was seen running:\n${output}`);
       const [job] = listJobSummaries(dataDir);
       return job && job.counts.running === 1 ? job : null;
     }, 30_000, 'the long task to be running in the store');
