@@ -2,6 +2,7 @@
  * The one piscina worker entry. It runs a batch of tasks one after another, dispatching on
  * each task's kind, and reports start, progress and logs on the engine's BroadcastChannel.
  */
+import { readlinkSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
@@ -22,6 +23,22 @@ const deps: TaskContextDeps = {
   post: (event: WorkerEvent) => channel.postMessage(event),
 };
 let lastHeapAt = 0;
+announceThread();
+
+/**
+ * Tells the engine which kernel thread this is, so that it can read this thread's page faults
+ * from outside while a task keeps it busy. Read synchronously: the link names the calling thread.
+ */
+function announceThread(): void {
+  let link: string;
+  try {
+    link = readlinkSync('/proc/thread-self');
+  } catch {
+    return; // not Linux: the engine watches the process as a whole
+  }
+  const tid = Number(link.slice(link.lastIndexOf('/') + 1));
+  if (Number.isSafeInteger(tid)) deps.post({ type: 'thread', threadId, tid });
+}
 
 async function runOne(task: TaskEnvelope): Promise<TaskOutcome> {
   Atomics.store(deps.taskStages, task.slot, TaskStage.running);

@@ -13,6 +13,7 @@ import { newJobId, splitTaskKey, taskKey } from './ids.js';
 import { Job } from './job.js';
 import { JobStore, ownerAlive, taskRecordOf, type StoredTask } from './job-store.js';
 import { LoopExecutor } from './loop-executor.js';
+import type { MemoryLimits } from './memory-watch.js';
 import { defaultCheckpointFile, defaultWorkerFile } from './paths.js';
 import { PoolExecutor } from './pool-executor.js';
 import { ReadyQueue } from './ready-queue.js';
@@ -31,6 +32,8 @@ export interface EngineOptions {
   poolSize?: number;
   /** V8 limits for each pool thread; a task over them fails alone. */
   resourceLimits?: ResourceLimits;
+  /** Ceilings on memory the heap limit does not count, per task and for the process. */
+  memoryLimits?: MemoryLimits;
   /** Async (loop) tasks running at once. */
   loopConcurrency?: number;
   /** How long a cancelled running task may take to stop by itself before its thread is ended. */
@@ -131,7 +134,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.writer = new StoreWriter(this.store, options.storeFlushMs ?? DEFAULTS.storeFlushMs);
     const listener = this.executorListener();
     this.pool = new PoolExecutor(
-      { workerFile, size: options.poolSize, resourceLimits: options.resourceLimits ?? DEFAULTS.resourceLimits, services: options.services },
+      { workerFile, size: options.poolSize, resourceLimits: options.resourceLimits ?? DEFAULTS.resourceLimits, memoryLimits: options.memoryLimits, services: options.services },
       listener,
     );
     this.loop = new LoopExecutor(options.loopConcurrency ?? DEFAULTS.loopConcurrency, listener);

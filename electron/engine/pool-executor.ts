@@ -11,6 +11,8 @@ import { TaskSlots } from './task-slots.js';
 import { KindTimings } from './kind-timings.js';
 import type { WorkerSample } from '../../contract/telemetry.js';
 import { CallServer, type CallServiceMap } from './call-services.js';
+import { MemoryWatch, type MemoryLimits } from './memory-watch.js';
+import type { TaskError } from '../../contract/records.js';
 
 export interface PoolOptions {
   /** The built worker file piscina loads (`workers/entry.cjs`). */
@@ -18,6 +20,8 @@ export interface PoolOptions {
   /** Threads in the pool; default: one per CPU core. */
   size?: number;
   resourceLimits?: ResourceLimits;
+  /** Ceilings on memory outside the heap, per task and for the process (see `MemoryWatch`). */
+  memoryLimits?: MemoryLimits;
   /** Async services pool tasks reach with `ctx.call`, besides the default ones. */
   services?: CallServiceMap;
 }
@@ -27,6 +31,8 @@ interface Batch {
   abort: AbortController;
   /** Set once a thread has taken the batch. */
   worker: string | null;
+  threadId: number | null;
+  done: boolean;
 }
 
 /** Batches queued in piscina per thread, so a thread never waits for the next batch. */
@@ -50,6 +56,11 @@ export class PoolExecutor implements Executor {
   private readonly timings = new KindTimings();
   private readonly heapByThread = new Map<number, number>();
   private readonly lastElu = new Map<number, EventLoopUtilization>();
+  /** The batch each thread took last; the memory watch asks which of its tasks runs. */
+  private readonly batchOnThread = new Map<number, Batch>();
+  /** Tasks whose thread the memory watch ended, and why. */
+  private readonly memoryVerdicts = new Map<Task, TaskError>();
+  readonly memory: MemoryWatch<Task>;
   private inFlight = 0;
   private closed = false;
 
@@ -84,6 +95,11 @@ export class PoolExecutor implements Executor {
     // A thread that dies with no task on it is replaced by piscina; nothing is lost.
     this.pool.on('error', () => {});
     this.pool.on('workerDestroy', () => this.forgetDeadThreads());
+    this.memory = new MemoryWatch<Task>(
+      { running: () => this.runningTasks(), end: (task, error) => this.endForMemory(task, error) },
+      options.memoryLimits,
+      options.resourceLimits,
+    );
   }
 
   fill(next: ReadySource): void {
@@ -107,7 +123,7 @@ export class PoolExecutor implements Executor {
   }
 
   private dispatch(tasks: Task[]): void {
-    const batch: Batch = { tasks, abort: new AbortController(), worker: null };
+    const batch: Batch = { tasks, abort: new AbortController(), worker: null, threadId: null, done: false };
     const request: BatchRequest = {
       tasks: tasks.map((task) => {
         const slot = this.slots.acquire();
@@ -134,9 +150,16 @@ export class PoolExecutor implements Executor {
         const task = this.byKey.get(key);
         if (!task) continue;
         const batch = this.batchOf.get(task);
-        if (batch) batch.worker = worker;
+        if (batch) {
+          batch.worker = worker;
+          batch.threadId = event.threadId;
+          this.batchOnThread.set(event.threadId, batch);
+        }
         this.listener.started(task, worker, event.at);
       }
+      this.memory.wake();
+    } else if (event.type === 'thread') {
+      if (typeof event.threadId === 'number' && typeof event.tid === 'number') this.memory.threadStarted(event.threadId, event.tid);
     } else if (event.type === 'progress') {
       const task = this.byKey.get(event.key);
       const progress = typeof event.progress === 'number' && Number.isFinite(event.progress) ? event.progress : null;
@@ -160,10 +183,12 @@ export class PoolExecutor implements Executor {
     this.slotOf.delete(task);
     this.batchOf.delete(task);
     this.byKey.delete(task.key);
+    this.memoryVerdicts.delete(task);
   }
 
   private onBatchDone(batch: Batch, result: BatchResult): void {
     this.inFlight--;
+    batch.done = true;
     const worker = `w${result.threadId}`;
     if (result.heapUsed !== null) this.heapByThread.set(result.threadId, result.heapUsed);
     result.outcomes.forEach((outcome, index) => {
@@ -178,26 +203,29 @@ export class PoolExecutor implements Executor {
   }
 
   /** The batch's thread died (terminated on purpose, out of memory, exited) or it never ran. */
-  private onBatchLost(batch: Batch, error: unknown): void {
+  private onBatchLost(batch: Batch, thrown: unknown): void {
     this.inFlight--;
+    batch.done = true;
     const now = Date.now();
     const worker = batch.worker ?? 'pool';
     for (const task of batch.tasks) {
       const slot = this.slotOf.get(task);
       const stage = slot === undefined ? TaskStage.notStarted : this.slots.stage(slot);
+      const verdict = this.memoryVerdicts.get(task);
       this.release(task);
       const times = { startedAt: task.startedAt ?? now, finishedAt: now, worker };
       if (stage === TaskStage.succeeded || stage === TaskStage.failed) {
         // It ran to its end before the thread died; only its result or error went with the thread.
         // Running it again could repeat its side effects, so it is not.
-        const lost = `the worker thread died after this task ended (${describeThreadLoss(error).message}), before its ${stage === TaskStage.succeeded ? 'result' : 'error'} reached the engine`;
+        const lost = `the worker thread died after this task ended (${describeThreadLoss(thrown).message}), before its ${stage === TaskStage.succeeded ? 'result' : 'error'} reached the engine`;
         this.listener.log({ taskKey: task.key, at: now, level: 'warn', message: lost });
         if (stage === TaskStage.succeeded) this.listener.finished(task, { type: 'succeeded', result: null, ...times });
         else this.listener.finished(task, { type: 'failed', error: { code: 'RESULT_LOST', message: lost }, ...times });
       } else if (task.stopReason !== null) {
         this.listener.finished(task, { type: 'stopped', ...times });
       } else if (stage === TaskStage.running) {
-        this.listener.finished(task, { type: 'failed', error: describeThreadLoss(error), ...times });
+        const error = verdict ?? describeThreadLoss(thrown);
+        this.listener.finished(task, { type: 'failed', error, ...times });
       } else {
         this.listener.finished(task, { type: 'returned' });
       }
@@ -221,6 +249,27 @@ export class PoolExecutor implements Executor {
     }
   }
 
+  /** The task each thread is running now (for the memory watch, a few times a second at most). */
+  private runningTasks(): Array<{ threadId: number; task: Task }> {
+    const running: Array<{ threadId: number; task: Task }> = [];
+    for (const [threadId, batch] of this.batchOnThread) {
+      if (batch.done) continue;
+      for (const task of batch.tasks) {
+        const slot = this.slotOf.get(task);
+        if (slot !== undefined && this.slots.stage(slot) === TaskStage.running) {
+          running.push({ threadId, task });
+          break;
+        }
+      }
+    }
+    return running;
+  }
+
+  private endForMemory(task: Task, error: TaskError): void {
+    this.memoryVerdicts.set(task, error);
+    this.terminate(task);
+  }
+
   terminate(task: Task): void {
     this.batchOf.get(task)?.abort.abort(new Error(`task ${task.key} terminated`));
   }
@@ -240,6 +289,8 @@ export class PoolExecutor implements Executor {
     const alive = new Set(this.pool.threads.map((thread) => thread.threadId));
     for (const id of this.heapByThread.keys()) if (!alive.has(id)) this.heapByThread.delete(id);
     for (const id of this.lastElu.keys()) if (!alive.has(id)) this.lastElu.delete(id);
+    for (const id of this.batchOnThread.keys()) if (!alive.has(id)) this.batchOnThread.delete(id);
+    this.memory.forgetThreads(alive);
   }
 
   get threadCount(): number {
@@ -248,6 +299,7 @@ export class PoolExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.memory.stop();
     this.channel.close();
     this.calls.close();
     await this.pool.destroy();
