@@ -7,7 +7,7 @@ import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
 import { fileError } from './file-errors.js';
 import { openForReading } from './input-files.js';
-import { connection } from './sqlite-connections.js';
+import { discardCreatedDatabase, openConnection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
 
 type Input = z.infer<typeof spec.input>;
@@ -39,7 +39,7 @@ export async function csvImport(input: Input, ctx: TaskContext): Promise<CsvImpo
     closeSync(fd);
     throw new TaskInputError(`${input.file} is empty; expected a header row and data rows`, 'EMPTY_CSV');
   }
-  const db = connection(input.db, 'write', { create: true });
+  const { db, created } = openConnection(input.db, 'write', { create: true });
   const source = createReadStream(input.file, { fd, highWaterMark: READ_CHUNK_BYTES });
   const parser = parse({ bom: true, delimiter: input.delimiter, skip_empty_lines: true });
   const importer = new TableImport(db, input, ctx);
@@ -60,6 +60,8 @@ export async function csvImport(input: Input, ctx: TaskContext): Promise<CsvImpo
     db.exec('COMMIT');
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
+    // Nothing was committed: a database this import created would be left an empty file.
+    if (created) discardCreatedDatabase(input.db, db);
     throw describeFailure(error, input);
   } finally {
     source.destroy();

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { CompressionFormat, fileCompress as compressSpec, fileDecompress as decompressSpec } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskCancelledError, TaskInputError } from '../task-errors.js';
-import { fileError } from './file-errors.js';
+import { fileError, isDiskFull } from './file-errors.js';
 import { expandPaths, openForReading, type InputFile } from './input-files.js';
 import { OutputFile } from './output-file.js';
 
@@ -152,9 +152,13 @@ async function transcode(plan: Plan, codec: Transform, overwrite: boolean, ctx: 
 
 function describeFailure(error: unknown, plan: Plan): Error {
   if (error instanceof TaskCancelledError || error instanceof TaskInputError) return error;
-  // File-system errors name a system call; anything else came from the codec.
+  // File-system errors name a system call; anything else came from the codec. A read or write on
+  // an open file names no path: a full disk and any write are the output's, a read the input's.
   const errno = error as NodeJS.ErrnoException;
-  if (errno?.syscall) return fileError(error, errno.path === `${plan.output}.partial` ? plan.output : (errno.path ?? plan.file.path));
+  if (errno?.syscall) {
+    const onOutput = errno.path === `${plan.output}.partial` || (errno.path === undefined && (isDiskFull(error) || errno.syscall !== 'read'));
+    return fileError(error, onOutput ? plan.output : (errno.path ?? plan.file.path));
+  }
   if (!plan.decode) return error instanceof Error ? error : new Error(String(error));
   return new TaskInputError(`${plan.file.path}: not valid ${plan.format} data (${(error as Error).message})`, 'CORRUPT_INPUT');
 }

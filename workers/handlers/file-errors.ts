@@ -10,17 +10,27 @@ const PROBLEMS: Readonly<Record<string, string>> = {
   ENAMETOOLONG: 'the name is too long',
   EEXIST: 'already exists',
   ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exhausted',
   EROFS: 'the file system is read-only',
   EMFILE: 'too many open files',
   EIO: 'input/output error',
 };
 
-/** Turns a file-system error about `path` into a task error with the errno code and a plain message. */
+/** Errno codes reported under the code SQLite's "database or disk is full" has too, so one code means a full disk. */
+const CODES: Readonly<Record<string, string>> = { ENOSPC: 'DISK_FULL', EDQUOT: 'DISK_FULL' };
+
+/** Turns a file-system error about `path` into a task error with the errno code (or `DISK_FULL`) and a plain message. */
 export function fileError(error: unknown, path: string): Error {
   if (error instanceof TaskInputError || error instanceof TaskCancelledError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string') return error instanceof Error ? error : new Error(String(error));
-  return new TaskInputError(`${path}: ${PROBLEMS[code] ?? (error as Error).message}`, code);
+  return new TaskInputError(`${path}: ${PROBLEMS[code] ?? (error as Error).message}`, CODES[code] ?? code);
+}
+
+/** Whether a file-system error says the disk (or the user's quota on it) is full. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && code in CODES;
 }
 
 /** The `{code, message}` a per-file failure is reported with in a result. */

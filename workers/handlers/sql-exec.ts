@@ -4,7 +4,7 @@ import type { sqlExec as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
 import { splitStatements, type ScriptStatement } from './sql-statements.js';
-import { connection } from './sqlite-connections.js';
+import { discardCreatedDatabase, openConnection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
 
 const CHECK_EVERY_ROWS = 4096;
@@ -35,7 +35,7 @@ export function sqlExec(input: z.infer<typeof spec.input>, ctx: TaskContext): Sq
       );
     }
   });
-  const db = connection(input.db, input.readonly ? 'read' : 'write', { create: input.create && !input.readonly });
+  const { db, created } = openConnection(input.db, input.readonly ? 'read' : 'write', { create: input.create && !input.readonly });
   const totalChanges = db.prepare('SELECT total_changes()').pluck();
   let changes: number;
   try {
@@ -51,6 +51,8 @@ export function sqlExec(input: z.infer<typeof spec.input>, ctx: TaskContext): Sq
     db.exec('COMMIT');
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
+    // Nothing was committed: a database this task created would be left an empty file.
+    if (created) discardCreatedDatabase(input.db, db);
     throw sqlError(error, input.db);
   }
   return { changes, statements: statements.length, durationMs: performance.now() - started };

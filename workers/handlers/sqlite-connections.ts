@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { openDatabase } from '../open-database.js';
 import { TaskInputError } from '../task-errors.js';
@@ -28,12 +28,17 @@ const open = new Map<string, Database.Database>();
  * read-only twice over: opened SQLITE_OPEN_READONLY, and `query_only`.
  */
 export function connection(path: string, mode: ConnectionMode, options: { create?: boolean } = {}): Database.Database {
+  return openConnection(path, mode, options).db;
+}
+
+/** `connection`, and whether this call created the database file (see `discardCreatedDatabase`). */
+export function openConnection(path: string, mode: ConnectionMode, options: { create?: boolean } = {}): { db: Database.Database; created: boolean } {
   const existing = checkDatabaseFile(path, mode, options.create ?? false);
   const cached = existing ? take(keyOf(mode, existing)) : undefined;
   if (cached && leftClean(cached)) {
     if (mode === 'read') cached.pragma('query_only = ON');
     open.set(keyOf(mode, existing!), cached);
-    return cached;
+    return { db: cached, created: false };
   }
   if (cached) closeQuietly(cached);
   const db = openChecked(path, mode);
@@ -43,7 +48,27 @@ export function connection(path: string, mode: ConnectionMode, options: { create
     open.delete(oldest);
     closeQuietly(evicted);
   }
-  return db;
+  return { db, created: existing === null };
+}
+
+/**
+ * After a failed task that created the database file (and rolled back): closes the connection and
+ * removes the file and its journals, unless something in it says another writer has used it
+ * since. A database that existed before the task is never passed here.
+ */
+export function discardCreatedDatabase(path: string, db: Database.Database): void {
+  let empty: boolean;
+  try {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    empty = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
+  } catch {
+    // A file that cannot even be read back (a full disk can leave it 0 bytes) holds nothing.
+    empty = true;
+  }
+  for (const [key, cached] of open) if (cached === db) open.delete(key);
+  closeQuietly(db);
+  if (!empty) return;
+  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
 }
 
 /**

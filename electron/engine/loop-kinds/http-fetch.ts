@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { z } from 'zod';
 import type { httpFetch as spec } from '../../../contract/kinds/http.js';
+import { fileError, isDiskFull } from '../../../workers/handlers/file-errors.js';
 import { TaskInputError } from '../../../workers/task-errors.js';
 import type { LoopTaskContext } from './loop-handler.js';
 
@@ -74,6 +75,7 @@ async function download(body: Readable, output: string, signal: AbortSignal, pro
     if (signal.aborted) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EISDIR' || code === 'ENOENT') throw new TaskInputError(`cannot write ${output}: ${(error as Error).message}`, code);
+    if (isDiskFull(error)) throw fileError(error, output);
     throw error;
   }
 }
