@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { TaskError } from '../../contract/records.js';
@@ -56,6 +56,9 @@ export class MemoryWatch<T> {
   private readonly sampleMs: number;
   private readonly pageSize: number | null;
   private readonly tidOf = new Map<number, number>();
+  /** An open `/proc/self/task/<tid>/stat` per thread: read again from its start, it is current, at half the cost of opening it. */
+  private readonly statFiles = new Map<number, number>();
+  private readonly statBuffer = Buffer.alloc(1024);
   private readonly lastFaults = new Map<number, number>();
   private readonly tasks = new Map<T, Watched>();
   private lastRss = 0;
@@ -82,17 +85,42 @@ export class MemoryWatch<T> {
   threadStarted(threadId: number, tid: number): void {
     if (this.tidOf.has(threadId) || !Number.isSafeInteger(tid) || tid <= 0) return;
     this.tidOf.set(threadId, tid);
+    // Its first task is about to begin: what the thread faulted in to start up is not that task's.
+    const faults = this.faultsOf(tid);
+    if (faults !== null) this.lastFaults.set(threadId, faults);
   }
 
   forgetThreads(alive: ReadonlySet<number>): void {
     for (const threadId of this.tidOf.keys()) {
       if (alive.has(threadId)) continue;
+      this.forgetTid(this.tidOf.get(threadId)!);
       this.tidOf.delete(threadId);
       this.lastFaults.delete(threadId);
     }
   }
 
-  /** A pool task started: look from now on, until none runs. Costs one check when already looking. */
+  private forgetTid(tid: number): void {
+    const fd = this.statFiles.get(tid);
+    if (fd === undefined) return;
+    this.statFiles.delete(tid);
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed: nothing to give back.
+    }
+  }
+
+  /** Stops looking and lets go of the files it reads (the pool is closing). */
+  close(): void {
+    this.stop();
+    for (const tid of [...this.statFiles.keys()]) this.forgetTid(tid);
+  }
+
+  /**
+   * A pool task started: look from now on, until a look finds none running. Costs one check when
+   * already looking; otherwise (after a quiet spell of at least one interval) a first look at
+   * where things are.
+   */
   wake(): void {
     if (this.timer !== null) return;
     this.lastRss = process.memoryUsage.rss();
@@ -104,6 +132,7 @@ export class MemoryWatch<T> {
     this.schedule(this.sampleMs);
   }
 
+  /** Nothing runs: no more looks until a task starts. An ended task's thread is still waited for then. */
   stop(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
@@ -120,8 +149,7 @@ export class MemoryWatch<T> {
     this.timer = null;
     const running = this.pool.running();
     if (running.length === 0) {
-      this.tasks.clear();
-      this.victim = null;
+      this.stop();
       return;
     }
     const rss = process.memoryUsage.rss();
@@ -201,11 +229,18 @@ export class MemoryWatch<T> {
   private faultsOf(tid: number): number | null {
     if (this.pageSize === null) return null;
     try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      let fd = this.statFiles.get(tid);
+      if (fd === undefined) {
+        fd = openSync(`/proc/self/task/${tid}/stat`, 'r');
+        this.statFiles.set(tid, fd);
+      }
+      const stat = this.statBuffer.toString('latin1', 0, readSync(fd, this.statBuffer, 0, this.statBuffer.length, 0));
       // Fields after the command name, which may hold spaces and parentheses: state is the first, minflt the eighth.
       const minflt = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ', 8)[7]);
       return Number.isFinite(minflt) ? minflt : null;
     } catch {
+      // The thread is gone (or /proc is not readable): nothing to count.
+      this.forgetTid(tid);
       return null;
     }
   }

@@ -299,7 +299,7 @@ export class PoolExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.memory.stop();
+    this.memory.close();
     this.channel.close();
     this.calls.close();
     await this.pool.destroy();

@@ -3,7 +3,7 @@
  * ceiling per task and for the process, watched from the main thread: the task that goes over
  * ends with WORKER_OUT_OF_MEMORY, the others run on, and the process gives the memory back.
  * The ceilings are set small here, so that a broken watch cannot take much of the machine: each
- * script stops by itself at 1 GiB and then succeeds, which fails the test.
+ * script stops taking at 640 MiB, holds it for 30 s and then succeeds, which fails the test.
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,9 @@ const FIXTURE = fileURLToPath(new URL('./fixtures/holds-memory.mjs', import.meta
 const MB = 1024 * 1024;
 const HEAP_MB = 48;
 const EXTERNAL_MB = 96;
-const SAFETY_MB = 1024;
+/** What a script takes at most, then holds for long enough that even a starved main thread sees it. */
+const SAFETY_MB = 640;
+const HOLD_MS = 30_000;
 
 function holder(id: string, args: Record<string, unknown>): Record<string, unknown> {
   return { id, kind: 'script', module: FIXTURE, args };
@@ -57,7 +59,7 @@ describe('memory outside the heap has a ceiling per task', () => {
       const before = process.memoryUsage.rss();
       const processMb = Math.round(before / MB) + 1536;
       const engine = watchedEngine(processMb);
-      const job = await engine.submitJob(jobSpec([holder('hog', { how, chunkMb: 16, totalMb: SAFETY_MB }), ...BYSTANDERS]), '/');
+      const job = await engine.submitJob(jobSpec([holder('hog', { how, chunkMb: 16, totalMb: SAFETY_MB, holdMs: HOLD_MS }), ...BYSTANDERS]), '/');
       await engine.waitForJob(job.id);
       const hog = engine.task(`${job.id}:hog`)!;
       expect({ state: hog.state, code: hog.error?.code }).toEqual({ state: 'failed', code: 'WORKER_OUT_OF_MEMORY' });
