@@ -11,6 +11,11 @@ export interface MemoryLimits {
   processMb?: number;
   /** How often memory is looked at while pool tasks run, in ms (sooner when a ceiling comes near). Default 250. */
   sampleMs?: number;
+  /**
+   * Whether a task's share is read from its thread's page faults (Linux's `/proc`); false watches
+   * the process as a whole, as on other systems. Default: wherever `/proc` offers them.
+   */
+  perThreadCounters?: boolean;
 }
 
 /** What the watch needs from the pool: which task each thread runs now, and a way to end it. */
@@ -71,14 +76,13 @@ export class MemoryWatch<T> {
     private readonly pool: WatchedPool<T>,
     limits: MemoryLimits = {},
     heap: ResourceLimits = {},
-    options: { threadCounters?: boolean } = {},
   ) {
     this.externalLimit = (limits.taskExternalMb ?? DEFAULT_TASK_EXTERNAL_MB) * MB;
     const heapMb = (heap.maxOldGenerationSizeMb ?? 2048) + (heap.maxYoungGenerationSizeMb ?? 0) + (heap.codeRangeSizeMb ?? 0) + HEAP_BESIDES_OLD_MB;
     this.taskLimit = heapMb * MB + this.externalLimit;
     this.processLimit = limits.processMb !== undefined ? limits.processMb * MB : defaultProcessLimit();
     this.sampleMs = limits.sampleMs ?? DEFAULT_SAMPLE_MS;
-    this.pageSize = options.threadCounters === false ? null : linuxPageSize();
+    this.pageSize = limits.perThreadCounters === false ? null : linuxPageSize();
   }
 
   /** A worker thread said which kernel thread it is. The first word for a thread is kept. */

@@ -95,6 +95,24 @@ describe('memory outside the heap has a ceiling per task', () => {
   }, 60_000);
 });
 
+describe('without per-thread counters (as on systems other than Linux)', () => {
+  it("a task's share is the process's growth since it began: the script holding Buffers still ends WORKER_OUT_OF_MEMORY", async () => {
+    const before = process.memoryUsage.rss();
+    const engine = makeEngine({
+      poolSize: 2,
+      cancelGraceMs: 0,
+      resourceLimits: { maxOldGenerationSizeMb: HEAP_MB },
+      memoryLimits: { taskExternalMb: EXTERNAL_MB, processMb: Math.round(before / MB) + 1536, sampleMs: 50, perThreadCounters: false },
+    });
+    const job = await engine.submitJob(jobSpec([holder('hog', { how: 'buffers', chunkMb: 16, totalMb: SAFETY_MB, holdMs: HOLD_MS }), ...BYSTANDERS]), '/');
+    await engine.waitForJob(job.id);
+    const hog = engine.task(`${job.id}:hog`)!;
+    expect({ state: hog.state, code: hog.error?.code }).toEqual({ state: 'failed', code: 'WORKER_OUT_OF_MEMORY' });
+    for (const other of engine.tasksOfJob(job.id).filter((t) => t.id !== 'hog')) expect([other.id, other.state]).toEqual([other.id, 'succeeded']);
+    expect((await rssSettled(engine, 2)) - before).toBeLessThan(256 * MB);
+  }, 60_000);
+});
+
 describe('the process has a ceiling', () => {
   it('over it, the task that holds the most ends WORKER_OUT_OF_MEMORY and the one that holds less finishes', async () => {
     const before = process.memoryUsage.rss();
