@@ -188,7 +188,7 @@ export class PoolExecutor implements Executor {
 
   private onBatchDone(batch: Batch, result: BatchResult): void {
     this.inFlight--;
-    batch.done = true;
+    this.batchEnded(batch);
     const worker = `w${result.threadId}`;
     if (result.heapUsed !== null) this.heapByThread.set(result.threadId, result.heapUsed);
     result.outcomes.forEach((outcome, index) => {
@@ -205,7 +205,7 @@ export class PoolExecutor implements Executor {
   /** The batch's thread died (terminated on purpose, out of memory, exited) or it never ran. */
   private onBatchLost(batch: Batch, thrown: unknown): void {
     this.inFlight--;
-    batch.done = true;
+    this.batchEnded(batch);
     const now = Date.now();
     const worker = batch.worker ?? 'pool';
     for (const task of batch.tasks) {
@@ -247,6 +247,12 @@ export class PoolExecutor implements Executor {
       this.slots.raiseCancel(slot);
       this.calls.abandon(slot);
     }
+  }
+
+  private batchEnded(batch: Batch): void {
+    batch.done = true;
+    // The thread's next batch may have said it started before this one's result came back.
+    if (batch.threadId !== null && this.batchOnThread.get(batch.threadId) === batch) this.batchOnThread.delete(batch.threadId);
   }
 
   /** The task each thread is running now (for the memory watch, a few times a second at most). */
