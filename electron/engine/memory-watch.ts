@@ -272,5 +272,5 @@ function linuxPageSize(): number | null {
 }
 
 function size(bytes: number): string {
-  return bytes >= 1024 * MB ? `${(bytes / 1024 / MB).toFixed(1)} GiB` : `${Math.round(bytes / MB)} MiB`;
+  return bytes >= 1024 * MB ? `${(bytes / 1024 / MB).toFixed(2)} GiB` : `${Math.round(bytes / MB)} MiB`;
 }
