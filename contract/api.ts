@@ -33,6 +33,20 @@ export interface JobListEntry extends JobRecord {
   counts: Partial<Record<TaskState, number>>;
 }
 
+/** One job, live or past, with all its tasks (`result: null`, as in a snapshot) and their attempts. */
+export interface JobDetail {
+  job: JobListEntry;
+  tasks: TaskRecord[];
+  /** Attempts by task key (tasks without attempts are left out). */
+  attempts: Record<string, TaskAttempt[]>;
+}
+
+/** What a view may want to know of its host. */
+export interface HostInfo {
+  /** Where relative paths of a submitted job file resolve when the caller names no `baseDir`. */
+  defaultBaseDir: string;
+}
+
 export interface TaskDetail {
   task: TaskRecord;
   attempts: TaskAttempt[];
@@ -71,8 +85,24 @@ export const apiParamsSchemas = {
    * the same synchronous work on the host's main thread, so the loop-delay chart shows the stall.
    */
   runDemo: z.strictObject({ inline: z.boolean() }),
-  /** `history: false`: the jobs this host runs now; `true`: the newest jobs of the store too. */
-  listJobs: z.strictObject({ history: z.boolean(), limit: z.number().int().min(1).max(10_000).optional() }),
+  /**
+   * `history: false`: the jobs this host runs now; `true`: the newest jobs of the store too.
+   * `search`: only jobs whose name or id contains it (any case).
+   */
+  listJobs: z.strictObject({
+    history: z.boolean(),
+    limit: z.number().int().min(1).max(10_000).optional(),
+    search: z.string().max(200).optional(),
+  }),
+  /** A job of this host or of the store's history, with its tasks. */
+  jobDetail: z.strictObject({ jobId: jobIdSchema }),
+  /**
+   * Submits a job again as a new job, from what the store kept of it. `failedOnly`: only the
+   * tasks that did not succeed and those depending on them; dependencies on tasks that
+   * succeeded are dropped (already met). The new job resolves paths against the same folder.
+   */
+  rerunJob: z.strictObject({ jobId: jobIdSchema, failedOnly: z.boolean() }),
+  hostInfo: z.strictObject({}),
 } as const;
 
 export type ApiMethod = keyof typeof apiParamsSchemas;
@@ -93,6 +123,11 @@ export type ApiArgs<M extends ApiMethod> = {} extends ApiParams<M> ? [params?: A
 
 export type SubmitJobResult = { ok: true; job: JobRecord } | { ok: false; issues: SpecIssue[] };
 
+export type RerunJobResult =
+  | { ok: true; job: JobRecord }
+  /** Nothing was submitted: every task succeeded, or (failedOnly) the job has not ended yet. */
+  | { ok: false; code: 'NOTHING_TO_RERUN' | 'JOB_RUNNING'; reason: string };
+
 export type RunDemoResult =
   | { mode: 'pool'; job: JobRecord }
   /** The main thread was (or is about to be) blocked for `blockedMs`, like one long sync call. */
@@ -111,6 +146,9 @@ export interface ApiResults {
   taskDetail: TaskDetail;
   runDemo: RunDemoResult;
   listJobs: { jobs: JobListEntry[] };
+  jobDetail: JobDetail;
+  rerunJob: RerunJobResult;
+  hostInfo: HostInfo;
 }
 
 // ---- errors ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import { CliError } from './cli-error.js';
 import { exportTrace } from './export-trace-command.js';
 import { listJobs } from './jobs-command.js';
 import { nonNegativeInt, portNumber, positiveInt } from './options.js';
+import { registerRerunCommand } from './rerun-command.js';
 import { resumeJobs, runJobFile, type Output } from './run-command.js';
 import { serveDashboard } from './serve-command.js';
 
@@ -123,6 +124,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(async (jobId: string, options) => setExitCode(await exportTrace(jobId, options, io)));
 
+  registerRerunCommand(program, engineOptions, io, setExitCode);
   return program;
 }
 

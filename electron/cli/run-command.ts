@@ -40,7 +40,8 @@ export async function resumeJobs(options: EngineRunOptions, io: Output): Promise
   });
 }
 
-async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
+/** Runs the jobs `start` submits or resumes on an engine of its own, reports them, and resolves with the exit code. */
+export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
   const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace });
   let detach: (() => void) | null = attachReporter(engine, options, io);
   const stopReporting = () => {

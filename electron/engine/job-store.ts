@@ -273,6 +273,17 @@ export class JobStore {
     return byTask;
   }
 
+  /** The newest jobs whose name or id contains `text` (any case). */
+  searchJobs(text: string, limit = 100): JobRecord[] {
+    const needle = text.toLowerCase();
+    return this.db
+      .prepare<[string, string, number], JobRow>(
+        'SELECT * FROM jobs WHERE admitted = 1 AND (instr(lower(name), ?) > 0 OR instr(lower(id), ?) > 0) ORDER BY created_at DESC, id DESC LIMIT ?',
+      )
+      .all(needle, needle, limit)
+      .map(jobFromRow);
+  }
+
   stateCounts(jobId: string): Partial<Record<TaskState, number>> {
     const counts: Partial<Record<TaskState, number>> = {};
     for (const row of this.statements.stateCounts.all(jobId)) counts[row.state] = row.n;

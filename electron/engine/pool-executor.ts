@@ -91,6 +91,10 @@ export class PoolExecutor implements Executor {
       resourceLimits: options.resourceLimits,
       workerData,
       recordTiming: false,
+      // piscina's default ('sync') parks an idle thread in a blocking Atomics.wait, which its
+      // event loop counts as busy: telemetry read every idle thread as 100 % used. Waiting
+      // asynchronously leaves the loop idle, so utilization is what the thread really did.
+      atomics: 'async',
     });
     // A thread that dies with no task on it is replaced by piscina; nothing is lost.
     this.pool.on('error', () => {});
@@ -286,7 +290,8 @@ export class PoolExecutor implements Executor {
       const now = thread.performance.eventLoopUtilization();
       const before = this.lastElu.get(thread.threadId);
       this.lastElu.set(thread.threadId, now);
-      const utilization = before ? thread.performance.eventLoopUtilization(now, before).utilization : now.utilization;
+      const raw = before ? thread.performance.eventLoopUtilization(now, before).utilization : now.utilization;
+      const utilization = Math.min(1, Math.max(0, raw)); // rounding can leave it a hair below 0
       return { threadId: thread.threadId, heapUsed: this.heapByThread.get(thread.threadId) ?? null, utilization };
     });
   }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import {
@@ -6,14 +7,18 @@ import {
   type ApiErrorBody,
   type ApiMethod,
   type ApiResults,
+  type JobDetail,
   type JobListEntry,
   type TaskDetail,
 } from '../../contract/api.js';
+import type { JobRecord, TaskAttempt } from '../../contract/records.js';
+import type { TaskState } from '../../contract/task-states.js';
 import { describeIssue, formatPath } from '../../contract/job-spec.js';
 import type { Engine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { readJobText } from '../engine/job-reader.js';
 import { taskRecordOf } from '../engine/job-store.js';
+import { rerunJob } from '../engine/rerun.js';
 import { demoCpuSlices, demoJobSpec, runDemoInline } from './demo-workload.js';
 
 export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
@@ -50,7 +55,10 @@ export class ApiHandlers {
       retryTask: ({ key }) => ({ retried: this.engine.retryTask(key) }),
       taskDetail: ({ key }) => this.taskDetail(key),
       runDemo: ({ inline }) => this.runDemo(inline),
-      listJobs: ({ history, limit }) => ({ jobs: this.listJobs(history, limit ?? 100) }),
+      listJobs: ({ history, limit, search }) => ({ jobs: this.listJobs(history, limit ?? 100, search?.trim() ?? '') }),
+      jobDetail: ({ jobId }) => this.jobDetail(jobId),
+      rerunJob: ({ jobId, failedOnly }) => this.rerunJob(jobId, failedOnly),
+      hostInfo: () => ({ defaultBaseDir: this.options.defaultBaseDir }),
     };
   }
 
@@ -72,6 +80,7 @@ export class ApiHandlers {
   private async submitJob(params: z.output<typeof apiParamsSchemas.submitJob>): Promise<ApiResults['submitJob']> {
     const baseDir = params.baseDir ?? this.options.defaultBaseDir;
     if (!isAbsolute(baseDir)) return { ok: false, issues: [{ path: '', message: `baseDir must be an absolute folder (got "${baseDir}")` }] };
+    if (!isFolder(baseDir)) return { ok: false, issues: [{ path: '', message: `baseDir must be an existing folder (nothing at "${baseDir}")` }] };
     // A big text is read in a thread of its own: the loop keeps serving while it is parsed.
     const read = await readJobText(params.text, params.fileName, baseDir, { threadFile: this.options.jobReaderFile });
     if (!read.ok) return { ok: false, issues: read.issues };
@@ -95,21 +104,60 @@ export class ApiHandlers {
     return { mode: 'inline', blockedMs: slices.reduce((sum, ms) => sum + ms, 0) };
   }
 
-  private listJobs(history: boolean, limit: number): JobListEntry[] {
-    const live = this.liveJobs();
+  private listJobs(history: boolean, limit: number, search: string): JobListEntry[] {
+    const live = new Map([...this.liveJobs()].filter(([, job]) => jobMatches(job, search)));
     if (!history) return [...live.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
     // The store lags the engine by a flush; a job this engine holds is shown as it is now.
     const { store } = this.engine;
-    const merged = store.listJobs(limit).map((job) => live.get(job.id) ?? { ...job, counts: store.stateCounts(job.id) });
+    const stored = search === '' ? store.listJobs(limit) : store.searchJobs(search, limit);
+    const merged = stored.map((job) => live.get(job.id) ?? { ...job, counts: store.stateCounts(job.id) });
     const seen = new Set(merged.map((job) => job.id));
     for (const job of live.values()) if (!seen.has(job.id)) merged.push(job);
     return merged.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+  }
+
+  private jobDetail(jobId: string): JobDetail {
+    const job = this.engine.job(jobId);
+    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId}`);
+    const tasks = this.engine.tasksOfJob(jobId);
+    const live = this.engine.jobs().some((j) => j.id === jobId);
+    // A past job's attempts come from the store in one read, not one read per task.
+    const stored = live ? null : this.engine.store.attemptsOfJob(jobId);
+    const counts: Partial<Record<TaskState, number>> = {};
+    const attempts: Record<string, TaskAttempt[]> = {};
+    for (const task of tasks) {
+      counts[task.state] = (counts[task.state] ?? 0) + 1;
+      // Results can be large: a view fetches them per task, as for a snapshot.
+      task.result = null;
+      const list = stored ? (stored.get(task.id) ?? []) : this.engine.attemptsOf(task.key);
+      if (list.length > 0) attempts[task.key] = list;
+    }
+    return { job: { ...job, counts }, tasks, attempts };
+  }
+
+  private async rerunJob(jobId: string, failedOnly: boolean): Promise<ApiResults['rerunJob']> {
+    const outcome = await rerunJob(this.engine, jobId, { failedOnly });
+    return outcome.ok ? { ok: true, job: outcome.job } : { ok: false, code: outcome.code, reason: outcome.reason };
   }
 
   /** The jobs this engine holds, with their task counts by state. */
   private liveJobs(): Map<string, JobListEntry> {
     const counts = this.engine.countsByJob();
     return new Map(this.engine.jobs().map((job) => [job.id, { ...job, counts: counts.get(job.id) ?? {} }]));
+  }
+}
+
+function jobMatches(job: JobRecord, search: string): boolean {
+  if (search === '') return true;
+  const needle = search.toLowerCase();
+  return job.name.toLowerCase().includes(needle) || job.id.toLowerCase().includes(needle);
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -62,3 +62,20 @@ describe('events and telemetry', () => {
     expect(snap.attempts[`${job.id}:p`]).toHaveLength(1);
   });
 });
+
+describe('pool utilization', () => {
+  it('reads an idle pool as idle, from the first sample on, and a busy thread as busy', async () => {
+    const engine = makeEngine({ poolSize: 2, telemetryIntervalMs: 60_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    engine.sampleTelemetry(); // the threads' start-up
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const idle = engine.sampleTelemetry();
+    expect(idle.workers).toHaveLength(2);
+    expect(idle.poolUtilization).toBeLessThan(0.5);
+    for (const worker of idle.workers) expect(worker.utilization).toBeGreaterThanOrEqual(0);
+    const job = await engine.submitJob(jobSpec([{ id: 'b', kind: 'demo.block', ms: 400 }]), '/');
+    await engine.waitForJob(job.id);
+    const busy = engine.sampleTelemetry();
+    expect(Math.max(...busy.workers.map((w) => w.utilization))).toBeGreaterThan(0.5);
+  });
+});

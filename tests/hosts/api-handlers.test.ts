@@ -194,4 +194,49 @@ describe('API handlers', () => {
     await waitFor(() => worstDelay >= Math.max(...slices) / 2, 30_000, 'the loop delay of the inline run in telemetry');
     await new Promise((resolve) => setTimeout(resolve, total));
   });
+
+  it('opens a past job with its tasks and attempts, finds jobs by name or id, re-runs a job, and tells its base folder', async () => {
+    const dataDir = tempDir();
+    const first = setUp({ dataDir });
+    const spec = jobSpec([
+      { id: 'ok', kind: 'demo.echo', value: 1 },
+      { id: 'bad', kind: 'demo.fail', message: 'boom' },
+      { id: 'after', kind: 'demo.echo', dependsOn: ['bad'] },
+    ], { name: 'nightly-import' });
+    const job = await first.engine.submitJob(spec, first.baseDir);
+    await first.engine.waitForJob(job.id);
+    await first.engine.shutdown();
+
+    const { api, baseDir } = setUp({ dataDir });
+    expect(value(await api.call('hostInfo', {}))).toEqual({ defaultBaseDir: baseDir });
+    const detail = value<ApiResults['jobDetail']>(await api.call('jobDetail', { jobId: job.id }));
+    expect(detail.job).toMatchObject({ id: job.id, name: 'nightly-import', state: 'failed', counts: { succeeded: 1, failed: 1, skipped: 1 } });
+    expect(detail.tasks.map((t) => [t.id, t.state, t.error?.code ?? null, t.result])).toEqual([
+      ['ok', 'succeeded', null, null],
+      ['bad', 'failed', 'DEMO_FAILURE', null],
+      ['after', 'skipped', 'DEPENDENCY_NOT_MET', null],
+    ]);
+    expect(Object.keys(detail.attempts).sort()).toEqual([`${job.id}:bad`, `${job.id}:ok`]);
+    expect(await api.call('jobDetail', { jobId: 'j-nope' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+    const found = async (search: string) => value<ApiResults['listJobs']>(await api.call('listJobs', { history: true, search })).jobs.map((j) => j.id);
+    expect(await found('NIGHTLY')).toEqual([job.id]);
+    expect(await found(job.id.slice(2, 8))).toEqual([job.id]);
+    expect(await found('weekly')).toEqual([]);
+
+    const rerun = value<ApiResults['rerunJob']>(await api.call('rerunJob', { jobId: job.id, failedOnly: true }));
+    if (!rerun.ok) throw new Error(rerun.reason);
+    expect(rerun.job).toMatchObject({ name: 'nightly-import', taskCount: 2, baseDir: first.baseDir });
+    expect(await found('nightly')).toHaveLength(2);
+    expect(await api.call('rerunJob', { jobId: job.id })).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', issues: [{ path: 'failedOnly' }] } });
+  });
+
+  it('refuses a base folder that does not exist, naming it', async () => {
+    const { api, baseDir } = setUp();
+    const text = '{"name":"x","tasks":[{"id":"a","kind":"demo.echo"}]}';
+    expect(value(await api.call('submitJob', { text, fileName: 'x.json', baseDir: `${baseDir}/missing` }))).toEqual({
+      ok: false,
+      issues: [{ path: '', message: `baseDir must be an existing folder (nothing at "${baseDir}/missing")` }],
+    });
+  });
 });

@@ -182,7 +182,13 @@ function paramsFor(method: ApiMethod, realKeys: string[], realJobIds: string[]):
     retryTask: fc.record({ key }),
     taskDetail: fc.record({ key }),
     runDemo: fc.record({ inline: fc.oneof(fc.boolean(), anything) }),
-    listJobs: fc.record({ history: fc.oneof(fc.boolean(), anything), limit: fc.oneof(fc.integer({ min: -3, max: 20_000 }), anything) }, { requiredKeys: [] }),
+    listJobs: fc.record(
+      { history: fc.oneof(fc.boolean(), anything), limit: fc.oneof(fc.integer({ min: -3, max: 20_000 }), anything), search: fc.oneof(fc.string({ maxLength: 250 }), anything) },
+      { requiredKeys: [] },
+    ),
+    jobDetail: fc.record({ jobId }),
+    rerunJob: fc.record({ jobId, failedOnly: fc.oneof(fc.boolean(), anything) }, { requiredKeys: [] }),
+    hostInfo: fc.constant({}),
   };
   const shape = shapes[method];
   return fc.oneof(

@@ -39,7 +39,11 @@ export class RecordingApi implements ThreadlineApi {
   taskDetail = (params: { key: string }) => this.answer('taskDetail', params, { task: undefined as never, attempts: [], logs: [] });
   runDemo = (params: { inline: boolean }) =>
     this.answer('runDemo', params, params.inline ? { mode: 'inline', blockedMs: 5400 } : { mode: 'pool', job: job({ id: 'j-demo', name: 'demo' }) });
-  listJobs = (params: { history: boolean }) => this.answer('listJobs', params, { jobs: [] });
+  listJobs = (params: { history: boolean; search?: string }) => this.answer('listJobs', params, { jobs: [] });
+  jobDetail = (params: { jobId: string }) =>
+    this.answer('jobDetail', params, { job: { ...job({ id: params.jobId, name: 'past' }), counts: {} }, tasks: [], attempts: {} });
+  rerunJob = (params: { jobId: string; failedOnly: boolean }) => this.answer('rerunJob', params, { ok: true, job: job({ id: 'j-rerun', name: 'again' }) });
+  hostInfo = (params?: object) => this.answer('hostInfo', params, { defaultBaseDir: '/srv/threadline' });
 
   subscribe(listener: ApiEventListener): () => void {
     this.listeners.add(listener);

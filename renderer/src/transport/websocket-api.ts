@@ -156,6 +156,9 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     taskDetail: (params) => call('taskDetail', params),
     runDemo: (params) => call('runDemo', params),
     listJobs: (params) => call('listJobs', params),
+    jobDetail: (params) => call('jobDetail', params),
+    rerunJob: (params) => call('rerunJob', params),
+    hostInfo: (params) => call('hostInfo', params),
     subscribe(listener) {
       listeners.add(listener);
       if (listeners.size === 1) {

@@ -1,0 +1,94 @@
+import type { Command } from 'commander';
+import { ApiCallError } from '../../contract/api.js';
+import type { JobRecord } from '../../contract/records.js';
+import { rerunJob } from '../engine/rerun.js';
+import { connectApi } from '../serve/node-api-client.js';
+import { findRunningServe, type ServeInfo } from '../serve/serve-info.js';
+import { CliError } from './cli-error.js';
+import { dataDirOf } from './options.js';
+import { drive, type EngineRunOptions, type Output } from './run-command.js';
+
+export interface RerunCommandOptions extends EngineRunOptions {
+  /** Only the tasks that did not succeed, and those depending on them. */
+  failed?: boolean;
+}
+
+/** Adds `rerun` to the program; `engineOptions` adds the options every engine-running command takes. */
+export function registerRerunCommand(program: Command, engineOptions: (command: Command) => Command, io: Output, setExitCode: (code: number) => void): void {
+  engineOptions(program.command('rerun').argument('<jobId>', 'the job to run again ("threadline jobs" lists them)'))
+    .description('run a job of the history again as a new job, or only its tasks that did not succeed')
+    .option('--failed', 'only the tasks that did not succeed, and those that depend on them')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The new job is rebuilt from the store: the same name, settings, tasks, inputs and base folder.',
+        'With --failed, a task that succeeded is not run again; a task depending on it finds that',
+        'dependency met (it is left out of the new job). With a "threadline serve" running on the data',
+        'directory, the job is submitted to it and shows in its dashboard; otherwise it runs here to the end.',
+        '',
+        'Examples:',
+        '  threadline rerun j-lx2k9q-3f9a',
+        '  threadline rerun j-lx2k9q-3f9a --failed --json > result.json',
+        '',
+        'Exit status: 0 every task succeeded (or nothing was left to re-run, or the serve took the job),',
+        '1 a task failed, was cancelled or timed out, 2 no such job, or the job is still running (--failed).',
+      ].join('\n'),
+    )
+    .action(async (jobId: string, options: RerunCommandOptions) => setExitCode(await rerunCommand(jobId, options, io)));
+}
+
+/**
+ * `threadline rerun <jobId> [--failed]`: the job again as a new job, rebuilt from the store.
+ * With a `threadline serve` on the data directory the new job runs there (and shows in its
+ * dashboard); otherwise on an engine of its own, to the end, reported like `run`.
+ */
+export async function rerunCommand(jobId: string, options: RerunCommandOptions, io: Output): Promise<number> {
+  const failedOnly = options.failed === true;
+  const serve = findRunningServe(dataDirOf(options));
+  if (serve.ok) return rerunOnServer(serve.info, jobId, failedOnly, options, io);
+  return drive(options, io, async (engine) => {
+    const outcome = await rerunJob(engine, jobId, { failedOnly });
+    if (!outcome.ok) {
+      if (outcome.code === 'JOB_RUNNING') throw new CliError(outcome.reason);
+      if (!options.json) io.err(outcome.reason);
+      return [];
+    }
+    if (!options.json) io.err(describeRerun(outcome.job, jobId, failedOnly));
+    return [outcome.job];
+  });
+}
+
+async function rerunOnServer(info: ServeInfo, jobId: string, failedOnly: boolean, options: RerunCommandOptions, io: Output): Promise<number> {
+  let client;
+  try {
+    client = await connectApi({ host: info.host, port: info.port, token: info.token });
+  } catch (error) {
+    throw new CliError(`cannot reach "threadline serve" at ${info.host}:${info.port}: ${(error as Error).message}`);
+  }
+  try {
+    const result = await client.api.rerunJob({ jobId, failedOnly });
+    if (!result.ok) {
+      if (result.code === 'JOB_RUNNING') throw new CliError(result.reason);
+      if (options.json) io.out(JSON.stringify({ rerunOf: jobId, job: null, reason: result.reason }));
+      else io.err(result.reason);
+      // Nothing left to run is not a failure.
+      return 0;
+    }
+    if (options.json) io.out(JSON.stringify({ rerunOf: jobId, job: result.job }));
+    else io.out(`${describeRerun(result.job, jobId, failedOnly)} on "threadline serve" (${info.url.split('?')[0]}): follow it in the dashboard`);
+    return 0;
+  } catch (error) {
+    if (error instanceof ApiCallError) throw new CliError(error.message);
+    throw error;
+  } finally {
+    await client.close();
+  }
+}
+
+function describeRerun(job: JobRecord, from: string, failedOnly: boolean): string {
+  const what = failedOnly ? 'the tasks that did not succeed' : 'every task';
+  return `job ${job.id} (${job.name}): ${what} of ${from} again, ${job.taskCount} task${job.taskCount === 1 ? '' : 's'}`;
+}
