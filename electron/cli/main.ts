@@ -71,12 +71,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--port <n>', 'the port (0 picks a free one)', portNumber, 0)
     .option('--host <address>', 'the address to bind; anything but loopback exposes the dashboard to the network', '127.0.0.1')
     .option('--web-root <dir>', 'the built dashboard (default: out/renderer of the Threadline folder)')
+    .option('--token <token>', 'keep this token across runs, for bookmarks and scripts (default: $THREADLINE_TOKEN, else a new random one)')
     .addHelpText(
       'after',
       [
         '',
         'Prints one line, the URL to open: http://127.0.0.1:PORT/?token=TOKEN. The API (a WebSocket at /api)',
-        'refuses any client without the token, and browsers of other origins. It writes serve.json (port,',
+        'refuses any client without the token, and browsers of other origins. The token is new on every run',
+        'unless --token or THREADLINE_TOKEN (16 to 200 of A-Z a-z 0-9 - _) keeps one. It writes serve.json (port,',
         'token, pid) into the data directory, so that "threadline cancel" can reach it, and removes it on exit.',
         'SIGINT or SIGTERM stop it gracefully: running tasks are asked to stop, the store is flushed.',
         '',

@@ -16,6 +16,21 @@ export interface ServeOptions {
   workers?: number;
   grace?: number;
   webRoot?: string;
+  /** A token to keep across runs (bookmarks, scripts); default: $THREADLINE_TOKEN, else a fresh one. */
+  token?: string;
+}
+
+/** What a token given by a person must look like: URL-safe, and long enough not to be guessed. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{16,200}$/;
+
+/** The token of this run: `--token`, else THREADLINE_TOKEN, else a fresh random one. */
+export function serveToken(given: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const [token, source] = given !== undefined ? [given, '--token'] : env.THREADLINE_TOKEN ? [env.THREADLINE_TOKEN, 'THREADLINE_TOKEN'] : [null, ''];
+  if (token === null) return newToken();
+  if (!TOKEN_PATTERN.test(token)) {
+    throw new CliError(`${source} must be 16 to 200 characters of letters, digits, "-" and "_" (got ${token.length} characters${/^[A-Za-z0-9_-]*$/.test(token) ? '' : ', some of them not allowed'})`);
+  }
+  return token;
 }
 
 const SHUTDOWN_DEADLINE_MS = 5000;
@@ -29,9 +44,9 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   const dataDir = dataDirOf(options);
   const expectedWebRoot = options.webRoot ? resolve(options.webRoot) : defaultWebRoot();
   const webRoot = builtWebRoot(expectedWebRoot);
+  const token = serveToken(options.token);
   const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace });
   let server: DashboardServer;
-  const token = newToken();
   try {
     server = await startDashboardServer({ engine, host: options.host, port: options.port, token, webRoot, expectedWebRoot, baseDir: process.cwd() });
   } catch (error) {
