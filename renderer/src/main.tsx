@@ -6,9 +6,9 @@ import type { ThreadlineApi } from '../../contract/api';
 import { App } from './app/App';
 import { readRendererHeap } from './health/health-series';
 import { DashboardStore } from './store/dashboard-store';
+import { checkToken } from './transport/token-check';
 import { apiSocketUrl, createWebSocketApi } from './transport/websocket-api';
 import './styles.css';
-
 
 /**
  * The one place that knows where the API comes from: the desktop's preload exposes it as
@@ -28,7 +28,12 @@ function start(): void {
     if (url) {
       api = createWebSocketApi({
         url,
-        onStatus: (status) => status.state === 'closed' && store.disconnected(),
+        onStatus: (status) => {
+          if (status.state !== 'closed') return;
+          store.disconnected();
+          // The browser does not say why a socket closed: a refused token and a stopped host look alike.
+          void checkToken(window.location).then((check) => check !== 'accepted' && store.connectionLost(check));
+        },
         // An error, not a warning: the host broke the contract (and the end-to-end test watches for it).
         onBadMessage: (problem) => console.error(`Threadline: ignored ${problem}`),
       });
@@ -47,8 +52,8 @@ function start(): void {
 
 function MissingToken() {
   return (
-    <main className="missing-token">
-      <h1>Threadline</h1>
+    <main className="missing-token" aria-labelledby="missing-token-title">
+      <h1 id="missing-token-title">Threadline</h1>
       <p>
         This page needs the address <code>threadline serve</code> printed, with its <code>?token=…</code>: the token keeps other
         pages and programs on this machine out of your dashboard.

@@ -54,7 +54,7 @@ describe('SQL query form', () => {
       name: 'SQL query',
       tasks: [{ id: 'query', kind: 'sql.query', db: 'data/chinook.sqlite', sql: 'SELECT Name FROM Artist LIMIT 3', output: { path: 'out/artists.csv' } }],
     });
-    await waitFor(() => expect(screen.getByText(/Started job submitted \(j-new\)/)).toBeTruthy());
+    await waitFor(() => expect(screen.getByText(/SQL query: job submitted \(j-new\) started/)).toBeTruthy());
   });
 
   it('shows problems at their fields before asking the host', async () => {
@@ -190,7 +190,7 @@ describe('Job file', () => {
     expect(screen.getByTestId('job-file-summary').textContent).toBe('ok.json · 1 task · valid');
     fireEvent.click(screen.getByRole('button', { name: 'Run job' }));
     await waitFor(() => expect(errorAt('tasks[0].ms')).toBe('too big for this host'));
-    expect(submitted(api)).toEqual([{ text, fileName: 'ok.json' }]);
+    expect(submitted(api)).toEqual([{ text, fileName: 'ok.json', baseDir: '/srv/threadline' }]);
   });
 
   it('takes a dropped file too', async () => {
@@ -212,5 +212,40 @@ describe('Job file', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Run job' }));
     await waitFor(() => expect(submitted(api)).toHaveLength(1));
     expect(submitted(api)[0]).toMatchObject({ fileName: '/jobs/nightly.json', baseDir: '/jobs' });
+    expect(screen.queryByRole('textbox', { name: 'Base folder (on the server)' })).toBeNull();
+  });
+
+  it('on the desktop, says that relative paths resolve against the picked file’s folder', async () => {
+    mount(new RecordingDesktopApi());
+    open();
+    fireEvent.click(screen.getByRole('button', { name: 'Choose a job file…' }));
+    await waitFor(() => expect(screen.getByTestId('job-base-dir').textContent).toBe("Relative paths resolve against the job file's folder, /jobs."));
+  });
+
+  it('in a browser, asks for the base folder, showing the server’s folder as the default, and refuses a relative one', async () => {
+    const api = mount();
+    open();
+    const text = JSON.stringify({ name: 'ok', tasks: [{ id: 'a', kind: 'file.hash', paths: ['data/*.csv'] }] });
+    await dropFile('ok.json', text);
+    const folder = await screen.findByRole('textbox', { name: 'Base folder (on the server)' });
+    await waitFor(() => expect((folder as HTMLInputElement).value).toBe('/srv/threadline'));
+    expect(folder.getAttribute('aria-describedby') && document.getElementById(folder.getAttribute('aria-describedby')!)!.textContent).toMatch(
+      /relative paths in this job resolve against the folder given here.*Default: \/srv\/threadline, where the server was started/,
+    );
+    fireEvent.change(folder, { target: { value: 'jobs/nightly' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Run job' }));
+    await waitFor(() => expect(screen.getByText(/the base folder must be an absolute path on the server \(got "jobs\/nightly"\)/)).toBeTruthy());
+    expect(submitted(api)).toEqual([]);
+    expect(folder.getAttribute('aria-invalid')).toBe('true');
+    // The host's refusal of the folder is shown there too; fixing the folder lets the job run.
+    api.answers.submitJob = () => ({ ok: false, issues: [{ path: '', message: 'baseDir must be an existing folder (nothing at "/home/me/jobs")' }] });
+    fireEvent.change(folder, { target: { value: '/home/me/jobs' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Run job' }));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('baseDir must be an existing folder (nothing at "/home/me/jobs")'));
+    api.answers.submitJob = undefined;
+    fireEvent.change(folder, { target: { value: '/home/me' } });
+    expect(screen.queryByRole('alert')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Run job' }));
+    await waitFor(() => expect(submitted(api).at(-1)).toEqual({ text, fileName: 'ok.json', baseDir: '/home/me' }));
   });
 });

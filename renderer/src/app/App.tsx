@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ThreadlineApi } from '../../../contract/api';
 import { TaskDetail } from '../detail/TaskDetail';
 import { HealthCharts } from '../health/HealthCharts';
@@ -9,9 +9,12 @@ import { JobsList } from '../tasks/JobsList';
 import { NO_FILTER, type TaskFilter } from '../tasks/task-filter';
 import { TaskTable } from '../tasks/TaskTable';
 import { Timeline } from '../timeline/Timeline';
+import { ConnectionProblem } from './ConnectionProblem';
 import { DashboardContext, useStoreVersion } from './dashboard-context';
 import { DemoButtons } from './DemoButtons';
+import { useJobRoute } from './job-route';
 import { NoticesProvider } from './notices';
+import { usePastJobLoader } from './use-past-job-loader';
 
 export interface AppProps {
   api: ThreadlineApi;
@@ -23,28 +26,47 @@ export function App({ api, store }: AppProps) {
   const dashboard = useMemo(() => ({ api, store }), [api, store]);
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
   const [filter, setFilter] = useState<TaskFilter>(NO_FILTER);
+  const [routeJobId, openJob] = useJobRoute();
 
   useEffect(() => api.subscribe((event) => store.apply(event)), [api, store]);
+  // The job in the URL is the table's job filter; one the host no longer holds is fetched.
+  useEffect(() => setFilter((f) => (f.jobId === routeJobId ? f : { ...f, jobId: routeJobId })), [routeJobId]);
+  const jobProblem = usePastJobLoader(api, store, routeJobId);
+  const changeFilter = useCallback(
+    (next: TaskFilter) => {
+      setFilter(next);
+      if (next.jobId !== routeJobId) openJob(next.jobId);
+    },
+    [routeJobId, openJob],
+  );
 
   return (
     <DashboardContext.Provider value={dashboard}>
       <NoticesProvider>
-        <div className="app">
+        <div className={selectedKey ? 'app with-drawer' : 'app'}>
           <header className="topbar">
             <h1>Threadline</h1>
             <StreamBadge store={store} />
             <DemoButtons />
           </header>
-          <HeadlineNumbers />
-          <Timeline store={store} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
-          <div className="work-area">
-            <TaskTable filter={filter} onFilterChange={setFilter} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
-            <div className="side-column">
-              <JobsList filterJobId={filter.jobId} onShowJob={(jobId) => setFilter({ ...filter, jobId })} />
-              <NewWorkPanel />
+          <main>
+            <ConnectionProblem store={store} />
+            {jobProblem && (
+              <p className="connection-problem" role="alert">
+                Cannot open job {routeJobId}: {jobProblem}
+              </p>
+            )}
+            <HeadlineNumbers />
+            <Timeline store={store} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
+            <div className="work-area">
+              <TaskTable filter={filter} onFilterChange={changeFilter} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
+              <div className="side-column">
+                <JobsList filterJobId={filter.jobId} onShowJob={(jobId) => changeFilter({ ...filter, jobId })} />
+                <NewWorkPanel />
+              </div>
             </div>
-          </div>
-          <HealthCharts />
+            <HealthCharts />
+          </main>
           {selectedKey && <TaskDetail key={selectedKey} taskKey={selectedKey} onClose={() => setSelectedKey(null)} />}
         </div>
       </NoticesProvider>
@@ -52,12 +74,19 @@ export function App({ api, store }: AppProps) {
   );
 }
 
+const STREAM_TEXT = {
+  connecting: 'connecting…',
+  live: 'live',
+  resyncing: 'catching up…',
+  refused: 'token refused',
+  unreachable: 'server unreachable',
+} as const;
+
 function StreamBadge({ store }: { store: DashboardStore }) {
   useStoreVersion(store);
-  const text = { connecting: 'connecting…', live: 'live', resyncing: 'catching up…' }[store.stream];
   return (
     <span className={`stream-badge stream-${store.stream}`} role="status" data-testid="stream-state">
-      {text}
+      {STREAM_TEXT[store.stream]}
     </span>
   );
 }

@@ -9,14 +9,14 @@ import { useNotices } from './notices';
  */
 export function DemoButtons() {
   const { api } = useDashboard();
-  const { notify, failed } = useNotices();
+  const { notify, failed, watchJob } = useNotices();
   const [busy, setBusy] = useState<'pool' | 'inline' | null>(null);
 
   const run = async (inline: boolean): Promise<void> => {
     setBusy(inline ? 'inline' : 'pool');
     try {
       const result = await api.runDemo({ inline });
-      if (result.mode === 'pool') notify(`Demo started: job ${result.job.name} (${result.job.id}). Cancel a running task from its row.`);
+      if (result.mode === 'pool') watchJob(result.job, 'Demo');
       else
         notify(
           `Inline demo: the host's event loop was blocked for ${formatDuration(result.blockedMs)}. See the stall on the event-loop lane and the spike in Event-loop delay.`,

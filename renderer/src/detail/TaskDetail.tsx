@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { TaskDetail as TaskDetailData } from '../../../contract/api';
 import type { TaskAttempt, TaskLogLine, TaskRecord } from '../../../contract/records';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
@@ -47,9 +47,24 @@ export function TaskDetail({ taskKey, onClose }: TaskDetailProps) {
   const task: TaskRecord | undefined = live ? { ...live, result: detail?.result ?? null } : detail;
   const attempts: TaskAttempt[] = store.attempts.get(taskKey) ?? fetched?.attempts ?? [];
   const logs = mergeLogs(fetched?.task.key === taskKey ? fetched.logs : [], store.logs.get(taskKey) ?? []);
+  const drawer = useRef<HTMLElement>(null);
+
+  // Keyboard: focus moves into the drawer, Escape closes it, and focus goes back where it was.
+  useEffect(() => {
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+    drawer.current?.focus();
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) onClose();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      if (opener?.isConnected) opener.focus();
+    };
+  }, [onClose]);
 
   return (
-    <aside className="drawer" aria-label="Task detail">
+    <aside className="drawer" aria-label="Task detail" ref={drawer} tabIndex={-1}>
       <header className="panel-header">
         <h2>
           Task <span className="mono">{task?.id ?? taskKey}</span>
@@ -65,20 +80,30 @@ export function TaskDetail({ taskKey, onClose }: TaskDetailProps) {
               Retry
             </button>
           )}
-          <button type="button" aria-label="Close task detail" onClick={onClose}>
+          <button type="button" aria-label="Close task detail" title="Close (Escape)" onClick={onClose}>
             ×
           </button>
         </div>
       </header>
       {problem && <p className="error-text">Could not load the task: {problem}</p>}
       {!task && !problem && <p className="muted">Loading…</p>}
-      {task && <TaskBody task={task} attempts={attempts} logs={logs} jobName={store.jobs.get(task.jobId)?.name} />}
+      {task && <TaskBody task={task} attempts={attempts} logs={logs} jobName={store.jobs.get(task.jobId)?.name} jobCreatedAt={store.jobs.get(task.jobId)?.createdAt} />}
     </aside>
   );
 }
 
-function TaskBody({ task, attempts, logs, jobName }: { task: TaskRecord; attempts: TaskAttempt[]; logs: TaskLogLine[]; jobName?: string }) {
+interface TaskBodyProps {
+  task: TaskRecord;
+  attempts: TaskAttempt[];
+  logs: TaskLogLine[];
+  jobName?: string;
+  /** When the job was admitted: when each of its tasks was first queued. */
+  jobCreatedAt?: number;
+}
+
+function TaskBody({ task, attempts, logs, jobName, jobCreatedAt }: TaskBodyProps) {
   const now = Date.now();
+  const times = queueTimes(task, attempts, jobCreatedAt);
   return (
     <div className="detail-body">
       <dl className="facts">
@@ -95,12 +120,20 @@ function TaskBody({ task, attempts, logs, jobName }: { task: TaskRecord; attempt
           {jobName ?? task.jobId} <span className="mono muted">{task.jobId}</span>
         </dd>
         <dt>queued</dt>
-        <dd>{formatClock(task.queuedAt, true)}</dd>
-        <dt>started</dt>
+        <dd>{times.firstQueuedAt === null ? '–' : formatClock(times.firstQueuedAt, true)}</dd>
+        {times.requeuedAt !== null && (
+          <>
+            <dt>queued again</dt>
+            <dd>
+              {formatClock(times.requeuedAt, true)} <span className="muted">(for attempt {times.forAttempt})</span>
+            </dd>
+          </>
+        )}
+        <dt>{times.startedAttempt > 1 ? `started (attempt ${times.startedAttempt})` : 'started'}</dt>
         <dd>{task.startedAt === null ? '–' : formatClock(task.startedAt, true)}</dd>
         <dt>finished</dt>
         <dd>{task.finishedAt === null ? '–' : formatClock(task.finishedAt, true)}</dd>
-        <dt>wait</dt>
+        <dt>{times.forAttempt > 1 ? `wait (attempt ${times.forAttempt})` : 'wait'}</dt>
         <dd>{formatDuration(waitOf(task, now))}</dd>
         <dt>run</dt>
         <dd>{formatDuration(durationOf(task, now))}</dd>
@@ -180,8 +213,19 @@ function TaskBody({ task, attempts, logs, jobName }: { task: TaskRecord; attempt
   );
 }
 
+/** What a task's end left instead of a result. */
+const NO_RESULT: Partial<Record<TaskRecord['state'], string>> = {
+  failed: 'No result: the task failed (see the error above).',
+  timed_out: 'No result: the task timed out.',
+  cancelled: 'No result: the task was cancelled.',
+  skipped: 'No result: the task did not run, a dependency did not succeed.',
+  interrupted: 'No result: the task was interrupted; resume finishes it.',
+};
+
 function ResultPreview({ task }: { task: TaskRecord }) {
-  if (task.state !== 'succeeded' && (task.result === null || task.result === undefined)) return <p className="muted">No result yet.</p>;
+  if (task.state !== 'succeeded' && (task.result === null || task.result === undefined)) {
+    return <p className="muted">{NO_RESULT[task.state] ?? 'No result yet.'}</p>;
+  }
   const table = resultTable(task.result);
   if (!table) return <pre className="json">{previewJson(task.result)}</pre>;
   return (
@@ -212,6 +256,21 @@ function ResultPreview({ task }: { task: TaskRecord }) {
       )}
     </div>
   );
+}
+
+/**
+ * A retried task's record holds the queue time of its latest attempt; the first queue time is
+ * its job's admission (every task is queued then), which comes before the first attempt.
+ */
+export function queueTimes(task: TaskRecord, attempts: readonly TaskAttempt[], jobCreatedAt: number | undefined) {
+  const startedAttempt = Math.max(task.attempts, attempts.length);
+  const firstStart = attempts[0]?.startedAt ?? null;
+  const lastStart = attempts.at(-1)?.startedAt ?? null;
+  // Queued after its latest attempt started: it waits for the next one.
+  const forAttempt = lastStart !== null && task.queuedAt > lastStart ? attempts.length + 1 : Math.max(startedAttempt, 1);
+  if (forAttempt <= 1) return { firstQueuedAt: task.queuedAt, requeuedAt: null, forAttempt, startedAttempt };
+  const admitted = jobCreatedAt !== undefined && (firstStart === null || jobCreatedAt <= firstStart) ? jobCreatedAt : null;
+  return { firstQueuedAt: admitted, requeuedAt: task.queuedAt, forAttempt, startedAttempt };
 }
 
 /** The host's log lines, then the ones streamed since, without repeats. */

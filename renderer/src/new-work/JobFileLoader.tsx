@@ -1,4 +1,4 @@
-import { useId, useState, type DragEvent } from 'react';
+import { useEffect, useId, useState, type DragEvent } from 'react';
 import { ApiCallError } from '../../../contract/api';
 import { parseJobText, validateJobSpec, type SpecIssue } from '../../../contract/job-spec';
 import { useDashboard } from '../app/dashboard-context';
@@ -25,9 +25,28 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
  */
 export function JobFileLoader() {
   const { api } = useDashboard();
-  const { notify, failed } = useNotices();
+  const { watchJob, failed } = useNotices();
   const pickJobFile = nativePickers(api).pickJobFile;
   const inputId = useId();
+  const baseDirId = useId();
+  // Where relative paths resolve for a file whose real folder the page cannot know (a browser's).
+  const [hostFolder, setHostFolder] = useState<string | null>(null);
+  const [baseDir, setBaseDir] = useState('');
+  const [folderProblem, setFolderProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let current = true;
+    api.hostInfo().then(
+      (info) => {
+        if (!current) return;
+        setHostFolder(info.defaultBaseDir);
+        setBaseDir((typed) => typed || info.defaultBaseDir);
+      },
+      () => {}, // an older host: the field stays empty and the host's own folder applies
+    );
+    return () => {
+      current = false;
+    };
+  }, [api]);
   const [loaded, setLoaded] = useState<LoadedFile | null>(null);
   const [dragging, setDragging] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -50,17 +69,30 @@ export function JobFileLoader() {
 
   const run = async (): Promise<void> => {
     if (!loaded) return;
+    // The picked file's own folder (desktop), else the folder typed here (browser).
+    const folder = loaded.baseDir ?? baseDir.trim();
+    if (!loaded.baseDir && folder !== '' && !isAbsolutePath(folder)) {
+      setFolderProblem(`the base folder must be an absolute path on the server (got "${folder}")`);
+      return;
+    }
+    setFolderProblem(null);
     setBusy(true);
     try {
       const result = await api.submitJob({
         text: loaded.text,
         fileName: loaded.fileName,
-        ...(loaded.baseDir ? { baseDir: loaded.baseDir } : {}),
+        ...(folder ? { baseDir: folder } : {}),
       });
       if (result.ok) {
-        notify(`Started job ${result.job.name} (${result.job.id}) from ${loaded.fileName}`);
+        watchJob(result.job, `Job file ${loaded.fileName}`);
         setLoaded(null);
-      } else setLoaded({ ...loaded, issues: result.issues });
+      } else {
+        // The host's word on the folder goes under the folder field, where it can be fixed.
+        const aboutFolder = result.issues.filter((issue) => issue.path === '' && issue.message.startsWith('baseDir '));
+        if (aboutFolder.length > 0) setFolderProblem(aboutFolder.map((issue) => issue.message).join('; '));
+        const rest = result.issues.filter((issue) => !aboutFolder.includes(issue));
+        if (rest.length > 0) setLoaded({ ...loaded, issues: rest });
+      }
     } catch (error) {
       const issues = error instanceof ApiCallError && error.issues.length > 0 ? error.issues : [{ path: '', message: describeError(error) }];
       setLoaded({ ...loaded, issues });
@@ -120,6 +152,41 @@ export function JobFileLoader() {
             {loaded.taskCount !== null && ` · ${loaded.taskCount.toLocaleString('en-US')} task${loaded.taskCount === 1 ? '' : 's'}`}
             {loaded.issues.length === 0 ? ' · valid' : ` · ${loaded.issues.length} problem${loaded.issues.length === 1 ? '' : 's'}`}
           </p>
+          {loaded.baseDir ? (
+            <p className="field-hint" data-testid="job-base-dir">
+              Relative paths resolve against the job file's folder, <span className="mono">{loaded.baseDir}</span>.
+            </p>
+          ) : (
+            <div className="field">
+              <label htmlFor={baseDirId}>Base folder (on the server)</label>
+              <input
+                id={baseDirId}
+                className="mono"
+                value={baseDir}
+                spellCheck={false}
+                aria-invalid={folderProblem !== null}
+                aria-describedby={folderProblem ? `${baseDirId}-hint ${baseDirId}-problem` : `${baseDirId}-hint`}
+                onChange={(e) => {
+                  setBaseDir(e.target.value);
+                  setFolderProblem(null);
+                }}
+              />
+              {folderProblem && (
+                <p id={`${baseDirId}-problem`} className="field-error" role="alert">
+                  {folderProblem}
+                </p>
+              )}
+              <p id={`${baseDirId}-hint`} className="field-hint">
+                A browser does not tell the server which folder a file came from: relative paths in this job resolve against the folder
+                given here. Give the job file's folder.{' '}
+                {hostFolder && (
+                  <>
+                    Default: <span className="mono">{hostFolder}</span>, where the server was started.
+                  </>
+                )}
+              </p>
+            </div>
+          )}
           <JobDocumentOutline document={loaded.document} issues={loaded.issues} />
           <div className="toolbar">
             <button type="button" className="primary" disabled={busy || loaded.issues.length > 0} onClick={() => void run()}>
@@ -133,6 +200,11 @@ export function JobFileLoader() {
       )}
     </section>
   );
+}
+
+/** POSIX `/…` or Windows `C:\…` / `\\server\…`: the host checks it again, and that the folder exists. */
+function isAbsolutePath(path: string): boolean {
+  return path.startsWith('/') || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\\\');
 }
 
 /** Parses and validates a job file's text in the page, without asking the host. */

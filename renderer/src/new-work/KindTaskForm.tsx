@@ -46,7 +46,7 @@ interface FormForKindsProps {
 
 function FormForKinds({ kinds, title, kindLabel, defaultJobName }: FormForKindsProps) {
   const { api } = useDashboard();
-  const { notify } = useNotices();
+  const { watchJob } = useNotices();
   const pickers = useMemo(() => nativePickers(api), [api]);
   const [kindName, setKindName] = useState(kinds[0]!.name);
   const kind = kinds.find((k) => k.name === kindName) ?? kinds[0]!;
@@ -93,7 +93,7 @@ function FormForKinds({ kinds, title, kindLabel, defaultJobName }: FormForKindsP
       const result = await api.submitJob({ text: JSON.stringify(document), fileName: `${jobName || 'form'}.json` });
       if (result.ok) {
         setIssues([]);
-        notify(`Started job ${result.job.name} (${result.job.id})`);
+        watchJob(result.job, title);
       } else setIssues(result.issues);
     } catch (error) {
       setIssues(error instanceof ApiCallError && error.issues.length > 0 ? error.issues : [{ path: '', message: describeError(error) }]);

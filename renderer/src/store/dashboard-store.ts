@@ -1,4 +1,4 @@
-import type { ApiEvent, DeltaMessage, SnapshotMessage } from '../../../contract/api';
+import type { ApiEvent, DeltaMessage, JobDetail, SnapshotMessage } from '../../../contract/api';
 import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../../contract/records';
 import { TASK_STATES, type TaskState } from '../../../contract/task-states';
 import type { TelemetrySample } from '../../../contract/telemetry';
@@ -12,7 +12,8 @@ export const LOG_LINES_PER_TASK = 200;
 /** Tasks whose logs the store keeps; the oldest are forgotten first (the detail view fetches them again). */
 export const TASKS_WITH_LOGS = 2000;
 
-export type StreamState = 'connecting' | 'live' | 'resyncing';
+/** `refused`: the host turned the page's token down; `unreachable`: no host answers at all. */
+export type StreamState = 'connecting' | 'live' | 'resyncing' | 'refused' | 'unreachable';
 
 export interface DashboardStoreOptions {
   /** Called when a delta's `seq` shows that messages were lost; should ask the host for a snapshot. */
@@ -49,6 +50,8 @@ export class DashboardStore {
   taskSetVersion = 0;
   gaps = 0;
   private seq: number | null = null;
+  /** Jobs opened from the history that the host does not hold: kept across snapshots. */
+  private readonly pastJobs = new Map<string, JobDetail>();
   private readonly listeners = new Set<() => void>();
   private notifyScheduled = false;
   private readonly schedule: FrameScheduler;
@@ -82,9 +85,44 @@ export class DashboardStore {
 
   /** The connection dropped: keep what is shown, and take the next snapshot as a fresh start. */
   disconnected(): void {
+    if (this.stream === 'refused' || this.stream === 'unreachable') return; // the reason stays until it is live again
     this.stream = 'connecting';
     this.seq = null;
     this.changed();
+  }
+
+  /** Why the connection is down, once known (a check after it closed); ignored if it came back meanwhile. */
+  connectionLost(reason: 'refused' | 'unreachable'): void {
+    if (this.stream === 'live' || this.stream === 'resyncing') return;
+    this.stream = reason;
+    this.seq = null;
+    this.changed();
+  }
+
+  /** Shows a job the host fetched from its history, with its tasks, until the page closes. */
+  loadJob(detail: JobDetail): void {
+    if (this.jobs.has(detail.job.id) && !this.pastJobs.has(detail.job.id)) return; // live: the stream keeps it current
+    this.pastJobs.set(detail.job.id, detail);
+    this.putPastJob(detail);
+    this.taskSetVersion++;
+    this.changed();
+  }
+
+  /** Is this one of the jobs opened from the history (not streamed by the host)? */
+  isPastJob(jobId: string): boolean {
+    return this.pastJobs.has(jobId);
+  }
+
+  private putPastJob(detail: JobDetail): void {
+    const { counts: _counts, ...job } = detail.job;
+    this.jobs.set(job.id, job);
+    for (const task of detail.tasks) this.putTask(task);
+    for (const task of detail.tasks) {
+      const attempts = detail.attempts[task.key];
+      if (!attempts) continue;
+      this.attempts.set(task.key, attempts);
+      this.timeline.setAttempts(task.key, attempts, task);
+    }
   }
 
   private applySnapshot(snapshot: SnapshotMessage): void {
@@ -106,6 +144,11 @@ export class DashboardStore {
     for (const [key, attempts] of withAttempts) {
       this.attempts.set(key, attempts);
       this.timeline.setAttempts(key, attempts, this.tasks.get(key)!);
+    }
+    // Jobs opened from the history stay; one the host holds again comes from the stream.
+    for (const [jobId, detail] of this.pastJobs) {
+      if (this.jobs.has(jobId)) this.pastJobs.delete(jobId);
+      else this.putPastJob(detail);
     }
     this.counts = { ...emptyCounts(), ...snapshot.counts };
     this.seq = snapshot.seq;

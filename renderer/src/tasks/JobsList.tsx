@@ -1,10 +1,10 @@
 import { useState } from 'react';
-import type { JobListEntry } from '../../../contract/api';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
-import { useNotices } from '../app/notices';
 import { formatClock, formatCount } from '../format';
 import { STATE_COLORS } from '../state-colors';
 import type { TaskState } from '../../../contract/task-states';
+import { EarlierJobs } from './EarlierJobs';
+import { JobActions } from './JobActions';
 import { useTaskActions } from './use-task-actions';
 
 export interface JobsListProps {
@@ -14,27 +14,16 @@ export interface JobsListProps {
 }
 
 const ENDED: TaskState[] = ['succeeded', 'failed', 'timed_out', 'cancelled', 'skipped'];
-/** Jobs of the store's history listed on request. */
-const EARLIER_JOBS = 50;
 
-/** The jobs this host runs, newest first, each with its progress and a Cancel job button. */
+/**
+ * The jobs shown (those this host runs, and earlier ones opened), newest first, each with its
+ * progress and what can be done to it; the store's history on request.
+ */
 export function JobsList({ filterJobId, onShowJob }: JobsListProps) {
-  const { api, store } = useDashboard();
+  const { store } = useDashboard();
   useStoreVersion(store);
   const actions = useTaskActions();
-  const { failed } = useNotices();
-  const [earlier, setEarlier] = useState<JobListEntry[] | null>(null);
-
-  const toggleEarlier = (): void => {
-    if (earlier) {
-      setEarlier(null);
-      return;
-    }
-    api.listJobs({ history: true, limit: EARLIER_JOBS }).then(
-      ({ jobs }) => setEarlier(jobs.filter((job) => !store.jobs.has(job.id))),
-      (error: unknown) => failed('Earlier jobs', error),
-    );
-  };
+  const [earlier, setEarlier] = useState(false);
   const jobs = [...store.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
   const anyActive = store.counts.queued + store.counts.running + store.counts.cancelling > 0;
 
@@ -43,7 +32,7 @@ export function JobsList({ filterJobId, onShowJob }: JobsListProps) {
       <header className="panel-header">
         <h2>Jobs</h2>
         <div className="toolbar">
-          <button type="button" aria-pressed={earlier !== null} onClick={toggleEarlier}>
+          <button type="button" aria-pressed={earlier} onClick={() => setEarlier(!earlier)}>
             Earlier jobs
           </button>
           <button type="button" className="danger" disabled={!anyActive} onClick={actions.cancelAll}>
@@ -64,6 +53,7 @@ export function JobsList({ filterJobId, onShowJob }: JobsListProps) {
                   {job.name}
                 </button>
                 <span className={`job-state job-${job.state}`}>{job.state}</span>
+                {store.isPastJob(job.id) && <span className="muted">earlier run</span>}
               </div>
               <div className="job-meta">
                 <span className="mono">{job.id}</span> · {formatClock(job.createdAt)} · {formatCount(ended)}/{formatCount(job.taskCount)} ended
@@ -76,38 +66,12 @@ export function JobsList({ filterJobId, onShowJob }: JobsListProps) {
                     ) : null,
                   )}
               </div>
-              {job.state === 'running' && (
-                <button type="button" className="small danger" onClick={() => actions.cancelJob(job.id)}>
-                  Cancel job
-                </button>
-              )}
+              <JobActions job={job} />
             </li>
           );
         })}
       </ul>
-      {earlier && (
-        <>
-          <h3>Earlier jobs</h3>
-          {earlier.length === 0 && <p className="empty">None in the store.</p>}
-          <ul className="jobs" aria-label="Earlier jobs">
-            {earlier.map((job) => (
-              <li key={job.id} className="job" data-job-id={job.id}>
-                <div className="job-title">
-                  <strong>{job.name}</strong>
-                  <span className={`job-state job-${job.state}`}>{job.state}</span>
-                </div>
-                <div className="job-meta">
-                  <span className="mono">{job.id}</span> · {formatClock(job.createdAt)} ·{' '}
-                  {Object.entries(job.counts)
-                    .filter(([, n]) => (n ?? 0) > 0)
-                    .map(([state, n]) => `${formatCount(n ?? 0)} ${state}`)
-                    .join(', ') || 'no tasks'}
-                </div>
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
+      {earlier && <EarlierJobs onOpenJob={(jobId) => onShowJob(jobId)} />}
     </section>
   );
 }

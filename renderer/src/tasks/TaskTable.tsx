@@ -1,10 +1,10 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useCallback, useMemo, useRef, useState } from 'react';
-import type { TaskRecord } from '../../../contract/records';
+import type { JobRecord, TaskRecord } from '../../../contract/records';
 import { TASK_STATES } from '../../../contract/task-states';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { useNotices } from '../app/notices';
-import { formatCount, formatDuration } from '../format';
+import { formatClock, formatCount, formatDuration } from '../format';
 import { STATE_COLORS, stateLabel } from '../state-colors';
 import { workerLabel } from '../worker-names';
 import { canCancel, canRetry, durationOf, filterTaskKeys, waitOf, type StateFilter, type TaskFilter } from './task-filter';
@@ -65,7 +65,8 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
     notify(`Asked ${formatCount(cancelled)} task${cancelled === 1 ? '' : 's'} to stop${failed > 0 ? `; ${failed} could not be cancelled` : ''}`);
   };
 
-  const jobs = [...store.jobs.values()];
+  // Newest first; runs of one job name told apart by their start time (and id).
+  const jobs = [...store.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
 
   return (
     <section className="panel tasks-panel" aria-label="Tasks">
@@ -99,7 +100,7 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
             <option value="">all jobs</option>
             {jobs.map((job) => (
               <option key={job.id} value={job.id}>
-                {job.name} ({job.id})
+                {jobRunLabel(job)} ({job.id})
               </option>
             ))}
           </select>
@@ -108,7 +109,7 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
           Search
           <input
             type="search"
-            placeholder="task id, kind, thread, error"
+            placeholder="task id, kind, thread, error or its code"
             value={filter.text}
             onChange={(e) => onFilterChange({ ...filter, text: e.target.value })}
           />
@@ -146,7 +147,7 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
                 <TaskRow
                   key={key}
                   task={task}
-                  jobName={store.jobs.get(task.jobId)?.name ?? task.jobId}
+                  jobName={jobRunLabel(store.jobs.get(task.jobId)) ?? task.jobId}
                   index={item.index}
                   top={item.start}
                   now={task.state === 'running' || task.state === 'cancelling' || task.state === 'queued' ? now : 0}
@@ -207,7 +208,9 @@ const TaskRow = memo(function TaskRow({ task, jobName, index, top, now, checked,
         </span>
       </span>
       <span role="cell" className="mono" title={task.key}>
-        {task.id}
+        <button type="button" className="link task-open" title="Open the task" onClick={() => onOpen(task.key)}>
+          {task.id}
+        </button>
       </span>
       <span role="cell" className="mono">
         {task.kind}
@@ -242,6 +245,11 @@ const TaskRow = memo(function TaskRow({ task, jobName, index, top, now, checked,
     </div>
   );
 });
+
+/** "nightly · 23:45:12": a job's name and when it started, so two runs of one job differ. */
+export function jobRunLabel(job: JobRecord | undefined): string | undefined {
+  return job && `${job.name} · ${formatClock(job.createdAt)}`;
+}
 
 function ProgressCell({ task }: { task: TaskRecord }) {
   if (task.progress === null) return <span className="muted">{task.state === 'succeeded' ? '100%' : '–'}</span>;

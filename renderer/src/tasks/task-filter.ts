@@ -9,7 +9,7 @@ export interface TaskFilter {
   state: StateFilter;
   /** A job id, or null for every job. */
   jobId: string | null;
-  /** Matched case-insensitively against the task id, kind, worker and error message. */
+  /** Matched case-insensitively against the task id, kind, worker, job id, and error message and code. */
   text: string;
 }
 
@@ -29,7 +29,8 @@ export function matchesFilter(task: TaskRecord, filter: TaskFilter, needle: stri
     task.id.toLowerCase().includes(needle) ||
     task.kind.toLowerCase().includes(needle) ||
     (task.worker !== null && workerLabel(task.worker).toLowerCase().includes(needle)) ||
-    (task.error !== null && task.error.message.toLowerCase().includes(needle))
+    task.jobId.toLowerCase().includes(needle) ||
+    (task.error !== null && (task.error.message.toLowerCase().includes(needle) || task.error.code.toLowerCase().includes(needle)))
   );
 }
 

@@ -11,12 +11,14 @@ export interface TaskActions {
   cancelJob(jobId: string): void;
   cancelAll(): void;
   cancelMany(keys: readonly string[]): Promise<{ cancelled: number; failed: number }>;
+  /** Runs a job again as a new job: every task, or only those that did not succeed. */
+  rerunJob(jobId: string, failedOnly: boolean): void;
 }
 
-/** The user's cancel and retry buttons, with what went wrong reported as a notice. */
+/** The user's cancel, retry and re-run buttons, with what went wrong reported as a notice. */
 export function useTaskActions(): TaskActions {
   const { api } = useDashboard();
-  const { notify, failed } = useNotices();
+  const { notify, failed, watchJob } = useNotices();
   return useMemo<TaskActions>(
     () => ({
       cancel(key) {
@@ -43,6 +45,13 @@ export function useTaskActions(): TaskActions {
           (error: unknown) => failed('Cancel all', error),
         );
       },
+      rerunJob(jobId, failedOnly) {
+        const what = failedOnly ? `Re-run of the failed tasks of ${jobId}` : `Re-run of ${jobId}`;
+        api.rerunJob({ jobId, failedOnly }).then(
+          (r) => (r.ok ? watchJob(r.job, what) : notify(r.reason)),
+          (error: unknown) => failed(what, error),
+        );
+      },
       async cancelMany(keys) {
         let next = 0;
         let cancelled = 0;
@@ -61,6 +70,6 @@ export function useTaskActions(): TaskActions {
         return { cancelled, failed: failedCount };
       },
     }),
-    [api, notify, failed],
+    [api, notify, failed, watchJob],
   );
 }
