@@ -26,12 +26,16 @@ export async function buildRenderer(): Promise<{ dir: string; remove: () => Prom
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Starts `threadline serve --port 0` and resolves with the URL it prints. */
-export async function startServe(options: { webRoot: string; workers?: number; graceMs?: number }): Promise<ServeProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'threadline-serve-'));
+/**
+ * Starts `threadline serve --port 0` and resolves with the URL it prints. A `dataDir` given is
+ * the caller's (kept on stop, for a restart on the same store); `env` adds to its environment.
+ */
+export async function startServe(options: { webRoot: string; workers?: number; graceMs?: number; dataDir?: string; env?: NodeJS.ProcessEnv }): Promise<ServeProcess> {
+  const ownDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'threadline-serve-')));
   const args = ['bin/threadline.js', 'serve', '--port', '0', '--data-dir', dataDir, '--workers', String(options.workers ?? 2), '--web-root', options.webRoot];
   if (options.graceMs !== undefined) args.push('--grace', String(options.graceMs));
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const url = await new Promise<string>((ok, fail) => {
@@ -56,7 +60,7 @@ export async function startServe(options: { webRoot: string; workers?: number; g
     stderr: () => stderr,
     stop: async () => {
       await stopChild(child);
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

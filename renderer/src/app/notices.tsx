@@ -41,7 +41,7 @@ export function useNotices(): Notices {
 
 const SHOWN_MS = 6000;
 /** A notice with a link stays long enough to be followed. */
-const LINK_SHOWN_MS = 20_000;
+const LINK_SHOWN_MS = 12_000;
 const MAX_SHOWN = 3;
 
 /** Short messages about what the user's actions did, in the page's bottom-left corner. */
