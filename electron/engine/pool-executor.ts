@@ -1,5 +1,4 @@
 import { cpus } from 'node:os';
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../workers/protocol.js';
@@ -13,6 +12,7 @@ import type { WorkerSample } from '../../contract/telemetry.js';
 import { CallServer, type CallServiceMap } from './call-services.js';
 import { MemoryWatch, type MemoryLimits } from './memory-watch.js';
 import type { TaskError } from '../../contract/records.js';
+import { ThreadBusyMeter } from './thread-busy.js';
 
 export interface PoolOptions {
   /** The built worker file piscina loads (`workers/entry.cjs`). */
@@ -55,12 +55,12 @@ export class PoolExecutor implements Executor {
   private readonly byKey = new Map<string, Task>();
   private readonly timings = new KindTimings();
   private readonly heapByThread = new Map<number, number>();
-  private readonly lastElu = new Map<number, EventLoopUtilization>();
   /** The batch each thread took last; the memory watch asks which of its tasks runs. */
   private readonly batchOnThread = new Map<number, Batch>();
   /** Tasks whose thread the memory watch ended, and why. */
   private readonly memoryVerdicts = new Map<Task, TaskError>();
   readonly memory: MemoryWatch<Task>;
+  private readonly busy = new ThreadBusyMeter();
   private inFlight = 0;
   private closed = false;
 
@@ -91,10 +91,6 @@ export class PoolExecutor implements Executor {
       resourceLimits: options.resourceLimits,
       workerData,
       recordTiming: false,
-      // piscina's default ('sync') parks an idle thread in a blocking Atomics.wait, which its
-      // event loop counts as busy: telemetry read every idle thread as 100 % used. Waiting
-      // asynchronously leaves the loop idle, so utilization is what the thread really did.
-      atomics: 'async',
     });
     // A thread that dies with no task on it is replaced by piscina; nothing is lost.
     this.pool.on('error', () => {});
@@ -158,6 +154,7 @@ export class PoolExecutor implements Executor {
           batch.worker = worker;
           batch.threadId = event.threadId;
           this.batchOnThread.set(event.threadId, batch);
+          this.busy.started(batch, event.threadId, event.at);
         }
         this.listener.started(task, worker, event.at);
       }
@@ -195,6 +192,9 @@ export class PoolExecutor implements Executor {
     this.batchEnded(batch);
     const worker = `w${result.threadId}`;
     if (result.heapUsed !== null) this.heapByThread.set(result.threadId, result.heapUsed);
+    const first = result.outcomes[0];
+    const last = result.outcomes.at(-1);
+    this.busy.finished(batch, result.threadId, first?.startedAt ?? null, last?.finishedAt ?? Date.now());
     result.outcomes.forEach((outcome, index) => {
       const task = batch.tasks[index]!;
       this.release(task);
@@ -211,6 +211,7 @@ export class PoolExecutor implements Executor {
     this.inFlight--;
     this.batchEnded(batch);
     const now = Date.now();
+    this.busy.finished(batch, null, null, now);
     const worker = batch.worker ?? 'pool';
     for (const task of batch.tasks) {
       const slot = this.slotOf.get(task);
@@ -284,22 +285,20 @@ export class PoolExecutor implements Executor {
     this.batchOf.get(task)?.abort.abort(new Error(`task ${task.key} terminated`));
   }
 
-  /** Per-thread heap (from the last batch) and event-loop utilization since the last call. */
+  /** Per-thread heap (from the last batch) and the share of time spent on batches since the last call. */
   workerStats(): WorkerSample[] {
-    return this.pool.threads.map((thread) => {
-      const now = thread.performance.eventLoopUtilization();
-      const before = this.lastElu.get(thread.threadId);
-      this.lastElu.set(thread.threadId, now);
-      const raw = before ? thread.performance.eventLoopUtilization(now, before).utilization : now.utilization;
-      const utilization = Math.min(1, Math.max(0, raw)); // rounding can leave it a hair below 0
-      return { threadId: thread.threadId, heapUsed: this.heapByThread.get(thread.threadId) ?? null, utilization };
-    });
+    const threads = this.pool.threads;
+    const shares = this.busy.read(threads.map((thread) => thread.threadId));
+    return threads.map((thread) => ({
+      threadId: thread.threadId,
+      heapUsed: this.heapByThread.get(thread.threadId) ?? null,
+      utilization: shares.get(thread.threadId) ?? 0,
+    }));
   }
 
   private forgetDeadThreads(): void {
     const alive = new Set(this.pool.threads.map((thread) => thread.threadId));
     for (const id of this.heapByThread.keys()) if (!alive.has(id)) this.heapByThread.delete(id);
-    for (const id of this.lastElu.keys()) if (!alive.has(id)) this.lastElu.delete(id);
     for (const id of this.batchOnThread.keys()) if (!alive.has(id)) this.batchOnThread.delete(id);
     this.memory.forgetThreads(alive);
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 import { loopDelayMs } from '../../electron/engine/telemetry.js';
+import { ThreadBusyMeter } from '../../electron/engine/thread-busy.js';
 import { jobSpec, makeEngine, waitFor } from '../support/engine-fixture.js';
 
 describe('events and telemetry', () => {
@@ -64,18 +65,45 @@ describe('events and telemetry', () => {
 });
 
 describe('pool utilization', () => {
-  it('reads an idle pool as idle, from the first sample on, and a busy thread as busy', async () => {
+  it('reads an idle pool as idle, from the first sample on, and a thread held by a task as busy', async () => {
     const engine = makeEngine({ poolSize: 2, telemetryIntervalMs: 60_000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    engine.sampleTelemetry(); // the threads' start-up
+    const first = engine.sampleTelemetry();
+    expect(first.workers).toHaveLength(2);
+    expect(first.workers.map((w) => w.utilization)).toEqual([0, 0]);
+    expect(first.poolUtilization).toBe(0);
+
+    const job = await engine.submitJob(jobSpec([{ id: 'b', kind: 'demo.block', ms: 1500 }]), '/');
+    await waitFor(() => engine.task(`${job.id}:b`)?.state === 'running');
+    engine.sampleTelemetry();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const idle = engine.sampleTelemetry();
-    expect(idle.workers).toHaveLength(2);
-    expect(idle.poolUtilization).toBeLessThan(0.5);
-    for (const worker of idle.workers) expect(worker.utilization).toBeGreaterThanOrEqual(0);
-    const job = await engine.submitJob(jobSpec([{ id: 'b', kind: 'demo.block', ms: 400 }]), '/');
+    // The whole time since the last sample, one thread ran the task and the other had nothing.
+    const busy = engine.sampleTelemetry().workers.map((w) => w.utilization).sort();
+    expect(busy[0]).toBe(0);
+    expect(busy[1]).toBeGreaterThan(0.9);
     await engine.waitForJob(job.id);
-    const busy = engine.sampleTelemetry();
-    expect(Math.max(...busy.workers.map((w) => w.utilization))).toBeGreaterThan(0.5);
+
+    engine.sampleTelemetry();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(engine.sampleTelemetry().workers.map((w) => w.utilization)).toEqual([0, 0]);
+  });
+});
+
+describe('ThreadBusyMeter', () => {
+  it('counts each batch’s time on its thread within the reading’s span, wherever its start and end were reported', () => {
+    const meter = new ThreadBusyMeter(1000);
+    const [a, b, c, d] = [{}, {}, {}, {}];
+    meter.started(a, 1, 1100);
+    meter.finished(a, 1, 1100, 1300); // 200 ms on thread 1
+    meter.finished(b, 2, 1200, 1250); // its "started" comes late and must not open it again
+    meter.started(b, 2, 1200);
+    meter.started(c, 2, 1900); // still running at the reading
+    expect(meter.read([1, 2, 3], 2000)).toEqual(new Map([[1, 0.2], [2, 0.15], [3, 0]]));
+    // The running batch counts on from the reading; its end counts only what came after it.
+    meter.finished(c, 2, 1900, 2500);
+    meter.started(d, 1, 2600); // its thread died at 2800
+    meter.finished(d, null, null, 2800);
+    expect(meter.read([1, 2], 3000)).toEqual(new Map([[1, 0.2], [2, 0.5]]));
+    expect(meter.read([1, 2], 3000)).toEqual(new Map([[1, 0], [2, 0]]));
   });
 });
