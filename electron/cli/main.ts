@@ -6,6 +6,7 @@ import { exportTrace } from './export-trace-command.js';
 import { listJobs } from './jobs-command.js';
 import { nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { resumeJobs, runJobFile, type Output } from './run-command.js';
+import { registerScheduleCommands } from './schedule-command.js';
 import { serveDashboard } from './serve-command.js';
 
 const io: Output = {
@@ -123,6 +124,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(async (jobId: string, options) => setExitCode(await exportTrace(jobId, options, io)));
 
+  registerScheduleCommands(program, setExitCode, io);
   return program;
 }
 

@@ -40,6 +40,12 @@ export class RecordingApi implements ThreadlineApi {
   runDemo = (params: { inline: boolean }) =>
     this.answer('runDemo', params, params.inline ? { mode: 'inline', blockedMs: 5400 } : { mode: 'pool', job: job({ id: 'j-demo', name: 'demo' }) });
   listJobs = (params: { history: boolean }) => this.answer('listJobs', params, { jobs: [] });
+  listSchedules = (params?: object) => this.answer('listSchedules', params, { schedules: [] });
+  addSchedule = (params: { text: string; fileName: string }) => this.answer('addSchedule', params, { ok: false, issues: [] });
+  removeSchedule = (params: { name: string }) => this.answer('removeSchedule', params, { removed: params.name });
+  pauseSchedule = (params: { name: string }) => this.answer('pauseSchedule', params, { schedule: undefined as never });
+  resumeSchedule = (params: { name: string }) => this.answer('resumeSchedule', params, { schedule: undefined as never });
+  runSchedule = (params: { name: string }) => this.answer('runSchedule', params, { run: undefined as never });
 
   subscribe(listener: ApiEventListener): () => void {
     this.listeners.add(listener);

@@ -156,6 +156,12 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     taskDetail: (params) => call('taskDetail', params),
     runDemo: (params) => call('runDemo', params),
     listJobs: (params) => call('listJobs', params),
+    listSchedules: (params) => call('listSchedules', params),
+    addSchedule: (params) => call('addSchedule', params),
+    removeSchedule: (params) => call('removeSchedule', params),
+    pauseSchedule: (params) => call('pauseSchedule', params),
+    resumeSchedule: (params) => call('resumeSchedule', params),
+    runSchedule: (params) => call('runSchedule', params),
     subscribe(listener) {
       listeners.add(listener);
       if (listeners.size === 1) {
