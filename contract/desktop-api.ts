@@ -58,6 +58,7 @@ export interface DesktopResults {
 export type DesktopParams<M extends DesktopMethod> = z.input<(typeof desktopParamsSchemas)[M]>;
 
 export type DesktopApi = {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- the same test as ApiArgs: every field optional
   [M in DesktopMethod]: {} extends DesktopParams<M>
     ? (params?: DesktopParams<M>) => Promise<DesktopResults[M]>
     : (params: DesktopParams<M>) => Promise<DesktopResults[M]>;
