@@ -56,12 +56,12 @@ export class ApiHandlers {
       listJobs: ({ history, limit }) => ({ jobs: this.listJobs(history, limit ?? 100) }),
       listSchedules: () => ({ schedules: this.scheduler().list() }),
       addSchedule: (params) => this.addSchedule(params),
-      removeSchedule: ({ name }) => {
-        if (!this.scheduler().remove(name)) throw noSchedule(name);
+      removeSchedule: async ({ name }) => {
+        if (!(await this.scheduler().remove(name))) throw noSchedule(name);
         return { removed: name };
       },
-      pauseSchedule: ({ name }) => ({ schedule: this.setPaused(name, true) }),
-      resumeSchedule: ({ name }) => ({ schedule: this.setPaused(name, false) }),
+      pauseSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, true) }),
+      resumeSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, false) }),
       runSchedule: async ({ name }) => ({ run: await this.scheduler().runNow(name) }),
     };
   }
@@ -101,12 +101,12 @@ export class ApiHandlers {
     const read = await readJobText(params.text, params.fileName, baseDir, { threadFile: this.options.jobReaderFile });
     if (!read.ok) return { ok: false, issues: read.issues };
     if (!read.spec.schedule) return { ok: false, issues: [{ path: 'schedule', message: 'missing; expected { cron, timezone?, catchUp?, overlap? }' }] };
-    return { ok: true, ...this.scheduler().add(read.spec, params.fileName, baseDir) };
+    return { ok: true, ...(await this.scheduler().add(read.spec, params.fileName, baseDir)) };
   }
 
-  private setPaused(name: string, paused: boolean) {
+  private async setPaused(name: string, paused: boolean) {
     const scheduler = this.scheduler();
-    if (!scheduler.setPaused(name, paused)) throw noSchedule(name);
+    if (!(await scheduler.setPaused(name, paused))) throw noSchedule(name);
     return scheduler.get(name)!;
   }
 

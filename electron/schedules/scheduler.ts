@@ -108,27 +108,40 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return stored ? this.store.record(stored, this.clock.now(), (jobId) => this.engine.job(jobId)?.state ?? null) : null;
   }
 
-  /** Adds a job's schedule (or replaces the one of its name); its first run is its next due time. */
-  add(spec: JobSpec, fileName: string, baseDir: string): { replaced: boolean; schedule: ScheduleRecord } {
+  /**
+   * Adds a job's schedule (or replaces the one of its name); its first run is its next due time.
+   * This and the other changes wait for a run being started to be done with, so that once they
+   * resolve, nothing of the old schedule starts any more.
+   */
+  add(spec: JobSpec, fileName: string, baseDir: string): Promise<{ replaced: boolean; schedule: ScheduleRecord }> {
     const schedule = spec.schedule;
-    if (!schedule) throw new ThreadlineError('JOB_FILE_INVALID', `${fileName}: schedule: missing; expected { cron, timezone?, catchUp?, overlap? } to add it as a schedule`);
-    const { replaced } = this.store.put({ ...spec, schedule }, fileName, baseDir, this.clock.now());
-    this.rearm();
-    return { replaced, schedule: this.get(spec.name)! };
+    if (!schedule) {
+      return Promise.reject(new ThreadlineError('JOB_FILE_INVALID', `${fileName}: schedule: missing; expected { cron, timezone?, catchUp?, overlap? } to add it as a schedule`));
+    }
+    return this.inTurn(async () => {
+      const { replaced } = this.store.put({ ...spec, schedule }, fileName, baseDir, this.clock.now());
+      this.rearm();
+      return { replaced, schedule: this.get(spec.name)! };
+    });
   }
 
-  remove(name: string): boolean {
-    const removed = this.store.remove(name);
-    this.started.delete(name);
-    this.rearm();
-    return removed;
+  /** False when there was no such schedule. */
+  remove(name: string): Promise<boolean> {
+    return this.inTurn(async () => {
+      const removed = this.store.remove(name);
+      this.started.delete(name);
+      this.rearm();
+      return removed;
+    });
   }
 
   /** False when there is no such schedule. */
-  setPaused(name: string, paused: boolean): boolean {
-    const changed = this.store.setPaused(name, paused, this.clock.now());
-    this.rearm();
-    return changed;
+  setPaused(name: string, paused: boolean): Promise<boolean> {
+    return this.inTurn(async () => {
+      const changed = this.store.setPaused(name, paused, this.clock.now());
+      this.rearm();
+      return changed;
+    });
   }
 
   /** Starts a run now, out of turn (still skipped if the last one runs and overlap is "skip"). */

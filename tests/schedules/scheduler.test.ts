@@ -65,7 +65,7 @@ async function live(clock: FakeClock, scheduler: Scheduler, totalMs: number, ste
 describe('missed runs', () => {
   it('a wall clock moved forward by an hour gives one catch-up run, not sixty', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
-    scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
+    await scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     await live(clock, scheduler, 10_000);
@@ -92,7 +92,7 @@ describe('missed runs', () => {
 
   it('catchUp "none" records the missed due times and starts nothing', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
-    scheduler.add(scheduled('quiet', { cron: '* * * * *', catchUp: 'none' }), 'quiet.yaml', '/');
+    await scheduler.add(scheduled('quiet', { cron: '* * * * *', catchUp: 'none' }), 'quiet.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     clock.jump(3_600_000);
@@ -108,7 +108,7 @@ describe('missed runs', () => {
     const dataDir = tempDir();
     const first = makeEngine({ dataDir });
     const before = setUp('2026-06-01T10:00:30Z', first);
-    before.scheduler.add(scheduled('hourly', { cron: '0 * * * *' }), 'hourly.yaml', '/');
+    await before.scheduler.add(scheduled('hourly', { cron: '0 * * * *' }), 'hourly.yaml', '/');
     before.scheduler.start();
     await before.scheduler.tick();
     await before.scheduler.stop();
@@ -128,7 +128,7 @@ describe('missed runs', () => {
 
   it('a clock set back does not stall the schedule until the old time comes round again', async () => {
     const { clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
-    scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
+    await scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     clock.jump(-3_600_000);
@@ -141,7 +141,7 @@ describe('missed runs', () => {
 describe('overlap', () => {
   it('"skip" (the default) records a due time as skipped while the previous run still runs', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:00.500Z');
-    scheduler.add(scheduled('slow', { cron: '* * * * * *' }, [{ id: 'wait', kind: 'demo.sleep', ms: 60_000 }]), 'slow.yaml', '/');
+    await scheduler.add(scheduled('slow', { cron: '* * * * * *' }, [{ id: 'wait', kind: 'demo.sleep', ms: 60_000 }]), 'slow.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     await live(clock, scheduler, 3000);
@@ -160,7 +160,7 @@ describe('overlap', () => {
 
   it('"allow" starts every due time, even while the previous run runs', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:00.500Z');
-    scheduler.add(scheduled('piled', { cron: '* * * * * *', overlap: 'allow' }, [{ id: 'wait', kind: 'demo.sleep', ms: 60_000 }]), 'piled.yaml', '/');
+    await scheduler.add(scheduled('piled', { cron: '* * * * * *', overlap: 'allow' }, [{ id: 'wait', kind: 'demo.sleep', ms: 60_000 }]), 'piled.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     await live(clock, scheduler, 3000);
@@ -172,7 +172,7 @@ describe('overlap', () => {
 
   it('"run now" starts a run at once, and is skipped too while one runs', async () => {
     const { engine, scheduler } = setUp('2026-06-01T10:00:00Z');
-    scheduler.add(scheduled('manual', { cron: '0 3 * * *' }, [{ id: 'wait', kind: 'demo.sleep', ms: 60_000 }]), 'manual.yaml', '/');
+    await scheduler.add(scheduled('manual', { cron: '0 3 * * *' }, [{ id: 'wait', kind: 'demo.sleep', ms: 60_000 }]), 'manual.yaml', '/');
     const first = await scheduler.runNow('manual');
     expect(first).toMatchObject({ trigger: 'manual', outcome: 'started' });
     const second = await scheduler.runNow('manual');
@@ -185,27 +185,27 @@ describe('overlap', () => {
 describe('pause, resume, replace, remove', () => {
   it('a paused schedule runs nothing, and resuming does not catch up the paused time', async () => {
     const { clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
-    scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
+    await scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
     scheduler.start();
     await scheduler.tick();
-    expect(scheduler.setPaused('minutely', true)).toBe(true);
+    expect(await scheduler.setPaused('minutely', true)).toBe(true);
     expect(scheduler.get('minutely')).toMatchObject({ paused: true, nextRunAt: null });
     await live(clock, scheduler, 180_000, 10_000);
     expect(runs).toEqual([]);
     // Resumed at 10:03:30: the three minutes paused are let go of; 10:04 runs.
-    expect(scheduler.setPaused('minutely', false)).toBe(true);
+    expect(await scheduler.setPaused('minutely', false)).toBe(true);
     await live(clock, scheduler, 20_000, 10_000);
     expect(runs).toEqual([]);
     await live(clock, scheduler, 20_000, 10_000);
     expect(runs.map((r) => r.run.trigger)).toEqual(['due']);
-    expect(scheduler.setPaused('unknown', true)).toBe(false);
+    expect(await scheduler.setPaused('unknown', true)).toBe(false);
     await scheduler.stop();
   });
 
   it('adding a name that exists replaces it; removing stops it', async () => {
     const { clock, scheduler, runs } = setUp('2026-06-01T10:00:00.500Z');
-    expect(scheduler.add(scheduled('s', { cron: '0 3 * * *' }), 'a.yaml', '/').replaced).toBe(false);
-    const replaced = scheduler.add(scheduled('s', { cron: '* * * * * *', timezone: 'Europe/Paris' }), 'b.yaml', '/');
+    expect((await scheduler.add(scheduled('s', { cron: '0 3 * * *' }), 'a.yaml', '/')).replaced).toBe(false);
+    const replaced = await scheduler.add(scheduled('s', { cron: '* * * * * *', timezone: 'Europe/Paris' }), 'b.yaml', '/');
     expect(replaced.replaced).toBe(true);
     expect(replaced.schedule).toMatchObject({ name: 's', cron: '* * * * * *', timezone: 'Europe/Paris', fileName: 'b.yaml' });
     expect(scheduler.list()).toHaveLength(1);
@@ -213,11 +213,11 @@ describe('pause, resume, replace, remove', () => {
     await scheduler.tick();
     await live(clock, scheduler, 2000);
     expect(runs).toHaveLength(2);
-    expect(scheduler.remove('s')).toBe(true);
+    expect(await scheduler.remove('s')).toBe(true);
     await live(clock, scheduler, 3000);
     expect(runs).toHaveLength(2);
     expect(scheduler.list()).toEqual([]);
-    expect(scheduler.remove('s')).toBe(false);
+    expect(await scheduler.remove('s')).toBe(false);
     await scheduler.stop();
   });
 });
@@ -226,7 +226,7 @@ describe('daylight saving time in a named zone', () => {
   /** Ticks every minute from `fromIso` for `hours`; returns the due times that ran. */
   async function runsOver(fromIso: string, hours: number, cron: string): Promise<string[]> {
     const { clock, scheduler, runs } = setUp(fromIso);
-    scheduler.add(scheduled('paris', { cron, timezone: 'Europe/Paris' }), 'paris.yaml', '/');
+    await scheduler.add(scheduled('paris', { cron, timezone: 'Europe/Paris' }), 'paris.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     await live(clock, scheduler, hours * 3_600_000, 60_000);
@@ -270,7 +270,7 @@ describe('a run that cannot start', () => {
   it('a closing engine starts nothing, and the scheduler does not fill the log about it', async () => {
     const engine = makeEngine();
     const { clock, scheduler, runs, lines } = setUp('2026-06-01T10:00:00.500Z', engine);
-    scheduler.add(scheduled('s', { cron: '* * * * * *' }), 's.yaml', '/');
+    await scheduler.add(scheduled('s', { cron: '* * * * * *' }), 's.yaml', '/');
     scheduler.start();
     await scheduler.tick();
     await live(clock, scheduler, 1000);
