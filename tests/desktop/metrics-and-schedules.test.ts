@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_METRICS_PORT } from '../../electron/desktop/metrics-setting.js';
-import { httpRequest } from '../hosts/ws-test-client.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { loadPreloadApi, startTestApp, type WindowApi } from './desktop-fixture.js';
 import { contextBridge, resetElectron } from './electron-stand-in.js';
@@ -25,6 +24,12 @@ beforeEach(() => {
   resetElectron();
   contextBridge.exposed.set('threadline', api);
 });
+
+/** A GET on 127.0.0.1: its status and body. */
+async function httpRequest(port: number, path: string, options: { headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { headers: options.headers });
+  return { status: response.status, body: await response.text() };
+}
 
 /** How a fresh connection to the port ends: 'refused' when nothing listens there. */
 function connectOutcome(port: number): Promise<'connected' | 'refused'> {
