@@ -199,7 +199,7 @@ export function registerScheduleCommands(program: Command, setExitCode: (code: n
         'commands reach that host, or the store directly when none runs.',
         '',
         'Examples:',
-        '  threadline schedule add examples/nightly-schedule.yaml',
+        '  threadline schedule add examples/nightly.yaml',
         '  threadline schedule list',
         '  threadline schedule pause nightly',
         '  threadline schedule remove nightly',
