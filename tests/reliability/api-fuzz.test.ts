@@ -302,7 +302,7 @@ async function startFuzzedServer() {
   const { engine, keys, jobIds } = await seededEngine();
   const webRoot = join(tempDir(), 'web');
   mkdirSync(webRoot);
-  const server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token: TOKEN, webRoot, baseDir: tempDir() });
+  const server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token: TOKEN, webRoot, baseDir: tempDir(), scheduler: new Scheduler({ engine }) });
   onCleanup(() => server.close());
   const connect = async () => {
     const client = new WireClient(await openSocket(`ws://127.0.0.1:${server.port}/api?token=${TOKEN}`));
