@@ -7,13 +7,14 @@ import type Database from 'better-sqlite3';
 import type { JobSpec } from '../../contract/job-spec.js';
 import { nextDueAfter, type ScheduleRecord, type ScheduleRun, type ScheduleRunOutcome, type ScheduleSpec, type ScheduleTrigger } from '../../contract/schedule.js';
 
-/** A schedule as stored: its record's fields plus what it runs and how far it has been handled. */
+/**
+ * A schedule as stored: its record's fields and how far it has been handled. What it runs is
+ * read only when a run starts (`jobOf`): a job can be megabytes, and schedules are read every tick.
+ */
 export interface StoredSchedule {
   name: string;
   schedule: ScheduleSpec;
   paused: boolean;
-  /** The validated job, paths already resolved against `baseDir`. */
-  spec: JobSpec;
   fileName: string;
   baseDir: string;
   createdAt: number;
@@ -29,13 +30,14 @@ interface ScheduleRow {
   catch_up: 'once' | 'none';
   overlap: 'skip' | 'allow';
   paused: number;
-  spec: string;
   file_name: string;
   base_dir: string;
   created_at: number;
   updated_at: number;
   handled_until: number;
 }
+
+const COLUMNS = 'name, cron, timezone, catch_up, overlap, paused, file_name, base_dir, created_at, updated_at, handled_until';
 
 interface RunRow {
   due_at: number;
@@ -52,8 +54,9 @@ export class ScheduleStore {
 
   constructor(private readonly db: Database.Database) {
     this.statements = {
-      all: db.prepare<[], ScheduleRow>('SELECT * FROM schedules ORDER BY name'),
-      one: db.prepare<[string], ScheduleRow>('SELECT * FROM schedules WHERE name = ?'),
+      all: db.prepare<[], ScheduleRow>(`SELECT ${COLUMNS} FROM schedules ORDER BY name`),
+      one: db.prepare<[string], ScheduleRow>(`SELECT ${COLUMNS} FROM schedules WHERE name = ?`),
+      job: db.prepare<[string], { spec: string; base_dir: string }>('SELECT spec, base_dir FROM schedules WHERE name = ?'),
       upsert: db.prepare(
         `INSERT INTO schedules (name, cron, timezone, catch_up, overlap, paused, spec, file_name, base_dir, created_at, updated_at, handled_until)
          VALUES (@name, @cron, @timezone, @catchUp, @overlap, 0, @spec, @fileName, @baseDir, @now, @now, @now)
@@ -85,6 +88,12 @@ export class ScheduleStore {
   get(name: string): StoredSchedule | null {
     const row = this.statements.one.get(name);
     return row ? scheduleFromRow(row) : null;
+  }
+
+  /** The validated job a schedule runs (paths already resolved against `baseDir`), or null when it is gone. */
+  jobOf(name: string): { spec: JobSpec; baseDir: string } | null {
+    const row = this.statements.job.get(name);
+    return row ? { spec: JSON.parse(row.spec) as JobSpec, baseDir: row.base_dir } : null;
   }
 
   /** Adds the schedule of a job, or replaces the one of that name. Says which it did. */
@@ -159,7 +168,6 @@ function scheduleFromRow(row: ScheduleRow): StoredSchedule {
     name: row.name,
     schedule: { cron: row.cron, ...(row.timezone === null ? {} : { timezone: row.timezone }), catchUp: row.catch_up, overlap: row.overlap },
     paused: row.paused !== 0,
-    spec: JSON.parse(row.spec) as JobSpec,
     fileName: row.file_name,
     baseDir: row.base_dir,
     createdAt: row.created_at,

@@ -154,9 +154,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
   }
 
-  /** Each active schedule's next due time, for the metrics. */
+  /** Each schedule's next due time (null when paused), for the metrics. */
   nextRuns(): Array<{ name: string; nextRunAt: number | null }> {
-    return this.list().map((record) => ({ name: record.name, nextRunAt: record.nextRunAt }));
+    const now = this.clock.now();
+    return this.store.list().map((stored) => ({
+      name: stored.name,
+      nextRunAt: stored.paused ? null : nextDueAfter(stored.schedule, Math.max(stored.handledUntil, now)),
+    }));
   }
 
   // ---- ticking ----------------------------------------------------------------------------------
@@ -214,10 +218,12 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         note: previous === '' ? 'the previous run is still being admitted' : `the previous run (job ${previous}) still runs`,
       });
     }
+    const runs = this.store.jobOf(stored.name);
+    if (!runs) return this.record(stored.name, { dueAt, at, trigger, outcome: 'missed', jobId: null, jobState: null, note: 'the schedule was removed' });
     this.admitting.add(stored.name);
     let job: JobRecord;
     try {
-      job = await this.engine.submitJob(stored.spec, stored.baseDir);
+      job = await this.engine.submitJob(runs.spec, runs.baseDir);
     } catch (error) {
       const reason = (error as Error).message.split('\n')[0]!;
       if (!this.engine.isClosing) this.log(`schedule "${stored.name}": the run could not start: ${reason}`);
