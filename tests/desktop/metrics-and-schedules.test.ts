@@ -2,12 +2,13 @@
  * The desktop host's schedules and its Prometheus endpoint setting, through the preload's API
  * object and the real IPC handlers, with Electron replaced by the stand-in.
  */
-import { statSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_METRICS_PORT } from '../../electron/desktop/metrics-setting.js';
+import { startCli } from '../support/cli.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { loadPreloadApi, startTestApp, type WindowApi } from './desktop-fixture.js';
 import { contextBridge, resetElectron } from './electron-stand-in.js';
@@ -136,5 +137,37 @@ describe('schedules in the desktop app', () => {
     await expect(api.removeSchedule({ name: 'ticking' })).rejects.toThrow('no schedule "ticking"');
     const refused = await api.addSchedule({ text: 'name: x\nschedule: { cron: "every day" }\ntasks:\n  - { id: a, kind: demo.echo }\n', fileName: 'x.yaml' });
     expect(refused).toMatchObject({ ok: false, issues: [{ path: 'schedule.cron', message: expect.stringMatching(/^not a valid cron expression "every day"/) }] });
+  });
+
+  it('"threadline schedule" from another process reaches the running app through the store', async () => {
+    const desktop = await startTestApp();
+    const cli = async (...args: string[]) => {
+      const child = startCli(['schedule', ...args, '--data-dir', desktop.running.dataDir]);
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      return { code, out };
+    };
+    const file = join(tempDir(), 'from-cli.yaml');
+    writeFileSync(file, 'name: from-cli\nschedule: { cron: "* * * * * *" }\ntasks:\n  - { id: a, kind: demo.echo, value: 1 }\n');
+    expect(await cli('add', file)).toMatchObject({ code: 0, out: expect.stringMatching(/^added schedule "from-cli"/) });
+    const ran = () => desktop.running.engine.jobs().filter((job) => job.name === 'from-cli').length;
+    await waitFor(() => ran() >= 1, 20_000, 'the app to run the schedule the CLI added');
+    expect(await cli('pause', 'from-cli')).toMatchObject({ code: 0 });
+    // The app sees it paused at its next tick (a second at most, more on a busy machine): once no
+    // run has started for 2.5 s, none starts any more.
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    let whilePaused = ran();
+    for (let quiet = 0; quiet < 5; ) {
+      await sleep(500);
+      quiet = ran() === whilePaused ? quiet + 1 : 0;
+      whilePaused = ran();
+    }
+    await sleep(3000);
+    expect(ran()).toBe(whilePaused);
+    expect((await api.listSchedules()).schedules).toEqual([expect.objectContaining({ name: 'from-cli', paused: true })]);
+    expect(await cli('remove', 'from-cli')).toMatchObject({ code: 0 });
+    expect((await api.listSchedules()).schedules).toEqual([]);
   });
 });
