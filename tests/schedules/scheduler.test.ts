@@ -90,6 +90,17 @@ describe('missed runs', () => {
     await scheduler.stop();
   });
 
+  it('a tick held up by a busy loop (both clocks move on) is late, not asleep: the due time runs as due, once', async () => {
+    const { clock, scheduler, runs } = setUp('2026-06-01T10:00:58Z');
+    await scheduler.add(scheduled('minutely', { cron: '* * * * *', catchUp: 'none' }), 'minutely.yaml', '/');
+    scheduler.start();
+    await scheduler.tick();
+    clock.pass(8000);
+    await scheduler.tick();
+    expect(runs.map((r) => [r.run.trigger, r.run.outcome, new Date(r.run.dueAt).toISOString()])).toEqual([['due', 'started', '2026-06-01T10:01:00.000Z']]);
+    await scheduler.stop();
+  });
+
   it('catchUp "none" records the missed due times and starts nothing', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
     await scheduler.add(scheduled('quiet', { cron: '* * * * *', catchUp: 'none' }), 'quiet.yaml', '/');
