@@ -121,8 +121,8 @@ export function createMetrics(engine: Engine, scheduler?: Scheduler): Threadline
     const s = sample();
     if (s) this.set(s.poolUtilization);
   });
-  gauge('pool_threads', 'Threads in the worker pool.', function () {
-    this.set(sample()?.workers.length ?? 0);
+  gauge('pool_threads', 'Threads in the worker pool now.', function () {
+    this.set(engine.pool.threadCount);
   });
 
   let scheduleRuns: Counter | null = null;
