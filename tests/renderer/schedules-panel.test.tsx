@@ -59,7 +59,7 @@ describe('the Schedules panel', () => {
     expect(nightly.textContent).toContain('0 2 * * *');
     expect(nightly.textContent).toContain('Europe/Paris');
     expect([...nightly.querySelectorAll('time')].map((time) => time.getAttribute('datetime'))).toEqual(['2026-11-27T01:00:00.000Z', '2026-11-26T01:00:00.000Z']);
-    expect(nightly.textContent).toContain('failed (catch-up)');
+    expect(nightly.textContent).toContain('failed (catch-up) · job j-1');
     const hourly = screen.getByRole('listitem', { name: 'Schedule hourly' });
     expect(hourly.textContent).toContain('none while paused');
     expect(hourly.textContent).toContain('not run yet');

@@ -100,6 +100,12 @@ export function SchedulesPanel() {
                   </>
                 )}
                 <span title={schedule.lastRun?.note ?? undefined}>{lastOutcome(schedule.lastRun)}</span>
+                {schedule.lastRun?.jobId && (
+                  <>
+                    {' '}
+                    · job <span className="mono">{schedule.lastRun.jobId}</span>
+                  </>
+                )}
               </div>
               <div className="toolbar" role="group" aria-label={`Actions for schedule ${name}`}>
                 {schedule.paused ? (
