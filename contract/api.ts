@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { SpecIssue } from './job-spec.js';
 import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from './records.js';
+import type { ScheduleRecord, ScheduleRun } from './schedule.js';
 import { JOB_STATES, TASK_STATES, type TaskState } from './task-states.js';
 import type { TelemetrySample } from './telemetry.js';
 
@@ -65,16 +66,20 @@ const jobIdSchema = z.string().min(1).max(200).regex(/^[^:\s]+$/, 'expected a jo
 
 const MAX_JOB_TEXT_CHARS = 64 * 1024 * 1024;
 
+const jobTextParams = z.strictObject({
+  text: z.string().max(MAX_JOB_TEXT_CHARS, `expected a job file of at most ${MAX_JOB_TEXT_CHARS} characters`),
+  /** Decides JSON or YAML by extension, and names the file in messages. */
+  fileName: z.string().min(1).max(1000),
+  /** Absolute folder that relative paths of the job resolve against; default: the host's folder. */
+  baseDir: z.string().min(1).max(4096).optional(),
+});
+/** A schedule is named after its job. */
+const scheduleNameParams = z.strictObject({ name: z.string().min(1).max(200) });
+
 export const apiParamsSchemas = {
   snapshot: z.strictObject({}),
   /** The text of a JSON or YAML job file, validated with the same rules as `threadline run`. */
-  submitJob: z.strictObject({
-    text: z.string().max(MAX_JOB_TEXT_CHARS, `expected a job file of at most ${MAX_JOB_TEXT_CHARS} characters`),
-    /** Decides JSON or YAML by extension, and names the file in messages. */
-    fileName: z.string().min(1).max(1000),
-    /** Absolute folder that relative paths of the job resolve against; default: the host's folder. */
-    baseDir: z.string().min(1).max(4096).optional(),
-  }),
+  submitJob: jobTextParams,
   cancelTask: z.strictObject({ key: taskKeySchema }),
   cancelJob: z.strictObject({ jobId: jobIdSchema }),
   cancelAll: z.strictObject({}),
@@ -103,6 +108,15 @@ export const apiParamsSchemas = {
    */
   rerunJob: z.strictObject({ jobId: jobIdSchema, failedOnly: z.boolean() }),
   hostInfo: z.strictObject({}),
+  /** Every schedule of the store, with its next and last run. */
+  listSchedules: z.strictObject({}),
+  /** A job file with a `schedule` field: added, or replacing the schedule of the job's name. */
+  addSchedule: jobTextParams,
+  removeSchedule: scheduleNameParams,
+  pauseSchedule: scheduleNameParams,
+  resumeSchedule: scheduleNameParams,
+  /** Starts a run of the schedule now (skipped, and said so, if its last run still runs and overlap is "skip"). */
+  runSchedule: scheduleNameParams,
 } as const;
 
 export type ApiMethod = keyof typeof apiParamsSchemas;
@@ -133,6 +147,8 @@ export type RunDemoResult =
   /** The main thread was (or is about to be) blocked for `blockedMs`, like one long sync call. */
   | { mode: 'inline'; blockedMs: number };
 
+export type AddScheduleResult = { ok: true; replaced: boolean; schedule: ScheduleRecord } | { ok: false; issues: SpecIssue[] };
+
 export interface ApiResults {
   snapshot: ApiSnapshot;
   submitJob: SubmitJobResult;
@@ -149,6 +165,12 @@ export interface ApiResults {
   jobDetail: JobDetail;
   rerunJob: RerunJobResult;
   hostInfo: HostInfo;
+  listSchedules: { schedules: ScheduleRecord[] };
+  addSchedule: AddScheduleResult;
+  removeSchedule: { removed: string };
+  pauseSchedule: { schedule: ScheduleRecord };
+  resumeSchedule: { schedule: ScheduleRecord };
+  runSchedule: { run: ScheduleRun };
 }
 
 // ---- errors ------------------------------------------------------------------------------

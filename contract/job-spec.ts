@@ -5,6 +5,7 @@
 import { parseDocument, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { findKind, KINDS, kindNames, type KindSpec } from './kinds/index.js';
+import { scheduleSchema, type ScheduleSpec } from './schedule.js';
 
 export const taskBaseSchema = z.object({
   id: z
@@ -24,6 +25,8 @@ export const jobHeaderSchema = z.object({
   name: z.string().min(1).max(200),
   concurrency: z.number().int().positive().optional(),
   onFailure: z.enum(['continue', 'fail-fast']).default('continue'),
+  /** When the job runs by itself (`threadline schedule add`); ignored by `threadline run`. */
+  schedule: scheduleSchema.optional(),
   tasks: z.array(z.looseObject({})).min(1, 'expected at least one task'),
 });
 
@@ -38,6 +41,7 @@ export interface JobSpec {
   name: string;
   concurrency?: number;
   onFailure: 'continue' | 'fail-fast';
+  schedule?: ScheduleSpec;
   tasks: TaskSpec[];
 }
 
@@ -97,8 +101,8 @@ export function validateJobSpec(document: unknown): SpecResult {
   });
   if (issues.length === 0) issues.push(...checkGraph(tasks));
   if (issues.length > 0) return { ok: false, issues };
-  const { name, concurrency, onFailure } = header.data;
-  return { ok: true, spec: { name, ...(concurrency === undefined ? {} : { concurrency }), onFailure, tasks } };
+  const { name, concurrency, onFailure, schedule } = header.data;
+  return { ok: true, spec: { name, ...(concurrency === undefined ? {} : { concurrency }), onFailure, ...(schedule === undefined ? {} : { schedule }), tasks } };
 }
 
 const strictInputs = new Map<KindSpec, z.ZodObject>();

@@ -13,7 +13,7 @@ import {
   type ApiResults,
   type ThreadlineApi,
 } from '../contract/api.js';
-import type { DesktopApi, DesktopMethod, DesktopResults } from '../contract/desktop-api.js';
+import type { DesktopApi, DesktopMethod, DesktopParams, DesktopResults } from '../contract/desktop-api.js';
 import { IPC_CHANNELS } from './desktop/ipc-channels.js';
 import type { ApiOutcome } from './hosts/api-handlers.js';
 
@@ -48,9 +48,17 @@ const api = {
   jobDetail: (params: ApiParams<'jobDetail'>) => call('jobDetail', params),
   rerunJob: (params: ApiParams<'rerunJob'>) => call('rerunJob', params),
   hostInfo: (params?: ApiParams<'hostInfo'>) => call('hostInfo', params),
+  listSchedules: (params?: ApiParams<'listSchedules'>) => call('listSchedules', params),
+  addSchedule: (params: ApiParams<'addSchedule'>) => call('addSchedule', params),
+  removeSchedule: (params: ApiParams<'removeSchedule'>) => call('removeSchedule', params),
+  pauseSchedule: (params: ApiParams<'pauseSchedule'>) => call('pauseSchedule', params),
+  resumeSchedule: (params: ApiParams<'resumeSchedule'>) => call('resumeSchedule', params),
+  runSchedule: (params: ApiParams<'runSchedule'>) => call('runSchedule', params),
   pickDatabase: (params?: object) => call('pickDatabase', params),
   pickFiles: (params?: object) => call('pickFiles', params),
   pickJobFile: (params?: object) => call('pickJobFile', params),
+  metricsEndpoint: (params?: object) => call('metricsEndpoint', params),
+  setMetricsEndpoint: (params: DesktopParams<'setMetricsEndpoint'>) => call('setMetricsEndpoint', params),
 
   /** Starts this window's event stream (a snapshot first); a later listener gets a fresh snapshot too. */
   subscribe(listener: ApiEventListener): () => void {

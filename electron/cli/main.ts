@@ -7,6 +7,7 @@ import { listJobs } from './jobs-command.js';
 import { nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { registerRerunCommand } from './rerun-command.js';
 import { resumeJobs, runJobFile, type Output } from './run-command.js';
+import { registerScheduleCommands } from './schedule-command.js';
 import { serveDashboard } from './serve-command.js';
 
 const io: Output = {
@@ -127,6 +128,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (jobId: string, options) => setExitCode(await exportTrace(jobId, options, io)));
 
   registerRerunCommand(program, engineOptions, io, setExitCode);
+  registerScheduleCommands(program, setExitCode, io);
   return program;
 }
 

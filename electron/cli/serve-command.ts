@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { Engine } from '../engine/engine.js';
+import { createMetrics } from '../hosts/metrics.js';
+import { Scheduler } from '../schedules/scheduler.js';
 import { startDashboardServer, type DashboardServer } from '../serve/dashboard-server.js';
 import { newToken } from '../serve/access.js';
 import { removeServeInfo, writeServeInfo } from '../serve/serve-info.js';
@@ -47,9 +49,12 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   const token = serveToken(options.token);
   const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace });
   let server: DashboardServer;
+  const scheduler = new Scheduler({ engine, log: io.err });
+  const metrics = createMetrics(engine, scheduler);
   try {
-    server = await startDashboardServer({ engine, host: options.host, port: options.port, token, webRoot, expectedWebRoot, baseDir: process.cwd() });
+    server = await startDashboardServer({ engine, host: options.host, port: options.port, token, webRoot, expectedWebRoot, baseDir: process.cwd(), scheduler, metrics });
   } catch (error) {
+    metrics.close();
     await engine.shutdown();
     const { code, message } = error as NodeJS.ErrnoException;
     const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : message;
@@ -66,6 +71,7 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
       throw new CliError(`cannot write the serve file into ${dataDir}: ${(error as Error).message}`);
     }
     io.out(server.url);
+    scheduler.start();
     if (!LOOPBACK_HOSTS.has(options.host)) {
       io.err(`warning: listening on ${options.host}: the dashboard is reachable from the network (the token still guards the API)`);
     }
@@ -73,7 +79,9 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
     await stopped;
   } finally {
     removeServeInfo(dataDir);
+    await scheduler.stop();
     await server.close();
+    metrics.close();
     await engine.shutdown({ deadlineMs: SHUTDOWN_DEADLINE_MS });
     removeSignals();
   }

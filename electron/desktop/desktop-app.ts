@@ -9,12 +9,15 @@ import { Engine } from '../engine/engine.js';
 import { defaultUserDataDir } from '../engine/paths.js';
 import { ApiHandlers } from '../hosts/api-handlers.js';
 import { EventBatcher } from '../hosts/event-batcher.js';
+import { createMetrics } from '../hosts/metrics.js';
+import { Scheduler } from '../schedules/scheduler.js';
 import { APP_ORIGIN, APP_START_URL, registerAppScheme, serveRenderer } from './app-protocol.js';
 import { serveApiOverIpc } from './desktop-ipc.js';
 import { useElectronSqlite } from './electron-sqlite.js';
 import { shutDownEngineOnQuit, QUIT_DEADLINE_MS } from './graceful-quit.js';
 import { notifyWhenLongJobsEnd } from './long-job-notifier.js';
 import { createMainWindow } from './main-window.js';
+import { MetricsEndpointSetting } from './metrics-setting.js';
 import { nativeDialogs } from './native-dialogs.js';
 import { originOf, secureAllWebContents, secureSession } from './security.js';
 
@@ -36,6 +39,8 @@ export interface DesktopAppOptions {
 export interface RunningDesktopApp {
   engine: Engine;
   dataDir: string;
+  scheduler: Scheduler;
+  metricsEndpoint: MetricsEndpointSetting;
   window(): BrowserWindow | null;
 }
 
@@ -73,9 +78,16 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   if (!devOrigin) serveRenderer(protocol, options.rendererDir);
 
   let window: BrowserWindow | null = null;
+  const scheduler = new Scheduler({ engine });
+  const metrics = createMetrics(engine, scheduler);
+  const metricsEndpoint = new MetricsEndpointSetting(join(app.getPath('userData'), 'settings.json'), metrics);
   const ipc = serveApiOverIpc({
-    api: new ApiHandlers(engine, { defaultBaseDir: homedir(), jobReaderFile: options.jobReaderFile }),
-    desktop: nativeDialogs(dialog, () => window),
+    api: new ApiHandlers(engine, { defaultBaseDir: homedir(), jobReaderFile: options.jobReaderFile, scheduler }),
+    desktop: {
+      ...nativeDialogs(dialog, () => window),
+      metricsEndpoint: async () => metricsEndpoint.status(),
+      setMetricsEndpoint: (params) => metricsEndpoint.set(params),
+    },
     batcher: new EventBatcher(engine),
     window: () => window,
     appOrigin,
@@ -97,8 +109,13 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
     beforeShutdown: () => {
       stopNotices();
       ipc.close();
+      void scheduler.stop();
+      void metricsEndpoint.close();
+      metrics.close();
     },
   });
+  scheduler.start();
+  await metricsEndpoint.start();
 
   const openWindow = () => {
     const created = createMainWindow({ preloadFile: options.preloadFile, startUrl: options.devServerUrl ?? APP_START_URL });
@@ -120,5 +137,5 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  return { engine, dataDir, window: () => window };
+  return { engine, dataDir, scheduler, metricsEndpoint, window: () => window };
 }

@@ -95,7 +95,8 @@ export async function callDesktop(handlers: DesktopHandlers, method: DesktopMeth
   const parsed = desktopParamsSchemas[method].safeParse(params ?? {}, { reportInput: true });
   if (!parsed.success) return badRequest(method, parsed.error);
   try {
-    return { ok: true, value: await handlers[method]() };
+    const run = handlers[method] as (params: unknown) => Promise<unknown>;
+    return { ok: true, value: await run(parsed.data) };
   } catch (error) {
     return { ok: false, error: errorBody(error) };
   }

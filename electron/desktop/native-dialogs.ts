@@ -5,9 +5,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BrowserWindow, Dialog, OpenDialogOptions, OpenDialogReturnValue } from 'electron';
 import { ApiCallError, apiParamsSchemas } from '../../contract/api.js';
-import type { DesktopMethod, DesktopResults } from '../../contract/desktop-api.js';
+import type { z } from 'zod';
+import type { DesktopMethod, DesktopResults, desktopParamsSchemas } from '../../contract/desktop-api.js';
 
-export type DesktopHandlers = { [M in DesktopMethod]: () => Promise<DesktopResults[M]> };
+/** Each desktop method, given its validated params. */
+export type DesktopHandlers = { [M in DesktopMethod]: (params: z.output<(typeof desktopParamsSchemas)[M]>) => Promise<DesktopResults[M]> };
 
 const DATABASE_FILTERS = [
   { name: 'SQLite databases', extensions: ['sqlite', 'sqlite3', 'db', 'db3'] },
@@ -22,7 +24,7 @@ const JOB_FILE_FILTERS = [
 const jobTextSchema = apiParamsSchemas.submitJob.shape.text;
 const MAX_JOB_FILE_BYTES = (jobTextSchema.maxLength ?? Number.MAX_SAFE_INTEGER) * 4;
 
-export function nativeDialogs(dialog: Dialog, window: () => BrowserWindow | null): DesktopHandlers {
+export function nativeDialogs(dialog: Dialog, window: () => BrowserWindow | null): Pick<DesktopHandlers, 'pickDatabase' | 'pickFiles' | 'pickJobFile'> {
   const open = (options: OpenDialogOptions): Promise<OpenDialogReturnValue> => {
     const parent = window();
     return parent && !parent.isDestroyed() ? dialog.showOpenDialog(parent, options) : dialog.showOpenDialog(options);

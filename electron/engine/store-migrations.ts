@@ -70,6 +70,34 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE jobs ADD COLUMN admitted INTEGER NOT NULL DEFAULT 1;
   `,
+  // 4: schedules (a job file that runs by itself) and what became of each of their due times.
+  `
+  CREATE TABLE schedules (
+    name TEXT PRIMARY KEY,
+    cron TEXT NOT NULL,
+    timezone TEXT,
+    catch_up TEXT NOT NULL,
+    overlap TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    spec TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    base_dir TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    handled_until INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE schedule_runs (
+    id INTEGER PRIMARY KEY,
+    schedule TEXT NOT NULL REFERENCES schedules (name) ON DELETE CASCADE,
+    due_at INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    trigger TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    job_id TEXT,
+    note TEXT
+  );
+  CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

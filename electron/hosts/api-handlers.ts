@@ -19,6 +19,7 @@ import { ThreadlineError } from '../engine/errors.js';
 import { readJobText } from '../engine/job-reader.js';
 import { taskRecordOf } from '../engine/job-store.js';
 import { rerunJob } from '../engine/rerun.js';
+import type { Scheduler } from '../schedules/scheduler.js';
 import { demoCpuSlices, demoJobSpec, runDemoInline } from './demo-workload.js';
 
 export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
@@ -28,6 +29,8 @@ export interface ApiHandlerOptions {
   defaultBaseDir: string;
   /** The compiled job reader thread (the desktop bundle's own); default: the one beside the engine. */
   jobReaderFile?: string;
+  /** The host's scheduler, for the schedule methods (without one they answer that this host runs none). */
+  scheduler?: Scheduler;
 }
 
 type Implementation = {
@@ -59,6 +62,15 @@ export class ApiHandlers {
       jobDetail: ({ jobId }) => this.jobDetail(jobId),
       rerunJob: ({ jobId, failedOnly }) => this.rerunJob(jobId, failedOnly),
       hostInfo: () => ({ defaultBaseDir: this.options.defaultBaseDir }),
+      listSchedules: () => ({ schedules: this.scheduler().list() }),
+      addSchedule: (params) => this.addSchedule(params),
+      removeSchedule: async ({ name }) => {
+        if (!(await this.scheduler().remove(name))) throw noSchedule(name);
+        return { removed: name };
+      },
+      pauseSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, true) }),
+      resumeSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, false) }),
+      runSchedule: async ({ name }) => ({ run: await this.scheduler().runNow(name) }),
     };
   }
 
@@ -85,6 +97,26 @@ export class ApiHandlers {
     const read = await readJobText(params.text, params.fileName, baseDir, { threadFile: this.options.jobReaderFile });
     if (!read.ok) return { ok: false, issues: read.issues };
     return { ok: true, job: await this.engine.submitJob(read.spec, baseDir) };
+  }
+
+  private scheduler(): Scheduler {
+    if (!this.options.scheduler) throw new Error('this host runs no schedules');
+    return this.options.scheduler;
+  }
+
+  private async addSchedule(params: z.output<typeof apiParamsSchemas.addSchedule>): Promise<ApiResults['addSchedule']> {
+    const baseDir = params.baseDir ?? this.options.defaultBaseDir;
+    if (!isAbsolute(baseDir)) return { ok: false, issues: [{ path: '', message: `baseDir must be an absolute folder (got "${baseDir}")` }] };
+    const read = await readJobText(params.text, params.fileName, baseDir, { threadFile: this.options.jobReaderFile });
+    if (!read.ok) return { ok: false, issues: read.issues };
+    if (!read.spec.schedule) return { ok: false, issues: [{ path: 'schedule', message: 'missing; expected { cron, timezone?, catchUp?, overlap? }' }] };
+    return { ok: true, ...(await this.scheduler().add(read.spec, params.fileName, baseDir)) };
+  }
+
+  private async setPaused(name: string, paused: boolean) {
+    const scheduler = this.scheduler();
+    if (!(await scheduler.setPaused(name, paused))) throw noSchedule(name);
+    return scheduler.get(name)!;
   }
 
   private taskDetail(key: string): TaskDetail {
@@ -159,6 +191,10 @@ function isFolder(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+function noSchedule(name: string): ThreadlineError {
+  return new ThreadlineError('NOT_FOUND', `no schedule "${name}"`);
 }
 
 /** A refused payload: every issue at its field, the first one in the message, all on one line. */

@@ -7,8 +7,11 @@ import { API_WEBSOCKET_PATH, TOKEN_QUERY_PARAM } from '../../contract/api.js';
 import type { Engine } from '../engine/engine.js';
 import { ApiHandlers } from '../hosts/api-handlers.js';
 import { EventBatcher } from '../hosts/event-batcher.js';
+import type { ThreadlineMetrics } from '../hosts/metrics.js';
+import type { Scheduler } from '../schedules/scheduler.js';
 import { AccessPolicy, hostForUrl, tokenOf, tokensMatch } from './access.js';
 import { serveApiSocket } from './api-socket.js';
+import { answerMetrics, isMetricsPath } from './metrics-endpoint.js';
 import { notBuiltPage } from './not-built-page.js';
 import { lookUpStatic } from './static-files.js';
 
@@ -24,6 +27,10 @@ export interface DashboardServerOptions {
   expectedWebRoot?: string | null;
   /** The folder relative paths of submitted job files resolve against. */
   baseDir: string;
+  /** The schedules the API's schedule methods work on. */
+  scheduler?: Scheduler;
+  /** What `GET /metrics` answers (404 without). */
+  metrics?: ThreadlineMetrics;
 }
 
 export interface DashboardServer {
@@ -70,7 +77,7 @@ function isApiPath(target: string): boolean {
  * `/api`, admitted by the token, from this server's own origin only.
  */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
-  const handlers = new ApiHandlers(options.engine, { defaultBaseDir: options.baseDir });
+  const handlers = new ApiHandlers(options.engine, { defaultBaseDir: options.baseDir, scheduler: options.scheduler });
   const batcher = new EventBatcher(options.engine);
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   let access: AccessPolicy | null = null;
@@ -84,6 +91,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   const server = createServer((request, response) => {
     const target = request.url ?? '/';
     if (!access?.hostAllowed(request)) return reply(request, response, 403, 'refused: unknown Host\n');
+    if (options.metrics && isMetricsPath(target)) return void answerMetrics(request, response, options.metrics, options.token);
     if (isApiPath(target)) {
       if (!tokensMatch(tokenOf(request), options.token)) return reply(request, response, 401, `refused: the ${TOKEN_QUERY_PARAM} is missing or wrong\n`);
       return reply(request, response, 426, 'the API is a WebSocket: connect with Upgrade: websocket\n');

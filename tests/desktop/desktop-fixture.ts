@@ -43,8 +43,10 @@ export function setEnv(name: string, value: string | undefined): void {
   });
 }
 
-export async function startTestApp(options: { devServerUrl?: string; rendererDir?: string; quitDeadlineMs?: number } = {}): Promise<TestApp> {
-  const configHome = tempDir('threadline-desktop-config-');
+export async function startTestApp(
+  options: { devServerUrl?: string; rendererDir?: string; quitDeadlineMs?: number; /** Another launch on the same user folders. */ configHome?: string } = {},
+): Promise<TestApp> {
+  const configHome = options.configHome ?? tempDir('threadline-desktop-config-');
   const appPath = tempDir('threadline-desktop-app-');
   setEnv('XDG_CONFIG_HOME', configHome);
   setEnv('THREADLINE_DATA_DIR', undefined);

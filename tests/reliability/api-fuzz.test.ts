@@ -14,6 +14,7 @@ import { DESKTOP_METHODS, desktopParamsSchemas, isDesktopMethod } from '../../co
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import type { Engine } from '../../electron/engine/engine.js';
 import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';
+import { Scheduler } from '../../electron/schedules/scheduler.js';
 import { startDashboardServer } from '../../electron/serve/dashboard-server.js';
 import { startTestApp } from '../desktop/desktop-fixture.js';
 import { ipcMain, resetElectron, StandInFrame, StandInWebContents } from '../desktop/electron-stand-in.js';
@@ -138,6 +139,7 @@ const VALID_JOB_JSON = JSON.stringify({
     { id: 'b', kind: 'demo.echo', value: [1, 2], dependsOn: ['a'] },
   ],
 });
+const VALID_SCHEDULE_YAML = 'name: fuzzed-schedule\nschedule: {cron: "0 3 * * *", timezone: Europe/Paris}\ntasks:\n  - {id: a, kind: demo.echo, value: x}\n';
 const VALID_JOB_YAML = 'name: fuzzed\ntasks:\n  - {id: a, kind: demo.echo, value: x}\n  - {id: b, kind: demo.echo, dependsOn: [a]}\n';
 
 /** A text with a few characters cut out or spliced in. */
@@ -165,6 +167,7 @@ function keyArbitrary(realKeys: string[]): fc.Arbitrary<unknown> {
 function paramsFor(method: ApiMethod, realKeys: string[], realJobIds: string[]): fc.Arbitrary<unknown> {
   const key = keyArbitrary(realKeys);
   const jobId = fc.oneof(fc.constantFrom(...realJobIds), keyArbitrary(realKeys));
+  const scheduleName = fc.oneof(fc.constantFrom('fuzzed-schedule', 'nightly', '', '__proto__'), fc.string({ maxLength: 20 }), anything);
   const jobText = fc.oneof(mutatedText(VALID_JOB_JSON), mutatedText(VALID_JOB_YAML), fc.constant(VALID_JOB_JSON), fc.string({ maxLength: 60 }), anything);
   const shapes: Record<ApiMethod, fc.Arbitrary<Record<string, unknown>>> = {
     snapshot: fc.constant({}),
@@ -189,6 +192,19 @@ function paramsFor(method: ApiMethod, realKeys: string[], realJobIds: string[]):
     jobDetail: fc.record({ jobId }),
     rerunJob: fc.record({ jobId, failedOnly: fc.oneof(fc.boolean(), anything) }, { requiredKeys: [] }),
     hostInfo: fc.constant({}),
+    listSchedules: fc.constant({}),
+    addSchedule: fc.record(
+      {
+        text: fc.oneof(mutatedText(VALID_SCHEDULE_YAML), fc.constant(VALID_SCHEDULE_YAML), jobText),
+        fileName: fc.oneof(fc.constantFrom('nightly.yaml', 'job.json', ''), anything),
+        baseDir: fc.oneof(fc.constantFrom('/tmp', 'relative/dir', ''), anything),
+      },
+      { requiredKeys: ['text', 'fileName'] },
+    ),
+    removeSchedule: fc.record({ name: scheduleName }),
+    pauseSchedule: fc.record({ name: scheduleName }),
+    resumeSchedule: fc.record({ name: scheduleName }),
+    runSchedule: fc.record({ name: scheduleName }),
   };
   const shape = shapes[method];
   return fc.oneof(
@@ -238,7 +254,7 @@ function jsonSafe(value: unknown): unknown {
 describe('API payloads under random input', () => {
   it(`ApiHandlers.call: ${HANDLER_RUNS} random and mutated calls, no throw, no hang, every refusal clear`, async () => {
     const { engine, keys, jobIds } = await seededEngine();
-    const handlers = new ApiHandlers(engine, { defaultBaseDir: tempDir() });
+    const handlers = new ApiHandlers(engine, { defaultBaseDir: tempDir(), scheduler: new Scheduler({ engine }) });
     const tally = newTally();
     await fc.assert(
       fc.asyncProperty(callArbitrary(keys, jobIds), async ({ method, params }) => {
@@ -292,7 +308,7 @@ async function startFuzzedServer() {
   const { engine, keys, jobIds } = await seededEngine();
   const webRoot = join(tempDir(), 'web');
   mkdirSync(webRoot);
-  const server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token: TOKEN, webRoot, baseDir: tempDir() });
+  const server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token: TOKEN, webRoot, baseDir: tempDir(), scheduler: new Scheduler({ engine }) });
   onCleanup(() => server.close());
   const connect = async () => {
     const client = new WireClient(await openSocket(`ws://127.0.0.1:${server.port}/api?token=${TOKEN}`));

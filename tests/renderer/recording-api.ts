@@ -44,6 +44,12 @@ export class RecordingApi implements ThreadlineApi {
     this.answer('jobDetail', params, { job: { ...job({ id: params.jobId, name: 'past' }), counts: {} }, tasks: [], attempts: {} });
   rerunJob = (params: { jobId: string; failedOnly: boolean }) => this.answer('rerunJob', params, { ok: true, job: job({ id: 'j-rerun', name: 'again' }) });
   hostInfo = (params?: object) => this.answer('hostInfo', params, { defaultBaseDir: '/srv/threadline' });
+  listSchedules = (params?: object) => this.answer('listSchedules', params, { schedules: [] });
+  addSchedule = (params: { text: string; fileName: string }) => this.answer('addSchedule', params, { ok: false, issues: [] });
+  removeSchedule = (params: { name: string }) => this.answer('removeSchedule', params, { removed: params.name });
+  pauseSchedule = (params: { name: string }) => this.answer('pauseSchedule', params, { schedule: undefined as never });
+  resumeSchedule = (params: { name: string }) => this.answer('resumeSchedule', params, { schedule: undefined as never });
+  runSchedule = (params: { name: string }) => this.answer('runSchedule', params, { run: undefined as never });
 
   subscribe(listener: ApiEventListener): () => void {
     this.listeners.add(listener);

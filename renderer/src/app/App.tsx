@@ -4,6 +4,7 @@ import { TaskDetail } from '../detail/TaskDetail';
 import { HealthCharts } from '../health/HealthCharts';
 import { HeadlineNumbers } from '../health/HeadlineNumbers';
 import { NewWorkPanel } from '../new-work/NewWorkPanel';
+import { SchedulesPanel } from '../schedules/SchedulesPanel';
 import type { DashboardStore } from '../store/dashboard-store';
 import { JobsList } from '../tasks/JobsList';
 import { NO_FILTER, type TaskFilter } from '../tasks/task-filter';
@@ -63,6 +64,7 @@ export function App({ api, store }: AppProps) {
               <div className="side-column">
                 <JobsList filterJobId={filter.jobId} onShowJob={(jobId) => changeFilter({ ...filter, jobId })} />
                 <NewWorkPanel />
+                <SchedulesPanel />
               </div>
             </div>
             <HealthCharts />

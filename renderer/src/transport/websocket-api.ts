@@ -159,6 +159,12 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     jobDetail: (params) => call('jobDetail', params),
     rerunJob: (params) => call('rerunJob', params),
     hostInfo: (params) => call('hostInfo', params),
+    listSchedules: (params) => call('listSchedules', params),
+    addSchedule: (params) => call('addSchedule', params),
+    removeSchedule: (params) => call('removeSchedule', params),
+    pauseSchedule: (params) => call('pauseSchedule', params),
+    resumeSchedule: (params) => call('resumeSchedule', params),
+    runSchedule: (params) => call('runSchedule', params),
     subscribe(listener) {
       listeners.add(listener);
       if (listeners.size === 1) {
