@@ -6,6 +6,7 @@ import { TaskInputError } from '../task-errors.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { OutputFile } from './output-file.js';
 import { formatOfPath, InexactIntegers, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
+import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { connection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
 
@@ -103,6 +104,16 @@ function exportRows(
 
 /** Prepares the query and refuses anything but one statement that reads rows and writes nothing. */
 function prepareQuery(db: Database.Database, sql: string): Database.Statement {
+  // Before preparing: SQLite applies a pragma's setting as it prepares the statement.
+  const pragma = pragmaOf(sql);
+  if (pragma && !pragmaReads(pragma)) {
+    throw new TaskInputError(
+      pragma.argument === 'none'
+        ? `sql.query is read-only, and PRAGMA ${pragma.name} is not one of the pragmas that only report; use sql.exec`
+        : `sql.query is read-only, and PRAGMA ${pragma.name} with a value changes a setting; use sql.exec`,
+      'READONLY',
+    );
+  }
   let statement: Database.Statement;
   try {
     statement = db.prepare(sql);
