@@ -5,7 +5,7 @@ import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { OutputFile } from './output-file.js';
-import { formatOfPath, InexactIntegers, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
+import { formatOfPath, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
 import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { connection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
@@ -37,15 +37,11 @@ export function sqlQuery(input: Input, ctx: TaskContext): SqlQueryResult {
   const params = bindings(input.params);
   let rows: { rowCount: number; preview: unknown[][]; output: SqlQueryResult['output'] };
   try {
+    // Integers read as bigints: exact, and told apart from REALs, which read as numbers.
     if (!input.output) rows = countRows(statement.safeIntegers(true), params, ctx);
     else {
       const target = { path: input.output.path, format: input.output.format ?? formatOfPath(input.output.path) };
-      try {
-        rows = exportRows(statement.safeIntegers(false), params, target, columns, false, ctx);
-      } catch (error) {
-        if (!(error instanceof InexactIntegers)) throw error;
-        rows = exportRows(statement.safeIntegers(true), params, target, columns, true, ctx);
-      }
+      rows = exportRows(statement.safeIntegers(true), params, target, columns, ctx);
     }
   } catch (error) {
     throw sqlError(error, input.db);
@@ -73,10 +69,9 @@ function exportRows(
   params: unknown[],
   target: { path: string; format: QueryOutputFormat },
   columns: string[],
-  exactIntegers: boolean,
   ctx: TaskContext,
 ) {
-  const encoder: RowEncoder = rowEncoder(target.format, columns, { exactIntegers });
+  const encoder: RowEncoder = rowEncoder(target.format, columns);
   const output = OutputFile.open(target.path, { overwrite: true });
   const preview: unknown[][] = [];
   let rowCount = 0;
