@@ -140,9 +140,9 @@ describe('`threadline serve` under connections reset (SO_LINGER 0) at every stag
     const owner = new WireClient(await openSocket(api));
     onCleanup(() => void owner.socket.terminate());
     const submitted = ok(
-      await owner.call('submitJob', { text: JSON.stringify({ name: 'long', tasks: [{ id: 'spin', kind: 'demo.cpu', ms: 600_000 }] }), fileName: 'long.json' }),
+      await owner.call('submitJob', { text: JSON.stringify({ name: 'long', tasks: [{ id: 'wait', kind: 'demo.sleep', ms: 600_000 }] }), fileName: 'long.json' }),
     ) as { ok: true; job: { id: string } };
-    const longKey = `${submitted.job.id}:spin`;
+    const longKey = `${submitted.job.id}:wait`;
     await untilState(owner, longKey, 'running');
     const fdsBefore = openFds(serve.pid);
 
