@@ -55,8 +55,9 @@ export function realValue(text: string): number | null {
   if (!DECIMAL.test(text)) return null;
   const value = Number(text);
   if (!Number.isFinite(value)) return null;
-  // The usual case, checked first: the text is the one sql.query writes for this double.
-  if (realText(value) === text) return value;
+  // The usual cases, checked first: the text is JavaScript's shortest for this double
+  // ("19.99"), or the one sql.query writes for it ("2.0", "1.0e+18").
+  if (String(value) === text || realText(value) === text) return value;
   return decimalOf(text) === decimalOf(value.toExponential()) ? value : null;
 }
 
