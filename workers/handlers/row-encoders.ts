@@ -54,17 +54,17 @@ function writeCsvField(value: unknown, out: ChunkWriter): void {
     case 'number':
       writeReal(value, out);
       return;
-    case 'bigint':
-      if (value <= MAX_SAFE && value >= MIN_SAFE) out.integer(Number(value));
+    case 'bigint': {
+      // Exact when safe: any bigint beyond 2^53 - 1 converts to an unsafe number.
+      const number = Number(value);
+      if (Number.isSafeInteger(number)) out.integer(number);
       else out.text(value.toString());
       return;
+    }
     default:
       if (value !== null && value !== undefined) out.text(hex(value as Uint8Array));
   }
 }
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const MIN_SAFE = -MAX_SAFE;
 
 /** A REAL as `realText` writes it; between 1e-4 and 1e15 that is JavaScript's own text (plus `.0` for a whole number), written without allocating. */
 function writeReal(value: number, out: ChunkWriter): void {
