@@ -144,6 +144,11 @@ describe('`threadline serve` under connections reset (SO_LINGER 0) at every stag
     ) as { ok: true; job: { id: string } };
     const longKey = `${submitted.job.id}:wait`;
     await untilState(owner, longKey, 'running');
+    // Both pool threads up (each thread's event loop holds descriptors of its own) before counting.
+    const warm = ok(
+      await owner.call('submitJob', { text: JSON.stringify({ name: 'warm', tasks: [0, 1].map((i) => ({ id: `w${i}`, kind: 'demo.cpu', ms: 200 })) }), fileName: 'warm.json' }),
+    ) as { ok: true; job: { id: string } };
+    for (const id of ['w0', 'w1']) await untilState(owner, `${warm.job.id}:${id}`, 'succeeded');
     const fdsBefore = openFds(serve.pid);
 
     const wrongTokens = ['/', '/api', '/api?token=wrong', `/api/?token=${serve.token}x`, '/index.html?token=wrong'];
@@ -200,6 +205,13 @@ describe('`threadline serve` under connections reset (SO_LINGER 0) at every stag
     }
     expect(resets).toBe(ROUNDS * Object.keys(stages).length);
 
+    // Nothing of the reset connections is kept: no socket, no file left open.
+    const settled = await waitFor(() => openFds(serve.pid) <= fdsBefore + 2, 20_000, 'the open descriptors').then(
+      () => true,
+      () => false,
+    );
+    expect({ settled, before: fdsBefore, now: openFds(serve.pid) }).toMatchObject({ settled: true });
+
     // Still serving: a page, a refusal, the API with the token, and the long task still running.
     expect((await httpRequest(serve.port, '/')).status).toBe(200);
     expect((await httpRequest(serve.port, '/api')).status).toBe(401);
@@ -210,12 +222,6 @@ describe('`threadline serve` under connections reset (SO_LINGER 0) at every stag
       await client.call('submitJob', { text: JSON.stringify({ name: 'after', tasks: [{ id: 'echo', kind: 'demo.cpu', ms: 10 }] }), fileName: 'after.json' }),
     ) as { ok: true; job: { id: string } };
     await untilState(client, `${quick.job.id}:echo`, 'succeeded');
-
-    // Nothing of the reset connections is kept: no socket, no file left open.
-    const settled = await waitFor(() => openFds(serve.pid) <= fdsBefore + 2, 20_000, `the open descriptors to return to ${fdsBefore} (+2); ${openFds(serve.pid)} open`).catch(
-      (error: Error) => error,
-    );
-    expect(settled).toBe(true);
 
     expect(ok(await client.call('cancelTask', { key: longKey }))).toEqual({ cancelled: true });
     await untilState(client, longKey, 'cancelled');
