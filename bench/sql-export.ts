@@ -92,7 +92,8 @@ export const sqlExport: Benchmark = {
       }
       const failed = engine.stateCounts().failed;
       if (failed > 0) throw new Error('the engine export failed');
-      // Same bytes as the bare loop (both write CRLF); the CLI's reals may print differently.
+      // Sizes close to the bare loop's (both write CRLF; the engine writes the REAL 2.0 as the
+      // shell does, `2.0`, where the bare loop writes `2`) and to the CLI's (LF line ends).
       const engineBytes = statSync(join(dir, 'engine.csv')).size;
       const bareBytes = statSync(join(dir, 'bare.csv')).size;
       ctx.log(`engine ${engineBytes} bytes, bare loop ${bareBytes} bytes, CLI ${statSync(join(dir, 'cli.csv')).size} bytes`);

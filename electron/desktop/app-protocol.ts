@@ -54,7 +54,14 @@ export async function rendererResponse(url: string, rendererDir: string): Promis
   const type = contentTypeOf(file);
   const headers: Record<string, string> = { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff' };
   if (type.startsWith('text/html')) headers['Content-Security-Policy'] = contentSecurityPolicy('production');
-  return new Response(await readFile(file), { status: 200, headers });
+  // The file may vanish or fail to read after the checks: that is an answer too, never a
+  // rejection (Electron would log its stack and fail the request with no reason).
+  const body = await readFile(file).catch((error: NodeJS.ErrnoException) => error);
+  if (body instanceof Error) {
+    if (body.code === 'ENOENT' || body.code === 'ENOTDIR') return plain(404, 'not found');
+    return plain(500, `could not read ${relative(root, file)} (${body.code ?? body.name})`);
+  }
+  return new Response(body, { status: 200, headers });
 }
 
 function isInside(root: string, file: string): boolean {

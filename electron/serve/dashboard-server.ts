@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { AddressInfo, Socket } from 'node:net';
+import { pipeline, type Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { API_WEBSOCKET_PATH, TOKEN_QUERY_PARAM } from '../../contract/api.js';
 import type { Engine } from '../engine/engine.js';
@@ -119,13 +119,20 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       'Cache-Control': found.contentType.startsWith('text/html') ? 'no-store' : 'no-cache',
     });
     if (request.method === 'HEAD') return response.end();
-    createReadStream(found.path)
-      .on('error', () => response.destroy())
-      .pipe(response);
+    // pipeline, not pipe: a client gone mid-file must close the file too, not leave it open.
+    pipeline(createReadStream(found.path), response, () => {});
+  });
+
+  // A client may reset its connection (RST) at any moment: the next write to that socket then
+  // fails, and a socket error without a listener ends the process. Node's HTTP server listens
+  // only until an upgrade, so every connection gets a listener of its own, for its whole life.
+  server.on('connection', (socket: Socket) => {
+    socket.on('error', () => socket.destroy());
   });
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, reason: string) => {
+      if (!socket.writable) return socket.destroy();
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
     };
     const target = request.url ?? '/';

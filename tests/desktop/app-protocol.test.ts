@@ -1,8 +1,9 @@
 /**
  * The app scheme's file server: real files on disk, including a symlink out of the folder.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { APP_ORIGIN, rendererResponse } from '../../electron/desktop/app-protocol.js';
 import { contentSecurityPolicy } from '../../electron/desktop/security.js';
@@ -74,5 +75,25 @@ describe('threadline://app', () => {
     const notBuilt = await rendererResponse(`${APP_ORIGIN}/index.html`, join(renderer, 'missing'));
     expect(notBuilt.status).toBe(404);
     expect(await notBuilt.text()).toBe('the renderer has not been built');
+  });
+
+  it('answers a file it cannot read with a one-line error, never a rejection', async () => {
+    // Sparse, so it takes no disk: over the 2 GiB that one read can hold, so reading it fails.
+    writeFileSync(join(renderer, 'assets', 'huge.bin'), '');
+    truncateSync(join(renderer, 'assets', 'huge.bin'), 2 ** 31 + 1);
+    expect(await get('/assets/huge.bin')).toEqual({ status: 500, type: 'text/plain; charset=utf-8', csp: null, body: 'could not read assets/huge.bin (ERR_FS_FILE_TOO_LARGE)' });
+  });
+
+  it('answers any URL at all, never rejects', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string(), fc.webPath(), fc.webUrl({ withQueryParameters: true, withFragments: true })), async (tail) => {
+        for (const url of [`${APP_ORIGIN}${tail}`, `${APP_ORIGIN}/${tail}`, tail]) {
+          const response = await rendererResponse(url, renderer);
+          expect([200, 400, 404]).toContain(response.status);
+          expect(await response.text()).not.toContain('do not serve');
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 });

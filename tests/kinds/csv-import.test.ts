@@ -31,15 +31,79 @@ describe('csv.import', () => {
       { name: 'id', type: 'INTEGER' },
       { name: 'name', type: 'TEXT' },
       { name: 'score', type: 'REAL' },
-      { name: 'zip', type: 'INTEGER' },
+      // Leading zeros are not an integer's: the column stays text, as written.
+      { name: 'zip', type: 'TEXT' },
       { name: 'note', type: 'TEXT' },
     ]);
     expect(sqlite3(db, 'SELECT count(*) FROM people').trim()).toBe('2500');
     expect(sqlite3(db, "SELECT typeof(id), typeof(score), typeof(note) FROM people WHERE id = 1").trim()).toBe('integer|real|text');
     // Empty fields are NULL.
     expect(sqlite3(db, 'SELECT count(*) FROM people WHERE note IS NULL').trim()).toBe('500');
-    const back = sqlite3Csv(db, "SELECT id, name, printf('%.2f', score) AS score, printf('%05d', zip) AS zip, note FROM people ORDER BY id");
+    const back = sqlite3Csv(db, "SELECT id, name, printf('%.2f', score) AS score, zip, note FROM people ORDER BY id");
     expect(back).toEqual(records);
+  });
+
+  it('never changes a value: 64-bit integers exactly, beyond them text, a REAL only when a double holds the decimal', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'big.csv'), 'id,n\n1,1000000000000000001\n2,9007199254740993\n');
+    writeFileSync(
+      join(dir, 'kinds.csv'),
+      [
+        'extremes,beyond,real,inexact,bigreal,mixed,zeros,empty',
+        '9223372036854775807,9223372036854775808,2.0,9007199254740993.0,0.5,1.50,007,""',
+        '-9223372036854775808,1,1.0e+18,0.1,1152921504606846977,2,1,',
+        '0,2,-0.0,0.1000000000000000000001,1,1e5,2,x',
+        '1,3,Inf,1.5,2,-Inf,3,""',
+      ].join('\n'),
+    );
+    const engine = makeEngine();
+    const big = succeeded<CsvImportResult>(await runTask(engine, dir, { kind: 'csv.import', file: 'big.csv', db: 'out.sqlite', table: 'big' }));
+    expect(big.columns).toEqual([{ name: 'id', type: 'INTEGER' }, { name: 'n', type: 'INTEGER' }]);
+    const db = join(dir, 'out.sqlite');
+    expect(sqlite3(db, 'SELECT typeof(n), n FROM big ORDER BY id').trim().split('\n')).toEqual(['integer|1000000000000000001', 'integer|9007199254740993']);
+
+    const kinds = succeeded<CsvImportResult>(await runTask(engine, dir, { kind: 'csv.import', file: 'kinds.csv', db: 'out.sqlite', table: 'kinds' }));
+    expect(Object.fromEntries(kinds.columns.map((c) => [c.name, c.type]))).toEqual({
+      extremes: 'INTEGER',
+      beyond: 'TEXT', // 2^63 is past 64 bits
+      real: 'REAL',
+      inexact: 'TEXT', // a double cannot hold 9007199254740993.0 nor 0.1000000000000000000001
+      bigreal: 'TEXT', // a REAL column would round 2^60 + 1
+      mixed: 'REAL',
+      zeros: 'TEXT',
+      empty: 'TEXT',
+    });
+    const cells = (column: string) => sqlite3(db, `SELECT typeof(${column}) || ' ' || quote(${column}) FROM kinds ORDER BY rowid`).trim().split('\n');
+    expect(cells('extremes')).toEqual(['integer 9223372036854775807', 'integer -9223372036854775808', 'integer 0', 'integer 1']);
+    expect(cells('beyond')).toEqual(["text '9223372036854775808'", "text '1'", "text '2'", "text '3'"]);
+    expect(cells('real')).toEqual(['real 2.0', 'real 1.0e+18', 'real 0.0', 'real Inf']);
+    expect(cells('inexact')).toEqual(["text '9007199254740993.0'", "text '0.1'", "text '0.1000000000000000000001'", "text '1.5'"]);
+    expect(cells('bigreal')).toEqual(["text '0.5'", "text '1152921504606846977'", "text '1'", "text '2'"]);
+    expect(cells('mixed')).toEqual(['real 1.5', 'real 2.0', 'real 100000.0', 'real -Inf']);
+    expect(cells('zeros')).toEqual(["text '007'", "text '1'", "text '2'", "text '3'"]);
+    // A quoted empty field is an empty text; an empty field is NULL.
+    expect(cells('empty')).toEqual(["text ''", 'null NULL', "text 'x'", "text ''"]);
+  });
+
+  it('refuses a value past the first 1,000 rows that the inferred type would change, naming row, column and value', async () => {
+    const dir = tempDir();
+    const rows = Array.from({ length: 1200 }, (_, i) => `${i},${i === 1100 ? '007' : i},${i === 1150 ? '9007199254740993' : i / 2}`);
+    writeFileSync(join(dir, 'late.csv'), `id,n,r\n${rows.join('\n')}\n`);
+    writeFileSync(join(dir, 'later.csv'), `id,r\n${rows.map((row) => row.split(',').filter((_, i) => i !== 1).join(',')).join('\n')}\n`);
+    writeFileSync(join(dir, 'words.csv'), `id,n\n${rows.map((row, i) => (i === 1100 ? `${i},seven` : row.split(',').slice(0, 2).join(','))).join('\n')}\n`);
+    const engine = makeEngine();
+    expectTaskError(
+      await runTask(engine, dir, { kind: 'csv.import', file: 'late.csv', db: 'out.sqlite', table: 'late' }),
+      'TYPE_MISMATCH',
+      /late\.csv: row 1101, column "n": "007" would not stay as written in a column inferred INTEGER from the first 1000 rows; declare its type \(columns: \{"n": TEXT\}\)$/,
+    );
+    expectTaskError(await runTask(engine, dir, { kind: 'csv.import', file: 'later.csv', db: 'out.sqlite', table: 'later' }), 'TYPE_MISMATCH', /row 1151, column "r": "9007199254740993" would not stay as written in a column inferred REAL/);
+    expect(sqlite3(join(dir, 'out.sqlite'), "SELECT count(*) FROM sqlite_master WHERE name IN ('late', 'later')").trim()).toBe('0');
+    // Text that is no number stays text in a numeric column, as before; declared TEXT keeps '007'.
+    succeeded(await runTask(engine, dir, { kind: 'csv.import', file: 'words.csv', db: 'out.sqlite', table: 'words' }));
+    expect(sqlite3(join(dir, 'out.sqlite'), "SELECT typeof(n), n FROM words WHERE id = 1100").trim()).toBe('text|seven');
+    succeeded(await runTask(engine, dir, { kind: 'csv.import', file: 'late.csv', db: 'out.sqlite', table: 'late', columns: { n: 'TEXT', r: 'TEXT' } }));
+    expect(sqlite3(join(dir, 'out.sqlite'), "SELECT n, r FROM late WHERE id IN (1100, 1150) ORDER BY id").trim()).toBe('007|550\n1150|9007199254740993');
   });
 
   it('keeps declared column types (leading zeros stay in TEXT) and appends, replaces or refuses an existing table', async () => {

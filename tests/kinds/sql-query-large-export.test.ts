@@ -40,20 +40,31 @@ function writeLargeDatabase(dir: string): string {
 /** The CLI prints blobs as raw bytes; SQLite's hex() is what Threadline writes. */
 const CLI_COLUMNS = 'id, r1, r2, r3, i, t, hex(b) AS b, n';
 
-/** Numeric cells must read as JavaScript prints the number: the shortest text that reads back the same. */
-function expectCanonicalNumbers(rows: string[][], columns: number[]): void {
-  for (const row of rows.slice(1)) {
+/**
+ * Reals are written as the sqlite3 shell writes them, byte for byte, except where the shell's 15
+ * digits would read back as another number: there they must read back as the stored value, which
+ * `quote()` prints in full. `exact` holds the CLI's quote() of the same cells.
+ */
+function expectShellReals(ours: string[][], cli: string[][], exact: string[][], columns: number[]): void {
+  for (let r = 1; r < ours.length; r++) {
     for (const c of columns) {
-      const cell = row[c]!;
-      // Empty is NULL; not a number is text in a column of mixed types.
-      if (cell === '' || Number.isNaN(Number(cell))) continue;
-      if (String(Number(cell)) !== cell) expect(cell, `column ${rows[0]![c]} of row ${row[0]}`).toBe(String(Number(cell)));
+      const cell = ours[r]![c]!;
+      const shell = cli[r]![c]!;
+      if (cell === shell) continue;
+      const where = `column ${ours[0]![c]} of row ${ours[r]![0]}: ours ${cell}, the shell's ${shell}, exactly ${exact[r]![c]}`;
+      expect(Number(shell), where).not.toBe(Number(exact[r]![c]));
+      expect(Number(cell), where).toBe(Number(exact[r]![c]));
     }
   }
 }
 
+/** The cells of `columns` as quote() prints them: every digit of a real. */
+function exactValues(db: string, columns: string): string[][] {
+  return sqlite3Csv(db, `SELECT ${columns.split(', ').map((c) => `quote(${c.split(' ')[0]}) AS ${c.split(' ').pop()}`).join(', ')} FROM v`);
+}
+
 describe('sql.query, large exports', () => {
-  it('writes megabytes of awkward values in chunks, as the sqlite3 CLI reads them, numbers as JavaScript prints them', async () => {
+  it('writes megabytes of awkward values in chunks, as the sqlite3 CLI reads them, reals as it writes them', async () => {
     const dir = tempDir();
     const db = writeLargeDatabase(dir);
     const engine = makeEngine();
@@ -69,11 +80,11 @@ describe('sql.query, large exports', () => {
     // Integers exactly (the comparison above reads numbers to 15 digits), and the long text whole.
     expect(ours.map((row) => row[4])).toEqual(cli.map((row) => row[4]));
     expect(ours[LONG_ROW]![5]).toBe('a✓,"'.repeat(700_000));
-    expectCanonicalNumbers(ours, [1, 2, 3, 4, 7]);
+    expectShellReals(ours, cli, exactValues(db, CLI_COLUMNS), [1, 2, 3, 7]);
     expect(readdirSync(dir).filter((name) => name.endsWith('.partial'))).toEqual([]);
   });
 
-  it('starts again with exact integers when one beyond 2^53 comes after chunks were written', async () => {
+  it('writes integers beyond 2^53 exactly, after chunks were written', async () => {
     const dir = tempDir();
     const db = writeLargeDatabase(dir);
     sqlite3(db, `UPDATE v SET i = 9223372036854775807 WHERE id = ${BIG_ROW}; UPDATE v SET i = -9007199254740993 WHERE id = ${BIG_ROW + 1};`);
@@ -89,7 +100,7 @@ describe('sql.query, large exports', () => {
     expect(ours.map((row) => row[4])).toEqual(cli.map((row) => row[4]));
     expect(ours[BIG_ROW]![4]).toBe('9223372036854775807');
     expect(ours[BIG_ROW + 1]![4]).toBe('-9007199254740993');
-    expectCanonicalNumbers(ours, [1, 2, 3, 7]);
+    expectShellReals(ours, cli, exactValues(db, CLI_COLUMNS), [1, 2, 3, 7]);
     expect(existsSync(`${file}.partial`)).toBe(false);
   });
 
@@ -106,10 +117,9 @@ describe('sql.query, large exports', () => {
     const lines = readFileSync(join(dir, 'v.jsonl'), 'utf8').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(ROWS);
-    // The CSV's text of each value is the JSON's value: CSV has no types, so text compares to text.
-    const asCsv = (value: unknown) => (value === null ? '' : String(value));
-    const jsonRows = lines.map((line) => Object.values(JSON.parse(line) as Record<string, unknown>).map(asCsv));
-    const mismatched = jsonRows.filter((row, r) => row.join('\u0000') !== csv[r]!.join('\u0000'));
+    // The CSV's text of each value is the JSON's value: text to text, numbers by value.
+    const same = (value: unknown, cell: string) => (value === null ? cell === '' : typeof value === 'number' ? cell !== '' && Number(cell) === value : String(value) === cell);
+    const mismatched = lines.map((line) => Object.values(JSON.parse(line) as Record<string, unknown>)).filter((row, r) => row.some((value, c) => !same(value, csv[r]![c]!)));
     expect(mismatched.slice(0, 3)).toEqual([]);
   });
 });

@@ -134,7 +134,7 @@ describe('sql.query', () => {
       ["VACUUM INTO 'copy.sqlite'", 'READONLY'],
       ["INSERT INTO Genre (Name) VALUES ('x') RETURNING GenreId", 'READONLY'],
       ["ATTACH 'other.sqlite' AS other", 'NOT_A_QUERY'],
-      ['PRAGMA query_only = 0', 'NOT_A_QUERY'],
+      ['PRAGMA query_only = 0', 'READONLY'],
       ['DELETE FROM Track', 'READONLY'],
     ];
     for (const [sql, code] of attempts) {

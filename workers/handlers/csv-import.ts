@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { ColumnType, csvImport as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
+import { FieldKind, fieldKind, integerValue, realHoldsInteger, realValue } from './csv-values.js';
 import { fileError } from './file-errors.js';
 import { openForReading } from './input-files.js';
 import { discardCreatedDatabase, openConnection } from './sqlite-connections.js';
@@ -15,8 +16,6 @@ type Input = z.infer<typeof spec.input>;
 /** Rows looked at to infer the types of undeclared columns. */
 const INFER_FROM_ROWS = 1000;
 const READ_CHUNK_BYTES = 1 << 20;
-const INTEGER = /^[-+]?\d{1,18}$/;
-const REAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 export interface CsvImportResult {
   table: string;
@@ -41,15 +40,16 @@ export async function csvImport(input: Input, ctx: TaskContext): Promise<CsvImpo
   }
   const { db, created } = openConnection(input.db, 'write', { create: true });
   const source = createReadStream(input.file, { fd, highWaterMark: READ_CHUNK_BYTES });
-  const parser = parse({ bom: true, delimiter: input.delimiter, skip_empty_lines: true });
+  // The raw text of each record tells a quoted empty field (an empty text) from an empty one (NULL).
+  const parser = parse({ bom: true, delimiter: input.delimiter, skip_empty_lines: true, raw: true });
   const importer = new TableImport(db, input, ctx);
   // Not stream.pipeline: it would report its own abort instead of the error that stopped the loop.
   source.on('error', (error) => parser.destroy(error));
   source.pipe(parser);
   try {
     db.exec('BEGIN IMMEDIATE');
-    for await (const record of parser as AsyncIterable<string[]>) {
-      importer.add(record);
+    for await (const { record, raw } of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      importer.add(record, raw);
       if (importer.rows % input.batchSize === 0) {
         ctx.throwIfCancelled();
         ctx.progress(source.bytesRead / size, `${importer.rows} rows`);
@@ -76,8 +76,10 @@ class TableImport {
   columns: Array<{ name: string; type: string }> = [];
   created = false;
   private header: string[] | null = null;
-  private pending: string[][] = [];
+  private pending: Field[][] = [];
   private insert: Database.Statement | null = null;
+  /** Per column, how its fields are bound: as written (declared or existing types), or read as inferred. */
+  private inferred: Array<ColumnType | null> = [];
 
   constructor(
     private readonly db: Database.Database,
@@ -85,18 +87,19 @@ class TableImport {
     private readonly ctx: TaskContext,
   ) {}
 
-  add(record: string[]): void {
+  add(record: string[], raw: string): void {
     if (!this.header) {
       // Lines of nothing but white space before the header are blank lines, not a header.
       if (record.every((field) => field.trim() === '')) return;
       this.header = checkHeader(record, this.input);
       return;
     }
+    const fields = withNulls(record, raw, this.input.delimiter);
     if (this.insert) {
-      this.write(record);
+      this.write(fields);
       return;
     }
-    this.pending.push(record);
+    this.pending.push(fields);
     if (this.pending.length >= INFER_FROM_ROWS) this.start();
   }
 
@@ -110,6 +113,7 @@ class TableImport {
     const header = this.header!;
     const types = header.map((name) => this.input.columns?.[name] ?? inferType(this.pending, header.indexOf(name)));
     this.columns = this.prepareTable(header, types);
+    this.inferred = header.map((name, i) => (this.created && !this.input.columns?.[name] ? types[i]! : null));
     const names = header.map(quoteName).join(', ');
     this.insert = this.db.prepare(`INSERT INTO ${quoteName(this.input.table)} (${names}) VALUES (${header.map(() => '?').join(', ')})`);
     const pending = this.pending;
@@ -140,11 +144,35 @@ class TableImport {
     return header.map((name, i) => ({ name, type: types[i]! }));
   }
 
-  private write(record: string[]): void {
-    // An empty field is NULL: CSV cannot tell an empty string from a missing value.
-    for (let i = 0; i < record.length; i++) if (record[i] === '') (record as Array<string | null>)[i] = null;
-    this.insert!.run(record);
+  private write(fields: Field[]): void {
+    const values: unknown[] = fields;
+    for (let i = 0; i < fields.length; i++) {
+      const type = this.inferred[i];
+      const text = fields[i];
+      if (type && type !== 'TEXT' && text) values[i] = this.numeric(text, type, i);
+    }
+    this.insert!.run(values);
     this.rows++;
+  }
+
+  /**
+   * A field of a column inferred INTEGER or REAL, as the value that keeps it: a number, or the
+   * text itself when it is no number (SQLite keeps such text as it is). Text that the column's
+   * affinity would turn into a number it does not equal ('007', 2^64 in a REAL column) fails
+   * the import: rows past the inference sample can hold it.
+   */
+  private numeric(text: string, type: ColumnType, column: number): unknown {
+    const kind = fieldKind(text);
+    if (kind === FieldKind.Integer) {
+      const value = integerValue(text)!;
+      if (type !== 'REAL' || realHoldsInteger(value)) return value;
+    } else if (kind === FieldKind.Real) return realValue(text);
+    else if (kind === FieldKind.Text) return text;
+    const name = this.header![column]!;
+    throw new TaskInputError(
+      `${this.input.file}: row ${this.rows + 1}, column "${name}": ${JSON.stringify(text)} would not stay as written in a column inferred ${type} from the first ${INFER_FROM_ROWS} rows; declare its type (columns: {${JSON.stringify(name)}: TEXT})`,
+      'TYPE_MISMATCH',
+    );
   }
 }
 
@@ -167,16 +195,62 @@ function checkHeader(record: string[], input: Input): string[] {
   return header;
 }
 
-/** INTEGER or REAL when every non-empty value of the sample reads as one, else TEXT. */
-function inferType(rows: string[][], column: number): ColumnType {
+/** A field: text, or null for an empty, unquoted field. */
+type Field = string | null;
+
+/** An empty field is NULL; a quoted empty field (`""`, as the sqlite3 shell writes an empty text) is an empty text. */
+function withNulls(record: string[], raw: string, delimiter: string): Field[] {
+  const fields: Field[] = record;
+  let quoted: Set<number> | null = null;
+  for (let i = 0; i < record.length; i++) {
+    if (record[i] !== '') continue;
+    quoted ??= raw.includes('""') ? quotedEmptyFields(raw, delimiter) : new Set();
+    if (!quoted.has(i)) fields[i] = null;
+  }
+  return fields;
+}
+
+/** The places of the fields written `""` in a record's raw text. */
+function quotedEmptyFields(raw: string, delimiter: string): Set<number> {
+  const found = new Set<number>();
+  let field = 0;
+  let at = 0;
+  while (at < raw.length) {
+    if (raw[at] === '"') {
+      let close = at + 1;
+      // A doubled quote inside a quoted field is a quote.
+      while (close < raw.length && (raw[close] !== '"' || raw[close + 1] === '"')) close += raw[close] === '"' ? 2 : 1;
+      if (close === at + 1) found.add(field);
+      at = close + 1;
+    }
+    while (at < raw.length && raw[at] !== delimiter && raw[at] !== '\n' && raw[at] !== '\r') at++;
+    if (raw[at] !== delimiter) break;
+    field++;
+    at++;
+  }
+  return found;
+}
+
+/**
+ * INTEGER when every value of the sample is an integer within 64 bits, REAL when every one is
+ * such an integer (that a double holds) or a decimal that a double holds as written, else TEXT.
+ * NULLs and empty texts say nothing of a column's type.
+ */
+function inferType(rows: Field[][], column: number): ColumnType {
   let type: ColumnType | null = null;
+  let beyondDoubles = false;
   for (const row of rows) {
-    const value = row[column] ?? '';
-    if (value === '') continue;
-    if (INTEGER.test(value)) type ??= 'INTEGER';
-    else if (REAL.test(value)) type = 'REAL';
+    const text = row[column];
+    if (!text) continue;
+    const kind = fieldKind(text);
+    if (kind === FieldKind.Integer) {
+      type ??= 'INTEGER';
+      beyondDoubles ||= !realHoldsInteger(integerValue(text)!);
+    } else if (kind === FieldKind.Real) type = 'REAL';
     else return 'TEXT';
   }
+  // A REAL column would round an integer a double cannot hold.
+  if (type === 'REAL' && beyondDoubles) return 'TEXT';
   return type ?? 'TEXT';
 }
 

@@ -1,13 +1,12 @@
 /**
- * Row formats of `sql.query` output. Rows arrive as arrays (better-sqlite3 raw mode) of null,
- * number, bigint (integers, when read exactly), string or Buffer (blobs).
- *
- * Reading integers as JavaScript numbers is much faster than as bigints, and exact up to 2^53.
- * An encoder made with `exactIntegers: false` expects numbers and throws `InexactIntegers` at
- * the first one beyond 2^53 (it may have been rounded); the query then runs again with bigints.
+ * Row formats of `sql.query` output. Rows arrive as arrays (better-sqlite3 raw mode, reading
+ * integers exactly) of null, bigint (INTEGER), number (REAL), string (TEXT) or Buffer (BLOB):
+ * the JavaScript type tells the two numeric storage classes apart, so that a REAL 2.0 is
+ * written `2.0`, never as the integer `2` (see `real-text.ts`).
  */
 import type { QueryOutputFormat } from '../../contract/kinds/sql.js';
 import type { ChunkWriter } from './chunk-writer.js';
+import { PLAIN_REAL_LIMIT, PLAIN_REAL_MIN, realText } from './real-text.js';
 
 export interface RowEncoder {
   /** Written before the first row. */
@@ -42,35 +41,40 @@ function hex(value: Uint8Array): string {
   return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex').toUpperCase();
 }
 
-export class InexactIntegers extends Error {
-  constructor() {
-    super('an integer beyond 2^53 needs exact reading');
-  }
-}
+const DOT = 0x2e;
+const ZERO = 0x30;
 
-/** A number that may be a rounded 64-bit integer (or is infinite: the exact run writes it all the same). */
-function inexact(value: unknown): boolean {
-  return typeof value === 'number' && (value > Number.MAX_SAFE_INTEGER || value < -Number.MAX_SAFE_INTEGER);
-}
-
-/** Writes one CSV field; a number beyond 2^53 throws InexactIntegers unless integers are read exactly. */
-function writeCsvField(value: unknown, out: ChunkWriter, exactIntegers: boolean): void {
+/** Writes one CSV field. NULL is an empty field; an empty text is `""`, as the sqlite3 shell writes it. */
+function writeCsvField(value: unknown, out: ChunkWriter): void {
   switch (typeof value) {
     case 'string':
-      out.text(csvText(value));
+      if (value.length === 0) out.bytePair(QUOTE, QUOTE);
+      else out.text(csvText(value));
       return;
     case 'number':
-      if (!exactIntegers && inexact(value)) throw new InexactIntegers();
-      // SQLite keeps infinities (1e999); its shell prints them as Inf.
-      if (Number.isFinite(value)) out.number(value);
-      else out.text(value > 0 ? 'Inf' : '-Inf');
+      writeReal(value, out);
       return;
-    case 'bigint':
-      out.text(value.toString());
+    case 'bigint': {
+      // Exact when safe: any bigint beyond 2^53 - 1 converts to an unsafe number.
+      const number = Number(value);
+      if (Number.isSafeInteger(number)) out.integer(number);
+      else out.text(value.toString());
       return;
+    }
     default:
       if (value !== null && value !== undefined) out.text(hex(value as Uint8Array));
   }
+}
+
+/** A REAL as `realText` writes it; between 1e-4 and 1e15 that is JavaScript's own text (plus `.0` for a whole number), written without allocating. */
+function writeReal(value: number, out: ChunkWriter): void {
+  const magnitude = value < 0 ? -value : value;
+  if (magnitude >= PLAIN_REAL_MIN && magnitude < PLAIN_REAL_LIMIT) {
+    if (Number.isInteger(value)) {
+      out.integer(value);
+      out.bytePair(DOT, ZERO);
+    } else out.number(value);
+  } else out.text(realText(value));
 }
 
 type FieldFormat = (value: unknown) => string;
@@ -80,7 +84,8 @@ function jsonValue(value: unknown): string {
     case 'string':
       return JSON.stringify(value);
     case 'number':
-      return Number.isFinite(value) ? String(value) : value > 0 ? '"Infinity"' : '"-Infinity"';
+      // realText's forms (2.0, 1.0e+18, 1.5e-07) are all valid JSON numbers.
+      return Number.isFinite(value) ? realText(value) : value > 0 ? '"Infinity"' : '"-Infinity"';
     case 'bigint':
       // JSON numbers have no size limit: the digits are written exactly.
       return value.toString();
@@ -89,25 +94,17 @@ function jsonValue(value: unknown): string {
   }
 }
 
-/** Wraps a format so that a number that may be a rounded 64-bit integer stops the run. */
-function guarded(format: FieldFormat): FieldFormat {
-  return (value) => {
-    if (inexact(value)) throw new InexactIntegers();
-    return format(value);
-  };
-}
-
 /**
  * CSV with a header row and CRLF line ends (RFC 4180); NULL is an empty field. Fields are
  * written as bytes, not joined into strings first: this is the hot loop of a large export.
  */
-function csvEncoder(columns: readonly string[], exactIntegers: boolean): RowEncoder {
+function csvEncoder(columns: readonly string[]): RowEncoder {
   return {
     head: `${columns.map(csvText).join(',')}\r\n`,
     row(values, _index, out) {
       for (let i = 0; i < values.length; i++) {
         if (i > 0) out.byte(COMMA);
-        writeCsvField(values[i], out, exactIntegers);
+        writeCsvField(values[i], out);
       }
       out.bytePair(CR, LF);
     },
@@ -146,10 +143,9 @@ function jsonEncoder(columns: readonly string[], value: FieldFormat): RowEncoder
   return { head: '[', row: (values, index, out) => out.text(`${index === 0 ? '\n' : ',\n'}${object(values)}`), tail: '\n]\n' };
 }
 
-export function rowEncoder(format: QueryOutputFormat, columns: readonly string[], options: { exactIntegers: boolean }): RowEncoder {
-  if (format === 'csv') return csvEncoder(columns, options.exactIntegers);
-  const value = options.exactIntegers ? jsonValue : guarded(jsonValue);
-  return format === 'json' ? jsonEncoder(columns, value) : jsonlEncoder(columns, value);
+export function rowEncoder(format: QueryOutputFormat, columns: readonly string[]): RowEncoder {
+  if (format === 'csv') return csvEncoder(columns);
+  return format === 'json' ? jsonEncoder(columns, jsonValue) : jsonlEncoder(columns, jsonValue);
 }
 
 /** The format an output path implies when none is given. */

@@ -3,8 +3,9 @@ import type { z } from 'zod';
 import type { sqlExec as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
+import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { splitStatements, type ScriptStatement } from './sql-statements.js';
-import { discardCreatedDatabase, openConnection } from './sqlite-connections.js';
+import { discardConnection, discardCreatedDatabase, openConnection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
 
 const CHECK_EVERY_ROWS = 4096;
@@ -35,7 +36,28 @@ export function sqlExec(input: z.infer<typeof spec.input>, ctx: TaskContext): Sq
       );
     }
   });
+  // A pragma that sets something (a lock mode, a timeout) would outlast the task on a reused
+  // connection: the connection then ends with the task.
+  const setsPragma = statements.some((statement) => {
+    const pragma = pragmaOf(statement.text);
+    return pragma !== null && !pragmaReads(pragma);
+  });
   const { db, created } = openConnection(input.db, input.readonly ? 'read' : 'write', { create: input.create && !input.readonly });
+  try {
+    return runScript(db, created, statements, input, ctx, started);
+  } finally {
+    if (setsPragma) discardConnection(db);
+  }
+}
+
+function runScript(
+  db: Database.Database,
+  created: boolean,
+  statements: ScriptStatement[],
+  input: z.infer<typeof spec.input>,
+  ctx: TaskContext,
+  started: number,
+): SqlExecResult {
   const totalChanges = db.prepare('SELECT total_changes()').pluck();
   let changes: number;
   try {

@@ -5,7 +5,8 @@ import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../task-errors.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { OutputFile } from './output-file.js';
-import { formatOfPath, InexactIntegers, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
+import { formatOfPath, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
+import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { connection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';
 
@@ -36,15 +37,11 @@ export function sqlQuery(input: Input, ctx: TaskContext): SqlQueryResult {
   const params = bindings(input.params);
   let rows: { rowCount: number; preview: unknown[][]; output: SqlQueryResult['output'] };
   try {
+    // Integers read as bigints: exact, and told apart from REALs, which read as numbers.
     if (!input.output) rows = countRows(statement.safeIntegers(true), params, ctx);
     else {
       const target = { path: input.output.path, format: input.output.format ?? formatOfPath(input.output.path) };
-      try {
-        rows = exportRows(statement.safeIntegers(false), params, target, columns, false, ctx);
-      } catch (error) {
-        if (!(error instanceof InexactIntegers)) throw error;
-        rows = exportRows(statement.safeIntegers(true), params, target, columns, true, ctx);
-      }
+      rows = exportRows(statement.safeIntegers(true), params, target, columns, ctx);
     }
   } catch (error) {
     throw sqlError(error, input.db);
@@ -72,10 +69,9 @@ function exportRows(
   params: unknown[],
   target: { path: string; format: QueryOutputFormat },
   columns: string[],
-  exactIntegers: boolean,
   ctx: TaskContext,
 ) {
-  const encoder: RowEncoder = rowEncoder(target.format, columns, { exactIntegers });
+  const encoder: RowEncoder = rowEncoder(target.format, columns);
   const output = OutputFile.open(target.path, { overwrite: true });
   const preview: unknown[][] = [];
   let rowCount = 0;
@@ -103,6 +99,16 @@ function exportRows(
 
 /** Prepares the query and refuses anything but one statement that reads rows and writes nothing. */
 function prepareQuery(db: Database.Database, sql: string): Database.Statement {
+  // Before preparing: SQLite applies a pragma's setting as it prepares the statement.
+  const pragma = pragmaOf(sql);
+  if (pragma && !pragmaReads(pragma)) {
+    throw new TaskInputError(
+      pragma.argument === 'none'
+        ? `sql.query is read-only, and PRAGMA ${pragma.name} is not one of the pragmas that only report; use sql.exec`
+        : `sql.query is read-only, and PRAGMA ${pragma.name} with a value changes a setting; use sql.exec`,
+      'READONLY',
+    );
+  }
   let statement: Database.Statement;
   try {
     statement = db.prepare(sql);

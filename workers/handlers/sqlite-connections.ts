@@ -71,6 +71,14 @@ export function discardCreatedDatabase(path: string, db: Database.Database): voi
   for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
 }
 
+/** Closes a connection that must not serve another task (its settings were changed). */
+export function discardConnection(db: Database.Database): void {
+  for (const [key, cached] of open) {
+    if (cached === db) open.delete(key);
+  }
+  closeQuietly(db);
+}
+
 /**
  * Whether an earlier task left the connection as it was opened: no open transaction, nothing
  * attached, no temporary objects. One task's state must not leak into the next; a connection
