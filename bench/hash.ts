@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { benchEngine, spec, timeJob } from './engine-fixture.js';
+import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import { alternate, median, type Benchmark } from './harness.js';
 
 /** Files of mixed sizes: a few large, some medium, many small. */
@@ -75,7 +75,7 @@ export const hash: Benchmark = {
     const sizes = new Map(files.map((f) => [f, 0]));
     for (const f of files) sizes.set(f, Number(spawnSync('stat', ['-c', '%s', f]).stdout.toString()));
     const engine = benchEngine(ctx, { poolSize: cores });
-    const job = spec(groups(files, sizes, cores * 4).map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
+    const job = jobDocument(groups(files, sizes, cores * 4).map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
     const rounds = ctx.quick ? 1 : 3;
     try {
       nodeHashAll(files); // warm the page cache

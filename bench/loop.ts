@@ -2,7 +2,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loopDelayMs } from '../electron/engine/telemetry.js';
 import { openDatabase } from '../workers/open-database.js';
-import { benchEngine, spec, timeJob } from './engine-fixture.js';
+import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import type { Benchmark } from './harness.js';
 
 const RESOLUTION_MS = 1;
@@ -38,7 +38,7 @@ export const loop: Benchmark = {
     const sql = heavyQuery(rows);
     const engine = benchEngine(ctx);
     try {
-      const job = spec(Array.from({ length: queries }, (_, i) => ({ id: `q${i}`, kind: 'sql.query', db, sql })));
+      const job = jobDocument(Array.from({ length: queries }, (_, i) => ({ id: `q${i}`, kind: 'sql.query', db, sql })));
       const pool = await loopDelayP99(() => timeJob(engine, job));
       const states = engine.stateCounts();
       if (states.failed > 0) throw new Error('a benchmark query failed on the pool');

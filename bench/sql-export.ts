@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../workers/open-database.js';
-import { benchEngine, spec, timeJob } from './engine-fixture.js';
+import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import { median, type Benchmark } from './harness.js';
 
 const QUERY = 'SELECT id, name, price, qty, note FROM items ORDER BY id';
@@ -74,10 +74,10 @@ export const sqlExport: Benchmark = {
     const db = join(dir, 'items.sqlite');
     makeDatabase(db, rows);
     const engine = benchEngine(ctx, { poolSize: 2 });
-    const job = spec([{ id: 'export', kind: 'sql.query', db, sql: QUERY, output: { path: join(dir, 'engine.csv'), format: 'csv' } }]);
+    const job = jobDocument([{ id: 'export', kind: 'sql.query', db, sql: QUERY, output: { path: join(dir, 'engine.csv'), format: 'csv' } }]);
     try {
       // Start both pool threads first: their start-up is not what the rss growth is about.
-      await timeJob(engine, spec([{ id: 'w1', kind: 'demo.cpu', ms: 20 }, { id: 'w2', kind: 'demo.cpu', ms: 20 }]));
+      await timeJob(engine, jobDocument([{ id: 'w1', kind: 'demo.cpu', ms: 20 }, { id: 'w2', kind: 'demo.cpu', ms: 20 }]));
       const times = { engine: [] as number[], bare: [] as number[], cli: [] as number[] };
       let rssGrowth = 0;
       for (let round = 0; round < rounds; round++) {

@@ -14,8 +14,8 @@ export const demoCpu = defineKind({
   name: 'demo.cpu',
   executor: 'pool',
   summary:
-    'Busy CPU work for `ms` milliseconds. Checks the cancel flag every millisecond unless `cooperative` is false.',
-  input: z.object({ ms: milliseconds, cooperative: z.boolean().default(true) }),
+    'Busy CPU work for `ms` milliseconds, or, with `rounds`, exactly that many rounds of 10,000 steps whatever the time (a fixed amount of work). Checks the cancel flag every millisecond unless `cooperative` is false.',
+  input: z.object({ ms: milliseconds, rounds: z.number().int().min(1).max(1_000_000_000).optional(), cooperative: z.boolean().default(true) }),
 });
 
 export const demoBlock = defineKind({

@@ -725,6 +725,11 @@ export class Engine extends EventEmitter<EngineEvents> {
     return job.toRecord();
   }
 
+  /** Resolves once every state change made so far is written to the store (durable). */
+  whenStored(): Promise<void> {
+    return this.writer.drained();
+  }
+
   /** The jobs this engine holds (submitted or resumed since it opened), oldest first. */
   jobs(): JobRecord[] {
     return [...this.jobsById.values()].map((job) => job.toRecord());

@@ -62,6 +62,7 @@ export class PoolExecutor implements Executor {
   readonly memory: MemoryWatch<Task>;
   private readonly busy = new ThreadBusyMeter();
   private inFlight = 0;
+  private batches = 0;
   private closed = false;
 
   constructor(
@@ -134,6 +135,7 @@ export class PoolExecutor implements Executor {
       }),
     };
     this.inFlight++;
+    this.batches++;
     this.pool.run(request, { signal: batch.abort.signal }).then(
       (result) => this.onBatchDone(batch, result),
       (error: unknown) => this.onBatchLost(batch, error),
@@ -301,6 +303,11 @@ export class PoolExecutor implements Executor {
     for (const id of this.heapByThread.keys()) if (!alive.has(id)) this.heapByThread.delete(id);
     for (const id of this.batchOnThread.keys()) if (!alive.has(id)) this.batchOnThread.delete(id);
     this.memory.forgetThreads(alive);
+  }
+
+  /** Messages sent to the pool so far, each a batch of one task or more. */
+  get batchesSent(): number {
+    return this.batches;
   }
 
   get threadCount(): number {

@@ -16,6 +16,8 @@ export class StoreWriter {
   private readonly attempts = new Map<string, { jobId: string; taskId: string; attempt: TaskAttempt }>();
   private telemetrySamples: TelemetrySample[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Callers of `drained()` waiting for the pending changes to be written. */
+  private drainWaiters: Array<() => void> = [];
   /** Rows per sliced write, so that one takes about 4 ms on this machine. */
   private readonly sliceRows = new BatchSizer({ budgetMs: 4, initial: 250, min: 50, max: 2000 });
 
@@ -48,6 +50,17 @@ export class StoreWriter {
     return this.tasks.size + this.jobs.size + this.attempts.size + this.telemetrySamples.length;
   }
 
+  /** Resolves once every change marked so far (and any marked meanwhile) is in the store. */
+  drained(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.pending > 0 || this.drainWaiters.length === 0) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
   private schedule(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => this.flushSlice(), this.intervalMs);
@@ -73,6 +86,7 @@ export class StoreWriter {
       this.timer = setTimeout(() => this.flushSlice(), 0);
       this.timer.unref();
     }
+    this.wakeDrainWaiters();
   }
 
   /** Writes everything pending now, in one transaction (shutdown, and readers of the store). */
@@ -84,6 +98,7 @@ export class StoreWriter {
     const attempts = take(this.attempts, Number.POSITIVE_INFINITY).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
     const jobs = take(this.jobs, Number.POSITIVE_INFINITY).map((job) => job.toRecord());
     this.store.saveChanges(jobs, tasks, attempts, this.telemetrySamples.splice(0));
+    this.wakeDrainWaiters();
   }
 }
 

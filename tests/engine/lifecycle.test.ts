@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TaskState } from '../../contract/task-states.js';
-import { jobSpec, makeEngine, waitFor } from '../support/engine-fixture.js';
+import { STORE_FILE } from '../../electron/engine/job-store.js';
+import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 
 function statesSeen(engine: ReturnType<typeof makeEngine>, key: string): TaskState[] {
   const seen: TaskState[] = [];
@@ -96,14 +99,43 @@ describe('task life cycle', () => {
     expect(engine.task(`${job.id}:after`)).toMatchObject({ state: 'succeeded', worker });
   });
 
+  it('whenStored() resolves once every task’s end is in the store, as another reader sees it', async () => {
+    const dataDir = tempDir();
+    // A long flush interval: without the wait, the ends would still be in memory.
+    const engine = makeEngine({ dataDir, storeFlushMs: 2000 });
+    const job = await engine.submitJob(jobSpec(Array.from({ length: 300 }, (_, i) => ({ id: `e${i}`, kind: 'demo.echo', value: i }))), '/');
+    await engine.waitForJob(job.id);
+    await engine.whenStored();
+    const count = (sql: string) => execFileSync('sqlite3', [join(dataDir, STORE_FILE), sql], { encoding: 'utf8' }).trim();
+    expect(count(`SELECT count(*) FROM tasks WHERE job_id = '${job.id}' AND state = 'succeeded'`)).toBe('300');
+    expect(count(`SELECT state FROM jobs WHERE id = '${job.id}'`)).toBe('succeeded');
+  });
+
+  it('runs demo.cpu with rounds as exactly that much work, whatever the time', async () => {
+    const engine = makeEngine();
+    const job = await engine.submitJob(jobSpec([{ id: 'r', kind: 'demo.cpu', ms: 0, rounds: 37 }]), '/');
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:r`)).toMatchObject({ state: 'succeeded', result: { iterations: 37 } });
+  });
+
   it('hard-cancels a thread stuck in sync code after the grace period; the pool refills', async () => {
-    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 100 });
+    const graceMs = 300;
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: graceMs });
     const job = await engine.submitJob(jobSpec([{ id: 'blocked', kind: 'demo.block', ms: 86_400_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
     const key = `${job.id}:blocked`;
     await waitFor(() => engine.task(key)?.state === 'running');
     const worker = engine.task(key)!.worker;
+    let cancelledAfterMs = -1;
+    const cancelAt = performance.now();
+    engine.on('task', (task) => {
+      if (task.key === key && task.state === 'cancelled') cancelledAfterMs = performance.now() - cancelAt;
+    });
     engine.cancelTask(key);
+    expect(engine.task(key)?.state).toBe('cancelling');
     await waitFor(() => engine.task(key)?.state === 'cancelled', 30_000, 'the hard cancel');
+    // The thread was given its whole grace period before it was ended (a timer never fires early
+    // by more than its millisecond rounding).
+    expect(cancelledAfterMs).toBeGreaterThanOrEqual(graceMs - 1);
     await engine.waitForJob(job.id);
     const after = engine.task(`${job.id}:after`)!;
     expect(after.state).toBe('succeeded');

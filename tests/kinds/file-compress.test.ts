@@ -57,6 +57,13 @@ describe('file.compress and file.decompress', () => {
       expect(toolRun('brotli', ['-t', br]).status).toBe(0);
       expect(decompressWith('brotli', br).equals(data), name).toBe(true);
     }
+    // The level shows in the bytes: the system brotli at quality 9 (Node's 4 MiB window) writes
+    // the very same file, and at quality 5 a different one.
+    const text = join(dir, 'in/text.log');
+    const atQuality = (q: number) => spawnSync('brotli', ['-c', '-q', String(q), '-w', '22', text], { maxBuffer: 1 << 30 }).stdout;
+    const written = readFileSync(join(dir, 'packed/br/text.log.br'));
+    expect(written.equals(atQuality(9))).toBe(true);
+    expect(written.equals(atQuality(5))).toBe(false);
     expect(existsSync(join(dir, 'in/text.log.br'))).toBe(false);
   });
 

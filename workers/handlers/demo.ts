@@ -17,7 +17,7 @@ export function cpu(input: Input<typeof demoCpu>, ctx: TaskContext): { iteration
     for (let i = 0; i < 10_000; i++) x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
     iterations++;
     const now = performance.now();
-    if (now >= end) break;
+    if (input.rounds === undefined ? now >= end : iterations >= input.rounds) break;
     if (input.cooperative && now >= nextCheck) {
       ctx.throwIfCancelled();
       ctx.progress(1 - (end - now) / input.ms);
