@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loopDelayMs } from '../electron/engine/telemetry.js';
 import { benchEngine, spec } from './engine-fixture.js';
 import type { Benchmark } from './harness.js';
 
@@ -35,7 +36,7 @@ export const queue: Benchmark = {
       const queued = engine.stateCounts().queued;
       if (queued < n) throw new Error(`expected ${n} queued tasks, found ${queued}`);
       engine.cancelJob(record.id);
-      return { 'queue.admit_ms': admitMs, 'queue.admit_loop_max_ms': loop.max / 1e6, 'queue.bytes_per_task': (after - before) / n };
+      return { 'queue.admit_ms': admitMs, 'queue.admit_loop_max_ms': loopDelayMs(loop.max, 1), 'queue.bytes_per_task': (after - before) / n };
     } finally {
       await engine.shutdown({ deadlineMs: 100 });
     }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../workers/open-database.js';
 import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
@@ -80,23 +80,40 @@ export const sqlExport: Benchmark = {
       await timeJob(engine, jobDocument([{ id: 'w1', kind: 'demo.cpu', ms: 20 }, { id: 'w2', kind: 'demo.cpu', ms: 20 }]));
       const times = { engine: [] as number[], bare: [] as number[], cli: [] as number[] };
       let rssGrowth = 0;
+      const sides: Record<keyof typeof times, () => Promise<number>> = {
+        engine: async () => {
+          const rssBefore = process.memoryUsage().rss;
+          let rssPeak = rssBefore;
+          const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
+          try {
+            return await timeJob(engine, job);
+          } finally {
+            clearInterval(sampler);
+            rssGrowth = Math.max(rssGrowth, rssPeak - rssBefore);
+          }
+        },
+        bare: async () => timed(() => bareExport(db, join(dir, 'bare.csv'))),
+        cli: async () => timed(() => cliExport(db, join(dir, 'cli.csv'))),
+      };
+      const order = ['engine', 'bare', 'cli'] as const;
       for (let round = 0; round < rounds; round++) {
-        const rssBefore = process.memoryUsage().rss;
-        let rssPeak = rssBefore;
-        const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
-        times.engine.push(await timeJob(engine, job));
-        clearInterval(sampler);
-        rssGrowth = Math.max(rssGrowth, rssPeak - rssBefore);
-        times.bare.push(timed(() => bareExport(db, join(dir, 'bare.csv'))));
-        times.cli.push(timed(() => cliExport(db, join(dir, 'cli.csv'))));
+        // Each side goes first, second and last in turn, so drift in the machine hits all alike.
+        for (let i = 0; i < order.length; i++) {
+          const side = order[(round + i) % order.length]!;
+          times[side].push(await sides[side]());
+        }
       }
       const failed = engine.stateCounts().failed;
       if (failed > 0) throw new Error('the engine export failed');
-      // Sizes close to the bare loop's (both write CRLF; the engine writes the REAL 2.0 as the
-      // shell does, `2.0`, where the bare loop writes `2`) and to the CLI's (LF line ends).
-      const engineBytes = statSync(join(dir, 'engine.csv')).size;
-      const bareBytes = statSync(join(dir, 'bare.csv')).size;
-      ctx.log(`engine ${engineBytes} bytes, bare loop ${bareBytes} bytes, CLI ${statSync(join(dir, 'cli.csv')).size} bytes`);
+      // Compared byte by byte. The engine writes CRLF line ends (RFC 4180) where the shell writes
+      // LF, and the REAL 2.0 as the shell does, `2.0`, where the bare loop writes `2`: with its
+      // line ends made LF, the engine's file must be the shell's, byte for byte.
+      const engineFile = readFileSync(join(dir, 'engine.csv'));
+      const cliFile = readFileSync(join(dir, 'cli.csv'));
+      const sameAsCli = Buffer.from(engineFile.toString('latin1').replaceAll('\r\n', '\n'), 'latin1').equals(cliFile);
+      const sameAsBare = engineFile.equals(readFileSync(join(dir, 'bare.csv')));
+      ctx.log(`engine file ${engineFile.length} bytes: ${sameAsBare ? 'identical to' : 'differs from'} the bare loop's, ${sameAsCli ? 'identical to' : 'differs from'} sqlite3's but for line ends`);
+      if (!sameAsCli) throw new Error("sql_export: the engine's CSV differs from sqlite3 -csv -header's in more than its line ends");
       const engineMs = median(times.engine);
       return {
         'sql_export.rows_per_s': rows / (engineMs / 1000),
