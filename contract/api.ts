@@ -87,7 +87,8 @@ export const apiParamsSchemas = {
   taskDetail: z.strictObject({ key: taskKeySchema }),
   /**
    * Starts the demo workload. `inline: false` runs it as a job on the pool; `inline: true` runs
-   * the same synchronous work on the host's main thread, so the loop-delay chart shows the stall.
+   * the same synchronous CPU work on the host's main thread, one task's worth at a time with a
+   * turn of the loop between them, so the loop-delay chart shows the stalls; it answers when done.
    */
   runDemo: z.strictObject({ inline: z.boolean() }),
   /**
@@ -144,8 +145,11 @@ export type RerunJobResult =
 
 export type RunDemoResult =
   | { mode: 'pool'; job: JobRecord }
-  /** The main thread was (or is about to be) blocked for `blockedMs`, like one long sync call. */
-  | { mode: 'inline'; blockedMs: number };
+  /**
+   * Measured on the main thread: it was blocked `slices` times (one task's CPU work each, a turn
+   * of the loop between them), `blockedMs` in all, the longest stall `longestStallMs`.
+   */
+  | { mode: 'inline'; slices: number; blockedMs: number; longestStallMs: number };
 
 export type AddScheduleResult = { ok: true; replaced: boolean; schedule: ScheduleRecord } | { ok: false; issues: SpecIssue[] };
 

@@ -20,7 +20,7 @@ import { readJobText } from '../engine/job-reader.js';
 import { taskRecordOf } from '../engine/job-store.js';
 import { rerunJob } from '../engine/rerun.js';
 import type { Scheduler } from '../schedules/scheduler.js';
-import { demoCpuSlices, demoJobSpec, runDemoInline } from './demo-workload.js';
+import { demoJobSpec, runDemoInline } from './demo-workload.js';
 
 export type ApiOutcome = { ok: true; value: unknown } | { ok: false; error: ApiErrorBody };
 
@@ -131,9 +131,7 @@ export class ApiHandlers {
 
   private async runDemo(inline: boolean): Promise<ApiResults['runDemo']> {
     if (!inline) return { mode: 'pool', job: await this.engine.submitJob(demoJobSpec(), this.options.defaultBaseDir) };
-    const slices = demoCpuSlices();
-    void runDemoInline(slices);
-    return { mode: 'inline', blockedMs: slices.reduce((sum, ms) => sum + ms, 0) };
+    return { mode: 'inline', ...(await runDemoInline()) };
   }
 
   private listJobs(history: boolean, limit: number, search: string): JobListEntry[] {

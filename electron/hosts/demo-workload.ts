@@ -43,18 +43,32 @@ const neverCancelled: TaskContext = {
   log: () => {},
 };
 
+/** What an inline run measured on the main thread. */
+export interface InlineDemoRun {
+  /** Slices run, each one task's CPU work, with a turn of the loop between them. */
+  slices: number;
+  /** Their measured time in all: the loop was blocked this long, in `slices` stalls. */
+  blockedMs: number;
+  /** The longest single stall: what the loop-delay monitor sees as its maximum. */
+  longestStallMs: number;
+}
+
 /**
  * Runs the demo's CPU work on the calling (main) thread, one task's worth per turn of the event
- * loop: each slice blocks the loop as the pool would have spared it from. Resolves when done.
+ * loop: each slice blocks the loop as the pool would have spared it from. Resolves, when done,
+ * with what it measured.
  */
-export async function runDemoInline(slices: number[] = demoCpuSlices()): Promise<number> {
-  let blocked = 0;
+export async function runDemoInline(slices: number[] = demoCpuSlices()): Promise<InlineDemoRun> {
+  const run: InlineDemoRun = { slices: 0, blockedMs: 0, longestStallMs: 0 };
   for (const ms of slices) {
-    // Yield first, so the reply that started this leaves before the loop stalls.
+    // A turn of the loop between slices: what was waiting (replies, deltas) goes out.
     await new Promise((resolve) => setTimeout(resolve, 10));
     const start = performance.now();
     cpu({ ms, cooperative: false }, neverCancelled);
-    blocked += performance.now() - start;
+    const stall = performance.now() - start;
+    run.slices++;
+    run.blockedMs += stall;
+    run.longestStallMs = Math.max(run.longestStallMs, stall);
   }
-  return blocked;
+  return run;
 }

@@ -135,11 +135,15 @@ describe(`the dashboard with ${N.toLocaleString('en-US')} tasks`, () => {
     const stop = await recordFrames();
     const started = Date.now();
     await page.getByRole('button', { name: 'Run job' }).click();
-    await expect.poll(barCount, { timeout: 240_000, interval: 500 }).toBe(N);
+    // The engine's work (admission, 100,000 runs) takes what the machine gives it; once the job
+    // has ended, every bar reaches the timeline within seconds (deltas of a few thousand tasks).
+    await expect.poll(() => page.locator('[data-headline="done"] dd').evaluate((dd) => dd.firstChild?.textContent), { timeout: 180_000, interval: 500 }).toBe('100,000');
+    const jobEnded = Date.now();
+    await expect.poll(barCount, { timeout: 30_000, interval: 250 }).toBe(N);
     figures.allBarsShownAfterMs = Date.now() - started;
+    figures.allBarsShownAfterJobEndMs = Date.now() - jobEnded;
     figures.framesWhileTasksStreamIn = await stop();
     await expect.poll(() => page.getByTestId('task-count').textContent()).toBe('100,000 of 100,000');
-    await expect.poll(() => page.locator('[data-headline="done"] dd').evaluate((dd) => dd.firstChild?.textContent), { timeout: 30_000 }).toBe('100,000');
   }, 300_000);
 
   it('pans and zooms all 100,000 bars', async () => {

@@ -76,6 +76,13 @@ async function findPixel(canvas: Locator, rgb: [number, number, number]): Promis
 const timeline = () => page.getByTestId('timeline-canvas');
 const rowOf = (taskId: string) => page.getByRole('row').filter({ has: page.getByRole('cell', { name: taskId, exact: true }) });
 
+/** A duration as the dashboard formats it ("512 ms", "1.02 s") in ms; null for anything else. */
+function shownMs(text: string): number | null {
+  const match = /^([\d.]+) (ms|s)$/.exec(text.trim());
+  if (!match) return null;
+  return Number(match[1]) * (match[2] === 's' ? 1000 : 1);
+}
+
 describe('the dashboard in Chromium against threadline serve', () => {
   it('opens with the token and goes live', async () => {
     await page.goto(serve.url);
@@ -217,12 +224,27 @@ describe('the dashboard in Chromium against threadline serve', () => {
     expect(check.trim().split('\n').sort()).toEqual([expect.stringMatching(/a\.txt: OK$/), expect.stringMatching(/b\.txt: OK$/)]);
   });
 
-  it('runs the demo inline and the loop lane marks the stall', async () => {
+  it('runs the demo inline: the loop lane marks the stall, loop p99 shows it, the notice says what was measured', async () => {
     await page.getByRole('button', { name: /Run demo inline/ }).click();
     await expect.poll(async () => Number(await timeline().getAttribute('data-stall-count')), { timeout: 30_000 }).toBeGreaterThan(0);
+    // The demo's shortest CPU slice is 300 ms: a sample taken over a stall has a p99 at least near it.
+    let worstShownMs = 0;
     await expect
-      .poll(async () => (await page.locator('[data-headline="loop p99"] dd').textContent()) ?? '', { timeout: 10_000 })
-      .toMatch(/\d/);
+      .poll(
+        async () => {
+          const shown = shownMs((await page.locator('[data-headline="loop p99"] dd').textContent()) ?? '');
+          worstShownMs = Math.max(worstShownMs, shown ?? 0);
+          return worstShownMs;
+        },
+        { timeout: 30_000, interval: 100 },
+      )
+      .toBeGreaterThanOrEqual(250);
+    const notice = page.getByText(/Inline demo: the host's event loop was blocked 9 times, /);
+    await expect.poll(() => notice.count(), { timeout: 30_000 }).toBe(1);
+    const longest = shownMs(/the longest stall ([\d.]+ m?s)\./.exec((await notice.textContent()) ?? '')?.[1] ?? '');
+    // The longest stall it reports is at least the demo's longest task (1 s) and no more than the worst p99 shown could allow.
+    expect(longest).toBeGreaterThanOrEqual(1000);
+    expect(worstShownMs).toBeLessThanOrEqual(longest! + 100);
   });
 
   it('takes the screenshots, and logged no console errors', async () => {

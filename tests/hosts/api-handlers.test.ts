@@ -177,22 +177,22 @@ describe('API handlers', () => {
     expect(byId.get('allocate-128mb')).toMatchObject({ state: 'succeeded', result: { allocatedMb: 128 } });
   });
 
-  it('runs the demo CPU work inline: the main thread is blocked for at least that long', async () => {
+  it('runs the demo CPU work inline and answers with what it measured, the stall the loop-delay monitor saw', async () => {
     const { api, engine } = setUp();
     const slices = demoCpuSlices();
-    const total = slices.reduce((a, b) => a + b, 0);
     let worstDelay = 0;
     engine.on('telemetry', (sample) => (worstDelay = Math.max(worstDelay, sample.loop.delayMaxMs)));
     const result = value<ApiResults['runDemo']>(await api.call('runDemo', { inline: true }));
-    expect(result).toEqual({ mode: 'inline', blockedMs: total });
-    // Due after the inline run's first turn starts: it can fire only once that slice let go of the loop.
-    const firedAfter = await new Promise<number>((resolve) => {
-      const start = performance.now();
-      setTimeout(() => resolve(performance.now() - start), 20);
-    });
-    expect(firedAfter).toBeGreaterThanOrEqual(slices[0]!);
-    await waitFor(() => worstDelay >= Math.max(...slices) / 2, 30_000, 'the loop delay of the inline run in telemetry');
-    await new Promise((resolve) => setTimeout(resolve, total));
+    if (result.mode !== 'inline') throw new Error(`expected an inline run, got ${result.mode}`);
+    expect(result.slices).toBe(slices.length);
+    // Each slice runs at least its task's time (the demo's CPU work spins until its time is up).
+    expect(result.longestStallMs).toBeGreaterThanOrEqual(Math.max(...slices));
+    expect(result.blockedMs).toBeGreaterThanOrEqual(slices.reduce((a, b) => a + b, 0));
+    // The loop-delay monitor's worst delay is the longest stall shown (within its 10 ms tick and
+    // what else the loop did around the stall).
+    const seen = Math.max(worstDelay, engine.sampleTelemetry().loop.delayMaxMs);
+    expect(seen).toBeGreaterThanOrEqual(result.longestStallMs - 15);
+    expect(seen).toBeLessThanOrEqual(result.longestStallMs + 100);
   });
 
   it('opens a past job with its tasks and attempts, finds jobs by name or id, re-runs a job, and tells its base folder', async () => {

@@ -38,7 +38,7 @@ export class RecordingApi implements ThreadlineApi {
   retryTask = (params: { key: string }) => this.answer('retryTask', params, { retried: true });
   taskDetail = (params: { key: string }) => this.answer('taskDetail', params, { task: undefined as never, attempts: [], logs: [] });
   runDemo = (params: { inline: boolean }) =>
-    this.answer('runDemo', params, params.inline ? { mode: 'inline', blockedMs: 5400 } : { mode: 'pool', job: job({ id: 'j-demo', name: 'demo' }) });
+    this.answer('runDemo', params, params.inline ? { mode: 'inline', slices: 9, blockedMs: 5412.5, longestStallMs: 1003.2 } : { mode: 'pool', job: job({ id: 'j-demo', name: 'demo' }) });
   listJobs = (params: { history: boolean; search?: string }) => this.answer('listJobs', params, { jobs: [] });
   jobDetail = (params: { jobId: string }) =>
     this.answer('jobDetail', params, { job: { ...job({ id: params.jobId, name: 'past' }), counts: {} }, tasks: [], attempts: {} });

@@ -19,7 +19,7 @@ export function DemoButtons() {
       if (result.mode === 'pool') watchJob(result.job, 'Demo');
       else
         notify(
-          `Inline demo: the host's event loop was blocked for ${formatDuration(result.blockedMs)}. See the stall on the event-loop lane and the spike in Event-loop delay.`,
+          `Inline demo: the host's event loop was blocked ${result.slices} times, ${formatDuration(result.blockedMs)} in all, the longest stall ${formatDuration(result.longestStallMs)}. See the stalls on the event-loop lane and the spike in Event-loop delay.`,
         );
     } catch (error) {
       failed(inline ? 'Inline demo' : 'Run demo', error);
