@@ -6,6 +6,7 @@ import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import type { Benchmark } from './harness.js';
 
 const RESOLUTION_MS = 1;
+const SLEEP_MS = 100;
 
 /** A heavy read: SQLite counts through a generated series, no table needed. */
 function heavyQuery(rows: number): string {
@@ -27,7 +28,10 @@ async function loopDelayP99(work: () => Promise<unknown>): Promise<number> {
   return loopDelayMs(histogram.percentile(99), RESOLUTION_MS);
 }
 
-/** Main-loop delay while heavy sync SQLite queries run on the pool vs inline on the main thread. */
+/**
+ * Main-loop delay while heavy sync SQLite queries run on the pool vs inline on the main thread;
+ * and 1,000 async sleeps of 100 ms in one job of that concurrency, against the 100 ms they take.
+ */
 export const loop: Benchmark = {
   name: 'loop',
   async run(ctx) {
@@ -53,7 +57,13 @@ export const loop: Benchmark = {
           connection.close();
         }
       });
-      return { 'loop.pool_p99_ms': pool, 'loop.inline_p99_ms': inline, 'loop.ratio': inline / pool };
+      // asyncio.gather of 1,000 sleeps of 100 ms takes about 102 ms: the same as one job.
+      const sleeps = ctx.quick ? 100 : 1_000;
+      const gather = jobDocument(Array.from({ length: sleeps }, (_, i) => ({ id: `s${i}`, kind: 'demo.sleep', ms: SLEEP_MS })), { concurrency: sleeps });
+      await timeJob(engine, gather);
+      const gatherMs = await timeJob(engine, gather);
+      if (engine.stateCounts().failed > 0) throw new Error('a demo.sleep task failed');
+      return { 'loop.pool_p99_ms': pool, 'loop.inline_p99_ms': inline, 'loop.ratio': inline / pool, 'loop.gather_ratio': gatherMs / SLEEP_MS };
     } finally {
       await engine.shutdown();
     }

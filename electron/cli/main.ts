@@ -23,7 +23,8 @@ function dataDirOption(command: Command): Command {
 function engineOptions(command: Command): Command {
   return dataDirOption(command)
     .option('--workers <n>', 'threads in the worker pool (default: one per CPU core)', positiveInt('--workers'))
-    .option('--grace <ms>', 'how long a cancelled task may take to stop before its thread is ended', nonNegativeInt('--grace'), 2000);
+    .option('--grace <ms>', 'how long a cancelled task may take to stop before its thread is ended', nonNegativeInt('--grace'), 2000)
+    .option('--loop-concurrency <n>', 'async tasks (http.fetch, demo.sleep) of jobs without a concurrency of their own running at once', positiveInt('--loop-concurrency'), 64);
 }
 
 export function buildProgram(setExitCode: (code: number) => void): Command {

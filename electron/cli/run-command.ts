@@ -12,6 +12,7 @@ export interface EngineRunOptions {
   dataDir?: string;
   workers?: number;
   grace?: number;
+  loopConcurrency?: number;
   json?: boolean;
   /** False to keep plain lines even on a terminal (`--no-progress`). */
   progress?: boolean;
@@ -42,7 +43,7 @@ export async function resumeJobs(options: EngineRunOptions, io: Output): Promise
 
 /** Runs the jobs `start` submits or resumes on an engine of its own, reports them, and resolves with the exit code. */
 export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
-  const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace });
+  const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency });
   let detach: (() => void) | null = attachReporter(engine, options, io);
   const stopReporting = () => {
     detach?.();

@@ -17,6 +17,7 @@ export interface ServeOptions {
   dataDir?: string;
   workers?: number;
   grace?: number;
+  loopConcurrency?: number;
   webRoot?: string;
   /** A token to keep across runs (bookmarks, scripts); default: $THREADLINE_TOKEN, else a fresh one. */
   token?: string;
@@ -47,7 +48,7 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   const expectedWebRoot = options.webRoot ? resolve(options.webRoot) : defaultWebRoot();
   const webRoot = builtWebRoot(expectedWebRoot);
   const token = serveToken(options.token);
-  const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace });
+  const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency });
   let server: DashboardServer;
   const scheduler = new Scheduler({ engine, log: io.err });
   const metrics = createMetrics(engine, scheduler);

@@ -34,7 +34,10 @@ export interface EngineOptions {
   resourceLimits?: ResourceLimits;
   /** Ceilings on memory the heap limit does not count, per task and for the process. */
   memoryLimits?: MemoryLimits;
-  /** Async (loop) tasks running at once. */
+  /**
+   * Async (loop) tasks of jobs without a `concurrency` of their own running at once (default
+   * 64); a job that sets `concurrency` runs that many of its async tasks whatever this is.
+   */
   loopConcurrency?: number;
   /** How long a cancelled running task may take to stop by itself before its thread is ended. */
   cancelGraceMs?: number;

@@ -7,9 +7,14 @@ import type { Task } from './task.js';
 const PROGRESS_INTERVAL_MS = 100;
 const LOOP_WORKER = 'loop';
 
-/** Runs async kinds on the event loop, at most `limit` at once. */
+/**
+ * Runs async kinds on the event loop. A job with a `concurrency` of its own runs that many of
+ * them at once (the engine holds it to that); tasks of jobs without one share `limit`.
+ */
 export class LoopExecutor implements Executor {
   private readonly running = new Map<Task, AbortController>();
+  /** Running tasks of jobs without a concurrency of their own, against `limit`. */
+  private underLimit = 0;
   private closed = false;
 
   constructor(
@@ -18,16 +23,22 @@ export class LoopExecutor implements Executor {
   ) {}
 
   fill(next: ReadySource): void {
-    while (!this.closed && this.running.size < this.limit) {
-      const task = next();
+    const fits = (task: Task): boolean => task.job.concurrency !== null || this.underLimit < this.limit;
+    while (!this.closed) {
+      const task = next(fits);
       if (!task) return;
       this.start(task);
     }
   }
 
+  private countsAgainstLimit(task: Task): boolean {
+    return task.job.concurrency === null;
+  }
+
   private start(task: Task): void {
     const abort = new AbortController();
     this.running.set(task, abort);
+    if (this.countsAgainstLimit(task)) this.underLimit++;
     const startedAt = Date.now();
     this.listener.started(task, LOOP_WORKER, startedAt);
     let lastProgressAt = 0;
@@ -60,8 +71,14 @@ export class LoopExecutor implements Executor {
 
   private settle(task: Task, outcome: () => Parameters<ExecutorListener['finished']>[1]): void {
     // A task given up on by `terminate` has already been reported.
-    if (!this.running.delete(task)) return;
+    if (!this.forget(task)) return;
     this.listener.finished(task, outcome());
+  }
+
+  private forget(task: Task): boolean {
+    if (!this.running.delete(task)) return false;
+    if (this.countsAgainstLimit(task)) this.underLimit--;
+    return true;
   }
 
   /** Loop tasks begin as soon as they are handed over. */
@@ -79,7 +96,7 @@ export class LoopExecutor implements Executor {
     if (!abort) return;
     abort.abort(new Error('task was terminated'));
     const now = Date.now();
-    this.running.delete(task);
+    this.forget(task);
     this.listener.finished(task, { type: 'stopped', startedAt: task.startedAt ?? now, finishedAt: now, worker: LOOP_WORKER });
   }
 

@@ -39,7 +39,7 @@ const ISSUE_METRICS = [
   'ui.frame_ms_p95',
 ];
 /** The metrics issue 14 adds. */
-const ISSUE_14_METRICS = ['dispatch.limit_ratio', 'ui.paint_ms_p95', 'ui.dropped_frames_pct', 'ipc.latency_p99_ms'];
+const ISSUE_14_METRICS = ['dispatch.limit_ratio', 'loop.gather_ratio', 'ui.paint_ms_p95', 'ui.dropped_frames_pct', 'ipc.latency_p99_ms'];
 /**
  * Written beside them: the scaling goal for this machine's cores, the loop's longest wait during
  * admission, the batched piscina baseline's rate, and a hard cancel's time to the thread's exit alone.

@@ -190,6 +190,24 @@ describe('scheduling', () => {
     expect(engine.jobs().map((j) => j.id)).toEqual([job.id]);
   });
 
+  it('runs as many async tasks at once as a job’s concurrency asks; jobs without one share the loop limit', async () => {
+    const engine = makeEngine({ loopConcurrency: 5 });
+    let running = 0;
+    let most = 0;
+    engine.on('task', () => {
+      running = engine.stateCounts().running;
+      most = Math.max(most, running);
+    });
+    const sleeps = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${i}`, kind: 'demo.sleep', ms: 300 }));
+    const wide = await engine.submitJob(jobSpec(sleeps(120), { concurrency: 100 }), '/');
+    await engine.waitForJob(wide.id);
+    expect(most).toBe(100);
+    most = 0;
+    const plain = await engine.submitJob(jobSpec(sleeps(20)), '/');
+    await engine.waitForJob(plain.id);
+    expect(most).toBe(5);
+  });
+
   it('batches tiny tasks and still returns every result to its own task', async () => {
     const engine = makeEngine();
     const n = 3000;
