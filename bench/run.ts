@@ -5,17 +5,19 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { cancel } from './cancel.js';
+import { cli } from './cli.js';
 import { dispatch } from './dispatch.js';
 import { hash } from './hash.js';
 import { ipc } from './ipc.js';
 import { loop } from './loop.js';
 import { machine, makeContext, type Benchmark, type Metrics } from './harness.js';
 import { queue } from './queue.js';
+import { scale } from './scale.js';
 import { scaling } from './scaling.js';
 import { sqlExport } from './sql-export.js';
 import { ui } from './ui.js';
 
-export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, sqlExport, hash, queue, ipc, ui];
+export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, sqlExport, hash, queue, ipc, ui, cli, scale];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } } });

@@ -1,14 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { ThreadlineError } from '../engine/errors.js';
-import { cancelOnServer } from './cancel-command.js';
 import { CliError } from './cli-error.js';
-import { exportTrace } from './export-trace-command.js';
-import { listJobs } from './jobs-command.js';
 import { nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { registerRerunCommand } from './rerun-command.js';
-import { resumeJobs, runJobFile, type Output } from './run-command.js';
+import type { Output } from './run-command.js';
 import { registerScheduleCommands } from './schedule-command.js';
-import { serveDashboard } from './serve-command.js';
+
+// A command's modules (the engine, the web server, ...) load when that command runs, so that
+// starting one command does not pay for all of them.
 
 const io: Output = {
   out: (text) => process.stdout.write(`${text}\n`),
@@ -52,21 +51,21 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
     .addHelpText('after', '\nOn a terminal a live display shows a bar per running task, the running/queued/done counts and the\nevent loop\'s delay; into a pipe or a file it prints plain lines.\n\nExamples:\n  threadline run examples/demo.yaml\n  threadline run nightly.json --workers 4 --json > result.json\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
-    .action(async (file: string, options) => setExitCode(await runJobFile(file, options, io)));
+    .action(async (file: string, options) => setExitCode(await (await import('./run-command.js')).runJobFile(file, options, io)));
 
   dataDirOption(program.command('jobs'))
     .description('list the job history')
     .option('--json', 'print the jobs as JSON')
     .option('--limit <n>', 'how many of the newest jobs', positiveInt('--limit'), 50)
     .addHelpText('after', '\nExamples:\n  threadline jobs\n  threadline jobs --data-dir ./data --json')
-    .action((options) => setExitCode(listJobs(options, io)));
+    .action(async (options) => setExitCode((await import('./jobs-command.js')).listJobs(options, io)));
 
   engineOptions(program.command('resume'))
     .description('run the unfinished tasks of interrupted jobs to the end')
     .option('--json', 'print the results as JSON')
     .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
     .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
-    .action(async (options) => setExitCode(await resumeJobs(options, io)));
+    .action(async (options) => setExitCode(await (await import('./run-command.js')).resumeJobs(options, io)));
 
   engineOptions(program.command('serve'))
     .description('run the engine with the dashboard and its API on a local web server')
@@ -89,7 +88,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '  threadline serve --port 8080 --workers 4 --data-dir ./data',
       ].join('\n'),
     )
-    .action(async (options) => setExitCode(await serveDashboard(options, io)));
+    .action(async (options) => setExitCode(await (await import('./serve-command.js')).serveDashboard(options, io)));
 
   dataDirOption(program.command('cancel').argument('<jobId|taskKey>', 'a job id, or a task key "<jobId>:<taskId>"'))
     .description('cancel a job or a task on the "threadline serve" running on the data directory')
@@ -108,7 +107,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'Exit status: 0 asked to stop, 1 it had already ended, 2 no such job or task, or no server running.',
       ].join('\n'),
     )
-    .action(async (target: string, options) => setExitCode(await cancelOnServer(target, options, io)));
+    .action(async (target: string, options) => setExitCode(await (await import('./cancel-command.js')).cancelOnServer(target, options, io)));
 
   dataDirOption(program.command('export-trace').argument('<jobId>', 'the job to export ("threadline jobs" lists them)'))
     .description('write a job\'s timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing)')
@@ -126,7 +125,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '  threadline export-trace j-lx2k9q-3f9a -o - | gzip > trace.json.gz',
       ].join('\n'),
     )
-    .action(async (jobId: string, options) => setExitCode(await exportTrace(jobId, options, io)));
+    .action(async (jobId: string, options) => setExitCode(await (await import('./export-trace-command.js')).exportTrace(jobId, options, io)));
 
   registerRerunCommand(program, engineOptions, io, setExitCode);
   registerScheduleCommands(program, setExitCode, io);
