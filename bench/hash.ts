@@ -61,15 +61,30 @@ function sha256sumOnAllCores(dir: string): void {
   if (result.status !== 0) throw new Error(`hash: ${SHA256SUM_COMMAND} failed: ${result.stderr.toString()}`);
 }
 
-/** Splits files into `parts` groups of about equal bytes (largest first), one task each. */
-function groups(files: string[], sizes: Map<string, number>, parts: number): string[][] {
-  const out = Array.from({ length: parts }, () => ({ bytes: 0, files: [] as string[] }));
+/**
+ * The files as tasks, largest first: a file of `unit` bytes or more is a task of its own, smaller
+ * ones are gathered into tasks of about `unit` bytes. The pool hands each task to the next thread
+ * that frees up, so threads end together within about one task's time.
+ */
+function tasksOf(files: string[], sizes: Map<string, number>, unit: number): string[][] {
+  const out: string[][] = [];
+  let open: { files: string[]; bytes: number } | null = null;
   for (const file of [...files].sort((a, b) => sizes.get(b)! - sizes.get(a)!)) {
-    const lightest = out.reduce((a, b) => (a.bytes <= b.bytes ? a : b));
-    lightest.files.push(file);
-    lightest.bytes += sizes.get(file)!;
+    const size = sizes.get(file)!;
+    if (size >= unit) {
+      out.push([file]);
+      continue;
+    }
+    open ??= { files: [], bytes: 0 };
+    open.files.push(file);
+    open.bytes += size;
+    if (open.bytes >= unit) {
+      out.push(open.files);
+      open = null;
+    }
   }
-  return out.filter((g) => g.files.length > 0).map((g) => g.files);
+  if (open) out.push(open.files);
+  return out;
 }
 
 /** sha256 over several hundred MB of files: the engine vs sha256sum on every core vs cores x one Node thread. */
@@ -82,7 +97,7 @@ export const hash: Benchmark = {
     const sizes = new Map(files.map((f) => [f, 0]));
     for (const f of files) sizes.set(f, Number(spawnSync('stat', ['-c', '%s', f]).stdout.toString()));
     const engine = benchEngine(ctx, { poolSize: cores });
-    const job = jobDocument(groups(files, sizes, cores * 4).map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
+    const job = jobDocument(tasksOf(files, sizes, 4 * 2 ** 20).map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
     const rounds = ctx.quick ? 1 : 3;
     try {
       nodeHashAll(files); // warm the page cache
