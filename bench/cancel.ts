@@ -9,10 +9,22 @@ function threadCount(): number {
   return readdirSync('/proc/self/task').length;
 }
 
-function untilTask(engine: Engine, key: string, state: string): Promise<void> {
-  return new Promise<void>((resolve) => {
+const WAIT_LIMIT_MS = 60_000;
+
+/**
+ * Resolves when the task of this id (in the engine's one job) reaches `state`; fails, naming
+ * what it waited for, after a minute. Listen before submitting: a busy machine can start a
+ * task before `submitJob` resolves.
+ */
+function untilTask(engine: Engine, id: string, state: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      engine.off('task', onTask);
+      reject(new Error(`cancel: task ${id} did not reach ${state} within ${WAIT_LIMIT_MS / 1000} s`));
+    }, WAIT_LIMIT_MS);
     const onTask = (t: Task) => {
-      if (t.key === key && t.state === state) {
+      if (t.id === id && t.state === state) {
+        clearTimeout(timer);
         engine.off('task', onTask);
         resolve();
       }
@@ -23,13 +35,14 @@ function untilTask(engine: Engine, key: string, state: string): Promise<void> {
 
 /** Soft: from the cancel call to the task's `cancelled` event (the handler saw its flag; the thread lives on). */
 async function softCancel(engine: Engine): Promise<number> {
+  const running = untilTask(engine, 't', 'running');
   const job = await engine.submitJob(spec([{ id: 't', kind: 'demo.cpu', ms: 60_000, cooperative: true }]), '/');
   const key = `${job.id}:t`;
-  await untilTask(engine, key, 'running');
+  await running;
   // Let the handler get going before it is interrupted.
   await new Promise((resolve) => setTimeout(resolve, 5));
   const start = performance.now();
-  const cancelled = untilTask(engine, key, 'cancelled');
+  const cancelled = untilTask(engine, 't', 'cancelled');
   engine.cancelTask(key);
   await cancelled;
   return performance.now() - start;
@@ -41,6 +54,9 @@ async function softCancel(engine: Engine): Promise<number> {
  * when the pool can take work again. `exitMs` is the first half alone.
  */
 async function hardCancel(engine: Engine): Promise<{ ms: number; exitMs: number }> {
+  const running = untilTask(engine, 't', 'running');
+  let nextRunning = false;
+  const nextStarted = untilTask(engine, 'next', 'running').then(() => (nextRunning = true));
   const job = await engine.submitJob(
     spec([
       { id: 't', kind: 'demo.cpu', ms: 60_000, cooperative: false },
@@ -49,11 +65,10 @@ async function hardCancel(engine: Engine): Promise<{ ms: number; exitMs: number 
     '/',
   );
   const key = `${job.id}:t`;
-  await untilTask(engine, key, 'running');
+  await running;
   await new Promise((resolve) => setTimeout(resolve, 5));
   const withIt = threadCount();
-  let nextRunning = false;
-  void untilTask(engine, `${job.id}:next`, 'running').then(() => (nextRunning = true));
+  if (nextRunning) throw new Error('cancel: the task queued behind the stuck one ran before it was cancelled');
   let replacementSeen = false;
   let exitMs = -1;
   const start = performance.now();
@@ -65,6 +80,10 @@ async function hardCancel(engine: Engine): Promise<{ ms: number; exitMs: number 
     replacementSeen ||= threads > withIt || nextRunning;
     if (exitMs < 0 && (threads < withIt || (replacementSeen && threads <= withIt))) exitMs = performance.now() - start;
     if (exitMs >= 0 && nextRunning) break;
+    if (performance.now() - start > WAIT_LIMIT_MS) {
+      await nextStarted; // fails first if the next task never started
+      throw new Error(`cancel: the stuck thread still counts after ${WAIT_LIMIT_MS / 1000} s (${threads} threads, ${withIt} with it)`);
+    }
     await new Promise((resolve) => setImmediate(resolve));
   }
   const ms = performance.now() - start;
