@@ -51,7 +51,7 @@ export interface HostInfo {
 export interface TaskDetail {
   task: TaskRecord;
   attempts: TaskAttempt[];
-  /** The latest log lines (hosts keep a bounded number per task; none for tasks of past runs). */
+  /** The newest log lines (at most 200 per task, a note first when earlier ones were dropped), for past jobs too. */
   logs: TaskLogLine[];
 }
 
@@ -118,6 +118,8 @@ export const apiParamsSchemas = {
   resumeSchedule: scheduleNameParams,
   /** Starts a run of the schedule now (skipped, and said so, if its last run still runs and overlap is "skip"). */
   runSchedule: scheduleNameParams,
+  /** Runs the unfinished tasks of the store's interrupted jobs (`threadline resume` against a running host). */
+  resumeJobs: z.strictObject({}),
 } as const;
 
 export type ApiMethod = keyof typeof apiParamsSchemas;
@@ -175,6 +177,8 @@ export interface ApiResults {
   pauseSchedule: { schedule: ScheduleRecord };
   resumeSchedule: { schedule: ScheduleRecord };
   runSchedule: { run: ScheduleRun };
+  /** The jobs resumed (none when nothing was interrupted). */
+  resumeJobs: { jobs: JobRecord[] };
 }
 
 // ---- errors ------------------------------------------------------------------------------

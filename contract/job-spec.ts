@@ -2,6 +2,7 @@
  * The job file format: a named batch of tasks. Pure (no I/O), so the renderer can validate a
  * dropped file with the same rules the CLI uses.
  */
+import { parse as parseJsonTolerantly, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { parseDocument, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { findKind, KINDS, kindNames, type KindSpec } from './kinds/index.js';
@@ -186,10 +187,48 @@ export function parseJobText(text: string, fileName: string): { ok: true; docume
   try {
     return { ok: true, document: json ? JSON.parse(text) : parseYamlStrictly(text) };
   } catch (error) {
-    const where = error instanceof YAMLError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
-    const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-    return { ok: false, issue: { path: '', message: `not valid ${json ? 'JSON' : 'YAML'}${where}: ${message}` } };
+    return { ok: false, issue: { path: '', message: json ? describeJsonError(text, error) : describeYamlError(error) } };
   }
+}
+
+/** yaml's message repeats the position and ends in a colon before its excerpt: one clean line instead. */
+function describeYamlError(error: unknown): string {
+  const where = error instanceof YAMLError && error.linePos ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+  const first = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+  return `not valid YAML${where}: ${first.replace(/ at line \d+, column \d+:?\s*$/, '').replace(/:\s*$/, '')}`;
+}
+
+/** By jsonc-parser's error names (its codes are a const enum, out of reach here). */
+const JSON_PROBLEMS: Record<string, string> = {
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: 'expected a colon',
+  CommaExpected: 'expected a comma',
+  CloseBraceExpected: 'expected "}"',
+  CloseBracketExpected: 'expected "]"',
+  EndOfFileExpected: 'unexpected text after the end',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'comments are not allowed in JSON',
+  UnexpectedEndOfString: 'unterminated string (or a line break in it)',
+  UnexpectedEndOfNumber: 'invalid number',
+  InvalidUnicode: 'invalid \\u escape',
+  InvalidEscapeCharacter: 'invalid escape',
+  InvalidCharacter: 'invalid character in a string',
+};
+
+/** JSON.parse names no line in Node 20: a second, tolerant parser finds where the text goes wrong. */
+function describeJsonError(text: string, error: unknown): string {
+  const errors: ParseError[] = [];
+  parseJsonTolerantly(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return `not valid JSON: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]!}`;
+  const before = text.slice(0, first.offset);
+  const line = before.split('\n').length;
+  const column = first.offset - before.lastIndexOf('\n');
+  const name = printParseErrorCode(first.error);
+  const problem = name === 'InvalidSymbol' ? `unexpected ${JSON.stringify(text.slice(first.offset, first.offset + Math.max(1, first.length)).slice(0, 20))}` : (JSON_PROBLEMS[name] ?? name);
+  return `not valid JSON at line ${line}, column ${column}: ${problem}`;
 }
 
 /** YAML warnings (an unknown tag, say) are refusals too: a job file must mean one thing. */

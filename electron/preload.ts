@@ -54,6 +54,7 @@ const api = {
   pauseSchedule: (params: ApiParams<'pauseSchedule'>) => call('pauseSchedule', params),
   resumeSchedule: (params: ApiParams<'resumeSchedule'>) => call('resumeSchedule', params),
   runSchedule: (params: ApiParams<'runSchedule'>) => call('runSchedule', params),
+  resumeJobs: (params?: ApiParams<'resumeJobs'>) => call('resumeJobs', params),
   pickDatabase: (params?: object) => call('pickDatabase', params),
   pickFiles: (params?: object) => call('pickFiles', params),
   pickJobFile: (params?: object) => call('pickJobFile', params),

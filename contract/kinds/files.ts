@@ -38,6 +38,11 @@ const compressionFields = {
   paths: pathListSchema,
   /** Where outputs go; default: beside each input. Created when missing. */
   outDir: z.string().min(1).optional(),
+  /**
+   * With `outDir`: `tree` keeps each file's folder below the inputs' common folder (two
+   * `app-1.log` in different folders stay apart); `flat` puts every output in `outDir` itself.
+   */
+  layout: z.enum(['tree', 'flat']).default('tree'),
   /** Replace existing outputs; otherwise an existing output is an error and nothing is written. */
   overwrite: z.boolean().default(false),
 };

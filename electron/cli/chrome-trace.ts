@@ -1,4 +1,4 @@
-import type { JobRecord, TaskAttempt, TaskRecord } from '../../contract/records.js';
+import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 
 /** One event of the Chrome Trace Event format (JSON object form), as Perfetto and chrome://tracing read it. */
@@ -27,6 +27,8 @@ export interface TraceInput {
   tasks: TaskRecord[];
   /** Attempts by task id. */
   attempts: Map<string, TaskAttempt[]>;
+  /** Stored log lines by task id: instant events on the track of the attempt that wrote them. */
+  logs?: Map<string, TaskLogLine[]>;
   /** Telemetry samples of the process that ran the job, when there are any. */
   telemetry?: TelemetrySample[];
   /** What "still running" ends at; default: now. */
@@ -125,6 +127,7 @@ export function buildTrace(input: TraceInput): TraceFile {
     events.push({ name: `queued ${wait.task.id}`, cat: 'queue', ph: 'e', id, ts: us(wait.end), pid: PID, tid });
   }
 
+  events.push(...logInstants(input.logs, slices, tidOfAttempt, us, loopTid));
   events.push(...taskCounters(slices, waits, us, loopTid));
   events.push(...telemetryCounters(input.telemetry ?? [], t0, jobEnd, us, loopTid));
 
@@ -151,6 +154,34 @@ export function buildTrace(input: TraceInput): TraceFile {
 function trackName(worker: string, lane: number): string {
   const base = worker === LOOP ? 'event loop' : /^w\d+$/.test(worker) ? `worker thread ${worker.slice(1)}` : `worker ${worker}`;
   return lane === 0 ? base : `${base} (concurrent ${lane + 1})`;
+}
+
+/** Each log line as an instant event, on the track of the attempt running when it was written. */
+function logInstants(
+  logs: Map<string, TaskLogLine[]> | undefined,
+  slices: Slice[],
+  tidOfAttempt: Map<string, number>,
+  us: (ms: number) => number,
+  loopTid: number,
+): TraceEvent[] {
+  if (!logs) return [];
+  const slicesOf = new Map<string, Slice[]>();
+  for (const slice of slices) {
+    const list = slicesOf.get(slice.task.id) ?? [];
+    list.push(slice);
+    slicesOf.set(slice.task.id, list);
+  }
+  const events: TraceEvent[] = [];
+  for (const [taskId, lines] of logs) {
+    const own = slicesOf.get(taskId) ?? [];
+    for (const line of lines) {
+      const slice = own.find((s) => s.start <= line.at && line.at <= s.end) ?? own.at(-1);
+      const tid = slice ? tidOfAttempt.get(`${slice.task.key}#${slice.attempt.attempt}`) ?? loopTid : loopTid;
+      const name = line.message.length <= 60 ? line.message : `${line.message.slice(0, 59)}…`;
+      events.push({ name, cat: `log.${line.level}`, ph: 'i', s: 't', ts: us(line.at), pid: PID, tid, args: { task: line.taskKey, level: line.level, message: line.message } });
+    }
+  }
+  return events;
 }
 
 /** Queued and running task counts over time, from the job's own intervals. */

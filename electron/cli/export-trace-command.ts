@@ -16,7 +16,7 @@ export async function exportTrace(jobId: string, options: { dataDir?: string; ou
     const job = store.getJob(jobId);
     if (!job) return null;
     const telemetry = store.telemetryBetween(job.createdAt, job.finishedAt ?? Date.now());
-    return { job, tasks: store.tasksOfJob(jobId), attempts: store.attemptsOfJob(jobId), telemetry };
+    return { job, tasks: store.tasksOfJob(jobId), attempts: store.attemptsOfJob(jobId), logs: store.logsOfJob(jobId), telemetry };
   });
   if (stored === undefined || stored === null) {
     throw new CliError(`no job ${jobId} in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs`);

@@ -1,7 +1,21 @@
-import type { JobRecord, TaskRecord } from '../../contract/records.js';
+import type { JobRecord, TaskLogLine, TaskRecord } from '../../contract/records.js';
+import { resultSummary } from './result-summary.js';
+import type { Output } from './run-command.js';
+import { taskTable } from './task-table.js';
 
-/** The `--json` shape of a finished job. */
-export function jobJson(job: JobRecord, tasks: TaskRecord[]) {
+/** Result summaries printed after the table; the rest are one `threadline show` away. */
+const SUMMARIES_SHOWN = 50;
+
+/** A finished job as `run`, `resume` and `show` report it. */
+export interface JobOutcome {
+  job: JobRecord;
+  tasks: TaskRecord[];
+  /** Stored log lines by task key (tasks without any are left out). */
+  logs: Map<string, TaskLogLine[]>;
+}
+
+/** The `--json` shape of a job. */
+export function jobJson({ job, tasks, logs }: JobOutcome) {
   return {
     job,
     tasks: tasks.map((t) => ({
@@ -13,7 +27,9 @@ export function jobJson(job: JobRecord, tasks: TaskRecord[]) {
       finishedAt: t.finishedAt,
       worker: t.worker,
       result: t.result,
+      summary: resultSummary(t.kind, t.result) || null,
       error: t.error,
+      logs: (logs.get(t.key) ?? []).map(({ at, level, message }) => ({ at, level, message })),
     })),
   };
 }
@@ -21,4 +37,23 @@ export function jobJson(job: JobRecord, tasks: TaskRecord[]) {
 /** 0 when every task succeeded, else 1. */
 export function exitCodeOf(tasks: TaskRecord[]): number {
   return tasks.every((t) => t.state === 'succeeded') ? 0 : 1;
+}
+
+/** What `run` and `resume` print at the end: JSON, or per job a table and each task's result in a line. */
+export function printOutcomes(outcomes: JobOutcome[], json: boolean | undefined, io: Output): void {
+  if (json) {
+    const payload = outcomes.map(jobJson);
+    io.out(JSON.stringify(payload.length === 1 ? payload[0] : payload, null, 2));
+    return;
+  }
+  for (const { job, tasks } of outcomes) {
+    io.out(`\njob ${job.id} (${job.name}): ${job.state}\n${taskTable(tasks)}`);
+    const summaries = tasks.map((t) => [t.id, resultSummary(t.kind, t.result)] as const).filter(([, summary]) => summary !== '');
+    if (summaries.length > 0) {
+      const width = Math.min(30, Math.max(...summaries.map(([id]) => id.length)));
+      io.out(`\nresults:\n${summaries.slice(0, SUMMARIES_SHOWN).map(([id, summary]) => `  ${id.padEnd(width)}  ${summary}`).join('\n')}`);
+      if (summaries.length > SUMMARIES_SHOWN) io.out(`  … ${summaries.length - SUMMARIES_SHOWN} more: "threadline show ${job.id}"`);
+    }
+    if (job.state === 'interrupted') io.out(`run "threadline resume" to finish it`);
+  }
 }

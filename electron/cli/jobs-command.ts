@@ -1,21 +1,38 @@
+import { JOB_STATES, type JobState } from '../../contract/task-states.js';
 import { listJobSummaries } from '../engine/history.js';
+import { CliError } from './cli-error.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 import { table } from './task-table.js';
 
-function when(ms: number | null): string {
+export interface JobsOptions {
+  dataDir?: string;
+  json?: boolean;
+  limit?: number;
+  state?: string;
+  name?: string;
+}
+
+export function when(ms: number | null): string {
   return ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 }
 
-/** `threadline jobs`: the job history of a data directory. */
-export function listJobs(options: { dataDir?: string; json?: boolean; limit?: number }, io: Output): number {
-  const jobs = listJobSummaries(dataDirOf(options), options.limit ?? 50);
+/** `threadline jobs`: the job history of a data directory, newest first, optionally filtered. */
+export function listJobs(options: JobsOptions, io: Output): number {
+  if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
+    throw new CliError(`--state must be one of ${JOB_STATES.join(', ')} (got "${options.state}")`);
+  }
+  const jobs = listJobSummaries(dataDirOf(options), {
+    limit: options.limit ?? 50,
+    ...(options.state ? { state: options.state as JobState } : {}),
+    ...(options.name ? { name: options.name } : {}),
+  });
   if (options.json) {
     io.out(JSON.stringify(jobs, null, 2));
     return 0;
   }
   if (jobs.length === 0) {
-    io.out('no jobs yet');
+    io.out(options.state || options.name ? 'no jobs match' : 'no jobs yet');
     return 0;
   }
   io.out(

@@ -1,10 +1,12 @@
 import { Command, CommanderError } from 'commander';
 import { ThreadlineError } from '../engine/errors.js';
 import { CliError } from './cli-error.js';
+import { endQuietlyOnClosedPipes } from './closed-pipes.js';
 import { nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { registerRerunCommand } from './rerun-command.js';
 import type { Output } from './run-command.js';
 import { registerScheduleCommands } from './schedule-command.js';
+import { threadlineVersion } from './version.js';
 
 // A command's modules (the engine, the web server, ...) load when that command runs, so that
 // starting one command does not pay for all of them.
@@ -30,17 +32,22 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('threadline')
     .description('Run batches of synchronous work on a worker pool, watch them live, cancel anything.')
     .showHelpAfterError('(run with --help for usage)')
+    .version(threadlineVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .addHelpText(
       'after',
       [
         '',
         'Examples:',
-        '  threadline run examples/demo.yaml          run a job file, with live progress',
+        '  threadline run examples/nightly.yaml       run a job file, with live progress',
         '  threadline serve                           the dashboard in a browser, on 127.0.0.1',
-        '  threadline jobs                            the job history',
+        '  threadline jobs --state failed             the job history, the failed jobs only',
+        '  threadline show j-lx2k9q-3f9a              a job\'s tasks, results and logs',
         '  threadline cancel j-lx2k9q-3f9a            cancel a job on the running serve',
         '  threadline export-trace <jobId> -o t.json  a trace for Perfetto or chrome://tracing',
+        '',
+        'Exit status: 0 success, 1 a task failed, was cancelled or timed out, 2 invalid input,',
+        '130 stopped by Ctrl-C.',
         '',
         'Run "threadline <command> --help" for the options of a command.',
       ].join('\n'),
@@ -50,21 +57,47 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('run a job file to the end')
     .option('--json', 'print the result as JSON on stdout')
     .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
-    .addHelpText('after', '\nOn a terminal a live display shows a bar per running task, the running/queued/done counts and the\nevent loop\'s delay; into a pipe or a file it prints plain lines.\n\nExamples:\n  threadline run examples/demo.yaml\n  threadline run nightly.json --workers 4 --json > result.json\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'On a terminal a live display shows a line per running task, the running/queued/done counts and the',
+        'event loop\'s delay; into a pipe or a file it prints plain lines. Warnings are printed as they come,',
+        'and each task\'s result in a line at the end.',
+        '',
+        'When a "threadline serve" owns the data directory, the job runs there (and shows in its dashboard),',
+        'followed live from here; Ctrl-C then cancels it there. Another --data-dir runs its own engine.',
+        '',
+        'Examples:',
+        '  threadline run examples/sql-query.yaml',
+        '  threadline run examples/file-hash.yaml --workers 4 --json > result.json',
+        '',
+        'Exit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input,',
+        '130 stopped by Ctrl-C (143 by SIGTERM).',
+      ].join('\n'),
+    )
     .action(async (file: string, options) => setExitCode(await (await import('./run-command.js')).runJobFile(file, options, io)));
 
   dataDirOption(program.command('jobs'))
     .description('list the job history')
     .option('--json', 'print the jobs as JSON')
     .option('--limit <n>', 'how many of the newest jobs', positiveInt('--limit'), 50)
-    .addHelpText('after', '\nExamples:\n  threadline jobs\n  threadline jobs --data-dir ./data --json')
+    .option('--state <state>', 'only jobs in this state: running, succeeded, failed, cancelled or interrupted')
+    .option('--name <text>', 'only jobs whose name contains this text (any case)')
+    .addHelpText('after', '\nExamples:\n  threadline jobs\n  threadline jobs --state failed --name nightly --limit 5\n  threadline jobs --data-dir ./data --json')
     .action(async (options) => setExitCode((await import('./jobs-command.js')).listJobs(options, io)));
+
+  dataDirOption(program.command('show').argument('<jobId>', 'the job to show ("threadline jobs" lists them)'))
+    .description("a job's tasks: state, attempts, error, result and stored log lines")
+    .option('--json', 'print the job as JSON')
+    .addHelpText('after', '\nExamples:\n  threadline show j-lx2k9q-3f9a\n  threadline show j-lx2k9q-3f9a --json > job.json')
+    .action(async (jobId: string, options) => setExitCode((await import('./show-command.js')).showJob(jobId, options, io)));
 
   engineOptions(program.command('resume'))
     .description('run the unfinished tasks of interrupted jobs to the end')
     .option('--json', 'print the results as JSON')
     .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
-    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input.')
+    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran. When a "threadline serve" owns\nthe data directory, the jobs resume there, followed from here.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input,\n130 stopped by Ctrl-C.')
     .action(async (options) => setExitCode(await (await import('./run-command.js')).resumeJobs(options, io)));
 
   engineOptions(program.command('serve'))
@@ -117,8 +150,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
       [
         '',
         'One track per worker thread plus one for the event loop, a slice per attempt, each attempt\'s',
-        'queue wait, counters of queued and running tasks, and the memory and loop-delay telemetry the',
-        'engine kept while the job ran.',
+        'queue wait, counters of queued and running tasks, each stored log line as an instant event, and',
+        'the memory and loop-delay telemetry the engine kept while the job ran.',
         '',
         'Examples:',
         '  threadline export-trace j-lx2k9q-3f9a -o trace.json',
@@ -134,6 +167,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
 /** Runs the CLI; resolves with the process exit code. Errors a person caused print one line. */
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyOnClosedPipes();
   let code = 0;
   const program = buildProgram((c) => (code = c));
   try {
@@ -145,7 +179,8 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof ThreadlineError || error instanceof CliError) {
-      io.err(`threadline: ${error.message}`);
+      // A refusal of several problems is several lines, each one prefixed.
+      for (const line of error.message.split('\n')) io.err(`threadline: ${line}`);
       return error.exitCode;
     }
     throw error;

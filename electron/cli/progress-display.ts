@@ -1,107 +1,120 @@
-import cliProgress from 'cli-progress';
+import type { TaskLogLine, TaskRecord } from '../../contract/records.js';
 import { isTerminal, type TaskState } from '../../contract/task-states.js';
-import type { Engine } from '../engine/engine.js';
-import type { TelemetrySample } from '../engine/telemetry.js';
-import type { Task } from '../engine/task.js';
-import { describeTaskEnd } from './task-table.js';
+import type { TelemetrySample } from '../../contract/telemetry.js';
+import type { Reporter } from './reporter.js';
+import type { RunFeed } from './run-feed.js';
+import { describeTaskEnd, describeTaskLog } from './task-table.js';
+import { TerminalFrame } from './terminal-frame.js';
 
-/** Running tasks shown with a bar of their own; the rest count in the summary line. */
-const MAX_TASK_BARS = 8;
-const SUMMARY_EVERY_MS = 100;
+/** Running tasks shown with a line of their own; the rest count in a "+N more" line. */
+const MAX_TASK_LINES = 8;
+const REDRAW_EVERY_MS = 100;
+const BAR_WIDTH = 24;
 
-// Each line fits 80 columns: the final frame is cut at the terminal's width.
-const SUMMARY_FORMAT = '{bar} {value}/{total} ended | loop delay p99 {loop} ms';
-const COUNTS_FORMAT = 'running {running} | queued {queued} | done {done} | failed {failed} | cancelled {cancelled}';
-const TASK_FORMAT = '  {bar} {percentage}% | {task} ({kind}){note}';
+interface RunningTask {
+  id: string;
+  kind: string;
+  state: TaskState;
+  progress: number | null;
+  message: string | null;
+  startedAt: number;
+}
 
 function clip(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
+function bar(fraction: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * BAR_WIDTH);
+  return '\u2588'.repeat(filled) + '\u2591'.repeat(BAR_WIDTH - filled);
+}
+
+function elapsed(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${String(Math.floor((ms % 60_000) / 1000)).padStart(2, '0')}s`;
+}
+
 /**
  * The live display of `run` and `resume` on a terminal: a summary bar (ended of all tasks, and
- * the event loop's delay), a line of running/queued/done counts, and a bar per running task.
- * Task failures, cancellations and retries are printed above the bars as they happen.
+ * the event loop's delay), a line of running/queued/done counts, and a line per running task,
+ * each drawn from that task's own latest state. Failures, retries and warnings are printed
+ * above it as they happen. The display owns the terminal until `stop()`: the CLI's own
+ * messages go through `log()`, so nothing is written in the middle of a redraw.
  */
-export function attachProgressDisplay(engine: Engine, stream: NodeJS.WriteStream): () => void {
-  const bars = new cliProgress.MultiBar(
-    {
-      stream,
-      fps: 10,
-      barsize: 24,
-      hideCursor: false, // a hard stop (second Ctrl-C) must not leave the cursor hidden
-      gracefulExit: false, // the CLI's own signal handling stops the engine, then this display
-      linewrap: false,
-      clearOnComplete: false,
-      emptyOnZero: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let loopP99 = 0;
-  const summary = bars.create(0, 0, counters(engine.stateCounts(), loopP99), { format: SUMMARY_FORMAT });
-  const countsLine = bars.create(0, 0, counters(engine.stateCounts(), loopP99), { format: COUNTS_FORMAT });
-  const taskBars = new Map<string, cliProgress.SingleBar>();
+export function attachProgressDisplay(feed: RunFeed, stream: NodeJS.WriteStream): Reporter {
+  const frame = new TerminalFrame(stream);
+  const running = new Map<string, RunningTask>();
   const shown = new Map<string, TaskState>();
+  let loopP99 = 0;
 
-  const refreshSummary = () => {
-    const counts = engine.stateCounts();
-    const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-    const ended = counts.succeeded + counts.failed + counts.cancelled + counts.timed_out + counts.skipped + counts.interrupted;
-    summary.setTotal(total);
-    summary.update(ended, counters(counts, loopP99));
-    countsLine.update(0, counters(counts, loopP99));
-  };
-
-  const onTask = (task: Task) => {
+  const onTask = (task: TaskRecord) => {
     const before = shown.get(task.key);
     shown.set(task.key, task.state);
-    const active = task.state === 'running' || task.state === 'cancelling';
-    let bar = taskBars.get(task.key);
-    if (active) {
-      if (!bar && taskBars.size < MAX_TASK_BARS) {
-        bar = bars.create(100, 0, {}, { format: TASK_FORMAT });
-        taskBars.set(task.key, bar);
-      }
-      bar?.update(Math.round((task.progress ?? 0) * 100), {
-        task: clip(task.id, 40),
+    if (task.state === 'running' || task.state === 'cancelling') {
+      running.set(task.key, {
+        id: task.id,
         kind: task.kind,
-        note: task.state === 'cancelling' ? ' cancelling' : task.progressMessage ? ` ${clip(task.progressMessage, 40)}` : '',
+        state: task.state,
+        progress: task.progress,
+        message: task.progressMessage,
+        startedAt: task.startedAt ?? Date.now(),
       });
       return;
     }
-    if (bar) {
-      bars.remove(bar);
-      taskBars.delete(task.key);
-    }
+    running.delete(task.key);
     if (before === task.state) return;
-    if ((isTerminal(task.state) && task.state !== 'succeeded') || task.state === 'interrupted') bars.log(`${describeTaskEnd(task.toRecord())}\n`);
-    else if (task.state === 'queued' && before !== undefined && task.error) bars.log(`${task.id} attempt ${task.attempts} ended (${task.error.message}); retrying\n`);
+    if ((isTerminal(task.state) && task.state !== 'succeeded') || task.state === 'interrupted') frame.log(describeTaskEnd(task));
+    else if (task.state === 'queued' && before !== undefined && task.error) frame.log(`${task.id} attempt ${task.attempts} ended (${task.error.message}); retrying`);
+  };
+  const onLog = (line: TaskLogLine) => {
+    if (line.level !== 'info') frame.log(describeTaskLog(line));
   };
   const onTelemetry = (sample: TelemetrySample) => {
     loopP99 = sample.loop.delayP99Ms;
   };
 
-  engine.on('task', onTask);
-  engine.on('telemetry', onTelemetry);
-  const timer = setInterval(refreshSummary, SUMMARY_EVERY_MS);
-  timer.unref();
-  return () => {
-    engine.off('task', onTask);
-    engine.off('telemetry', onTelemetry);
-    clearInterval(timer);
-    for (const bar of taskBars.values()) bars.remove(bar);
-    refreshSummary();
-    bars.stop();
+  const summaryLines = (): string[] => {
+    const c = feed.counts();
+    const total = Object.values(c).reduce((sum, n) => sum + n, 0);
+    const ended = c.succeeded + c.failed + c.cancelled + c.timed_out + c.skipped + c.interrupted;
+    return [
+      `${bar(total > 0 ? ended / total : 0)} ${ended}/${total} ended | loop delay p99 ${loopP99.toFixed(1)} ms`,
+      `running ${c.running + c.cancelling} | queued ${c.queued} | done ${c.succeeded} | failed ${c.failed + c.timed_out} | cancelled ${c.cancelled + c.skipped}`,
+    ];
   };
-}
+  const taskLine = (task: RunningTask, now: number): string => {
+    const note = task.state === 'cancelling' ? ' cancelling' : task.message ? ` ${clip(task.message, 60)}` : '';
+    const label = `${clip(task.id, 40)} (${task.kind})${note}`;
+    // A kind that knows its total shows a bar; one that only counts (an SQL export's rows so far) shows its count.
+    if (task.progress === null) return `  ${`running ${elapsed(now - task.startedAt)}`.padEnd(BAR_WIDTH + 5)}| ${label}`;
+    return `  ${bar(task.progress)} ${String(Math.round(task.progress * 100)).padStart(3)}% | ${label}`;
+  };
+  const redraw = () => {
+    const now = Date.now();
+    const tasks = [...running.values()];
+    const lines = [...summaryLines(), ...tasks.slice(0, MAX_TASK_LINES).map((task) => taskLine(task, now))];
+    if (tasks.length > MAX_TASK_LINES) lines.push(`  +${tasks.length - MAX_TASK_LINES} more running`);
+    frame.draw(lines);
+  };
 
-function counters(c: Record<TaskState, number>, loopP99: number) {
+  feed.on('task', onTask);
+  feed.on('log', onLog);
+  feed.on('telemetry', onTelemetry);
+  const timer = setInterval(redraw, REDRAW_EVERY_MS);
+  timer.unref();
+  redraw();
+  let stopped = false;
   return {
-    running: c.running + c.cancelling,
-    queued: c.queued,
-    done: c.succeeded,
-    failed: c.failed + c.timed_out,
-    cancelled: c.cancelled + c.skipped,
-    loop: loopP99.toFixed(1),
+    log: (line) => frame.log(line),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      feed.off('task', onTask);
+      feed.off('log', onLog);
+      feed.off('telemetry', onTelemetry);
+      clearInterval(timer);
+      running.clear();
+      frame.draw(summaryLines());
+      frame.close({ keep: true });
+    },
   };
 }

@@ -1,12 +1,17 @@
-import type { JobRecord } from '../../contract/records.js';
+import type { JobRecord, TaskLogLine } from '../../contract/records.js';
 import { Engine } from '../engine/engine.js';
-import { loadJobFile } from '../engine/job-file.js';
-import { exitCodeOf, jobJson } from './job-output.js';
+import { describeIssues, loadJobFile } from '../engine/job-file.js';
+import { CliError } from './cli-error.js';
+import type { NodeApiClient } from '../serve/node-api-client.js';
+import { reachHost } from './host-link.js';
+import { HostJobWatch, onHost } from './host-run.js';
+import { exitCodeOf, printOutcomes, type JobOutcome } from './job-output.js';
 import { dataDirOf } from './options.js';
 import { attachPlainReporter } from './plain-reporter.js';
 import { attachProgressDisplay } from './progress-display.js';
-import { onShutdownSignals } from './shutdown-signals.js';
-import { taskTable } from './task-table.js';
+import type { Reporter } from './reporter.js';
+import { engineFeed, type RunFeed } from './run-feed.js';
+import { onShutdownSignals, signalExitCode } from './shutdown-signals.js';
 
 export interface EngineRunOptions {
   dataDir?: string;
@@ -25,58 +30,121 @@ export interface Output {
   terminal?: NodeJS.WriteStream;
 }
 
-/** `threadline run <jobfile>`: runs one job to the end. Resolves with the exit code. */
+/**
+ * `threadline run <jobfile>`: runs one job to the end. Resolves with the exit code. When a
+ * `threadline serve` owns the data directory, the job runs there (and shows in its dashboard),
+ * followed from here the same way.
+ */
 export async function runJobFile(file: string, options: EngineRunOptions, io: Output): Promise<number> {
-  const { spec, baseDir } = await loadJobFile(file);
-  return drive(options, io, async (engine) => [await engine.submitJob(spec, baseDir)]);
+  // Refused here, with the same one-line messages, whether it would run here or on a host.
+  const loaded = await loadJobFile(file);
+  const host = await reachHost(dataDirOf(options));
+  if (host) {
+    return driveOnHost(host, options, io, async (api, log) => {
+      const submitted = await onHost('the running "threadline serve" refused the job', (a) => a.submitJob({ text: loaded.text, fileName: file, baseDir: loaded.baseDir }), api);
+      if (!submitted.ok) throw new CliError(describeIssues(file, submitted.issues));
+      log(`running on the "threadline serve" of this data directory as job ${submitted.job.id}`);
+      if (options.workers !== undefined) log('(--workers applies to an engine of this process; the serve keeps its own pool)');
+      return [submitted.job];
+    });
+  }
+  return drive(options, io, async (engine) => [await engine.submitJob(loaded.spec, loaded.baseDir)]);
 }
 
 /** `threadline resume`: runs every unfinished task of interrupted jobs to the end. */
 export async function resumeJobs(options: EngineRunOptions, io: Output): Promise<number> {
-  return drive(options, io, (engine) => {
-    const jobs = engine.resumeInterrupted();
+  const announce = (jobs: JobRecord[], log: (line: string) => void) => {
     if (jobs.length === 0 && !options.json) io.err('no interrupted jobs to resume');
-    for (const job of jobs) if (!options.json) io.err(`resuming ${job.id} (${job.name})`);
+    for (const job of jobs) if (!options.json) log(`resuming ${job.id} (${job.name})`);
     return jobs;
-  });
+  };
+  const host = await reachHost(dataDirOf(options));
+  if (host) return driveOnHost(host, options, io, async (api, log) => announce((await onHost('resume', (a) => a.resumeJobs(), api)).jobs, log));
+  return drive(options, io, (engine, log) => announce(engine.resumeInterrupted(), log));
 }
 
-/** Runs the jobs `start` submits or resumes on an engine of its own, reports them, and resolves with the exit code. */
-export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
+/** Runs jobs on an engine of this process, to the end or to a stop by a signal. */
+export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine, log: (line: string) => void) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
   const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency });
-  let detach: (() => void) | null = attachReporter(engine, options, io);
-  const stopReporting = () => {
-    detach?.();
-    detach = null;
-  };
-  const removeSignals = onShutdownSignals(() => void engine.shutdown(), io.err);
+  const { feed, detach } = engineFeed(engine);
+  const reporter = attachReporter(feed, options, io);
+  let stoppedBy: NodeJS.Signals | null = null;
+  const removeSignals = onShutdownSignals(
+    (signal) => {
+      stoppedBy = signal;
+      void engine.shutdown();
+    },
+    reporter.log,
+    { beforeHardStop: () => reporter.stop() },
+  );
   try {
-    const jobs = await start(engine);
+    const jobs = await start(engine, reporter.log);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
-    const results = finished.map((job) => ({ job, tasks: engine.tasksOfJob(job.id) }));
+    const outcomes: JobOutcome[] = finished.map((job) => {
+      const tasks = engine.tasksOfJob(job.id);
+      const logs = new Map<string, TaskLogLine[]>();
+      for (const task of tasks) {
+        const lines = engine.logsOf(task.key);
+        if (lines.length > 0) logs.set(task.key, lines);
+      }
+      return { job, tasks, logs };
+    });
     await engine.shutdown();
     // The live display owns the terminal until it stops; the results come after it.
-    stopReporting();
-    if (options.json) {
-      const payload = results.map(({ job, tasks }) => jobJson(job, tasks));
-      io.out(JSON.stringify(payload.length === 1 ? payload[0] : payload, null, 2));
-    } else {
-      for (const { job, tasks } of results) {
-        io.out(`\njob ${job.id} (${job.name}): ${job.state}\n${taskTable(tasks)}`);
-        if (job.state === 'interrupted') io.out(`run "threadline resume" to finish it`);
-      }
-    }
-    return results.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
+    reporter.stop();
+    printOutcomes(outcomes, options.json, io);
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    return outcomes.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
   } finally {
-    stopReporting();
+    reporter.stop();
+    detach();
     removeSignals();
     await engine.shutdown();
   }
 }
 
-/** Live bars on a terminal, plain lines into pipes and logs, nothing besides `--json`. */
-function attachReporter(engine: Engine, options: EngineRunOptions, io: Output): () => void {
-  if (options.json) return () => {};
-  if (io.terminal && options.progress !== false) return attachProgressDisplay(engine, io.terminal);
-  return attachPlainReporter(engine, io.err);
+/**
+ * Runs jobs on the host that owns the data directory and follows them from its event stream.
+ * Ctrl-C cancels the jobs this command started there (a second one leaves them and exits).
+ */
+async function driveOnHost(
+  client: NodeApiClient,
+  options: EngineRunOptions,
+  io: Output,
+  start: (api: NodeApiClient['api'], log: (line: string) => void) => Promise<JobRecord[]>,
+): Promise<number> {
+  const watch = new HostJobWatch(client);
+  const reporter = attachReporter(watch.feed, options, io);
+  let jobs: JobRecord[] = [];
+  let stoppedBy: NodeJS.Signals | null = null;
+  const removeSignals = onShutdownSignals(
+    (signal) => {
+      stoppedBy = signal;
+      for (const job of jobs) client.api.cancelJob({ jobId: job.id }).catch(() => {});
+    },
+    reporter.log,
+    { what: 'cancelling the job on the host', beforeHardStop: () => reporter.stop() },
+  );
+  try {
+    jobs = await start(client.api, reporter.log);
+    // A signal while the job was being submitted: it is cancelled as soon as it is known.
+    if (stoppedBy) for (const job of jobs) await client.api.cancelJob({ jobId: job.id }).catch(() => {});
+    const outcomes = await watch.follow(jobs);
+    reporter.stop();
+    printOutcomes(outcomes, options.json, io);
+    if (stoppedBy) return signalExitCode(stoppedBy);
+    return outcomes.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
+  } finally {
+    watch.stop();
+    reporter.stop();
+    removeSignals();
+    await client.close();
+  }
+}
+
+/** Live lines on a terminal, plain lines into pipes and logs, nothing besides `--json`. */
+function attachReporter(feed: RunFeed, options: EngineRunOptions, io: Output): Reporter {
+  if (options.json) return { log: io.err, stop: () => {} };
+  if (io.terminal && options.progress !== false) return attachProgressDisplay(feed, io.terminal);
+  return attachPlainReporter(feed, io.err);
 }

@@ -1,6 +1,6 @@
-import type { TaskRecord } from '../../contract/records.js';
+import type { TaskLogLine, TaskRecord } from '../../contract/records.js';
 
-function duration(task: Pick<TaskRecord, 'startedAt' | 'finishedAt'>): string {
+export function duration(task: Pick<TaskRecord, 'startedAt' | 'finishedAt'>): string {
   if (task.startedAt === null || task.finishedAt === null) return '';
   const ms = task.finishedAt - task.startedAt;
   return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)}ms` : `${(ms / 1000).toFixed(2)}s`;
@@ -30,4 +30,10 @@ export function describeTaskEnd(task: TaskRecord): string {
   const took = duration(task);
   const error = task.error && task.state !== 'succeeded' ? `: ${clip(task.error.message, 200)}` : '';
   return `${task.id} ${task.state}${where}${took ? ` in ${took}` : ''}${error}`;
+}
+
+/** A warning or error line a task logged, as the terminal shows it while the job runs. */
+export function describeTaskLog(line: TaskLogLine): string {
+  const taskId = line.taskKey.slice(line.taskKey.indexOf(':') + 1);
+  return `${taskId} ${line.level === 'warn' ? 'warning' : line.level}: ${clip(line.message, 200)}`;
 }

@@ -19,6 +19,7 @@ import { PoolExecutor } from './pool-executor.js';
 import { ReadyQueue } from './ready-queue.js';
 import { StoreCheckpointer } from './store-checkpointer.js';
 import { StoreWriter } from './store-writer.js';
+import { appendTaskLog, taskLogInMemory } from './task-logs.js';
 import { Task, type StopReason } from './task.js';
 import { Telemetry, type TelemetrySample } from './telemetry.js';
 import { TimeSlicer } from './time-slicer.js';
@@ -80,7 +81,6 @@ const DEFAULTS = {
   keepFinishedTasks: 10_000,
   resourceLimits: { maxOldGenerationSizeMb: 2048 } satisfies ResourceLimits,
 };
-const LOG_LINES_PER_TASK = 200;
 const TELEMETRY_RETENTION_MS = 7 * 24 * 3600 * 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** Admission works in slices of this many milliseconds, storing at most this many rows per transaction. */
@@ -310,6 +310,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   private rebuildJob(record: JobRecord, stored: StoredTask[]): Job {
     const job = new Job(record.id, record.name, record.concurrency, record.onFailure, record.baseDir, record.createdAt);
     const attempts = this.store.attemptsOfJob(record.id);
+    const logCounts = this.store.logCountsOfJob(record.id);
     for (const s of stored) {
       const executor = findKind(s.kind)?.executor ?? 'pool';
       const task = new Task(
@@ -320,6 +321,7 @@ export class Engine extends EventEmitter<EngineEvents> {
         state: s.state, attempts: s.attempts, startedAt: s.startedAt, finishedAt: s.finishedAt,
         worker: s.worker, progress: s.progress, error: s.error, result: s.result,
         history: attempts.get(s.id) ?? [],
+        logCount: logCounts.get(s.id) ?? 0,
       });
       // An interruption is not the task's fault: it runs again without spending a retry.
       if (task.state === 'interrupted' || task.state === 'running' || task.state === 'cancelling') {
@@ -766,16 +768,22 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.store.attemptsOfJob(id.jobId).get(id.taskId) ?? [];
   }
 
+  /** A task's newest log lines (a note first when some were dropped), from memory or the store. */
   logsOf(key: string): TaskLogLine[] {
-    return [...(this.liveTask(key)?.logLines ?? [])];
+    const live = this.liveTask(key);
+    const inMemory = live ? taskLogInMemory(key, live) : null;
+    if (inMemory) return inMemory;
+    const id = splitTaskKey(key);
+    if (!id) return [];
+    this.writer.flush();
+    return this.store.logsOfTask(id.jobId, id.taskId);
   }
 
   private appendLog(line: TaskLogLine): void {
     const task = this.liveTask(line.taskKey);
     if (task) {
-      const lines = (task.logLines ??= []);
-      lines.push(line);
-      if (lines.length > LOG_LINES_PER_TASK) lines.shift();
+      appendTaskLog(task, line);
+      this.writer.log(task, task.logCount, line);
     }
     this.emit('log', line);
   }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobRecord } from '../../contract/records.js';
 import type { TaskState } from '../../contract/task-states.js';
-import { JobStore, ownerAlive, STORE_FILE, type StoredTask } from './job-store.js';
+import { JobStore, ownerAlive, STORE_FILE, type JobFilter, type StoredTask } from './job-store.js';
 
 export interface JobSummary extends JobRecord {
   counts: Partial<Record<TaskState, number>>;
@@ -25,10 +25,9 @@ export function withHistory<T>(dataDir: string, read: (store: JobStore) => T): T
   }
 }
 
-export function listJobSummaries(dataDir: string, limit = 50): JobSummary[] {
-  return (
-    withHistory(dataDir, (store) => store.listJobs(limit).map((job) => ({ ...job, counts: store.stateCounts(job.id) }))) ?? []
-  );
+export function listJobSummaries(dataDir: string, filter: JobFilter | number = 50): JobSummary[] {
+  const wanted = typeof filter === 'number' ? { limit: filter } : filter;
+  return withHistory(dataDir, (store) => store.findJobs(wanted).map((job) => ({ ...job, counts: store.stateCounts(job.id) }))) ?? [];
 }
 
 export function jobWithTasks(dataDir: string, jobId: string): { job: JobRecord; tasks: StoredTask[] } | null {

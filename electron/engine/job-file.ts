@@ -12,6 +12,8 @@ export interface LoadedJob {
   /** The job file's folder: relative paths in it were resolved against this. */
   baseDir: string;
   file: string;
+  /** The file's text, as read (a host that owns the data directory reads it again). */
+  text: string;
 }
 
 const MAX_JOB_FILE_BYTES = 256 * 1024 * 1024;
@@ -37,7 +39,7 @@ export async function loadJobFile(file: string, options: JobReaderOptions = {}):
   const baseDir = dirname(path);
   const read = await readJobText(text, file, baseDir, options);
   if (!read.ok) throw issueError(file, read.issues);
-  return { spec: read.spec, baseDir, file: path };
+  return { spec: read.spec, baseDir, file: path, text };
 }
 
 /** Validates job text as if it came from `fileName` in `baseDir`, on the calling thread. */
@@ -47,8 +49,18 @@ export function jobSpecFromText(text: string, fileName: string, baseDir: string)
   return read.spec;
 }
 
+/** Problems named in a refusal, one line each; beyond these a last line counts the rest. */
+export const ISSUES_SHOWN = 10;
+
+/** Every problem of a job file (up to ten), one line each, each naming the file and the field. */
+export function describeIssues(file: string, issues: SpecIssue[]): string {
+  const oneLine = (text: string) => text.replace(/\s*[\r\n]+\s*/g, ' ');
+  const lines = issues.slice(0, ISSUES_SHOWN).map((issue) => `${file}: ${issue.path ? `${issue.path}: ` : ''}${oneLine(issue.message)}`);
+  const rest = issues.length - ISSUES_SHOWN;
+  if (rest > 0) lines.push(`${file}: and ${rest} more problem${rest === 1 ? '' : 's'}`);
+  return lines.join('\n');
+}
+
 function issueError(file: string, issues: SpecIssue[]): ThreadlineError {
-  const [first] = issues;
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
-  return jobFileError(file, first!.path, (first!.message + more).replace(/\s*[\r\n]+\s*/g, ' '));
+  return new ThreadlineError('JOB_FILE_INVALID', describeIssues(file, issues));
 }

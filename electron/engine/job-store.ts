@@ -2,11 +2,12 @@ import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { JobRecord, TaskAttempt, TaskRecord } from '../../contract/records.js';
+import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { JobState, TaskState } from '../../contract/task-states.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 import { ThreadlineError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
+import { LOG_LINES_PER_TASK, withDroppedNote } from './task-logs.js';
 import { openDatabase } from '../../workers/open-database.js';
 
 export const STORE_FILE = 'threadline.db';
@@ -49,6 +50,35 @@ interface JobRow {
   created_at: number;
   finished_at: number | null;
   task_count: number;
+}
+
+interface LogRow {
+  task_id: string;
+  n: number;
+  at: number;
+  level: TaskLogLine['level'];
+  message: string;
+}
+
+/** A log line on its way to the store: `n` is its number in the task's whole log, from 1. */
+export interface StoredLogLine {
+  jobId: string;
+  taskId: string;
+  n: number;
+  line: TaskLogLine;
+}
+
+function logLinesOf(jobId: string, taskId: string, rows: LogRow[]): TaskLogLine[] {
+  const taskKey = `${jobId}:${taskId}`;
+  const lines = rows.map((row) => ({ taskKey, at: row.at, level: row.level, message: row.message }));
+  return withDroppedNote(taskKey, lines, rows.length > 0 ? rows[0]!.n - 1 : 0);
+}
+
+export interface JobFilter {
+  state?: JobState;
+  /** Text the job's name contains, in any case. */
+  name?: string;
+  limit: number;
 }
 
 export interface StoredTask extends TaskRecord {
@@ -159,6 +189,11 @@ export class JobStore {
       insertTelemetry: db.prepare('INSERT OR REPLACE INTO telemetry (at, sample) VALUES (?, ?)'),
       telemetryBetween: db.prepare<[number, number], { sample: string }>('SELECT sample FROM telemetry WHERE at BETWEEN ? AND ? ORDER BY at'),
       pruneTelemetry: db.prepare('DELETE FROM telemetry WHERE at < ?'),
+      insertLog: db.prepare('INSERT OR REPLACE INTO task_logs (job_id, task_id, n, at, level, message) VALUES (?, ?, ?, ?, ?, ?)'),
+      trimLogs: db.prepare('DELETE FROM task_logs WHERE job_id = ? AND task_id = ? AND n <= ?'),
+      logsOfJob: db.prepare<[string], LogRow>('SELECT task_id, n, at, level, message FROM task_logs WHERE job_id = ? ORDER BY task_id, n'),
+      logsOfTask: db.prepare<[string, string], LogRow>('SELECT task_id, n, at, level, message FROM task_logs WHERE job_id = ? AND task_id = ? ORDER BY n'),
+      logCounts: db.prepare<[string], { task_id: string; n: number }>('SELECT task_id, max(n) AS n FROM task_logs WHERE job_id = ? GROUP BY task_id'),
     };
   }
 
@@ -232,10 +267,12 @@ export class JobStore {
     tasks: Iterable<TaskRecord>,
     attempts: Iterable<{ jobId: string; taskId: string; attempt: TaskAttempt }>,
     telemetry: Iterable<TelemetrySample> = [],
+    logs: Iterable<StoredLogLine> = [],
   ): void {
     const s = this.statements;
     this.db.transaction(() => {
       for (const sample of telemetry) s.insertTelemetry.run(sample.at, JSON.stringify(sample));
+      this.saveLogs(logs);
       for (const t of tasks) {
         s.updateTask.run(t.state, t.attempts, t.queuedAt, t.startedAt, t.finishedAt, t.worker, t.progress, json(t.error), json(t.result), t.jobId, t.id);
       }
@@ -246,8 +283,58 @@ export class JobStore {
     })();
   }
 
+  /** Inserts log lines, then trims each task's log to its newest lines. */
+  private saveLogs(logs: Iterable<StoredLogLine>): void {
+    const s = this.statements;
+    const newest = new Map<string, { jobId: string; taskId: string; n: number }>();
+    for (const { jobId, taskId, n, line } of logs) {
+      s.insertLog.run(jobId, taskId, n, line.at, line.level, line.message);
+      const key = `${jobId}:${taskId}`;
+      if ((newest.get(key)?.n ?? 0) < n) newest.set(key, { jobId, taskId, n });
+    }
+    for (const { jobId, taskId, n } of newest.values()) if (n > LOG_LINES_PER_TASK) s.trimLogs.run(jobId, taskId, n - LOG_LINES_PER_TASK);
+  }
+
+  /** A task's stored log lines, oldest first, after a note when earlier ones were dropped. */
+  logsOfTask(jobId: string, taskId: string): TaskLogLine[] {
+    return logLinesOf(jobId, taskId, this.statements.logsOfTask.all(jobId, taskId));
+  }
+
+  /** The stored log lines of every task of a job, by task id. */
+  logsOfJob(jobId: string): Map<string, TaskLogLine[]> {
+    const rows = new Map<string, LogRow[]>();
+    for (const row of this.statements.logsOfJob.all(jobId)) {
+      const list = rows.get(row.task_id) ?? [];
+      list.push(row);
+      rows.set(row.task_id, list);
+    }
+    return new Map([...rows].map(([taskId, list]) => [taskId, logLinesOf(jobId, taskId, list)]));
+  }
+
+  /** How many log lines each task of a job has written so far (a resumed task counts on from there). */
+  logCountsOfJob(jobId: string): Map<string, number> {
+    return new Map(this.statements.logCounts.all(jobId).map((row) => [row.task_id, row.n]));
+  }
+
   listJobs(limit = 100): JobRecord[] {
     return this.statements.jobs.all(limit).map(jobFromRow);
+  }
+
+  /** The newest jobs in a state and/or whose name contains some text (any case). */
+  findJobs(filter: JobFilter): JobRecord[] {
+    const where = ['admitted = 1'];
+    const args: Array<string | number> = [];
+    if (filter.state) {
+      where.push('state = ?');
+      args.push(filter.state);
+    }
+    if (filter.name) {
+      where.push("instr(lower(name), lower(?)) > 0");
+      args.push(filter.name);
+    }
+    args.push(filter.limit);
+    const rows = this.db.prepare<Array<string | number>, JobRow>(`SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...args);
+    return rows.map(jobFromRow);
   }
 
   getJob(id: string): JobRecord | null {

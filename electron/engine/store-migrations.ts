@@ -98,6 +98,20 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
   `,
+  // Task log lines, kept with their task: \`n\` counts every line the task ever wrote (from 1),
+  // and only the newest lines are kept, so \`min(n) - 1\` lines were dropped.
+  `
+  CREATE TABLE task_logs (
+    job_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    at REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (job_id, task_id, n),
+    FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

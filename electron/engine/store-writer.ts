@@ -1,8 +1,8 @@
-import type { TaskAttempt } from '../../contract/records.js';
+import type { TaskAttempt, TaskLogLine } from '../../contract/records.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 import { BatchSizer } from './batch-sizer.js';
 import type { Job } from './job.js';
-import type { JobStore } from './job-store.js';
+import type { JobStore, StoredLogLine } from './job-store.js';
 import type { Task } from './task.js';
 
 /**
@@ -15,6 +15,7 @@ export class StoreWriter {
   private readonly jobs = new Map<string, Job>();
   private readonly attempts = new Map<string, { jobId: string; taskId: string; attempt: TaskAttempt }>();
   private telemetrySamples: TelemetrySample[] = [];
+  private logLines: StoredLogLine[] = [];
   private timer: NodeJS.Timeout | null = null;
   /** Callers of `drained()` waiting for the pending changes to be written. */
   private drainWaiters: Array<() => void> = [];
@@ -41,13 +42,19 @@ export class StoreWriter {
     this.schedule();
   }
 
+  /** A task's log line; `n` is its number in the task's log (from 1), which bounds what is kept. */
+  log(task: Task, n: number, line: TaskLogLine): void {
+    this.logLines.push({ jobId: task.job.id, taskId: task.id, n, line });
+    this.schedule();
+  }
+
   telemetry(sample: TelemetrySample): void {
     this.telemetrySamples.push(sample);
     this.schedule();
   }
 
   get pending(): number {
-    return this.tasks.size + this.jobs.size + this.attempts.size + this.telemetrySamples.length;
+    return this.tasks.size + this.jobs.size + this.attempts.size + this.telemetrySamples.length + this.logLines.length;
   }
 
   /** Resolves once every change marked so far (and any marked meanwhile) is in the store. */
@@ -77,11 +84,12 @@ export class StoreWriter {
     const started = performance.now();
     const tasks = take(this.tasks, this.sliceRows.size).map((task) => task.toRecord());
     const attempts = take(this.attempts, this.sliceRows.size).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
+    const logs = this.logLines.splice(0, this.sliceRows.size);
     const last = this.tasks.size === 0 && this.attempts.size === 0;
     const jobs = last ? take(this.jobs, Number.POSITIVE_INFINITY).map((job) => job.toRecord()) : [];
     const telemetry = last ? this.telemetrySamples.splice(0) : [];
-    this.store.saveChanges(jobs, tasks, attempts, telemetry);
-    this.sliceRows.observe(Math.max(tasks.length, attempts.length), performance.now() - started);
+    this.store.saveChanges(jobs, tasks, attempts, telemetry, logs);
+    this.sliceRows.observe(Math.max(tasks.length, attempts.length, logs.length), performance.now() - started);
     if (this.pending > 0) {
       this.timer = setTimeout(() => this.flushSlice(), 0);
       this.timer.unref();
@@ -97,7 +105,7 @@ export class StoreWriter {
     const tasks = take(this.tasks, Number.POSITIVE_INFINITY).map((task) => task.toRecord());
     const attempts = take(this.attempts, Number.POSITIVE_INFINITY).map((entry) => ({ ...entry, attempt: { ...entry.attempt } }));
     const jobs = take(this.jobs, Number.POSITIVE_INFINITY).map((job) => job.toRecord());
-    this.store.saveChanges(jobs, tasks, attempts, this.telemetrySamples.splice(0));
+    this.store.saveChanges(jobs, tasks, attempts, this.telemetrySamples.splice(0), this.logLines.splice(0));
     this.wakeDrainWaiters();
   }
 }

@@ -19,6 +19,8 @@ export class Task implements TaskRecord {
   history: TaskAttempt[] = [];
   /** The newest log lines of its handler, once it wrote any. */
   logLines: TaskLogLine[] | null = null;
+  /** Every line it ever wrote, those dropped from `logLines` and from earlier runs included. */
+  logCount = 0;
 
   /** Unfinished dependencies; the task is ready when this reaches 0. */
   waitingOn = 0;

@@ -71,6 +71,7 @@ export class ApiHandlers {
       pauseSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, true) }),
       resumeSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, false) }),
       runSchedule: async ({ name }) => ({ run: await this.scheduler().runNow(name) }),
+      resumeJobs: () => ({ jobs: this.engine.resumeInterrupted() }),
     };
   }
 
@@ -122,11 +123,11 @@ export class ApiHandlers {
   private taskDetail(key: string): TaskDetail {
     const live = this.engine.task(key);
     if (live) return { task: live, attempts: this.engine.attemptsOf(key), logs: this.engine.logsOf(key) };
-    // A task of an earlier run: from the store (its log lines were not kept).
+    // A task of an earlier run: from the store, with its stored log lines.
     const [jobId = '', taskId = ''] = key.split(':');
     const stored = this.engine.store.tasksOfJob(jobId).find((task) => task.id === taskId);
     if (!stored) throw new ThreadlineError('NOT_FOUND', `no task ${key}`);
-    return { task: taskRecordOf(stored), attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: [] };
+    return { task: taskRecordOf(stored), attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: this.engine.store.logsOfTask(jobId, taskId) };
   }
 
   private async runDemo(inline: boolean): Promise<ApiResults['runDemo']> {

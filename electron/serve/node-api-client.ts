@@ -16,6 +16,8 @@ import { hostForUrl } from './access.js';
 export interface NodeApiClient {
   api: ThreadlineApi;
   close(): Promise<void>;
+  /** Called once if the connection closes other than by `close()` (the server stopped, say). */
+  onLost(listener: (why: string) => void): void;
 }
 
 export interface ConnectOptions {
@@ -44,6 +46,8 @@ export async function connectApi(options: ConnectOptions): Promise<NodeApiClient
   let nextId = 1;
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   const listeners = new Set<ApiEventListener>();
+  const lostListeners = new Set<(why: string) => void>();
+  let closing = false;
   const send = (message: ClientMessage) => socket.send(JSON.stringify(message));
 
   socket.on('message', (data) => {
@@ -72,6 +76,7 @@ export async function connectApi(options: ConnectOptions): Promise<NodeApiClient
     const error = new Error(`the API connection closed (${code}${reason.length > 0 ? `: ${reason.toString()}` : ''})`);
     for (const call of pending.values()) call.reject(error);
     pending.clear();
+    if (!closing) for (const listener of lostListeners) listener(error.message);
   });
 
   const call = (method: ApiMethod, params: unknown) =>
@@ -99,8 +104,10 @@ export async function connectApi(options: ConnectOptions): Promise<NodeApiClient
 
   return {
     api,
+    onLost: (listener) => lostListeners.add(listener),
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         if (socket.readyState === socket.CLOSED) return resolve();
         socket.once('close', () => resolve());
         socket.close(1000);

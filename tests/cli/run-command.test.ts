@@ -1,12 +1,13 @@
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/engine-fixture.js';
-import { assertBuilt, expectNoStack, jobFile, runBin } from './bin.js';
+import { assertBuilt, BIN, expectNoStack, jobFile, ROOT, runBin } from './bin.js';
 
 beforeAll(assertBuilt);
 
-const TASK_FIELDS = ['id', 'kind', 'state', 'attempts', 'startedAt', 'finishedAt', 'worker', 'result', 'error'];
+const TASK_FIELDS = ['id', 'kind', 'state', 'attempts', 'startedAt', 'finishedAt', 'worker', 'result', 'summary', 'error', 'logs'];
 
 describe('threadline run (the real bin)', () => {
   it('exits 0 when every task succeeded and prints the documented --json shape', async () => {
@@ -18,7 +19,7 @@ describe('threadline run (the real bin)', () => {
     expect(output.job).toMatchObject({ name: 'ok', state: 'succeeded', taskCount: 3, id: expect.stringMatching(/^j-/) });
     for (const task of output.tasks) expect(Object.keys(task).sort()).toEqual([...TASK_FIELDS].sort());
     expect(output.tasks).toEqual([
-      { id: 'a', kind: 'demo.echo', state: 'succeeded', attempts: 1, startedAt: expect.any(Number), finishedAt: expect.any(Number), worker: expect.stringMatching(/^w\d+$/), result: { n: 1 }, error: null },
+      { id: 'a', kind: 'demo.echo', state: 'succeeded', attempts: 1, startedAt: expect.any(Number), finishedAt: expect.any(Number), worker: expect.stringMatching(/^w\d+$/), result: { n: 1 }, summary: '{"n":1}', error: null, logs: [] },
       expect.objectContaining({ id: 'b', state: 'succeeded', result: { iterations: expect.any(Number) } }),
       expect.objectContaining({ id: 'c', state: 'succeeded', worker: 'loop' }),
     ]);
@@ -124,5 +125,49 @@ describe('threadline run (the real bin)', () => {
     const jobs = await runBin(['jobs', '--json', '--data-dir', dataDir]);
     expect(jobs.code).toBe(0);
     expect(JSON.parse(jobs.stdout)).toEqual([expect.objectContaining({ id: JSON.parse(run.stdout).job.id, name: 'listed', state: 'succeeded', counts: { succeeded: 1 } })]);
+  });
+});
+
+describe('the CLI as a newcomer meets it', () => {
+  it('prints its version, and help whose example files exist', async () => {
+    const version = await runBin(['--version']);
+    expect(version).toMatchObject({ code: 0, stdout: `${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`, stderr: '' });
+    for (const args of [['--help'], ['run', '--help'], ['resume', '--help']]) {
+      const help = await runBin(args);
+      expect(help.stdout).toContain('130 stopped by Ctrl-C');
+      const files = [...help.stdout.matchAll(/threadline run (\S+\.(?:ya?ml|json))/g)].map((m) => m[1]!);
+      if (args[0] !== 'resume') expect(files.length).toBeGreaterThan(0);
+      for (const file of files) expect({ file, exists: existsSync(join(ROOT, file)) }).toEqual({ file, exists: true });
+    }
+  });
+
+  it('ends quietly when the reader of its output goes away (help | head)', async () => {
+    // A shell pipe into `head -3`: head exits after three lines, and the CLI's next writes meet a closed pipe.
+    const shell = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" help run | head -3; "${process.execPath}" "${BIN}" --help | head -1`], { encoding: 'utf8', cwd: ROOT });
+    expect(shell.stdout.split('\n').slice(0, 3)).toEqual(['Usage: threadline run [options] <jobfile>', '', 'run a job file to the end']);
+    expect(shell.stderr).toBe('');
+
+    // The same with a pipe closed before anything is written: no EPIPE stack, exit 0.
+    const child = spawn(process.execPath, [BIN, 'help', 'run'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  });
+});
+
+describe('a closed stderr', () => {
+  it('silences progress only: the run goes on and its result still reaches stdout', async () => {
+    const file = jobFile({ name: 'quiet', tasks: Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, kind: 'demo.cpu', ms: 40 })) });
+    const child = spawn(process.execPath, [BIN, 'run', file, '--data-dir', tempDir()], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr.destroy();
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^job j-\S+ \(quiet\): succeeded$/m);
+    expectNoStack(stdout);
   });
 });

@@ -105,10 +105,10 @@ describe('threadline serve and cancel (the real bin)', () => {
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toBe('threadline: cancelTask: key: expected a task key "<jobId>:<taskId>"\n');
 
-    // The serve owns the data directory: a second engine is refused.
+    // The serve owns the data directory: a run there goes to it rather than opening a second engine.
     const run = await runBin(['run', jobFile({ name: 'x', tasks: [{ id: 'a', kind: 'demo.echo' }] }), '--data-dir', serve.dataDir]);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^threadline: the data directory .* is in use by another Threadline \(pid \d+\)/);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/^running on the "threadline serve" of this data directory as job j-\S+$/m);
 
     // With a serve running, export-trace adds its telemetry.
     const traced = await runBin(['export-trace', jobId, '-o', '-', '--data-dir', serve.dataDir]);

@@ -42,8 +42,11 @@ describe('job files', () => {
   });
 
   it.each([
-    ['not parseable JSON', 'job.json', '{"name": "x", tasks: []}', /job\.json: not valid JSON: /],
-    ['not parseable YAML', 'job.yaml', 'name: x\ntasks: [\n', /job\.yaml: not valid YAML at line \d+, column \d+: /],
+    ['not parseable JSON', 'job.json', '{"name": "x", tasks: []}', /job\.json: not valid JSON at line 1, column 15: unexpected "tasks"$/],
+    ['JSON cut short', 'job.json', '{"name": "x",\n "tasks": [', /job\.json: not valid JSON at line 2, column 12: expected "\]"$/],
+    ['JSON with a missing comma', 'job.json', '{"name": "x"\n  "tasks": []}', /job\.json: not valid JSON at line 2, column 3: expected a comma$/],
+    ['not parseable YAML', 'job.yaml', 'name: x\ntasks: [\n', /job\.yaml: not valid YAML at line 3, column 1: Flow sequence in block collection must be sufficiently indented and end with a \]$/],
+    ['a YAML key twice', 'job.yaml', 'name: x\nname: y\ntasks: []\n', /job\.yaml: not valid YAML at line 2, column 1: Map keys must be unique$/],
     ['missing tasks', 'job.json', '{"name":"x"}', /job\.json: tasks: missing; expected array$/],
     ['empty tasks', 'job.json', '{"name":"x","tasks":[]}', /tasks: expected at least one task$/],
     ['missing name', 'job.json', JSON.stringify({ tasks: [task()] }), /job\.json: name: missing; expected string$/],
@@ -67,9 +70,23 @@ describe('job files', () => {
     await expect(loadJobFile(join(dir, 'folder.json'))).rejects.toThrow(/folder\.json: is a directory; expected a JSON or YAML job file$/);
   });
 
-  it('counts further problems instead of hiding them', async () => {
-    const message = (await loadError('job.json', JSON.stringify({ name: 'x', tasks: [task({ ms: 'a' }), task({ id: 'b', ms: 'b' }), task({ id: 'c', ms: 'c' })] }))).message;
-    expect(message).toMatch(/tasks\[0\]\.ms: expected number, received string \(and 2 more problems\)$/);
+  it('names every problem, one line each, up to ten, and counts the rest', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'job.json');
+    writeFileSync(file, JSON.stringify({ name: 'x', tasks: [task({ ms: 'a' }), task({ id: 'b', kind: 'demo.nope' }), task({ id: 'c', speed: 1 })] }));
+    const refusal = (await loadJobFile(file).catch((error: unknown) => error)) as ThreadlineError;
+    expect(refusal).toBeInstanceOf(ThreadlineError);
+    expect(refusal.message.split('\n')).toEqual([
+      `${file}: tasks[0].ms: expected number, received string`,
+      expect.stringMatching(new RegExp(`^${file}: tasks\\[1\\]\\.kind: unknown kind "demo\\.nope"; expected one of `)),
+      `${file}: tasks[2]: unknown field "speed"`,
+    ]);
+
+    writeFileSync(file, JSON.stringify({ name: 'x', tasks: Array.from({ length: 14 }, (_, i) => task({ id: `t${i}`, ms: 'slow' })) }));
+    const many = ((await loadJobFile(file).catch((error: unknown) => error)) as Error).message.split('\n');
+    expect(many).toHaveLength(11);
+    expect(many.slice(0, 10).every((line, i) => line === `${file}: tasks[${i}].ms: expected number, received string`)).toBe(true);
+    expect(many[10]).toBe(`${file}: and 4 more problems`);
   });
 
   it('reads a big file in a thread: the same spec, and the same one-line refusals, as the text read at once', async () => {

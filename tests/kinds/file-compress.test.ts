@@ -115,7 +115,7 @@ describe('file.compress and file.decompress', () => {
     expectTaskError(await decompress(['in/random.bin.gz'], { format: 'brotli' }), 'BAD_EXTENSION', /expected a name ending in \.br/);
     expect(readdirSync(join(dir, 'out'))).toEqual([]);
     expectTaskError(
-      await runTask(engine, dir, { kind: 'file.compress', paths: ['in/text.log', 'other/text.log'], outDir: 'flat' }),
+      await runTask(engine, dir, { kind: 'file.compress', paths: ['in/text.log', 'other/text.log'], outDir: 'flat', layout: 'flat' }),
       'DUPLICATE_OUTPUT',
       /other\/text\.log and .*in\/text\.log would both be written to .*flat\/text\.log\.gz/,
     );

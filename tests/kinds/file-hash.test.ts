@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +80,10 @@ describe('file.hash', () => {
     expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['missing.txt'] }), 'ENOENT', /missing\.txt: no such file or directory/);
     expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['folder'] }), 'EISDIR', /folder is a directory; expected a file \(a glob such as .*folder\/\*\*\/\* takes the files in it\)/);
     writeFileSync(join(dir, 'ok.txt'), 'ok');
-    expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['ok.txt'], manifest: 'no/folder/SUMS' }), 'ENOENT', /folder of .*SUMS does not exist/);
+    // A manifest's missing folders are created, as for every output file; a file in the way is named.
+    succeeded(await runTask(engine, dir, { kind: 'file.hash', paths: ['ok.txt'], manifest: 'new/folder/SUMS' }));
+    expect(execFileSync('sha256sum', ['-c', join(dir, 'new/folder/SUMS')], { cwd: join(dir, 'new/folder'), encoding: 'utf8' })).toMatch(/ok\.txt: OK/);
+    expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['ok.txt'], manifest: 'ok.txt/SUMS' }), 'ENOTDIR', /the folder of .*ok\.txt\/SUMS cannot be created: a part of its path is a file/);
   });
 
   it('reports progress by bytes and stops between chunks at a cancel', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -79,7 +79,7 @@ describe('http.fetch', () => {
     expect(readFileSync(join(dir, 'downloads/head.bin')).length).toBe(0);
   });
 
-  it('fails on a non-2xx status, a refused connection and a missing output folder; refuses a bad URL in the job file', async () => {
+  it('fails on a non-2xx status, a refused connection and an output folder that cannot be made; refuses a bad URL in the job file', async () => {
     const dir = tempDir();
     const engine = makeEngine();
     expectTaskError(await runTask(engine, dir, { kind: 'http.fetch', url: `${base}/missing` }), 'HTTP_STATUS', new RegExp(`GET ${base}/missing: the server answered 404 Not Found`));
@@ -88,7 +88,12 @@ describe('http.fetch', () => {
     const { port } = probe.address() as AddressInfo;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     expectTaskError(await runTask(engine, dir, { kind: 'http.fetch', url: `http://127.0.0.1:${port}/` }), 'ECONNREFUSED', /failed: connect ECONNREFUSED/);
-    expectTaskError(await runTask(engine, dir, { kind: 'http.fetch', url: `${base}/big`, output: 'nowhere/big.bin' }), 'ENOENT', /the folder of output .*nowhere\/big\.bin does not exist/);
+    // Missing folders are created (as by every kind that writes a file); a file in the way is named.
+    const deep = succeeded<HttpFetchResult>(await runTask(engine, dir, { kind: 'http.fetch', url: `${base}/big`, output: 'new/deeper/big.bin' }));
+    expect(deep.output).toBe(join(dir, 'new/deeper/big.bin'));
+    expect(readFileSync(join(dir, 'new/deeper/big.bin')).equals(BIG)).toBe(true);
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    expectTaskError(await runTask(engine, dir, { kind: 'http.fetch', url: `${base}/big`, output: 'plain-file/big.bin' }), 'ENOTDIR', /the folder of .*plain-file\/big\.bin cannot be created: a part of its path is a file/);
     for (const url of ['not a url', 'ftp://example.com/x', 'file:///etc/passwd']) {
       const checked = validateJobSpec({ name: 'x', tasks: [{ id: 'f', kind: 'http.fetch', url }] });
       expect(checked.ok ? [] : checked.issues).toEqual([{ path: 'tasks[0].url', message: 'expected an http:// or https:// URL' }]);

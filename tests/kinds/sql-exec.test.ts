@@ -146,7 +146,11 @@ describe('sql.exec', () => {
     expect(existsSync(join(dir, 'new.sqlite'))).toBe(false);
     succeeded(await runTask(engine, dir, { kind: 'sql.exec', db: 'new.sqlite', create: true, sql: 'CREATE TABLE t (x); INSERT INTO t VALUES (1), (2)' }));
     expect(sqlite3(join(dir, 'new.sqlite'), 'SELECT sum(x) FROM t').trim()).toBe('3');
-    expectTaskError(await runTask(engine, dir, { kind: 'sql.exec', db: 'missing/new.sqlite', create: true, sql: 'CREATE TABLE t (x)' }), 'ENOENT', /its folder does not exist/);
+    // Missing folders on the way to a database it creates are created, as for every output file.
+    succeeded(await runTask(engine, dir, { kind: 'sql.exec', db: 'missing/deeper/new.sqlite', create: true, sql: 'CREATE TABLE t (x); INSERT INTO t VALUES (5)' }));
+    expect(sqlite3(join(dir, 'missing/deeper/new.sqlite'), 'SELECT sum(x) FROM t').trim()).toBe('5');
+    writeFileSync(join(dir, 'a-file'), '');
+    expectTaskError(await runTask(engine, dir, { kind: 'sql.exec', db: 'a-file/new.sqlite', create: true, sql: 'CREATE TABLE t (x)' }), 'ENOTDIR', /a-file\/new\.sqlite: a folder in the path is not a directory/);
 
     expectTaskError(
       await runTask(engine, dir, { kind: 'sql.exec', db: 'chinook.sqlite', sql: 'BEGIN; DELETE FROM Track; COMMIT' }),

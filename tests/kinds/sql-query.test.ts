@@ -162,7 +162,7 @@ describe('sql.query', () => {
     expectTaskError(await query({ sql: 'SELECT 1; SELECT 2' }), 'SQL_ERROR', /one statement/);
     expectTaskError(await query({ sql: 'SELECT ? + ?', params: [1] }), 'SQL_PARAMS', /parameter/i);
     expectTaskError(await query({ sql: 'SELECT :a', params: { b: 1 } }), 'SQL_PARAMS', /named parameter/i);
-    expectTaskError(await query({ output: { path: 'no/such/folder/out.csv' } }), 'ENOENT', /folder of .*out\.csv does not exist/);
+    expectTaskError(await query({ output: { path: 'notes.txt/out.csv' } }), 'ENOTDIR', /folder of .*notes\.txt\/out\.csv cannot be created: a part of its path is a file/);
     expectTaskError(await query({ output: { path: 'folder' } }), 'EISDIR', /is a directory/);
   });
 

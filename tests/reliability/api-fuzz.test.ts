@@ -205,6 +205,7 @@ function paramsFor(method: ApiMethod, realKeys: string[], realJobIds: string[]):
     pauseSchedule: fc.record({ name: scheduleName }),
     resumeSchedule: fc.record({ name: scheduleName }),
     runSchedule: fc.record({ name: scheduleName }),
+    resumeJobs: fc.constant({}),
   };
   const shape = shapes[method];
   return fc.oneof(

@@ -50,6 +50,7 @@ export class RecordingApi implements ThreadlineApi {
   pauseSchedule = (params: { name: string }) => this.answer('pauseSchedule', params, { schedule: undefined as never });
   resumeSchedule = (params: { name: string }) => this.answer('resumeSchedule', params, { schedule: undefined as never });
   runSchedule = (params: { name: string }) => this.answer('runSchedule', params, { run: undefined as never });
+  resumeJobs = (params?: object) => this.answer('resumeJobs', params, { jobs: [] });
 
   subscribe(listener: ApiEventListener): () => void {
     this.listeners.add(listener);

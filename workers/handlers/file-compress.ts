@@ -1,5 +1,5 @@
-import { closeSync, createReadStream, mkdirSync, type WriteStream } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, createReadStream, type WriteStream } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlib, createBrotliCompress, createBrotliDecompress, createGunzip, createGzip } from 'node:zlib';
@@ -43,9 +43,11 @@ export async function fileCompress(input: z.infer<typeof compressSpec.input>, ct
   const plans = expandPaths(input.paths).map((file) => ({
     file,
     format: input.format,
-    output: join(input.outDir ?? dirname(file.path), basename(file.path) + EXTENSIONS[input.format]),
+    output: '',
     decode: false,
   }));
+  const folderOf = outputFolders(plans, input);
+  for (const plan of plans) plan.output = join(folderOf(plan.file.path), basename(plan.file.path) + EXTENSIONS[input.format]);
   return transcodeAll(plans, input, ctx, (format) =>
     format === 'gzip'
       ? createGzip({ level, chunkSize: CHUNK_BYTES })
@@ -55,6 +57,7 @@ export async function fileCompress(input: z.infer<typeof compressSpec.input>, ct
 
 /** Decompresses `.gz` / `.br` files to the name without the extension, streaming. */
 export async function fileDecompress(input: z.infer<typeof decompressSpec.input>, ctx: TaskContext): Promise<FileCompressResult> {
+  const folderOf = outputFolders(expandPaths(input.paths).map((file) => ({ file })), input);
   const plans = expandPaths(input.paths).map((file) => {
     const name = basename(file.path);
     const format = input.format ?? formatOfName(name);
@@ -63,9 +66,34 @@ export async function fileDecompress(input: z.infer<typeof decompressSpec.input>
       const expected = input.format ? `a name ending in ${EXTENSIONS[input.format]}` : 'a name ending in .gz or .br';
       throw new TaskInputError(`${file.path}: expected ${expected} (the output is the name without it)`, 'BAD_EXTENSION');
     }
-    return { file, format, output: join(input.outDir ?? dirname(file.path), name.slice(0, -extension.length)), decode: true };
+    return { file, format, output: join(folderOf(file.path), name.slice(0, -extension.length)), decode: true };
   });
   return transcodeAll(plans, input, ctx, (format) => (format === 'gzip' ? createGunzip({ chunkSize: CHUNK_BYTES }) : createBrotliDecompress({ chunkSize: CHUNK_BYTES })));
+}
+
+/**
+ * Where each input's output goes: beside it; or in `outDir`, below it at the input's folder
+ * relative to the folder all inputs share (`tree`), or in `outDir` itself (`flat`).
+ */
+function outputFolders(plans: Array<{ file: InputFile }>, options: { outDir?: string; layout: 'tree' | 'flat' }): (path: string) => string {
+  const outDir = options.outDir;
+  if (outDir === undefined) return (path) => dirname(path);
+  if (options.layout === 'flat') return () => outDir;
+  const base = commonFolder(plans.map((plan) => dirname(plan.file.path)));
+  return (path) => join(outDir, relative(base, dirname(path)));
+}
+
+/** The deepest folder that holds every one of these absolute folders. */
+function commonFolder(folders: string[]): string {
+  if (folders.length === 0) return sep;
+  let common = folders[0]!.split(sep);
+  for (const folder of folders.slice(1)) {
+    const parts = folder.split(sep);
+    let n = 0;
+    while (n < common.length && n < parts.length && common[n] === parts[n]) n++;
+    common = common.slice(0, n);
+  }
+  return common.join(sep) || sep;
 }
 
 function formatOfName(name: string): CompressionFormat | null {
@@ -100,13 +128,6 @@ async function transcodeAll(
 
 /** Nothing is written unless every output can be: no clashes, no existing file (unless overwrite). */
 function checkOutputs(plans: Plan[], options: { outDir?: string; overwrite: boolean }): void {
-  if (options.outDir) {
-    try {
-      mkdirSync(options.outDir, { recursive: true });
-    } catch (error) {
-      throw fileError(error, options.outDir);
-    }
-  }
   const taken = new Map<string, string>();
   for (const plan of plans) {
     const other = taken.get(plan.output);

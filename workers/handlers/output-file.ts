@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, createWriteStream, existsSync, openSync, renameSync, rmSync, statSync, writeSync, type WriteStream } from 'node:fs';
+import { accessSync, closeSync, constants, createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { TaskInputError } from '../task-errors.js';
 import { fileError } from './file-errors.js';
@@ -26,11 +26,14 @@ export class OutputFile {
     }
   }
 
-  /** Checks the target before anything is written: its folder exists, it is not a folder, and it may be replaced. */
+  /**
+   * Checks the target before anything is written: its folder exists (missing folders are
+   * created, as with every kind that writes a file), it is not a folder, and it may be replaced.
+   */
   static check(path: string, options: { overwrite: boolean }): void {
+    createFolderOf(path);
     const folder = statSync(dirname(path), { throwIfNoEntry: false });
-    if (!folder) throw new TaskInputError(`the folder of ${path} does not exist`, 'ENOENT');
-    if (!folder.isDirectory()) throw new TaskInputError(`the folder of ${path} is not a directory`, 'ENOTDIR');
+    if (!folder?.isDirectory()) throw new TaskInputError(`the folder of ${path} is not a directory`, 'ENOTDIR');
     try {
       accessSync(dirname(path), constants.W_OK);
     } catch {
@@ -91,5 +94,16 @@ export class OutputFile {
     const fd = this.fd;
     this.fd = null;
     closeSync(fd);
+  }
+}
+
+/** Creates the missing folders on the way to an output file (`mkdir -p` of its folder). */
+export function createFolderOf(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new TaskInputError(`the folder of ${path} cannot be created: a part of its path is a file`, 'ENOTDIR');
+    throw fileError(error, dirname(path));
   }
 }

@@ -8,7 +8,7 @@ import { OutputFile } from './output-file.js';
 import { formatOfPath, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
 import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { connection } from './sqlite-connections.js';
-import { sqlError } from './sqlite-errors.js';
+import { missingPositionalParams, sqlError } from './sqlite-errors.js';
 
 const PREVIEW_ROWS = 100;
 /** Rows between looks at the cancel flag (and progress reports). A power of two. */
@@ -44,7 +44,8 @@ export function sqlQuery(input: Input, ctx: TaskContext): SqlQueryResult {
       rows = exportRows(statement.safeIntegers(true), params, target, columns, ctx);
     }
   } catch (error) {
-    throw sqlError(error, input.db);
+    const missing = error instanceof RangeError && /too few/i.test(error.message) ? missingPositionalParams(db, input.sql, params.length) : null;
+    throw missing ? new TaskInputError(`${input.db}: ${missing}`, 'SQL_PARAMS') : sqlError(error, input.db);
   }
   ctx.progress(1, `${rows.rowCount} rows`);
   return { columns, ...rows, durationMs: performance.now() - started };

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { accessSync, constants, rmSync, statSync, type Stats } from 'node:fs';
-import { dirname } from 'node:path';
 import { openDatabase } from '../open-database.js';
 import { TaskInputError } from '../task-errors.js';
 import { fileError } from './file-errors.js';
+import { createFolderOf } from './output-file.js';
 import { sqlError } from './sqlite-errors.js';
 
 /** How long a statement waits for another connection's lock before failing with BUSY. */
@@ -114,9 +114,8 @@ function checkDatabaseFile(path: string, mode: ConnectionMode, create: boolean):
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && create && mode === 'write') {
-      if (!statSync(dirname(path), { throwIfNoEntry: false })?.isDirectory()) {
-        throw new TaskInputError(`cannot create database ${path}: its folder does not exist`, 'ENOENT');
-      }
+      // Like every output file, a new database gets the folders on its way.
+      createFolderOf(path);
       return null;
     }
     if (code === 'ENOENT') throw new TaskInputError(`no such database file: ${path}`, 'ENOENT');

@@ -38,3 +38,25 @@ export function sqlError(error: unknown, where = ''): Error {
   }
   return error instanceof Error ? error : new Error(String(error));
 }
+
+/** Most positional values looked for when naming the missing one (SQLite allows up to 32,766). */
+const MAX_COUNTED_PARAMS = 2000;
+
+/**
+ * better-sqlite3 says "Too few parameter values were provided" without naming any. This counts
+ * the positional parameters of the statement (binding more and more values to fresh copies of
+ * it) and names the first one missing; null when the count cannot be found.
+ */
+export function missingPositionalParams(db: Database.Database, sql: string, given: number): string | null {
+  for (let n = given + 1; n <= MAX_COUNTED_PARAMS; n++) {
+    try {
+      db.prepare(sql).bind(...new Array<null>(n).fill(null));
+    } catch (error) {
+      if (error instanceof RangeError && /too few/i.test(error.message)) continue;
+      return null;
+    }
+    const missing = n - given === 1 ? `parameter ${n}` : `parameters ${given + 1} to ${n}`;
+    return `params: the statement takes ${n} positional value${n === 1 ? '' : 's'} ("?"), params gives ${given}: no value for ${missing}`;
+  }
+  return null;
+}

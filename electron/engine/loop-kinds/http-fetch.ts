@@ -1,5 +1,4 @@
 import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -8,6 +7,7 @@ import type { httpFetch as spec } from '../../../contract/kinds/http.js';
 import { fileError, isDiskFull } from '../../../workers/handlers/file-errors.js';
 import { TaskInputError } from '../../../workers/task-errors.js';
 import type { LoopTaskContext } from './loop-handler.js';
+import { createFolderOf } from '../../../workers/handlers/output-file.js';
 
 /** Body text kept in the result when there is no `output` file (the result is stored in the history). */
 const MAX_BODY_IN_RESULT = 64 * 1024;
@@ -96,14 +96,10 @@ async function readText(body: Readable, progress: (bytes: number) => void): Prom
   return bytes > MAX_BODY_IN_RESULT ? { bytes, body: text, truncated: true } : { bytes, body: text };
 }
 
+/** Missing folders on the way to the output are created, as by every kind that writes a file. */
 function checkOutputFolder(output: string): void {
-  try {
-    if (statSync(output, { throwIfNoEntry: false })?.isDirectory()) throw new TaskInputError(`output ${output} is a directory; expected a file path`, 'EISDIR');
-    if (!statSync(dirname(output)).isDirectory()) throw new TaskInputError(`the folder of output ${output} is not a directory`, 'ENOTDIR');
-  } catch (error) {
-    if (error instanceof TaskInputError) throw error;
-    throw new TaskInputError(`the folder of output ${output} does not exist`, 'ENOENT');
-  }
+  createFolderOf(output);
+  if (statSync(output, { throwIfNoEntry: false })?.isDirectory()) throw new TaskInputError(`output ${output} is a directory; expected a file path`, 'EISDIR');
 }
 
 /** Headers and body for `fetch`: a string body as is, any other value as JSON. */

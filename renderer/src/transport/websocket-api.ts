@@ -165,6 +165,7 @@ export function createWebSocketApi(options: WebSocketApiOptions): WebSocketApi {
     pauseSchedule: (params) => call('pauseSchedule', params),
     resumeSchedule: (params) => call('resumeSchedule', params),
     runSchedule: (params) => call('runSchedule', params),
+    resumeJobs: (params) => call('resumeJobs', params),
     subscribe(listener) {
       listeners.add(listener);
       if (listeners.size === 1) {
