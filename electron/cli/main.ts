@@ -3,9 +3,9 @@ import { ThreadlineError } from '../engine/errors.js';
 import { CliError } from './cli-error.js';
 import { endQuietlyOnClosedPipes } from './closed-pipes.js';
 import { nonNegativeInt, portNumber, positiveInt } from './options.js';
-import { registerRerunCommand } from './rerun-command.js';
+import { registerRerunCommand } from './rerun-definition.js';
 import type { Output } from './run-command.js';
-import { registerScheduleCommands } from './schedule-command.js';
+import { registerScheduleCommands } from './schedule-definitions.js';
 import { threadlineVersion } from './version.js';
 
 // A command's modules (the engine, the web server, ...) load when that command runs, so that
@@ -161,7 +161,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (jobId: string, options) => setExitCode(await (await import('./export-trace-command.js')).exportTrace(jobId, options, io)));
 
   registerRerunCommand(program, engineOptions, io, setExitCode);
-  registerScheduleCommands(program, setExitCode, io);
+  registerScheduleCommands(program, dataDirOption, setExitCode, io);
   return program;
 }
 

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { ApiCallError } from '../../contract/api.js';
 import type { JobRecord } from '../../contract/records.js';
 import { rerunJob } from '../engine/rerun.js';
@@ -11,33 +10,6 @@ import { drive, type EngineRunOptions, type Output } from './run-command.js';
 export interface RerunCommandOptions extends EngineRunOptions {
   /** Only the tasks that did not succeed, and those depending on them. */
   failed?: boolean;
-}
-
-/** Adds `rerun` to the program; `engineOptions` adds the options every engine-running command takes. */
-export function registerRerunCommand(program: Command, engineOptions: (command: Command) => Command, io: Output, setExitCode: (code: number) => void): void {
-  engineOptions(program.command('rerun').argument('<jobId>', 'the job to run again ("threadline jobs" lists them)'))
-    .description('run a job of the history again as a new job, or only its tasks that did not succeed')
-    .option('--failed', 'only the tasks that did not succeed, and those that depend on them')
-    .option('--json', 'print the result as JSON on stdout')
-    .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
-    .addHelpText(
-      'after',
-      [
-        '',
-        'The new job is rebuilt from the store: the same name, settings, tasks, inputs and base folder.',
-        'With --failed, a task that succeeded is not run again; a task depending on it finds that',
-        'dependency met (it is left out of the new job). With a "threadline serve" running on the data',
-        'directory, the job is submitted to it and shows in its dashboard; otherwise it runs here to the end.',
-        '',
-        'Examples:',
-        '  threadline rerun j-lx2k9q-3f9a',
-        '  threadline rerun j-lx2k9q-3f9a --failed --json > result.json',
-        '',
-        'Exit status: 0 every task succeeded (or nothing was left to re-run, or the serve took the job),',
-        '1 a task failed, was cancelled or timed out, 2 no such job, or the job is still running (--failed).',
-      ].join('\n'),
-    )
-    .action(async (jobId: string, options: RerunCommandOptions) => setExitCode(await rerunCommand(jobId, options, io)));
 }
 
 /**

@@ -3,7 +3,6 @@
  * the data directory when there is one (it answers at once), else on the job store directly (a
  * desktop app running on it reads its schedules afresh every second).
  */
-import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 import { table } from './task-table.js';
 
-interface Options {
+export interface ScheduleCommandOptions {
   dataDir?: string;
   json?: boolean;
 }
@@ -85,7 +84,7 @@ function describe(record: ScheduleRecord): string {
   return `"${record.name}" (${record.cron}${zone}); ${next}`;
 }
 
-async function addSchedule(file: string, options: Options, io: Output): Promise<number> {
+export async function addSchedule(file: string, options: ScheduleCommandOptions, io: Output): Promise<number> {
   const dataDir = dataDirOf(options);
   // Checked here first, so that a bad file is refused with the name the person typed.
   const loaded = await loadJobFile(file);
@@ -112,7 +111,7 @@ async function addSchedule(file: string, options: Options, io: Output): Promise<
   return 0;
 }
 
-async function listSchedules(options: Options, io: Output): Promise<number> {
+export async function listSchedules(options: ScheduleCommandOptions, io: Output): Promise<number> {
   const schedules =
     (await withTarget(
       dataDirOf(options),
@@ -148,7 +147,7 @@ async function listSchedules(options: Options, io: Output): Promise<number> {
   return 0;
 }
 
-async function removeSchedule(name: string, options: Options, io: Output): Promise<number> {
+export async function removeSchedule(name: string, options: ScheduleCommandOptions, io: Output): Promise<number> {
   const removed = await withTarget(
     dataDirOf(options),
     async (target) => {
@@ -165,7 +164,7 @@ async function removeSchedule(name: string, options: Options, io: Output): Promi
   return 0;
 }
 
-async function setPaused(name: string, paused: boolean, options: Options, io: Output): Promise<number> {
+export async function setPaused(name: string, paused: boolean, options: ScheduleCommandOptions, io: Output): Promise<number> {
   const schedule = await withTarget(
     dataDirOf(options),
     async (target) => {
@@ -181,52 +180,3 @@ async function setPaused(name: string, paused: boolean, options: Options, io: Ou
   return 0;
 }
 
-function dataDirOption(command: Command): Command {
-  return command.option('--data-dir <dir>', 'where the job store lives (default: the per-user app data folder, or $THREADLINE_DATA_DIR)');
-}
-
-/** Registers `threadline schedule` and its subcommands. */
-export function registerScheduleCommands(program: Command, setExitCode: (code: number) => void, io: Output): void {
-  const schedule = program
-    .command('schedule')
-    .description('jobs that run by themselves: add, list, pause, resume or remove schedules')
-    .addHelpText(
-      'after',
-      [
-        '',
-        'A job file with a "schedule" field ({ cron, timezone?, catchUp?, overlap? }) becomes a schedule. The',
-        '"threadline serve" or desktop app running on the data directory runs it when it is due; these',
-        'commands reach that host, or the store directly when none runs.',
-        '',
-        'Examples:',
-        '  threadline schedule add examples/nightly.yaml',
-        '  threadline schedule list',
-        '  threadline schedule pause nightly',
-        '  threadline schedule remove nightly',
-      ].join('\n'),
-    );
-
-  dataDirOption(schedule.command('add').argument('<jobfile>', 'a JSON or YAML job file with a "schedule" field'))
-    .description('add the job as a schedule, or replace the schedule of the same name')
-    .option('--json', 'print the schedule as JSON')
-    .addHelpText('after', '\nExit status: 0 added or replaced, 2 invalid job file (an invalid cron expression included) or no host reachable.')
-    .action(async (file: string, options: Options) => setExitCode(await addSchedule(file, options, io)));
-
-  dataDirOption(schedule.command('list'))
-    .description('list the schedules: cron, time zone, next run, last run and its outcome')
-    .option('--json', 'print the schedules as JSON')
-    .action(async (options: Options) => setExitCode(await listSchedules(options, io)));
-
-  dataDirOption(schedule.command('remove').argument('<name>', 'the schedule (its job\'s name)'))
-    .description('remove a schedule (the jobs it ran stay in the history)')
-    .addHelpText('after', '\nExit status: 0 removed, 2 no such schedule.')
-    .action(async (name: string, options: Options) => setExitCode(await removeSchedule(name, options, io)));
-
-  dataDirOption(schedule.command('pause').argument('<name>', 'the schedule'))
-    .description('stop running a schedule until it is resumed')
-    .action(async (name: string, options: Options) => setExitCode(await setPaused(name, true, options, io)));
-
-  dataDirOption(schedule.command('resume').argument('<name>', 'the schedule'))
-    .description('run a paused schedule again from its next due time (what fell due while paused is not caught up)')
-    .action(async (name: string, options: Options) => setExitCode(await setPaused(name, false, options, io)));
-}
