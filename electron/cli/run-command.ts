@@ -6,6 +6,7 @@ import { dataDirOf } from './options.js';
 import { attachPlainReporter } from './plain-reporter.js';
 import { attachProgressDisplay } from './progress-display.js';
 import { onShutdownSignals } from './shutdown-signals.js';
+import { stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
 import { taskTable } from './task-table.js';
 
 export interface EngineRunOptions {
@@ -50,6 +51,7 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     detach = null;
   };
   const removeSignals = onShutdownSignals(() => void engine.shutdown(), io.err);
+  const storeTrouble = stopOnStoreTrouble(engine);
   try {
     const jobs = await start(engine);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
@@ -57,6 +59,8 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     await engine.shutdown();
     // The live display owns the terminal until it stops; the results come after it.
     stopReporting();
+    const trouble = storeTrouble.notice();
+    if (trouble) io.err(storeTroubleLine(trouble));
     if (options.json) {
       const payload = results.map(({ job, tasks }) => jobJson(job, tasks));
       io.out(JSON.stringify(payload.length === 1 ? payload[0] : payload, null, 2));
@@ -66,10 +70,14 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
         if (job.state === 'interrupted') io.out(`run "threadline resume" to finish it`);
       }
     }
+    // What ran while the store could not record it is not a success yet.
+    if (trouble) return 1;
     return results.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
   } finally {
     stopReporting();
     removeSignals();
+    // A run that failed already reports its own error: the store's trouble is not a second line.
+    storeTrouble.detach();
     await engine.shutdown();
   }
 }

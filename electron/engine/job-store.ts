@@ -61,16 +61,17 @@ export function taskRecordOf(stored: StoredTask): TaskRecord {
   return record;
 }
 
-/** Is the process that wrote `owner` still running? Only answerable on the same host. */
-export function ownerAlive(owner: StoreOwner): boolean {
-  if (owner.host !== hostname()) return true;
-  if (owner.pid === process.pid) return true;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+/** SQLite's ways of saying that the disk under the store is full. */
+const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
+
+/** A failed write of the store as people should read it, in one line: a full disk says so. */
+export function storeWriteError(error: unknown, dataDir: string): ThreadlineError {
+  if (error instanceof ThreadlineError) return error;
+  const reason = (error as Error).message ?? String(error);
+  if (DISK_FULL_CODES.has((error as { code?: string }).code ?? '')) {
+    return new ThreadlineError('DISK_FULL', `the disk is full: the job store in ${dataDir} cannot be written (${reason})`, { cause: error });
   }
+  return new ThreadlineError('STORE_WRITE_FAILED', `the job store in ${dataDir} cannot be written: ${reason}`, { cause: error });
 }
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
@@ -171,8 +172,13 @@ export class JobStore {
     this.statements.setOwner.run(process.pid, hostname(), Date.now());
   }
 
+  /** The row only names the owner in messages (the lock decides): a store that cannot be written keeps it. */
   releaseOwnership(): void {
-    this.statements.clearOwner.run(process.pid, hostname());
+    try {
+      this.statements.clearOwner.run(process.pid, hostname());
+    } catch {
+      // A full disk: the next owner replaces the row.
+    }
   }
 
   /**
