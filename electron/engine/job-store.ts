@@ -64,11 +64,15 @@ export function taskRecordOf(stored: StoredTask): TaskRecord {
 /** SQLite's ways of saying that the disk under the store is full. */
 const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
 
+export function isDiskFull(error: unknown): boolean {
+  return DISK_FULL_CODES.has((error as { code?: string } | null)?.code ?? '');
+}
+
 /** A failed write of the store as people should read it, in one line: a full disk says so. */
 export function storeWriteError(error: unknown, dataDir: string): ThreadlineError {
   if (error instanceof ThreadlineError) return error;
   const reason = (error as Error).message ?? String(error);
-  if (DISK_FULL_CODES.has((error as { code?: string }).code ?? '')) {
+  if (isDiskFull(error)) {
     return new ThreadlineError('DISK_FULL', `the disk is full: the job store in ${dataDir} cannot be written (${reason})`, { cause: error });
   }
   return new ThreadlineError('STORE_WRITE_FAILED', `the job store in ${dataDir} cannot be written: ${reason}`, { cause: error });
@@ -90,16 +94,22 @@ export class JobStore {
     } catch (error) {
       throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the job store in ${dataDir}: ${(error as Error).message}`, { cause: error });
     }
-    this.db.pragma('busy_timeout = 5000');
-    if (!options.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.migrate();
-    } else if (this.version() > SCHEMA_VERSION) {
-      throw this.tooNew();
+    try {
+      this.db.pragma('busy_timeout = 5000');
+      if (!options.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.pragma('foreign_keys = ON');
+        this.migrate();
+      } else if (this.version() > SCHEMA_VERSION) {
+        throw this.tooNew();
+      }
+      this.statements = this.prepare();
+    } catch (error) {
+      this.db.close();
+      // A full disk cannot even make the WAL's shared-memory file: one line, not a stack.
+      throw storeWriteError(error, dataDir);
     }
-    this.statements = this.prepare();
   }
 
   private version(): number {

@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { openDatabase } from '../../workers/open-database.js';
 import { ThreadlineError } from './errors.js';
-import { STORE_FILE } from './job-store.js';
+import { isDiskFull, STORE_FILE, storeWriteError } from './job-store.js';
 
 /**
  * The file whose lock says a data directory is owned. It stays empty: only SQLite's locks on it
@@ -82,6 +82,8 @@ function openLock(dataDir: string, create: boolean): Database.Database {
     const db = openDatabase(join(dataDir, LOCK_FILE));
     // Waiting is decided here, not inside SQLite, whose busy handler cannot tell an owner from a reader.
     db.pragma('busy_timeout = 0');
+    // Nothing is ever written: no journal file, so the lock is taken even on a full disk.
+    db.pragma('journal_mode = MEMORY');
     return db;
   } catch (error) {
     throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the lock of the data directory ${dataDir}: ${(error as Error).message}`, { cause: error });
@@ -121,6 +123,7 @@ function isBusy(error: unknown): boolean {
 }
 
 function unusable(db: Database.Database, error: unknown): ThreadlineError {
+  if (isDiskFull(error)) return storeWriteError(error, dirname(db.name));
   return new ThreadlineError('DATA_DIR_UNUSABLE', `cannot lock ${db.name}: ${(error as Error).message}`, { cause: error });
 }
 
