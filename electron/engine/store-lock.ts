@@ -39,9 +39,11 @@ export class StoreLock {
     const db = openLock(dataDir, true);
     try {
       const deadline = Date.now() + READERS_WAIT_MS;
+      let noJournal = false;
       for (;;) {
         if (!tryShared(db, () => undefined)) throw inUse(dataDir);
-        if (tryExclusive(db)) return new StoreLock(db, dataDir);
+        noJournal ||= memoryJournal(db);
+        if (noJournal && tryExclusive(db)) return new StoreLock(db, dataDir);
         // An owner took it in between (the next shared try says so), or readers hold it.
         if (Date.now() > deadline) throw inUse(dataDir);
         sleep(2 + Math.random() * 8);
@@ -82,8 +84,6 @@ function openLock(dataDir: string, create: boolean): Database.Database {
     const db = openDatabase(join(dataDir, LOCK_FILE));
     // Waiting is decided here, not inside SQLite, whose busy handler cannot tell an owner from a reader.
     db.pragma('busy_timeout = 0');
-    // Nothing is ever written: no journal file, so the lock is taken even on a full disk.
-    db.pragma('journal_mode = MEMORY');
     return db;
   } catch (error) {
     throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the lock of the data directory ${dataDir}: ${(error as Error).message}`, { cause: error });
@@ -105,6 +105,20 @@ function tryShared(db: Database.Database, work: () => void): boolean {
     return true;
   } finally {
     if (db.inTransaction) db.exec('ROLLBACK');
+  }
+}
+
+/**
+ * Nothing is ever written to the lock file: with the journal in memory no journal file is made,
+ * so the lock is taken even on a full disk. Setting it reads the file, so it too can find it busy.
+ */
+function memoryJournal(db: Database.Database): boolean {
+  try {
+    db.pragma('journal_mode = MEMORY');
+    return true;
+  } catch (error) {
+    if (isBusy(error)) return false;
+    throw unusable(db, error);
   }
 }
 
