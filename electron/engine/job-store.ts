@@ -11,12 +11,6 @@ import { openDatabase } from '../../workers/open-database.js';
 
 export const STORE_FILE = 'threadline.db';
 
-export interface StoreOwner {
-  pid: number;
-  host: string;
-  startedAt: number;
-}
-
 interface TaskRow {
   job_id: string;
   id: string;
@@ -138,7 +132,6 @@ export class JobStore {
   private prepare() {
     const db = this.db;
     return {
-      owner: db.prepare<[], { pid: number; host: string; started_at: number }>('SELECT pid, host, started_at FROM owner WHERE id = 1'),
       setOwner: db.prepare('INSERT OR REPLACE INTO owner (id, pid, host, started_at) VALUES (1, ?, ?, ?)'),
       clearOwner: db.prepare('DELETE FROM owner WHERE id = 1 AND pid = ? AND host = ?'),
       insertJob: db.prepare(
@@ -173,11 +166,7 @@ export class JobStore {
     };
   }
 
-  owner(): StoreOwner | null {
-    const row = this.statements.owner.get();
-    return row ? { pid: row.pid, host: row.host, startedAt: row.started_at } : null;
-  }
-
+  /** Names this process as the owner, for the refusals others get; the lock in `store-lock.ts` decides. */
   claimOwnership(): void {
     this.statements.setOwner.run(process.pid, hostname(), Date.now());
   }
