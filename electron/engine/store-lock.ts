@@ -54,10 +54,6 @@ export class StoreLock {
     }
   }
 
-  get held(): boolean {
-    return this.db.open && this.db.inTransaction;
-  }
-
   release(): void {
     if (!this.db.open) return;
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
@@ -165,5 +161,11 @@ function readOwner(dataDir: string): { pid: number; host: string } | null {
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Ownership is taken in the engine's constructor, which is synchronous. */
 function sleep(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
+  try {
+    Atomics.wait(sleeper, 0, 0, ms);
+  } catch {
+    // A main thread that may not block on Atomics (as in some embedders): spin for these few ms.
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  }
 }
