@@ -27,6 +27,19 @@ export interface ApiSnapshot {
   attempts: Record<string, TaskAttempt[]>;
   telemetry: TelemetrySample[];
   counts: Record<TaskState, number>;
+  /** What people should see until it clears (absent from hosts that have none to say). */
+  notices?: HostNotice[];
+}
+
+/**
+ * A condition of the host that lasts, shown until it clears: today, a job store that cannot be
+ * written (`DISK_FULL`: no task starts until space comes back; what ran meanwhile is written then).
+ */
+export interface HostNotice {
+  code: 'DISK_FULL' | 'STORE_WRITE_FAILED';
+  /** One line. */
+  message: string;
+  since: number;
 }
 
 /** A job of the history with how many of its tasks ended in each state. */
@@ -230,6 +243,8 @@ export interface DeltaMessage {
   logs: TaskLogLine[];
   telemetry: TelemetrySample[];
   counts: Record<TaskState, number>;
+  /** Every current notice, present when they changed since the previous message. */
+  notices?: HostNotice[];
 }
 
 export type ApiEvent = SnapshotMessage | DeltaMessage;
@@ -339,6 +354,9 @@ const telemetrySampleSchema = z.object({
 }) satisfies z.ZodType<TelemetrySample>;
 
 const countsSchema = z.record(taskStateSchema, z.number());
+const noticesSchema = z.array(
+  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
+);
 const attemptsByTaskSchema = z.record(z.string(), z.array(attemptSchema));
 
 export const apiEventSchema = z.discriminatedUnion('type', [
@@ -351,6 +369,7 @@ export const apiEventSchema = z.discriminatedUnion('type', [
     attempts: attemptsByTaskSchema,
     telemetry: z.array(telemetrySampleSchema),
     counts: countsSchema,
+    notices: noticesSchema.optional(),
   }),
   z.object({
     type: z.literal('delta'),
@@ -362,6 +381,7 @@ export const apiEventSchema = z.discriminatedUnion('type', [
     logs: z.array(logLineSchema),
     telemetry: z.array(telemetrySampleSchema),
     counts: countsSchema,
+    notices: noticesSchema.optional(),
   }),
 ]) satisfies z.ZodType<ApiEvent>;
 

@@ -12,6 +12,7 @@ import { attachProgressDisplay } from './progress-display.js';
 import type { Reporter } from './reporter.js';
 import { engineFeed, type RunFeed } from './run-feed.js';
 import { onShutdownSignals, signalExitCode } from './shutdown-signals.js';
+import { stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
 
 export interface EngineRunOptions {
   dataDir?: string;
@@ -77,6 +78,7 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     reporter.log,
     { beforeHardStop: () => reporter.stop() },
   );
+  const storeTrouble = stopOnStoreTrouble(engine);
   try {
     const jobs = await start(engine, reporter.log);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
@@ -92,13 +94,19 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     await engine.shutdown();
     // The live display owns the terminal until it stops; the results come after it.
     reporter.stop();
+    const trouble = storeTrouble.notice();
+    if (trouble) io.err(storeTroubleLine(trouble));
     printOutcomes(outcomes, options.json, io);
     if (stoppedBy) return signalExitCode(stoppedBy);
+    // What ran while the store could not record it is not a success yet.
+    if (trouble) return 1;
     return outcomes.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
   } finally {
     reporter.stop();
     detach();
     removeSignals();
+    // A run that failed already reports its own error: the store's trouble is not a second line.
+    storeTrouble.detach();
     await engine.shutdown();
   }
 }

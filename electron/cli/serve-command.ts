@@ -62,6 +62,12 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
     throw new CliError(`cannot listen on ${options.host}:${options.port}: ${why}`);
   }
 
+  // The dashboard shows a full disk; the log says it too, once when it starts and once when it ends.
+  engine.on('notices', (notices) => {
+    const [notice] = notices;
+    io.err(notice ? `${notice.message} [${notice.code}]: no task starts until the store can be written` : 'the job store is written again');
+  });
+
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const removeSignals = onShutdownSignals(() => stop(), io.err);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { ApiSnapshot } from '../../contract/api.js';
+import type { ApiSnapshot, HostNotice } from '../../contract/api.js';
 import type { JobSpec } from '../../contract/job-spec.js';
 import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../contract/records.js';
@@ -11,13 +11,14 @@ import { ThreadlineError } from './errors.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from './executor.js';
 import { newJobId, splitTaskKey, taskKey } from './ids.js';
 import { Job } from './job.js';
-import { JobStore, ownerAlive, taskRecordOf, type StoredTask } from './job-store.js';
+import { JobStore, storeWriteError, taskRecordOf, type StoredTask } from './job-store.js';
 import { LoopExecutor } from './loop-executor.js';
 import type { MemoryLimits } from './memory-watch.js';
 import { defaultCheckpointFile, defaultWorkerFile } from './paths.js';
 import { PoolExecutor } from './pool-executor.js';
 import { ReadyQueue } from './ready-queue.js';
 import { StoreCheckpointer } from './store-checkpointer.js';
+import { StoreLock } from './store-lock.js';
 import { StoreWriter } from './store-writer.js';
 import { appendTaskLog, taskLogInMemory } from './task-logs.js';
 import { Task, type StopReason } from './task.js';
@@ -66,6 +67,8 @@ export interface EngineEvents {
   job: [job: Job];
   log: [line: TaskLogLine];
   telemetry: [sample: TelemetrySample];
+  /** What people should see until it clears (a store that cannot be written); the whole list. */
+  notices: [notices: HostNotice[]];
 }
 
 /** What a host starts a view from: the contract's snapshot, without the wire's `type` and `seq`. */
@@ -93,6 +96,8 @@ const ADMISSION_ROWS = 500;
  */
 export class Engine extends EventEmitter<EngineEvents> {
   readonly store: JobStore;
+  /** The data directory is this engine's while the operating system says so. */
+  private readonly ownership: StoreLock;
   readonly pool: PoolExecutor;
   readonly interruptedOnOpen: string[];
   private readonly loop: LoopExecutor;
@@ -114,6 +119,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly admissions = new Set<Promise<void>>();
   private closing = false;
   private closed: Promise<void> | null = null;
+  /** Set while the store cannot be written: no task starts until it can record what runs. */
+  private storeNotice: HostNotice | null = null;
 
   constructor(options: EngineOptions) {
     super();
@@ -123,18 +130,29 @@ export class Engine extends EventEmitter<EngineEvents> {
     if (!existsSync(workerFile)) {
       throw new ThreadlineError('DATA_DIR_UNUSABLE', `the pool worker entry ${workerFile} is missing; run "npm run build:node"`);
     }
-    this.store = new JobStore(options.dataDir);
+    // Taken before the store is opened: the loser of two starts never touches it.
+    this.ownership = StoreLock.take(options.dataDir);
     try {
-      this.interruptedOnOpen = this.takeOwnership(options.dataDir);
+      this.store = new JobStore(options.dataDir);
+    } catch (error) {
+      this.ownership.release();
+      throw storeWriteError(error, options.dataDir);
+    }
+    try {
+      this.interruptedOnOpen = this.recoverStore();
     } catch (error) {
       this.store.close();
-      throw error;
+      this.ownership.release();
+      throw storeWriteError(error, options.dataDir);
     }
     this.checkpointer = new StoreCheckpointer(this.store, {
       threadFile: options.checkpointFile ?? defaultCheckpointFile(),
       intervalMs: options.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
     });
-    this.writer = new StoreWriter(this.store, options.storeFlushMs ?? DEFAULTS.storeFlushMs);
+    this.writer = new StoreWriter(this.store, options.storeFlushMs ?? DEFAULTS.storeFlushMs, {
+      failed: (error) => this.onStoreHealth({ code: error.code === 'DISK_FULL' ? 'DISK_FULL' : 'STORE_WRITE_FAILED', message: error.message, since: Date.now() }),
+      recovered: () => this.onStoreHealth(null),
+    });
     const listener = this.executorListener();
     this.pool = new PoolExecutor(
       { workerFile, size: options.poolSize, resourceLimits: options.resourceLimits ?? DEFAULTS.resourceLimits, memoryLimits: options.memoryLimits, services: options.services },
@@ -159,19 +177,23 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.telemetry.start();
   }
 
-  /** Refuses a store another live engine owns; marks what a dead owner left running as interrupted. */
-  private takeOwnership(dataDir: string): string[] {
-    const owner = this.store.owner();
-    if (owner && owner.pid !== process.pid && ownerAlive(owner)) {
-      throw new ThreadlineError(
-        'DATA_DIR_IN_USE',
-        `the data directory ${dataDir} is in use by another Threadline (pid ${owner.pid}); stop it or pass another --data-dir`,
-      );
-    }
+  /** Whoever held the store before is gone: what it left running is interrupted. */
+  private recoverStore(): string[] {
     const interrupted = this.store.markInterrupted();
     this.store.pruneTelemetry(Date.now() - TELEMETRY_RETENTION_MS);
     this.store.claimOwnership();
     return interrupted;
+  }
+
+  private onStoreHealth(notice: HostNotice | null): void {
+    this.storeNotice = notice;
+    this.emit('notices', this.notices());
+    if (!notice) this.schedulePump();
+  }
+
+  /** Conditions of this engine people should see: today, a store that cannot be written. */
+  notices(): HostNotice[] {
+    return this.storeNotice ? [{ ...this.storeNotice }] : [];
   }
 
   /** Samples taken while work ran are kept in the store too, for traces of past jobs. */
@@ -220,8 +242,12 @@ export class Engine extends EventEmitter<EngineEvents> {
       if (slicer.due) await this.nextAdmissionSlice(slicer);
     }
     // Stored in one transaction, or in slices under a job row that readers do not see until the last one.
-    if (job.tasks.length <= ADMISSION_ROWS) this.store.insertJob(job.toRecord(), job.tasks);
-    else await this.storeInSlices(job, slicer);
+    try {
+      if (job.tasks.length <= ADMISSION_ROWS) this.store.insertJob(job.toRecord(), job.tasks);
+      else await this.storeInSlices(job, slicer);
+    } catch (error) {
+      throw storeWriteError(error, this.store.dataDir);
+    }
     // Durable now: it goes live in slices too (a shutdown waits for the last one).
     this.adoptJob(job);
     for (let from = 0; from < job.tasks.length; from += ADMISSION_ROWS) {
@@ -246,7 +272,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       }
       this.store.admitJob(job.id);
     } catch (error) {
-      if (this.store.db.open) this.store.discardJob(job.id);
+      // If the store cannot take even that (a full disk), the writer removes them later: the first error is the one to report.
+      this.writer.discardJob(job.id);
       throw error;
     }
   }
@@ -343,7 +370,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   private schedulePump(): void {
-    if (this.pumpScheduled || this.closing) return;
+    if (this.pumpScheduled || this.closing || this.storeNotice) return;
     this.pumpScheduled = true;
     queueMicrotask(() => {
       this.pumpScheduled = false;
@@ -833,6 +860,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       attempts,
       telemetry: this.telemetry.history(),
       counts: this.stateCounts(),
+      notices: this.notices(),
     };
   }
 
@@ -883,6 +911,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.writer.flush();
     this.store.releaseOwnership();
     this.store.close();
+    this.ownership.release();
   }
 }
 

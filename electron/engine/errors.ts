@@ -9,7 +9,9 @@ export type ThreadlineErrorCode =
   | 'STORE_TOO_NEW'
   | 'NOT_FOUND'
   | 'ENGINE_CLOSED'
-  | 'JOB_READER_FAILED';
+  | 'JOB_READER_FAILED'
+  | 'DISK_FULL'
+  | 'STORE_WRITE_FAILED';
 
 const EXIT_CODES: Record<ThreadlineErrorCode, number> = {
   JOB_FILE_INVALID: 2,
@@ -20,6 +22,9 @@ const EXIT_CODES: Record<ThreadlineErrorCode, number> = {
   ENGINE_CLOSED: 1,
   // Nothing ran: like a store that cannot be opened, the job could not even be looked at.
   JOB_READER_FAILED: 2,
+  // The input was fine; the surroundings failed while it ran.
+  DISK_FULL: 1,
+  STORE_WRITE_FAILED: 1,
 };
 
 export class ThreadlineError extends Error {

@@ -2,23 +2,34 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobRecord } from '../../contract/records.js';
 import type { TaskState } from '../../contract/task-states.js';
-import { JobStore, ownerAlive, STORE_FILE, type JobFilter, type StoredTask } from './job-store.js';
+import { JobStore, STORE_FILE, storeWriteError, type JobFilter, type StoredTask } from './job-store.js';
+import { whileUnowned } from './store-lock.js';
 
 export interface JobSummary extends JobRecord {
   counts: Partial<Record<TaskState, number>>;
 }
 
 /**
- * Reads the job history of a data directory without running anything. If the engine that
- * owned it died, what it left running is first marked interrupted, so that a dead process's
- * task is never shown as running.
+ * Reads the job history of a data directory without running anything. If no engine owns it
+ * (the store's lock is free: its last owner died or stopped), what was left running is first
+ * marked interrupted, so that a dead process's task is never shown as running. The lock is held
+ * for that one transaction only, so a starting engine waits no longer.
  */
 export function withHistory<T>(dataDir: string, read: (store: JobStore) => T): T | null {
   if (!existsSync(join(dataDir, STORE_FILE))) return null;
-  const store = new JobStore(dataDir);
+  let store: JobStore | null = null;
+  whileUnowned(dataDir, () => {
+    store = new JobStore(dataDir);
+    try {
+      store.markInterrupted();
+    } catch (error) {
+      store.close();
+      // Showing a dead process's task as running would be wrong; a full disk is said in one line.
+      throw storeWriteError(error, dataDir);
+    }
+  });
+  store ??= new JobStore(dataDir);
   try {
-    const owner = store.owner();
-    if (!owner || !ownerAlive(owner)) store.markInterrupted();
     return read(store);
   } finally {
     store.close();

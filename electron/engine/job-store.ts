@@ -12,12 +12,6 @@ import { openDatabase } from '../../workers/open-database.js';
 
 export const STORE_FILE = 'threadline.db';
 
-export interface StoreOwner {
-  pid: number;
-  host: string;
-  startedAt: number;
-}
-
 interface TaskRow {
   job_id: string;
   id: string;
@@ -91,16 +85,21 @@ export function taskRecordOf(stored: StoredTask): TaskRecord {
   return record;
 }
 
-/** Is the process that wrote `owner` still running? Only answerable on the same host. */
-export function ownerAlive(owner: StoreOwner): boolean {
-  if (owner.host !== hostname()) return true;
-  if (owner.pid === process.pid) return true;
-  try {
-    process.kill(owner.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+/** SQLite's ways of saying that the disk under the store is full. */
+const DISK_FULL_CODES = new Set(['SQLITE_FULL', 'SQLITE_IOERR_SHMSIZE']);
+
+export function isDiskFull(error: unknown): boolean {
+  return DISK_FULL_CODES.has((error as { code?: string } | null)?.code ?? '');
+}
+
+/** A failed write of the store as people should read it, in one line: a full disk says so. */
+export function storeWriteError(error: unknown, dataDir: string): ThreadlineError {
+  if (error instanceof ThreadlineError) return error;
+  const reason = (error as Error).message ?? String(error);
+  if (isDiskFull(error)) {
+    return new ThreadlineError('DISK_FULL', `the disk is full: the job store in ${dataDir} cannot be written (${reason})`, { cause: error });
   }
+  return new ThreadlineError('STORE_WRITE_FAILED', `the job store in ${dataDir} cannot be written: ${reason}`, { cause: error });
 }
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
@@ -119,16 +118,22 @@ export class JobStore {
     } catch (error) {
       throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the job store in ${dataDir}: ${(error as Error).message}`, { cause: error });
     }
-    this.db.pragma('busy_timeout = 5000');
-    if (!options.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('foreign_keys = ON');
-      this.migrate();
-    } else if (this.version() > SCHEMA_VERSION) {
-      throw this.tooNew();
+    try {
+      this.db.pragma('busy_timeout = 5000');
+      if (!options.readonly) {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = NORMAL');
+        this.db.pragma('foreign_keys = ON');
+        this.migrate();
+      } else if (this.version() > SCHEMA_VERSION) {
+        throw this.tooNew();
+      }
+      this.statements = this.prepare();
+    } catch (error) {
+      this.db.close();
+      // A full disk cannot even make the WAL's shared-memory file: one line, not a stack.
+      throw storeWriteError(error, dataDir);
     }
-    this.statements = this.prepare();
   }
 
   private version(): number {
@@ -157,7 +162,6 @@ export class JobStore {
   private prepare() {
     const db = this.db;
     return {
-      owner: db.prepare<[], { pid: number; host: string; started_at: number }>('SELECT pid, host, started_at FROM owner WHERE id = 1'),
       setOwner: db.prepare('INSERT OR REPLACE INTO owner (id, pid, host, started_at) VALUES (1, ?, ?, ?)'),
       clearOwner: db.prepare('DELETE FROM owner WHERE id = 1 AND pid = ? AND host = ?'),
       insertJob: db.prepare(
@@ -197,17 +201,18 @@ export class JobStore {
     };
   }
 
-  owner(): StoreOwner | null {
-    const row = this.statements.owner.get();
-    return row ? { pid: row.pid, host: row.host, startedAt: row.started_at } : null;
-  }
-
+  /** Names this process as the owner, for the refusals others get; the lock in `store-lock.ts` decides. */
   claimOwnership(): void {
     this.statements.setOwner.run(process.pid, hostname(), Date.now());
   }
 
+  /** The row only names the owner in messages (the lock decides): a store that cannot be written keeps it. */
   releaseOwnership(): void {
-    this.statements.clearOwner.run(process.pid, hostname());
+    try {
+      this.statements.clearOwner.run(process.pid, hostname());
+    } catch {
+      // A full disk: the next owner replaces the row.
+    }
   }
 
   /**

@@ -15,9 +15,17 @@ const db = openDatabase(file, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 const send = (event: CheckpointEvent) => port.postMessage(event);
 
-/** PASSIVE copies what no reader still needs and never waits for the engine's writes. */
+/**
+ * PASSIVE copies what no reader still needs and never waits for the engine's writes. One that
+ * fails (a full disk cannot take the pages) leaves the log as it was: the next one tries again.
+ */
 function checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): void {
-  const [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
+  let row: { busy: number; log: number; checkpointed: number } | undefined;
+  try {
+    [row] = db.pragma(`wal_checkpoint(${mode})`) as Array<{ busy: number; log: number; checkpointed: number }>;
+  } catch {
+    return;
+  }
   if (row && row.log > 0) send({ type: 'checkpointed', busy: row.busy !== 0, logFrames: row.log, checkpointedFrames: row.checkpointed });
 }
 

@@ -43,9 +43,10 @@ class Pending {
   jobs = new Map<string, Job>();
   logs: TaskLogLine[] = [];
   telemetry: TelemetrySample[] = [];
+  notices = false;
 
   get empty(): boolean {
-    return this.tasks.size === 0 && this.jobs.size === 0 && this.logs.length === 0 && this.telemetry.length === 0;
+    return this.tasks.size === 0 && this.jobs.size === 0 && this.logs.length === 0 && this.telemetry.length === 0 && !this.notices;
   }
 
   clear(): void {
@@ -57,6 +58,7 @@ class Pending {
     this.jobs.clear();
     this.logs = [];
     this.telemetry = [];
+    this.notices = false;
   }
 
   /** Removes and returns up to `n` changed tasks, those that changed first first. */
@@ -108,6 +110,11 @@ class Subscriber implements Subscription {
     this.schedule();
   }
 
+  noticesChanged(): void {
+    this.pending.notices = true;
+    this.schedule();
+  }
+
   /** At most one delta per interval: the first change after a send waits out the rest of it. */
   private schedule(): void {
     if (this.timer || this.closed) return;
@@ -147,6 +154,7 @@ class Subscriber implements Subscription {
       logs: pending.logs,
       telemetry: pending.telemetry,
       counts: engine.stateCounts(),
+      ...(pending.notices ? { notices: engine.notices() } : {}),
     };
     for (const task of pending.takeTasks(this.tasksPerDelta.size)) {
       // Results can be large (a query's preview rows): views fetch them with taskDetail.
@@ -200,6 +208,9 @@ export class EventBatcher {
   private readonly onTelemetry = (sample: TelemetrySample) => {
     for (const s of this.subscribers) s.addTelemetry(sample);
   };
+  private readonly onNotices = () => {
+    for (const s of this.subscribers) s.noticesChanged();
+  };
 
   constructor(
     private readonly engine: Engine,
@@ -235,6 +246,7 @@ export class EventBatcher {
     this.engine.on('job', this.onJob);
     this.engine.on('log', this.onLog);
     this.engine.on('telemetry', this.onTelemetry);
+    this.engine.on('notices', this.onNotices);
   }
 
   private detach(): void {
@@ -242,5 +254,6 @@ export class EventBatcher {
     this.engine.off('job', this.onJob);
     this.engine.off('log', this.onLog);
     this.engine.off('telemetry', this.onTelemetry);
+    this.engine.off('notices', this.onNotices);
   }
 }

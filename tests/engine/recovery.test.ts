@@ -89,9 +89,10 @@ describe('job store and recovery', () => {
     expect(second.task(`${job.id}:next`)?.state).toBe('succeeded');
   });
 
-  it('refuses a store written by a newer schema, naming both versions', () => {
+  it('refuses a store written by a newer schema, naming both versions', async () => {
     const dataDir = tempDir();
-    makeEngine({ dataDir });
+    // A live engine owns its data directory, even against another engine of the same process.
+    await makeEngine({ dataDir }).shutdown();
     sqlite(join(dataDir, STORE_FILE), 'PRAGMA user_version = 99');
     expect(() => new Engine({ dataDir })).toThrow(new RegExp(`schema version 99; this Threadline knows up to ${SCHEMA_VERSION}$`));
   });

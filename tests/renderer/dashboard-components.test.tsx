@@ -279,6 +279,16 @@ describe('the dashboard with a host', () => {
     expect(screen.getByTestId('stream-state').textContent).toBe('live');
   });
 
+  it('shows the host\'s notice of a full disk until a delta clears it', () => {
+    const message = 'the disk is full: the job store in /data cannot be written (database or disk is full)';
+    const { send } = mount(new RecordingApi(), snapshot(1, { notices: [{ code: 'DISK_FULL', message, since: T0 }] }));
+    expect(screen.getByTestId('host-notices').textContent).toBe(`Disk full: ${message}. No new task starts until it can be written again.`);
+    send(delta(2, { counts: counts({ queued: 1 }) }));
+    expect(screen.getByRole('alert').textContent).toContain(message);
+    send(delta(3, { notices: [] }));
+    expect(screen.queryByTestId('host-notices')).toBeNull();
+  });
+
   it('offers native pickers only where the host has them', async () => {
     mount(new RecordingApi(), demoSnapshot());
     expect(screen.queryByRole('button', { name: 'Choose…' })).toBeNull();

@@ -57,6 +57,7 @@ export function App({ api, store }: AppProps) {
                 Cannot open job {routeJobId}: {jobProblem}
               </p>
             )}
+            <HostNotices store={store} />
             <HeadlineNumbers />
             <Timeline store={store} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
             <div className="work-area">
@@ -73,6 +74,21 @@ export function App({ api, store }: AppProps) {
         </div>
       </NoticesProvider>
     </DashboardContext.Provider>
+  );
+}
+
+/** What the host says lasts until it clears, such as a full disk under its job store. */
+function HostNotices({ store }: { store: DashboardStore }) {
+  useStoreVersion(store);
+  if (store.hostNotices.length === 0) return null;
+  return (
+    <div className="host-notices" role="alert" data-testid="host-notices">
+      {store.hostNotices.map((notice) => (
+        <p key={notice.code} className="host-notice">
+          <strong>{notice.code === 'DISK_FULL' ? 'Disk full' : 'Job store not written'}:</strong> {notice.message}. No new task starts until it can be written again.
+        </p>
+      ))}
+    </div>
   );
 }
 

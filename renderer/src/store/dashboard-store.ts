@@ -1,4 +1,4 @@
-import type { ApiEvent, DeltaMessage, JobDetail, SnapshotMessage } from '../../../contract/api';
+import type { ApiEvent, DeltaMessage, HostNotice, JobDetail, SnapshotMessage } from '../../../contract/api';
 import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../../contract/records';
 import { TASK_STATES, type TaskState } from '../../../contract/task-states';
 import type { TelemetrySample } from '../../../contract/telemetry';
@@ -43,6 +43,8 @@ export class DashboardStore {
   readonly rendererMemory: RingBuffer<number | null>;
   readonly timeline = new TimelineIndex();
   counts: Record<TaskState, number> = emptyCounts();
+  /** The host's lasting conditions (a job store that cannot be written), shown until they clear. */
+  hostNotices: HostNotice[] = [];
   stream: StreamState = 'connecting';
   /** Bumped once per frame in which anything changed; what React subscribes to. */
   version = 0;
@@ -151,6 +153,7 @@ export class DashboardStore {
       else this.putPastJob(detail);
     }
     this.counts = { ...emptyCounts(), ...snapshot.counts };
+    this.hostNotices = snapshot.notices ?? [];
     this.seq = snapshot.seq;
     this.stream = 'live';
     this.taskSetVersion++;
@@ -168,6 +171,7 @@ export class DashboardStore {
       return;
     }
     this.seq = delta.seq;
+    if (delta.notices) this.hostNotices = delta.notices;
     for (const job of delta.jobs) this.jobs.set(job.id, job);
     let added = false;
     for (const task of delta.tasks) {
