@@ -32,6 +32,7 @@ export class Telemetry {
   private elu = performance.eventLoopUtilization();
   private lastAt = Date.now();
   private timer: NodeJS.Timeout | null = null;
+  private lastMemory: TelemetrySample['memory'] | null = null;
 
   constructor(
     private readonly source: TelemetrySource,
@@ -49,7 +50,7 @@ export class Telemetry {
   sample(): TelemetrySample {
     const now = Date.now();
     const elu = performance.eventLoopUtilization();
-    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = this.memory();
     const h = this.histogram;
     const seconds = Math.max(0.001, (now - this.lastAt) / 1000);
     const workers = this.source.workers();
@@ -75,6 +76,20 @@ export class Telemetry {
     if (this.ring.length > this.capacity) this.ring.shift();
     this.onSample(sample);
     return sample;
+  }
+
+  /**
+   * The process's memory. Reading rss opens a file under /proc; with every descriptor taken
+   * (EMFILE) that throws, and a throw from this timer would end the host: the last figures stand in.
+   */
+  private memory(): TelemetrySample['memory'] {
+    try {
+      const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      this.lastMemory = { rss, heapUsed, heapTotal, external, arrayBuffers };
+    } catch {
+      this.lastMemory ??= { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+    }
+    return this.lastMemory;
   }
 
   history(): TelemetrySample[] {

@@ -15,6 +15,9 @@ import { answerMetrics, isMetricsPath } from './metrics-endpoint.js';
 import { notBuiltPage } from './not-built-page.js';
 import { lookUpStatic } from './static-files.js';
 
+/** Connections at once; past it a new one is closed at once. A dashboard needs a handful. */
+const MAX_CONNECTIONS = 512;
+
 export interface DashboardServerOptions {
   engine: Engine;
   host: string;
@@ -150,6 +153,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       resolve();
     });
   });
+  // Out of descriptors (EMFILE), accepting a connection fails with an 'error' on the server,
+  // which without a listener would end the host: the connection is dropped and the server goes
+  // on. A cap on connections keeps a client from taking every descriptor in the first place.
+  server.on('error', () => {});
+  server.maxConnections = MAX_CONNECTIONS;
   const { port } = server.address() as AddressInfo;
   access = new AccessPolicy(options.host, port);
   const url = `http://${hostForUrl(options.host)}:${port}/?${TOKEN_QUERY_PARAM}=${options.token}`;
