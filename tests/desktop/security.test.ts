@@ -145,7 +145,8 @@ describe('the desktop window', () => {
     expect(dialog.errorBoxes).toHaveLength(1);
     const [box] = dialog.errorBoxes;
     expect(box!.title).toBe('Threadline cannot start');
-    expect(box!.content).toContain(`cannot open the job store in ${join(blocker, 'data')}`);
+    // The data directory's lock is taken before its store is opened: that is what fails here.
+    expect(box!.content).toContain(`cannot open the lock of the data directory ${join(blocker, 'data')}: ENOTDIR: not a directory`);
     // Without an Electron build of better-sqlite3 next to the app, the message says how to get one.
     expect(box!.content).toContain('no Electron build of better-sqlite3');
     expect(box!.content).not.toMatch(/\n\s+at /);
