@@ -5,6 +5,7 @@ import { HealthCharts } from '../health/HealthCharts';
 import { HeadlineNumbers } from '../health/HeadlineNumbers';
 import { NewWorkPanel } from '../new-work/NewWorkPanel';
 import { SchedulesPanel } from '../schedules/SchedulesPanel';
+import { MetricsSetting } from '../settings/MetricsSetting';
 import type { DashboardStore } from '../store/dashboard-store';
 import { JobsList } from '../tasks/JobsList';
 import { NO_FILTER, type TaskFilter } from '../tasks/task-filter';
@@ -66,6 +67,7 @@ export function App({ api, store }: AppProps) {
                 <JobsList filterJobId={filter.jobId} onShowJob={(jobId) => changeFilter({ ...filter, jobId })} />
                 <NewWorkPanel />
                 <SchedulesPanel />
+                <MetricsSetting />
               </div>
             </div>
             <HealthCharts />
