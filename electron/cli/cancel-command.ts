@@ -1,7 +1,7 @@
 import { ApiCallError } from '../../contract/api.js';
-import { connectApi } from '../serve/node-api-client.js';
 import { findRunningServe } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
+import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 
@@ -14,13 +14,7 @@ export async function cancelOnServer(target: string, options: { dataDir?: string
   const dataDir = dataDirOf(options);
   const found = findRunningServe(dataDir);
   if (!found.ok) throw new CliError(found.problem);
-  const { host, port, token } = found.info;
-  let client;
-  try {
-    client = await connectApi({ host, port, token });
-  } catch (error) {
-    throw new CliError(`cannot reach "threadline serve" at ${host}:${port}: ${(error as Error).message}`);
-  }
+  const client = await connectServe(found.info);
   try {
     const isTask = target.includes(':');
     const cancelled = isTask ? Number((await client.api.cancelTask({ key: target })).cancelled) : (await client.api.cancelJob({ jobId: target })).cancelled;

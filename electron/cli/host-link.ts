@@ -1,5 +1,6 @@
 import { connectApi, type NodeApiClient } from '../serve/node-api-client.js';
-import { findRunningServe } from '../serve/serve-info.js';
+import { findRunningServe, type ServeInfo } from '../serve/serve-info.js';
+import { CliError } from './cli-error.js';
 
 /**
  * The host that owns a data directory (`threadline serve`), reached through its API: its
@@ -14,5 +15,14 @@ export async function reachHost(dataDir: string): Promise<NodeApiClient | null> 
     return await connectApi({ host, port, token });
   } catch {
     return null;
+  }
+}
+
+/** Connects to the serve its file names; one line, not a stack, when it does not answer. */
+export async function connectServe({ host, port, token }: Pick<ServeInfo, 'host' | 'port' | 'token'>): Promise<NodeApiClient> {
+  try {
+    return await connectApi({ host, port, token });
+  } catch (error) {
+    throw new CliError(`cannot reach "threadline serve" at ${host}:${port}: ${(error as Error).message}`);
   }
 }

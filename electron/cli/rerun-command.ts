@@ -1,9 +1,9 @@
 import { ApiCallError } from '../../contract/api.js';
 import type { JobRecord } from '../../contract/records.js';
 import { rerunJob } from '../engine/rerun.js';
-import { connectApi } from '../serve/node-api-client.js';
 import { findRunningServe, type ServeInfo } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
+import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import { drive, type EngineRunOptions, type Output } from './run-command.js';
 
@@ -34,12 +34,7 @@ export async function rerunCommand(jobId: string, options: RerunCommandOptions, 
 }
 
 async function rerunOnServer(info: ServeInfo, jobId: string, failedOnly: boolean, options: RerunCommandOptions, io: Output): Promise<number> {
-  let client;
-  try {
-    client = await connectApi({ host: info.host, port: info.port, token: info.token });
-  } catch (error) {
-    throw new CliError(`cannot reach "threadline serve" at ${info.host}:${info.port}: ${(error as Error).message}`);
-  }
+  const client = await connectServe(info);
   try {
     const result = await client.api.rerunJob({ jobId, failedOnly });
     if (!result.ok) {

@@ -12,9 +12,9 @@ import { jobFileError } from '../engine/errors.js';
 import { loadJobFile } from '../engine/job-file.js';
 import { JobStore, STORE_FILE } from '../engine/job-store.js';
 import { ScheduleStore } from '../schedules/schedule-store.js';
-import { connectApi } from '../serve/node-api-client.js';
 import { findRunningServe } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
+import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 import { table } from './task-table.js';
@@ -30,13 +30,8 @@ type Target = { host: ThreadlineApi; hostUrl: string } | { store: ScheduleStore 
 async function withTarget<T>(dataDir: string, work: (target: Target) => Promise<T> | T, options: { createStore: boolean }): Promise<T | null> {
   const found = findRunningServe(dataDir);
   if (found.ok) {
-    const { host, port, token } = found.info;
-    let client;
-    try {
-      client = await connectApi({ host, port, token });
-    } catch (error) {
-      throw new CliError(`cannot reach "threadline serve" at ${host}:${port}: ${(error as Error).message}`);
-    }
+    const { host, port } = found.info;
+    const client = await connectServe(found.info);
     try {
       return await work({ host: client.api, hostUrl: `${host}:${port}` });
     } catch (error) {
