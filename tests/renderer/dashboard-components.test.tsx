@@ -1,26 +1,15 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../contract/api';
 import type { TaskRecord } from '../../contract/records';
 import { App } from '../../renderer/src/app/App';
 import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi, RecordingDesktopApi } from './recording-api';
 import { attempt, counts, delta, job, manualFrames, sample, snapshot, T0, task } from './records';
+import { giveTaskListAHeight } from './task-list-layout';
 
-// happy-dom does no layout: give the task list's scroll box a height so the virtualizer has a window.
-const layout = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
-    configurable: true,
-    get(this: HTMLElement) {
-      return this.classList.contains('task-scroll') ? 400 : 0;
-    },
-  });
-});
-afterAll(() => {
-  if (layout) Object.defineProperty(HTMLElement.prototype, 'clientHeight', layout);
-});
+giveTaskListAHeight();
 afterEach(() => cleanup());
 
 function mount(api: RecordingApi = new RecordingApi(), first?: ApiEvent) {

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../contract/api';
 import { App } from '../../renderer/src/app/App';
 import { jobIdOfHash, jobHref } from '../../renderer/src/app/job-route';
@@ -8,20 +8,10 @@ import { outcomeText } from '../../renderer/src/app/JobOutcomeWatcher';
 import { queueTimes } from '../../renderer/src/detail/TaskDetail';
 import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi } from './recording-api';
+import { giveTaskListAHeight } from './task-list-layout';
 import { attempt, counts, delta, job, manualFrames, snapshot, T0, task } from './records';
 
-const layout = Object.getOwnPropertyDescriptor(HTMLElement.prototype, 'clientHeight');
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
-    configurable: true,
-    get(this: HTMLElement) {
-      return this.classList.contains('task-scroll') ? 400 : 0;
-    },
-  });
-});
-afterAll(() => {
-  if (layout) Object.defineProperty(HTMLElement.prototype, 'clientHeight', layout);
-});
+giveTaskListAHeight();
 afterEach(() => {
   cleanup();
   window.history.replaceState(null, '', '/');
