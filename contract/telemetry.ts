@@ -18,3 +18,26 @@ export interface TelemetrySample {
   running: number;
   completionsPerSecond: number;
 }
+
+/**
+ * A machine running `threadline worker` for this engine, as it last announced itself over the
+ * queue. Its threads appear as task workers named `<name>/<thread>` (for example `build-07/3`).
+ */
+export interface RemoteMachine {
+  /** The worker's `--name`: unique among the workers on one queue. */
+  name: string;
+  /** The operating system's hostname of that machine. */
+  host: string;
+  /** Threads it offers (its `--workers`). */
+  threads: number;
+  /** Tasks running there now, as the engine counts them. */
+  running: number;
+  /** `ready`: takes tasks; `draining`: finishing its tasks before it exits; `lost`: not heard from within its announce timeout. */
+  state: 'ready' | 'draining' | 'lost';
+  /** When its last announcement arrived (ms since the epoch, the engine's clock). */
+  lastHeardAt: number;
+  /** Its process's resident memory, bytes. */
+  rssBytes: number;
+  /** Its main loop's delay p99 over its last announce interval, ms. */
+  loopDelayP99Ms: number;
+}
