@@ -1,22 +1,17 @@
 import { createReadStream } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { pipeline, type Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
-import { API_WEBSOCKET_PATH, TOKEN_QUERY_PARAM } from '../../contract/api.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { TOKEN_QUERY_PARAM } from '../../contract/api.js';
 import type { Engine } from '../engine/engine.js';
 import { ApiHandlers } from '../hosts/api-handlers.js';
 import { EventBatcher } from '../hosts/event-batcher.js';
 import type { ThreadlineMetrics } from '../hosts/metrics.js';
 import type { Scheduler } from '../schedules/scheduler.js';
-import { AccessPolicy, hostForUrl, tokenOf, tokensMatch } from './access.js';
-import { serveApiSocket } from './api-socket.js';
+import { hostForUrl, tokenOf, tokensMatch, type AccessPolicy } from './access.js';
+import { isApiPath, startApiServer, type ApiServer } from './api-server.js';
 import { answerMetrics, isMetricsPath } from './metrics-endpoint.js';
 import { notBuiltPage } from './not-built-page.js';
 import { lookUpStatic } from './static-files.js';
-
-/** Connections at once; past it a new one is closed at once. A dashboard needs a handful. */
-const MAX_CONNECTIONS = 512;
 
 export interface DashboardServerOptions {
   engine: Engine;
@@ -43,9 +38,6 @@ export interface DashboardServer {
   close(): Promise<void>;
 }
 
-/** Largest WebSocket message accepted (a job file's text travels in one). */
-const MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
-
 function securityHeaders(request: IncomingMessage): Record<string, string> {
   return {
     'Content-Security-Policy': [
@@ -70,11 +62,6 @@ function securityHeaders(request: IncomingMessage): Record<string, string> {
   };
 }
 
-function isApiPath(target: string): boolean {
-  const path = target.split(/[?#]/, 1)[0]!;
-  return path === API_WEBSOCKET_PATH || path.startsWith(`${API_WEBSOCKET_PATH}/`);
-}
-
 /**
  * The headless dashboard: the built renderer as static files and the API over a WebSocket at
  * `/api`, admitted by the token, from this server's own origin only.
@@ -82,8 +69,6 @@ function isApiPath(target: string): boolean {
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const handlers = new ApiHandlers(options.engine, { defaultBaseDir: options.baseDir, scheduler: options.scheduler });
   const batcher = new EventBatcher(options.engine);
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
-  let access: AccessPolicy | null = null;
 
   const reply = (request: IncomingMessage, response: ServerResponse, status: number, text: string, type = 'text/plain; charset=utf-8') => {
     const body = Buffer.from(text);
@@ -91,9 +76,9 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     response.end(request.method === 'HEAD' ? undefined : body);
   };
 
-  const server = createServer((request, response) => {
+  const answer = (request: IncomingMessage, response: ServerResponse, access: AccessPolicy) => {
     const target = request.url ?? '/';
-    if (!access?.hostAllowed(request)) return reply(request, response, 403, 'refused: unknown Host\n');
+    if (!access.hostAllowed(request)) return reply(request, response, 403, 'refused: unknown Host\n');
     if (options.metrics && isMetricsPath(target)) return void answerMetrics(request, response, options.metrics, options.token);
     if (isApiPath(target)) {
       if (!tokensMatch(tokenOf(request), options.token)) return reply(request, response, 401, `refused: the ${TOKEN_QUERY_PARAM} is missing or wrong\n`);
@@ -124,61 +109,24 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     if (request.method === 'HEAD') return response.end();
     // pipeline, not pipe: a client gone mid-file must close the file too, not leave it open.
     pipeline(createReadStream(found.path), response, () => {});
-  });
+  };
 
-  // A client may reset its connection (RST) at any moment: the next write to that socket then
-  // fails, and a socket error without a listener ends the process. Node's HTTP server listens
-  // only until an upgrade, so every connection gets a listener of its own, for its whole life.
-  server.on('connection', (socket: Socket) => {
-    socket.on('error', () => socket.destroy());
-  });
-
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refuse = (status: number, reason: string) => {
-      if (!socket.writable) return socket.destroy();
-      socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
-    };
-    const target = request.url ?? '/';
-    if (target.split('?', 1)[0] !== API_WEBSOCKET_PATH) return refuse(404, 'Not Found');
-    if (!access?.hostAllowed(request)) return refuse(403, 'Forbidden Host');
-    if (!access.originAllowed(request)) return refuse(403, 'Forbidden Origin');
-    if (!tokensMatch(tokenOf(request), options.token)) return refuse(401, 'Unauthorized');
-    sockets.handleUpgrade(request, socket, head, (ws) => serveApiSocket(ws, handlers, batcher));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  // Out of descriptors (EMFILE), accepting a connection fails with an 'error' on the server,
-  // which without a listener would end the host: the connection is dropped and the server goes
-  // on. A cap on connections keeps a client from taking every descriptor in the first place.
-  server.on('error', () => {});
-  server.maxConnections = MAX_CONNECTIONS;
-  const { port } = server.address() as AddressInfo;
-  access = new AccessPolicy(options.host, port);
+  let server: ApiServer;
+  try {
+    server = await startApiServer({ host: options.host, port: options.port, token: options.token, handlers, batcher, answer });
+  } catch (error) {
+    batcher.close();
+    throw error;
+  }
+  const port = server.port;
   const url = `http://${hostForUrl(options.host)}:${port}/?${TOKEN_QUERY_PARAM}=${options.token}`;
 
-  let closed: Promise<void> | null = null;
   return {
     url,
     port,
     close() {
-      closed ??= (async () => {
-        batcher.close();
-        for (const client of sockets.clients) client.close(1001, 'the server is shutting down');
-        // Give clients a moment to answer the close frame, then cut what is left: a client that
-        // never answers must not hold the stop up for ws's 30 s closing timeout.
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        for (const client of sockets.clients) client.terminate();
-        await new Promise<void>((resolve) => sockets.close(() => resolve()));
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      })();
-      return closed;
+      batcher.close();
+      return server.close();
     },
   };
 }
