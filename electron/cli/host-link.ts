@@ -1,28 +1,37 @@
 import { connectApi, type NodeApiClient } from '../serve/node-api-client.js';
-import { findRunningServe, type ServeInfo } from '../serve/serve-info.js';
+import { findRunningServe, hostName, type ServeInfo } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
 
+/** A connection to the host that owns a data directory, and that host's name for messages. */
+export interface HostLink {
+  client: NodeApiClient;
+  /** `"threadline serve"` or `the Threadline desktop app`. */
+  name: string;
+}
+
 /**
- * The host that owns a data directory (`threadline serve`), reached through its API: its
- * serve file says where it listens, and only an answer proves it is there. Null when there is
- * no serve file or nothing answers at its address (a host that died without removing it).
+ * The host that owns a data directory (`threadline serve` or the desktop app), reached through
+ * its API: its serve file says where it listens, and only an answer proves it is there. Null
+ * when there is no serve file or nothing answers at its address (a host that died without
+ * removing it); the store's lock then decides whether this process may open the store.
  */
-export async function reachHost(dataDir: string): Promise<NodeApiClient | null> {
+export async function reachHost(dataDir: string): Promise<HostLink | null> {
   const found = findRunningServe(dataDir);
   if (!found.ok) return null;
   const { host, port, token } = found.info;
   try {
-    return await connectApi({ host, port, token });
+    return { client: await connectApi({ host, port, token }), name: hostName(found.info) };
   } catch {
     return null;
   }
 }
 
-/** Connects to the serve its file names; one line, not a stack, when it does not answer. */
-export async function connectServe({ host, port, token }: Pick<ServeInfo, 'host' | 'port' | 'token'>): Promise<NodeApiClient> {
+/** Connects to the host its serve file names; one line, not a stack, when it does not answer. */
+export async function connectServe(info: Pick<ServeInfo, 'host' | 'port' | 'token' | 'app'>): Promise<NodeApiClient> {
+  const { host, port, token } = info;
   try {
     return await connectApi({ host, port, token });
   } catch (error) {
-    throw new CliError(`cannot reach "threadline serve" at ${host}:${port}: ${(error as Error).message}`);
+    throw new CliError(`cannot reach ${hostName(info)} at ${host}:${port}: ${(error as Error).message}`);
   }
 }

@@ -27,11 +27,15 @@ export class HostJobWatch {
   private readonly done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
 
   /** Starts listening at once, so that nothing a fast job does between its submission and `follow` is missed. */
-  constructor(private readonly client: NodeApiClient) {
+  constructor(
+    private readonly client: NodeApiClient,
+    /** The host as messages name it. */
+    private readonly hostName = '"threadline serve"',
+  ) {
     this.feed = new RunFeed(() => ({ ...this.counts }));
     // A loss before `follow` awaits it is reported there, not as an unhandled rejection.
     this.done.catch(() => {});
-    client.onLost((why) => this.settle.reject(new CliError(`lost the connection to "threadline serve" (${why}); ${this.whereNow()}`, 1)));
+    client.onLost((why) => this.settle.reject(new CliError(`lost the connection to ${this.hostName} (${why}); ${this.whereNow()}`, 1)));
     this.unsubscribe = client.api.subscribe((event) => {
       if (this.early) this.early.push(event);
       else this.onEvent(event);
@@ -55,7 +59,7 @@ export class HostJobWatch {
     try {
       return await Promise.all(jobs.map((job) => this.outcome(job.id)));
     } catch (error) {
-      throw new CliError(`cannot read the results from "threadline serve" (${(error as Error).message}); ${this.whereNow()}`, 1);
+      throw new CliError(`cannot read the results from ${this.hostName} (${(error as Error).message}); ${this.whereNow()}`, 1);
     }
   }
 
@@ -98,7 +102,7 @@ export class HostJobWatch {
       for (const job of jobs) if (this.jobs.has(job.id) && !held.has(job.id)) this.jobs.set(job.id, job);
       this.checkDone();
     } catch (error) {
-      this.settle.reject(new CliError(`cannot list the jobs of "threadline serve" (${(error as Error).message}); ${this.whereNow()}`, 1));
+      this.settle.reject(new CliError(`cannot list the jobs of ${this.hostName} (${(error as Error).message}); ${this.whereNow()}`, 1));
     }
   }
 

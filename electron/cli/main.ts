@@ -65,8 +65,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         'event loop\'s delay; into a pipe or a file it prints plain lines. Warnings are printed as they come,',
         'and each task\'s result in a line at the end.',
         '',
-        'When a "threadline serve" owns the data directory, the job runs there (and shows in its dashboard),',
-        'followed live from here; Ctrl-C then cancels it there. Another --data-dir runs its own engine.',
+        'When a "threadline serve" or the desktop app owns the data directory, the job runs there (and shows',
+        'in its dashboard), followed live from here; Ctrl-C then cancels it there. Another --data-dir runs',
+        'its own engine.',
         '',
         'Examples:',
         '  threadline run examples/sql-query.yaml',
@@ -97,7 +98,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('run the unfinished tasks of interrupted jobs to the end')
     .option('--json', 'print the results as JSON')
     .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
-    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran. When a "threadline serve" owns\nthe data directory, the jobs resume there, followed from here.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input,\n130 stopped by Ctrl-C.')
+    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran. When a "threadline serve" or\nthe desktop app owns the data directory, the jobs resume there, followed from here.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input,\n130 stopped by Ctrl-C.')
     .action(async (options) => setExitCode(await (await import('./run-command.js')).resumeJobs(options, io)));
 
   engineOptions(program.command('serve'))
@@ -124,7 +125,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (options) => setExitCode(await (await import('./serve-command.js')).serveDashboard(options, io)));
 
   dataDirOption(program.command('cancel').argument('<jobId|taskKey>', 'a job id, or a task key "<jobId>:<taskId>"'))
-    .description('cancel a job or a task on the "threadline serve" running on the data directory')
+    .description('cancel a job or a task on the "threadline serve" or desktop app running on the data directory')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',

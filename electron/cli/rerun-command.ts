@@ -1,7 +1,7 @@
 import { ApiCallError } from '../../contract/api.js';
 import type { JobRecord } from '../../contract/records.js';
 import { rerunJob } from '../engine/rerun.js';
-import { findRunningServe, type ServeInfo } from '../serve/serve-info.js';
+import { findRunningServe, hostName, type ServeInfo } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
 import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
@@ -14,8 +14,8 @@ export interface RerunCommandOptions extends EngineRunOptions {
 
 /**
  * `threadline rerun <jobId> [--failed]`: the job again as a new job, rebuilt from the store.
- * With a `threadline serve` on the data directory the new job runs there (and shows in its
- * dashboard); otherwise on an engine of its own, to the end, reported like `run`.
+ * With a `threadline serve` or the desktop app on the data directory the new job runs there (and
+ * shows in its dashboard); otherwise on an engine of its own, to the end, reported like `run`.
  */
 export async function rerunCommand(jobId: string, options: RerunCommandOptions, io: Output): Promise<number> {
   const failedOnly = options.failed === true;
@@ -45,6 +45,7 @@ async function rerunOnServer(info: ServeInfo, jobId: string, failedOnly: boolean
       return 0;
     }
     if (options.json) io.out(JSON.stringify({ rerunOf: jobId, job: result.job }));
+    else if (info.app === 'desktop') io.out(`${describeRerun(result.job, jobId, failedOnly)} on ${hostName(info)}: follow it in its window`);
     else io.out(`${describeRerun(result.job, jobId, failedOnly)} on "threadline serve" (${info.url.split('?')[0]}): follow it in the dashboard`);
     return 0;
   } catch (error) {

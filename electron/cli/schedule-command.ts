@@ -1,7 +1,7 @@
 /**
- * `threadline schedule add|list|remove|pause|resume`: through the `threadline serve` running on
- * the data directory when there is one (it answers at once), else on the job store directly (a
- * desktop app running on it reads its schedules afresh every second).
+ * `threadline schedule add|list|remove|pause|resume`: through the host (`threadline serve` or the
+ * desktop app) running on the data directory when there is one (it answers at once), else on the
+ * job store directly (a desktop app without its API reads its schedules afresh every second).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

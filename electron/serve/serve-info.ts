@@ -2,8 +2,15 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-/** The file a running `threadline serve` leaves in its data directory, so other commands can reach it. */
+/**
+ * The file the host that owns a data directory (`threadline serve` or the desktop app) leaves
+ * there while it runs, so that other commands can reach its API.
+ */
 export const SERVE_INFO_FILE = 'serve.json';
+
+/** Which host wrote the file: a file without the field comes from a `serve`. */
+export const HOST_APPS = ['serve', 'desktop'] as const;
+export type HostApp = (typeof HOST_APPS)[number];
 
 const serveInfoSchema = z.object({
   url: z.string(),
@@ -12,12 +19,18 @@ const serveInfoSchema = z.object({
   token: z.string().min(1),
   pid: z.number().int().positive(),
   startedAt: z.number(),
+  app: z.enum(HOST_APPS).default('serve'),
 });
 
 export type ServeInfo = z.infer<typeof serveInfoSchema>;
 
+/** The host as a message names it. */
+export function hostName(info: Pick<ServeInfo, 'app'>): string {
+  return info.app === 'desktop' ? 'the Threadline desktop app' : '"threadline serve"';
+}
+
 /** Written atomically and readable by its owner only: it holds the token. */
-export function writeServeInfo(dataDir: string, info: ServeInfo): void {
+export function writeServeInfo(dataDir: string, info: z.input<typeof serveInfoSchema>): void {
   const file = join(dataDir, SERVE_INFO_FILE);
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
@@ -55,7 +68,7 @@ export function findRunningServe(dataDir: string): ServeLookup {
   }
   if (!info) return { ok: false, problem: `${file} is not a valid serve file; expected {url, host, port, token, pid, startedAt}` };
   if (!processAlive(info.pid)) {
-    return { ok: false, problem: `the "threadline serve" that wrote ${file} (pid ${info.pid}) is no longer running` };
+    return { ok: false, problem: `${info.app === 'desktop' ? 'the Threadline desktop app' : 'the "threadline serve"'} that wrote ${file} (pid ${info.pid}) is no longer running` };
   }
   return { ok: true, info };
 }
