@@ -1,6 +1,7 @@
 /**
  * The desktop app's life: one instance, a secured session and window, the engine on the
- * user-data folder, the API over IPC, notifications, and a quit that waits for the engine.
+ * user-data folder, the API over IPC (and on loopback for the CLI), notifications, and a quit
+ * that waits for the engine.
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { serveApiOverIpc } from './desktop-ipc.js';
 import { useElectronSqlite } from './electron-sqlite.js';
 import { shutDownEngineOnQuit, QUIT_DEADLINE_MS } from './graceful-quit.js';
 import { notifyWhenLongJobsEnd } from './long-job-notifier.js';
+import { startLoopbackApi, type LoopbackApi } from './loopback-api.js';
 import { createMainWindow } from './main-window.js';
 import { MetricsEndpointSetting } from './metrics-setting.js';
 import { nativeDialogs } from './native-dialogs.js';
@@ -34,6 +36,8 @@ export interface DesktopAppOptions {
   /** Vite's dev server (`npm run dev`); the pages then come from there. */
   devServerUrl?: string;
   quitDeadlineMs?: number;
+  /** The port of the API for threadline commands on 127.0.0.1; default 0, a free one. */
+  apiPort?: number;
 }
 
 export interface RunningDesktopApp {
@@ -41,6 +45,8 @@ export interface RunningDesktopApp {
   dataDir: string;
   scheduler: Scheduler;
   metricsEndpoint: MetricsEndpointSetting;
+  /** The API `threadline` commands beside the app reach (its address is in the data directory's serve.json). */
+  loopbackApi: LoopbackApi;
   window(): BrowserWindow | null;
 }
 
@@ -81,14 +87,16 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   const scheduler = new Scheduler({ engine });
   const metrics = createMetrics(engine, scheduler);
   const metricsEndpoint = new MetricsEndpointSetting(join(app.getPath('userData'), 'settings.json'), metrics);
+  const api = new ApiHandlers(engine, { defaultBaseDir: homedir(), jobReaderFile: options.jobReaderFile, scheduler });
+  const batcher = new EventBatcher(engine);
   const ipc = serveApiOverIpc({
-    api: new ApiHandlers(engine, { defaultBaseDir: homedir(), jobReaderFile: options.jobReaderFile, scheduler }),
+    api,
     desktop: {
       ...nativeDialogs(dialog, () => window),
       metricsEndpoint: async () => metricsEndpoint.status(),
       setMetricsEndpoint: (params) => metricsEndpoint.set(params),
     },
-    batcher: new EventBatcher(engine),
+    batcher,
     window: () => window,
     appOrigin,
   });
@@ -104,11 +112,14 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
     });
     shown.show();
   });
+  // Started now, stopped by the quit whenever it comes, so that serve.json never outlives the app.
+  const loopbackApiStarted = startLoopbackApi({ dataDir, handlers: api, batcher, port: options.apiPort });
   shutDownEngineOnQuit(app, engine, {
     deadlineMs: options.quitDeadlineMs ?? QUIT_DEADLINE_MS,
     beforeShutdown: () => {
       stopNotices();
       ipc.close();
+      void loopbackApiStarted.then((loopbackApi) => loopbackApi.close()).finally(() => batcher.close());
       void scheduler.stop();
       void metricsEndpoint.close();
       metrics.close();
@@ -116,6 +127,7 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   });
   scheduler.start();
   await metricsEndpoint.start();
+  const loopbackApi = await loopbackApiStarted;
 
   const openWindow = () => {
     const created = createMainWindow({ preloadFile: options.preloadFile, startUrl: options.devServerUrl ?? APP_START_URL });
@@ -137,5 +149,5 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  return { engine, dataDir, scheduler, metricsEndpoint, window: () => window };
+  return { engine, dataDir, scheduler, metricsEndpoint, loopbackApi, window: () => window };
 }

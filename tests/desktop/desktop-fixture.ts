@@ -44,7 +44,15 @@ export function setEnv(name: string, value: string | undefined): void {
 }
 
 export async function startTestApp(
-  options: { devServerUrl?: string; rendererDir?: string; quitDeadlineMs?: number; /** Another launch on the same user folders. */ configHome?: string } = {},
+  options: {
+    devServerUrl?: string;
+    rendererDir?: string;
+    quitDeadlineMs?: number;
+    /** Another launch on the same user folders. */
+    configHome?: string;
+    /** The loopback API's port (default: a free one). */
+    apiPort?: number;
+  } = {},
 ): Promise<TestApp> {
   const configHome = options.configHome ?? tempDir('threadline-desktop-config-');
   const appPath = tempDir('threadline-desktop-app-');
@@ -60,6 +68,7 @@ export async function startTestApp(
     rendererDir: options.rendererDir ?? join(appPath, 'renderer'),
     devServerUrl: options.devServerUrl,
     quitDeadlineMs: options.quitDeadlineMs ?? 1000,
+    apiPort: options.apiPort,
   });
   if (!running) throw new Error('the desktop app did not start');
   const window = BrowserWindow.created.at(-1);
