@@ -2,11 +2,10 @@ import { connectApi, type NodeApiClient } from '../serve/node-api-client.js';
 import { findRunningServe, hostName, type ServeInfo } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
 
-/** A connection to the host that owns a data directory, and that host's name for messages. */
+/** A connection to the host that owns a data directory, and what its serve file says of it. */
 export interface HostLink {
   client: NodeApiClient;
-  /** `"threadline serve"` or `the Threadline desktop app`. */
-  name: string;
+  info: ServeInfo;
 }
 
 /**
@@ -20,7 +19,7 @@ export async function reachHost(dataDir: string): Promise<HostLink | null> {
   if (!found.ok) return null;
   const { host, port, token } = found.info;
   try {
-    return { client: await connectApi({ host, port, token }), name: hostName(found.info) };
+    return { client: await connectApi({ host, port, token }), info: found.info };
   } catch {
     return null;
   }

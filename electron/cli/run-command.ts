@@ -3,6 +3,7 @@ import { Engine } from '../engine/engine.js';
 import { describeIssues, loadJobFile } from '../engine/job-file.js';
 import { CliError } from './cli-error.js';
 import type { NodeApiClient } from '../serve/node-api-client.js';
+import { hostName, theHost } from '../serve/serve-info.js';
 import { reachHost, type HostLink } from './host-link.js';
 import { HostJobWatch, onHost } from './host-run.js';
 import { exitCodeOf, printOutcomes, type JobOutcome } from './job-output.js';
@@ -42,9 +43,9 @@ export async function runJobFile(file: string, options: EngineRunOptions, io: Ou
   const host = await reachHost(dataDirOf(options));
   if (host) {
     return driveOnHost(host, options, io, async (api, log) => {
-      const submitted = await onHost(`the running ${host.name} refused the job`, (a) => a.submitJob({ text: loaded.text, fileName: file, baseDir: loaded.baseDir }), api);
+      const submitted = await onHost(`${theHost(host.info)} refused the job`, (a) => a.submitJob({ text: loaded.text, fileName: file, baseDir: loaded.baseDir }), api);
       if (!submitted.ok) throw new CliError(describeIssues(file, submitted.issues));
-      log(`running on ${host.name.startsWith('the ') ? host.name : `the ${host.name}`} of this data directory as job ${submitted.job.id}`);
+      log(`running on ${theHost(host.info)} of this data directory as job ${submitted.job.id}`);
       if (options.workers !== undefined) log('(--workers applies to an engine of this process; the host keeps its own pool)');
       return [submitted.job];
     });
@@ -116,12 +117,12 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
  * Ctrl-C cancels the jobs this command started there (a second one leaves them and exits).
  */
 async function driveOnHost(
-  { client, name }: HostLink,
+  { client, info }: HostLink,
   options: EngineRunOptions,
   io: Output,
   start: (api: NodeApiClient['api'], log: (line: string) => void) => Promise<JobRecord[]>,
 ): Promise<number> {
-  const watch = new HostJobWatch(client, name);
+  const watch = new HostJobWatch(client, hostName(info));
   const reporter = attachReporter(watch.feed, options, io);
   let jobs: JobRecord[] = [];
   let stoppedBy: NodeJS.Signals | null = null;

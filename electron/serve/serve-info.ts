@@ -24,9 +24,14 @@ const serveInfoSchema = z.object({
 
 export type ServeInfo = z.infer<typeof serveInfoSchema>;
 
-/** The host as a message names it. */
+/** The host as a message names it: `"threadline serve"`, or `the Threadline desktop app`. */
 export function hostName(info: Pick<ServeInfo, 'app'>): string {
   return info.app === 'desktop' ? 'the Threadline desktop app' : '"threadline serve"';
+}
+
+/** The same where English wants the article: `the "threadline serve"`, `the Threadline desktop app`. */
+export function theHost(info: Pick<ServeInfo, 'app'>): string {
+  return info.app === 'desktop' ? hostName(info) : `the ${hostName(info)}`;
 }
 
 /** Written atomically and readable by its owner only: it holds the token. */
@@ -68,7 +73,7 @@ export function findRunningServe(dataDir: string): ServeLookup {
   }
   if (!info) return { ok: false, problem: `${file} is not a valid serve file; expected {url, host, port, token, pid, startedAt}` };
   if (!processAlive(info.pid)) {
-    return { ok: false, problem: `${info.app === 'desktop' ? 'the Threadline desktop app' : 'the "threadline serve"'} that wrote ${file} (pid ${info.pid}) is no longer running` };
+    return { ok: false, problem: `${theHost(info)} that wrote ${file} (pid ${info.pid}) is no longer running` };
   }
   return { ok: true, info };
 }
