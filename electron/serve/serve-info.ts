@@ -10,7 +10,6 @@ export const SERVE_INFO_FILE = 'serve.json';
 
 /** Which host wrote the file: a file without the field comes from a `serve`. */
 export const HOST_APPS = ['serve', 'desktop'] as const;
-export type HostApp = (typeof HOST_APPS)[number];
 
 const serveInfoSchema = z.object({
   url: z.string(),

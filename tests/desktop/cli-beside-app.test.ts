@@ -5,7 +5,7 @@
  * sqlite3 CLI.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -242,6 +242,26 @@ describe('bad paths', () => {
     const run = await runBin(['run', jobFile({ name: 'x', tasks: [{ id: 'a', kind: 'demo.echo' }] }), '--data-dir', dataDir]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(IN_USE);
+  });
+
+  it('the app keeps running when it cannot write serve.json, and says why', async () => {
+    const configHome = tempDir('threadline-desktop-config-');
+    const dataDir = join(configHome, 'Threadline', 'data');
+    // Where the app writes the file before renaming it into place: a folder, so the write fails.
+    mkdirSync(join(dataDir, `${SERVE_INFO_FILE}.${process.pid}.tmp`), { recursive: true });
+    const warnings: string[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((line: string) => void warnings.push(line));
+    onCleanup(() => warn.mockRestore());
+    const desktop = await startTestApp({ configHome });
+    expect(desktop.running.loopbackApi.port).toBeNull();
+    expect(warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^Threadline: cannot write the serve file into ${dataDir} \\(EISDIR[^\n]*\\); commands beside the app are refused its data directory$`))]),
+    );
+    expect(existsSync(join(dataDir, SERVE_INFO_FILE))).toBe(false);
+    const run = await runBin(['run', jobFile({ name: 'x', tasks: [{ id: 'a', kind: 'demo.echo' }] }), '--data-dir', dataDir]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(IN_USE);
+    expect(await desktop.quit()).toBe(0);
   });
 
   it('serve.json left by a crashed app does not mislead: a dead pid, a live pid with nothing there, a port now held by another program', async () => {
