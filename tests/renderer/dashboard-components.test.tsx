@@ -1,29 +1,15 @@
 // @vitest-environment happy-dom
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../contract/api';
 import type { TaskRecord } from '../../contract/records';
-import { App } from '../../renderer/src/app/App';
-import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi, RecordingDesktopApi } from './recording-api';
-import { attempt, counts, delta, job, manualFrames, sample, snapshot, T0, task } from './records';
+import { attempt, counts, delta, job, sample, snapshot, T0, task } from './records';
+import { mountApp } from './mount-app';
 import { giveTaskListAHeight } from './task-list-layout';
 
 giveTaskListAHeight();
 afterEach(() => cleanup());
-
-function mount(api: RecordingApi = new RecordingApi(), first?: ApiEvent) {
-  const frames = manualFrames();
-  const store = new DashboardStore({ onGap: () => void api.resync(), schedule: frames.schedule });
-  render(<App api={api} store={store} />);
-  const send = (event: ApiEvent): void =>
-    act(() => {
-      api.emit(event);
-      frames.flush();
-    });
-  if (first) send(first);
-  return { api, store, send };
-}
 
 function demoSnapshot(extra: TaskRecord[] = []): ApiEvent {
   const tasks = [
@@ -61,7 +47,7 @@ const row = (taskId: string) => screen.getAllByRole('row').find((r) => r.getAttr
 
 describe('the dashboard with a host', () => {
   it('subscribes, and shows the headline numbers, the tasks and the jobs of the snapshot', () => {
-    const { api } = mount(new RecordingApi(), demoSnapshot());
+    const { api } = mountApp(new RecordingApi(), demoSnapshot());
     expect(api.listeners.size).toBe(1);
     expect(screen.getByTestId('stream-state').textContent).toBe('live');
     const headline = screen.getByLabelText('Headline numbers');
@@ -77,7 +63,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('names its buttons exactly: Cancel on unfinished rows, Retry on ended ones, Cancel job, Cancel all', () => {
-    mount(new RecordingApi(), demoSnapshot());
+    mountApp(new RecordingApi(), demoSnapshot());
     expect(within(row('crunch-2')).getByRole('button', { name: 'Cancel' })).toBeTruthy();
     expect(within(row('later')).getByRole('button', { name: 'Cancel' })).toBeTruthy();
     expect(within(row('flaky')).getByRole('button', { name: 'Retry' })).toBeTruthy();
@@ -89,7 +75,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('cancels a running task from its row; it shows cancelling, then cancelled with Retry', async () => {
-    const { api, send } = mount(new RecordingApi(), demoSnapshot());
+    const { api, send } = mountApp(new RecordingApi(), demoSnapshot());
     fireEvent.click(within(row('crunch-2')).getByRole('button', { name: 'Cancel' }));
     expect(api.callsOf('cancelTask')).toEqual([{ key: 'j1:crunch-2' }]);
     const running = { state: 'running' as const, attempts: 1, startedAt: T0 + 20, worker: 'w2' };
@@ -110,7 +96,7 @@ describe('the dashboard with a host', () => {
   it('tells the user when a cancel came too late or failed', async () => {
     const api = new RecordingApi();
     api.answers.cancelTask = () => ({ cancelled: false });
-    mount(api, demoSnapshot());
+    mountApp(api, demoSnapshot());
     fireEvent.click(within(row('later')).getByRole('button', { name: 'Cancel' }));
     await waitFor(() => expect(screen.getByRole('status', { name: 'Notices' }).textContent).toMatch(/j1:later had already ended/));
     api.answers.retryTask = () => Promise.reject(new Error('the connection to the Threadline host closed'));
@@ -119,7 +105,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('cancels the tasks selected, and jobs, and all', async () => {
-    const { api } = mount(new RecordingApi(), demoSnapshot());
+    const { api } = mountApp(new RecordingApi(), demoSnapshot());
     fireEvent.click(within(row('crunch-2')).getByRole('checkbox'));
     fireEvent.click(within(row('later')).getByRole('checkbox'));
     fireEvent.click(within(row('crunch-1')).getByRole('checkbox')); // ended: not cancellable
@@ -144,7 +130,7 @@ describe('the dashboard with a host', () => {
         { ...job({ id: 'j-old', name: 'last night', state: 'failed', finishedAt: T0 }), counts: { succeeded: 40, failed: 2 } },
       ],
     });
-    mount(api, demoSnapshot());
+    mountApp(api, demoSnapshot());
     fireEvent.click(screen.getByRole('button', { name: 'Earlier jobs' }));
     const earlier = await screen.findByRole('list', { name: 'Earlier jobs' });
     expect(api.callsOf('listJobs')).toEqual([{ history: true, limit: 50 }]);
@@ -157,7 +143,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('filters the table by state, job and text', () => {
-    mount(new RecordingApi(), demoSnapshot());
+    mountApp(new RecordingApi(), demoSnapshot());
     const [stateSelect, jobSelect] = screen.getAllByRole('combobox');
     fireEvent.change(stateSelect!, { target: { value: 'running' } });
     expect(screen.getByTestId('task-count').textContent).toBe('2 of 5');
@@ -175,7 +161,7 @@ describe('the dashboard with a host', () => {
 
   it('renders only the rows on screen, whatever the number of tasks', () => {
     const many = Array.from({ length: 5000 }, (_, i) => task(`bulk-${i}`, { state: 'queued' }));
-    mount(new RecordingApi(), demoSnapshot(many));
+    mountApp(new RecordingApi(), demoSnapshot(many));
     expect(screen.getByTestId('task-count').textContent).toBe('5,005 of 5,005');
     const rendered = screen.getAllByRole('row').length;
     expect(rendered).toBeGreaterThan(5);
@@ -195,7 +181,7 @@ describe('the dashboard with a host', () => {
       attempts: [],
       logs: [{ taskKey: key, at: T0 + 5, level: 'warn' as const, message: 'slow query' }],
     })) as never;
-    const { send } = mount(api, demoSnapshot());
+    const { send } = mountApp(api, demoSnapshot());
     fireEvent.click(within(row('flaky')).getByText('demo.fail'));
     const drawer = screen.getByRole('complementary', { name: 'Task detail' });
     expect(api.callsOf('taskDetail')).toEqual([{ key: 'j1:flaky' }]);
@@ -219,7 +205,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('keeps the timeline bar count up to date for the whole store', async () => {
-    const { send } = mount(new RecordingApi(), demoSnapshot());
+    const { send } = mountApp(new RecordingApi(), demoSnapshot());
     const canvas = screen.getByTestId('timeline-canvas');
     await waitFor(() => expect(canvas.getAttribute('data-bar-count')).toBe('5'));
     send(delta(2, { tasks: [task('later', { state: 'running', attempts: 1 })], attempts: { 'j1:later': [attempt(1, T0 + 2000, null, 'w2')] } }));
@@ -228,7 +214,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('leaves live time when the timeline is moved by keyboard, and returns with Live', () => {
-    mount(new RecordingApi(), demoSnapshot());
+    mountApp(new RecordingApi(), demoSnapshot());
     const live = screen.getByRole('button', { name: 'Live' });
     expect(live.getAttribute('aria-pressed')).toBe('true');
     fireEvent.keyDown(screen.getByTestId('timeline-canvas'), { key: 'ArrowLeft' });
@@ -242,7 +228,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('shows the charts’ latest values where no canvas exists, and how many points they hold', () => {
-    mount(new RecordingApi(), demoSnapshot());
+    mountApp(new RecordingApi(), demoSnapshot());
     const memory = screen.getByRole('figure', { name: 'Memory' });
     expect(memory.getAttribute('data-points')).toBe('2');
     expect(memory.textContent).toMatch(/main rss: 191 MiB/);
@@ -251,7 +237,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('runs the demo on the pool, or inline with its warning', async () => {
-    const { api } = mount(new RecordingApi(), demoSnapshot());
+    const { api } = mountApp(new RecordingApi(), demoSnapshot());
     fireEvent.click(screen.getByRole('button', { name: 'Run demo' }));
     await waitFor(() => expect(screen.getByText(/Demo: job demo \(j-demo\) started/)).toBeTruthy());
     fireEvent.click(screen.getByRole('button', { name: 'Run demo inline (blocks the event loop)' }));
@@ -260,7 +246,7 @@ describe('the dashboard with a host', () => {
   });
 
   it('asks for a resync when a delta is missing', () => {
-    const { api, send } = mount(new RecordingApi(), demoSnapshot());
+    const { api, send } = mountApp(new RecordingApi(), demoSnapshot());
     send(delta(5));
     expect(api.resyncs).toBe(1);
     expect(screen.getByTestId('stream-state').textContent).toBe('catching up…');
@@ -270,7 +256,7 @@ describe('the dashboard with a host', () => {
 
   it('shows the host\'s notice of a full disk until a delta clears it', () => {
     const message = 'the disk is full: the job store in /data cannot be written (database or disk is full)';
-    const { send } = mount(new RecordingApi(), snapshot(1, { notices: [{ code: 'DISK_FULL', message, since: T0 }] }));
+    const { send } = mountApp(new RecordingApi(), snapshot(1, { notices: [{ code: 'DISK_FULL', message, since: T0 }] }));
     expect(screen.getByTestId('host-notices').textContent).toBe(`Disk full: ${message}. No new task starts until it can be written again.`);
     send(delta(2, { counts: counts({ queued: 1 }) }));
     expect(screen.getByRole('alert').textContent).toContain(message);
@@ -279,11 +265,11 @@ describe('the dashboard with a host', () => {
   });
 
   it('offers native pickers only where the host has them', async () => {
-    mount(new RecordingApi(), demoSnapshot());
+    mountApp(new RecordingApi(), demoSnapshot());
     expect(screen.queryByRole('button', { name: 'Choose…' })).toBeNull();
     cleanup();
     const desktop = new RecordingDesktopApi();
-    mount(desktop, demoSnapshot());
+    mountApp(desktop, demoSnapshot());
     const form = screen.getByRole('form', { name: 'SQL query' });
     fireEvent.click(within(form).getByRole('button', { name: 'Choose…' }));
     await waitFor(() => expect((within(form).getByLabelText(/^db/) as HTMLInputElement).value).toBe('/home/me/chinook.sqlite'));

@@ -1,35 +1,19 @@
 // @vitest-environment happy-dom
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ApiEvent } from '../../contract/api';
-import { App } from '../../renderer/src/app/App';
 import { jobIdOfHash, jobHref } from '../../renderer/src/app/job-route';
 import { outcomeText } from '../../renderer/src/app/JobOutcomeWatcher';
 import { queueTimes } from '../../renderer/src/detail/TaskDetail';
-import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi } from './recording-api';
+import { mountApp } from './mount-app';
 import { giveTaskListAHeight } from './task-list-layout';
-import { attempt, counts, delta, job, manualFrames, snapshot, T0, task } from './records';
+import { attempt, counts, delta, job, snapshot, T0, task } from './records';
 
 giveTaskListAHeight();
 afterEach(() => {
   cleanup();
   window.history.replaceState(null, '', '/');
 });
-
-function mount(api: RecordingApi = new RecordingApi(), first?: ApiEvent) {
-  const frames = manualFrames();
-  const store = new DashboardStore({ onGap: () => void api.resync(), schedule: frames.schedule });
-  render(<App api={api} store={store} />);
-  const send = (event: ApiEvent): void =>
-    act(() => {
-      api.emit(event);
-      frames.flush();
-    });
-  const flush = () => act(() => void frames.flush());
-  if (first) send(first);
-  return { api, store, send, flush };
-}
 
 const row = (taskId: string) => screen.getAllByRole('row').find((r) => within(r).queryByRole('cell', { name: taskId }))!;
 const notices = () => screen.getByRole('status', { name: 'Notices' });
@@ -58,7 +42,7 @@ describe('past jobs, links and outcomes', () => {
       tasks: PAST_TASKS,
       attempts: { 'j-old:export': [attempt(1, T0 - 3_599_000, T0 - 3_598_000, 'w1')] },
     });
-    const { send, flush } = mount(api);
+    const { send, flush } = mountApp(api);
     expect(api.callsOf('jobDetail')).toEqual([]); // not before the first snapshot: the host may hold it
     send(snapshot(1, { jobs: [job({ id: 'j-live', name: 'nightly', createdAt: T0 })], tasks: [task('export', { jobId: 'j-live' })] }));
     await waitFor(() => expect(api.callsOf('jobDetail')).toEqual([{ jobId: 'j-old' }]));
@@ -84,7 +68,7 @@ describe('past jobs, links and outcomes', () => {
     window.history.replaceState(null, '', `/?token=abc${jobHref('j-gone')}`);
     const api = new RecordingApi();
     api.answers.jobDetail = () => Promise.reject(new Error('no job j-gone'));
-    mount(api, snapshot(1));
+    mountApp(api, snapshot(1));
     await waitFor(() => expect(screen.getByText(/Cannot open job j-gone: no job j-gone/)).toBeTruthy());
   });
 
@@ -94,7 +78,7 @@ describe('past jobs, links and outcomes', () => {
       jobs: params.search === 'night' ? [{ ...PAST_JOB, counts: { succeeded: 1, failed: 1 } }] : [],
     });
     api.answers.jobDetail = () => ({ job: { ...PAST_JOB, counts: {} }, tasks: PAST_TASKS, attempts: {} });
-    const { flush } = mount(api, snapshot(1));
+    const { flush } = mountApp(api, snapshot(1));
     fireEvent.click(screen.getByRole('button', { name: 'Earlier jobs' }));
     fireEvent.change(screen.getByRole('searchbox', { name: 'Find a job' }), { target: { value: 'night' } });
     const found = await screen.findByRole('list', { name: 'Earlier jobs' });
@@ -112,7 +96,7 @@ describe('past jobs, links and outcomes', () => {
 
   it('re-runs a job, or its failed tasks, and says when there is nothing to run again', async () => {
     const api = new RecordingApi();
-    const { send } = mount(api, snapshot(1, { jobs: [PAST_JOB], tasks: PAST_TASKS }));
+    const { send } = mountApp(api, snapshot(1, { jobs: [PAST_JOB], tasks: PAST_TASKS }));
     const item = within(screen.getByRole('list', { name: 'Job list' })).getByRole('listitem');
     fireEvent.click(within(item).getByRole('button', { name: 'Re-run failed' }));
     expect(api.callsOf('rerunJob')).toEqual([{ jobId: 'j-old', failedOnly: true }]);
@@ -130,7 +114,7 @@ describe('past jobs, links and outcomes', () => {
   it('ends a submitted job with a notice of its outcome in place of "started", with a link when it failed', async () => {
     const api = new RecordingApi();
     api.answers.runDemo = () => ({ mode: 'pool', job: job({ id: 'j-demo', name: 'demo', taskCount: 3 }) });
-    const { send } = mount(api, snapshot(1));
+    const { send } = mountApp(api, snapshot(1));
     fireEvent.click(screen.getByRole('button', { name: 'Run demo' }));
     await waitFor(() => expect(notices().textContent).toMatch(/Demo: job demo \(j-demo\) started, 3 tasks/));
     send(
@@ -183,7 +167,7 @@ describe('past jobs, links and outcomes', () => {
     const attempts = [attempt(1, T0 + 100, T0 + 500, 'w1', 'failed'), attempt(2, T0 + 700, T0 + 1000, 'w1', 'failed')];
     const api = new RecordingApi();
     api.answers.taskDetail = () => ({ task: retried, attempts, logs: [] });
-    mount(api, snapshot(1, { jobs: [job({ createdAt: T0 })], tasks: [retried], attempts: { 'j1:flaky': attempts } }));
+    mountApp(api, snapshot(1, { jobs: [job({ createdAt: T0 })], tasks: [retried], attempts: { 'j1:flaky': attempts } }));
     const open = within(row('flaky')).getByRole('button', { name: 'flaky' });
     open.focus();
     fireEvent.click(open);
@@ -210,7 +194,7 @@ describe('past jobs, links and outcomes', () => {
   });
 
   it('says when the host refused the page’s token, and what to do', () => {
-    const { store, flush } = mount(new RecordingApi());
+    const { store, flush } = mountApp(new RecordingApi());
     act(() => store.connectionLost('refused'));
     flush();
     expect(screen.getByTestId('stream-state').textContent).toBe('token refused');
