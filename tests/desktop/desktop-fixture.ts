@@ -4,6 +4,7 @@
  * The test file must `vi.mock('electron', () => import('./electron-stand-in.js'))`.
  */
 import { join } from 'node:path';
+import { beforeAll, beforeEach } from 'vitest';
 import type { ThreadlineApi } from '../../contract/api.js';
 import type { DesktopApi } from '../../contract/desktop-api.js';
 import { startDesktopApp, type RunningDesktopApp } from '../../electron/desktop/desktop-app.js';
@@ -22,6 +23,23 @@ export async function loadPreloadApi(): Promise<WindowApi> {
   resetElectron();
   await import('../../electron/preload.js');
   return contextBridge.exposed.get('threadline') as WindowApi;
+}
+
+/**
+ * One page for all of a file's tests, as a window keeps its page: loads the preload before them
+ * (handing its API object to `loaded`) and, before each, resets the stand-in and exposes the same
+ * object again, since the reset forgets it.
+ */
+export function keepPreloadLoaded(loaded: (api: WindowApi) => void): void {
+  let api: WindowApi;
+  beforeAll(async () => {
+    api = await loadPreloadApi();
+    loaded(api);
+  });
+  beforeEach(() => {
+    resetElectron();
+    contextBridge.exposed.set('threadline', api);
+  });
 }
 
 export interface TestApp {

@@ -6,25 +6,17 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_METRICS_PORT } from '../../electron/desktop/metrics-setting.js';
 import { startCli } from '../support/cli.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
-import { loadPreloadApi, startTestApp, type WindowApi } from './desktop-fixture.js';
+import { keepPreloadLoaded, startTestApp, type WindowApi } from './desktop-fixture.js';
 import { contextBridge, resetElectron } from './electron-stand-in.js';
 
 vi.mock('electron', () => import('./electron-stand-in.js'));
 
 let api: WindowApi;
-
-beforeAll(async () => {
-  api = await loadPreloadApi();
-});
-
-beforeEach(() => {
-  resetElectron();
-  contextBridge.exposed.set('threadline', api);
-});
+keepPreloadLoaded((loaded) => (api = loaded));
 
 /** A GET on 127.0.0.1: its status and body. */
 async function httpRequest(port: number, path: string, options: { headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {

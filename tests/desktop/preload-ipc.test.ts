@@ -4,27 +4,21 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { API_METHODS, apiEventSchema, type ApiEvent, type DeltaMessage, type SnapshotMessage } from '../../contract/api.js';
 import { DESKTOP_METHODS } from '../../contract/desktop-api.js';
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
-import { loadPreloadApi, startTestApp, type TestApp, type WindowApi } from './desktop-fixture.js';
-import { contextBridge, dialog, ipcMain, resetElectron } from './electron-stand-in.js';
+import { keepPreloadLoaded, startTestApp, type TestApp, type WindowApi } from './desktop-fixture.js';
+import { contextBridge, dialog, ipcMain } from './electron-stand-in.js';
 
 vi.mock('electron', () => import('./electron-stand-in.js'));
 
 let api: WindowApi;
-
-beforeAll(async () => {
-  api = await loadPreloadApi();
-});
+keepPreloadLoaded((loaded) => (api = loaded));
 
 let desktop: TestApp;
 beforeEach(async () => {
-  resetElectron();
-  // The page stays loaded across tests: re-expose its object after the reset forgot it.
-  contextBridge.exposed.set('threadline', api);
   desktop = await startTestApp();
 });
 

@@ -6,26 +6,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import type { ApiEvent } from '../../contract/api.js';
 import { REPO_ROOT } from '../support/cli.js';
 import { waitFor } from '../support/engine-fixture.js';
-import { loadPreloadApi, startTestApp, type WindowApi } from '../desktop/desktop-fixture.js';
-import { BrowserWindow, contextBridge, resetElectron } from '../desktop/electron-stand-in.js';
+import { keepPreloadLoaded, startTestApp, type WindowApi } from '../desktop/desktop-fixture.js';
+import { BrowserWindow } from '../desktop/electron-stand-in.js';
 
 vi.mock('electron', () => import('../desktop/electron-stand-in.js'));
 
 let api: WindowApi;
-
-beforeAll(async () => {
-  api = await loadPreloadApi();
-});
-
-beforeEach(() => {
-  resetElectron();
-  contextBridge.exposed.set('threadline', api);
-});
+keepPreloadLoaded((loaded) => (api = loaded));
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
