@@ -32,19 +32,24 @@ interface HeldRun {
   output: () => string;
 }
 
-/**
- * `threadline run` of a job whose second task holds its thread until `release` exists, started
- * through `prefix` (an `unshare ...`), and seen running in the store by the sqlite3 shell.
- */
-async function startHeldRun(prefix: string[] = [], dataDir = join(tempDir(), 'data')): Promise<HeldRun> {
-  const release = join(tempDir(), 'release');
-  const file = jobFile({
+/** A job file whose second task holds its thread until `release` exists. */
+function heldJobFile(release: string): string {
+  return jobFile({
     name: 'held',
     tasks: [
       { id: 'first', kind: 'demo.echo', value: 'kept' },
       { id: 'held', kind: 'script', module: join(FIXTURES, 'waits-for-file.mjs'), args: { file: release }, dependsOn: ['first'] },
     ],
   });
+}
+
+/**
+ * `threadline run` of a job whose second task holds its thread until `release` exists, started
+ * through `prefix` (an `unshare ...`), and seen running in the store by the sqlite3 shell.
+ */
+async function startHeldRun(prefix: string[] = [], dataDir = join(tempDir(), 'data')): Promise<HeldRun> {
+  const release = join(tempDir(), 'release');
+  const file = heldJobFile(release);
   const command = [...prefix, process.execPath, BIN, 'run', file, '--data-dir', dataDir, '--workers', '1'];
   const child = spawn(command[0]!, command.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   onCleanup(() => void child.kill('SIGKILL'));
@@ -137,13 +142,7 @@ describe('store ownership', () => {
     const dataDir = join(tempDir(), 'data');
     const log = join(tempDir(), 'run.log');
     const release = join(tempDir(), 'release');
-    const file = jobFile({
-      name: 'held',
-      tasks: [
-        { id: 'first', kind: 'demo.echo', value: 'kept' },
-        { id: 'held', kind: 'script', module: join(FIXTURES, 'waits-for-file.mjs'), args: { file: release }, dependsOn: ['first'] },
-      ],
-    });
+    const file = heldJobFile(release);
     // The parent becomes `sleep`, which never waits for its child: a killed child stays a zombie.
     const parent = spawn('sh', ['-c', '"$@" >"$LOG" 2>&1 & echo $!; exec sleep 600', 'sh', process.execPath, BIN, 'run', file, '--data-dir', dataDir, '--workers', '1'], {
       cwd: ROOT,
