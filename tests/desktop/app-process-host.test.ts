@@ -3,22 +3,21 @@
  * `threadline` CLI runs jobs on it, its quit (SIGTERM) takes serve.json away, and its crash
  * (SIGKILL) leaves one that misleads no command. The store is checked with the sqlite3 CLI.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { SERVE_INFO_FILE } from '../../electron/serve/serve-info.js';
 import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { HOST_LINE, serveFileOf, sql, type ServeFile } from './host-data-dir.js';
 import { launchApp, prepareAppLauncher, type AppProcess } from './app-process.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const HOST_LINE = /^running on the Threadline desktop app of this data directory as job (j-\S+)$/m;
 
 let out: string;
 let launcher: string;
@@ -36,22 +35,6 @@ beforeAll(async () => {
 afterAll(() => {
   if (out) rmSync(out, { recursive: true, force: true });
 });
-
-interface ServeFile {
-  host: string;
-  port: number;
-  token: string;
-  pid: number;
-  app: string;
-}
-
-function serveFileOf(dataDir: string): ServeFile {
-  return JSON.parse(readFileSync(join(dataDir, SERVE_INFO_FILE), 'utf8')) as ServeFile;
-}
-
-function sql(dataDir: string, query: string): string {
-  return execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 5000', join(dataDir, STORE_FILE), query], { encoding: 'utf8' }).trim();
-}
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,18 +4,17 @@
  * processes of its own, submits to it and follows its jobs. The store is checked with the
  * sqlite3 CLI.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { SERVE_INFO_FILE } from '../../electron/serve/serve-info.js';
 import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { HOST_LINE, serveFileOf, sql, type ServeFile } from './host-data-dir.js';
 import { startTestApp, type TestApp } from './desktop-fixture.js';
 import { resetElectron } from './electron-stand-in.js';
 
@@ -24,26 +23,7 @@ vi.mock('electron', () => import('./electron-stand-in.js'));
 beforeAll(assertBuilt);
 beforeEach(() => resetElectron());
 
-const HOST_LINE = /^running on the Threadline desktop app of this data directory as job (j-\S+)$/m;
 const IN_USE = /^threadline: the data directory .* is in use by another Threadline \(pid \d+( on [^)]+)?\); stop it or pass another --data-dir\n$/;
-
-interface ServeFile {
-  url: string;
-  host: string;
-  port: number;
-  token: string;
-  pid: number;
-  startedAt: number;
-  app: string;
-}
-
-function serveFileOf(dataDir: string): ServeFile {
-  return JSON.parse(readFileSync(join(dataDir, SERVE_INFO_FILE), 'utf8')) as ServeFile;
-}
-
-function sql(dataDir: string, query: string): string {
-  return execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 5000', join(dataDir, STORE_FILE), query], { encoding: 'utf8' }).trim();
-}
 
 /** A plain HTTP request to the app's API port, with the Host header given. */
 function get(port: number, path: string, host = `127.0.0.1:${port}`): Promise<{ status: number; body: string }> {
