@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectConsoleErrors, launchChromium } from './browser';
-import { buildRenderer, REPO, startServe, type ServeProcess } from './serve-process';
+import { openDashboardInChromium, type DashboardInChromium } from './dashboard-in-chromium';
+import { REPO, type ServeProcess } from './serve-process';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE_FILE = require.resolve('axe-core');
@@ -19,7 +19,7 @@ const AXE_SOURCE_FILE = require.resolve('axe-core');
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 const TOKEN = 'e2e-stable-token-0123456789';
 
-let web: { dir: string; remove: () => Promise<void> };
+let dashboard: DashboardInChromium;
 let serve: ServeProcess;
 let dataDir: string;
 let files: string;
@@ -49,17 +49,12 @@ beforeAll(async () => {
     join(files, 'keyboard.json'),
     JSON.stringify({ name: 'e2e-keyboard', tasks: [{ id: 'long', kind: 'demo.sleep', ms: 600_000 }, { id: 'bad', kind: 'demo.fail', message: 'bad on purpose' }] }),
   );
-  web = await buildRenderer();
-  serve = await startServe({ webRoot: web.dir, workers: 2, graceMs: 500, dataDir, env: { THREADLINE_TOKEN: TOKEN } });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  consoleErrors = collectConsoleErrors(page);
+  dashboard = await openDashboardInChromium({ serve: { workers: 2, graceMs: 500, dataDir, env: { THREADLINE_TOKEN: TOKEN } }, viewport: { width: 1440, height: 1000 } });
+  ({ serve, browser, page, consoleErrors } = dashboard);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  await web?.remove();
+  await dashboard?.close();
   if (files) await rm(files, { recursive: true, force: true });
 }, 60_000);
 
@@ -205,11 +200,9 @@ describe('the dashboard day to day, in Chromium against threadline serve', () =>
 
   it('opens a past job from its link after serve restarts with the same token; a wrong token is explained', async () => {
     await page.close();
-    await serve.stop();
-    serve = await startServe({ webRoot: web.dir, workers: 2, dataDir, env: { THREADLINE_TOKEN: TOKEN } });
+    serve = await dashboard.restartServe({ workers: 2, dataDir, env: { THREADLINE_TOKEN: TOKEN } });
     expect(new URL(serve.url).searchParams.get('token')).toBe(TOKEN);
-    page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-    consoleErrors = collectConsoleErrors(page);
+    ({ page, consoleErrors } = await dashboard.newPage());
     await page.goto(`${serve.url}#/jobs/${failedJobId}`);
     await expect.poll(() => page.getByTestId('stream-state').textContent(), { timeout: 20_000 }).toBe('live');
     await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toBe('3 of 3');

@@ -6,17 +6,16 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectConsoleErrors, launchChromium } from './browser';
-import { buildRenderer, REPO, startServe, type ServeProcess } from './serve-process';
+import { openDashboardInChromium, type DashboardInChromium } from './dashboard-in-chromium';
+import { REPO, type ServeProcess } from './serve-process';
 
 const N = 100_000;
 const ARTIFACTS = join(REPO, 'tests/e2e/artifacts');
 
-let web: { dir: string; remove: () => Promise<void> };
+let dashboard: DashboardInChromium;
 let serve: ServeProcess;
-let browser: Browser;
 let page: Page;
 let consoleErrors: string[] = [];
 const figures: Record<string, unknown> = { tasks: N };
@@ -30,18 +29,11 @@ interface FrameFigures {
 }
 
 beforeAll(async () => {
-  web = await buildRenderer();
-  serve = await startServe({ webRoot: web.dir, workers: 2 });
-  browser = await launchChromium(['--enable-precise-memory-info']);
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  consoleErrors = collectConsoleErrors(page);
+  dashboard = await openDashboardInChromium({ serve: { workers: 2 }, viewport: { width: 1600, height: 1000 }, chromiumArgs: ['--enable-precise-memory-info'] });
+  ({ serve, page, consoleErrors } = dashboard);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  await web?.remove();
-}, 60_000);
+afterAll(() => dashboard?.close(), 60_000);
 
 const canvas = () => page.getByTestId('timeline-canvas');
 const barCount = async () => Number(await canvas().getAttribute('data-bar-count'));

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectConsoleErrors, launchChromium } from './browser';
-import { buildRenderer, REPO, startServe, type ServeProcess } from './serve-process';
+import { openDashboardInChromium, type DashboardInChromium } from './dashboard-in-chromium';
+import { REPO, type ServeProcess } from './serve-process';
 
 const ARTIFACTS = join(REPO, 'tests/e2e/artifacts');
 /** Set to refresh the README's screenshot from this run. */
@@ -20,7 +20,7 @@ const UPDATE_DOCS_SCREENSHOT = process.env.THREADLINE_UPDATE_DOCS_SCREENSHOT ===
 const SUCCEEDED_RGB: [number, number, number] = [0x22, 0xc5, 0x5e];
 const RSS_SERIES_RGB: [number, number, number] = [0x60, 0xa5, 0xfa];
 
-let web: { dir: string; remove: () => Promise<void> };
+let dashboard: DashboardInChromium;
 let serve: ServeProcess;
 let browser: Browser;
 let page: Page;
@@ -30,17 +30,12 @@ let consoleErrors: string[] = [];
 beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   files = await mkdtemp(join(tmpdir(), 'threadline-e2e-files-'));
-  web = await buildRenderer();
-  serve = await startServe({ webRoot: web.dir, workers: 2, graceMs: 1500 });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  consoleErrors = collectConsoleErrors(page);
+  dashboard = await openDashboardInChromium({ serve: { workers: 2, graceMs: 1500 }, viewport: { width: 1440, height: 1000 } });
+  ({ serve, browser, page, consoleErrors } = dashboard);
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  await web?.remove();
+  await dashboard?.close();
   if (files) await rm(files, { recursive: true, force: true });
 }, 60_000);
 

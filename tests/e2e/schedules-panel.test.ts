@@ -3,31 +3,23 @@
  * `threadline serve`, a schedule added with the real CLI; keyboard only; axe-core in the page.
  */
 import axe from 'axe-core';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobFile, runBin } from '../cli/bin';
-import { collectConsoleErrors, launchChromium } from './browser';
-import { buildRenderer, startServe, type ServeProcess } from './serve-process';
+import { openDashboardInChromium, type DashboardInChromium } from './dashboard-in-chromium';
+import type { ServeProcess } from './serve-process';
 
-let web: { dir: string; remove: () => Promise<void> };
+let dashboard: DashboardInChromium;
 let serve: ServeProcess;
-let browser: Browser;
 let page: Page;
 let consoleErrors: string[] = [];
 
 beforeAll(async () => {
-  web = await buildRenderer();
-  serve = await startServe({ webRoot: web.dir, workers: 1 });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
-  consoleErrors = collectConsoleErrors(page);
+  dashboard = await openDashboardInChromium({ serve: { workers: 1 }, viewport: { width: 1440, height: 1000 } });
+  ({ serve, page, consoleErrors } = dashboard);
 }, 120_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-  await web?.remove();
-}, 60_000);
+afterAll(() => dashboard?.close(), 60_000);
 
 async function schedulesOnTheHost(): Promise<Array<{ name: string; paused: boolean }>> {
   const listed = await runBin(['schedule', 'list', '--json', '--data-dir', serve.dataDir]);

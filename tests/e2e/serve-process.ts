@@ -15,6 +15,14 @@ export interface ServeProcess {
   stop(): Promise<void>;
 }
 
+export interface ServeOptions {
+  webRoot: string;
+  workers?: number;
+  graceMs?: number;
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Builds the renderer as it is now into a fresh folder (so a stale out/renderer cannot pass the test). */
 export async function buildRenderer(): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'threadline-web-'));
@@ -30,7 +38,7 @@ export async function buildRenderer(): Promise<{ dir: string; remove: () => Prom
  * Starts `threadline serve --port 0` and resolves with the URL it prints. A `dataDir` given is
  * the caller's (kept on stop, for a restart on the same store); `env` adds to its environment.
  */
-export async function startServe(options: { webRoot: string; workers?: number; graceMs?: number; dataDir?: string; env?: NodeJS.ProcessEnv }): Promise<ServeProcess> {
+export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   const ownDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'threadline-serve-')));
   const args = ['bin/threadline.js', 'serve', '--port', '0', '--data-dir', dataDir, '--workers', String(options.workers ?? 2), '--web-root', options.webRoot];
