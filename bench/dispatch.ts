@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { BASELINE_WORKER, benchEngine, jobDocument, timeJob } from './engine-fixture.js';
+import { BASELINE_WORKER, benchEngine, echoTasks, jobDocument, timeJob } from './engine-fixture.js';
 import { alternate, type Benchmark } from './harness.js';
 
 /** The engine's batch size for tiny kinds (electron/engine/pool-executor.ts). */
@@ -21,7 +21,7 @@ export const dispatch: Benchmark = {
     const options = { minThreads: engine.pool.size, maxThreads: engine.pool.size, idleTimeout: Number.POSITIVE_INFINITY, concurrentTasksPerWorker: 1, recordTiming: false };
     const perTask = new Piscina({ filename: BASELINE_WORKER, ...options });
     const batched = new Piscina({ filename: BASELINE_WORKER, name: 'echoBatch', ...options });
-    const tasks = Array.from({ length: n }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i }));
+    const tasks = echoTasks(n);
     const batches = Array.from({ length: Math.ceil(n / BATCH) }, (_, b) => Array.from({ length: Math.min(BATCH, n - b * BATCH) }, (_, i) => b * BATCH + i));
     const storedSucceeded = engine.store.db.prepare("SELECT count(*) AS n FROM tasks WHERE state = 'succeeded'").pluck();
     const engineRound = async () => {

@@ -10,6 +10,11 @@ export function benchEngine(ctx: BenchContext, options: Partial<EngineOptions> =
   return new Engine({ dataDir: ctx.scratch('store'), ...options });
 }
 
+/** `n` trivial tasks (`demo.echo`, ids t0, t1, ...): what a dispatch rate is measured on. */
+export function echoTasks(n: number): Array<Record<string, unknown>> {
+  return Array.from({ length: n }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i }));
+}
+
 /** A job document as a user's file holds it, before validation. */
 export type JobDocument = { name: string; tasks: Array<Record<string, unknown>> } & Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
+import { benchEngine, echoTasks, jobDocument, timeJob } from './engine-fixture.js';
 import type { Benchmark } from './harness.js';
 
 /**
@@ -13,11 +13,10 @@ export const scale: Benchmark = {
     const big = ctx.quick ? 20_000 : 1_000_000;
     const engine = benchEngine(ctx);
     engine.on('task', () => {}); // a subscriber, as every host has
-    const tasks = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, kind: 'demo.echo', value: i }));
     try {
-      await timeJob(engine, jobDocument(tasks(500)), { durable: true });
-      const smallRate = small / ((await timeJob(engine, jobDocument(tasks(small)), { durable: true })) / 1000);
-      const document = jobDocument(tasks(big));
+      await timeJob(engine, jobDocument(echoTasks(500)), { durable: true });
+      const smallRate = small / ((await timeJob(engine, jobDocument(echoTasks(small)), { durable: true })) / 1000);
+      const document = jobDocument(echoTasks(big));
       (globalThis as { gc?: () => void }).gc?.();
       const rssBefore = process.memoryUsage().rss;
       let rssPeak = rssBefore;
