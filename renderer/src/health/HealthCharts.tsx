@@ -3,7 +3,7 @@ import type uPlot from 'uplot';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { formatBytes, formatPercent } from '../format';
 import { healthSeries } from './health-series';
-import { UPlotChart, type ChartSeries } from './UPlotChart';
+import { UPlotChart, type ChartSeries, type UPlotChartProps } from './UPlotChart';
 
 const WORKER_COLORS = ['#60a5fa', '#34d399', '#fbbf24', '#f472b6', '#a78bfa', '#22d3ee', '#fb923c', '#a3e635'];
 const ms = (v: number): string => (v >= 100 ? `${Math.round(v)} ms` : `${v.toFixed(1)} ms`);
@@ -36,18 +36,30 @@ export function HealthCharts() {
   // Telemetry arrives a few times a second; task deltas in between need no new columns.
   const telemetryKey = `${store.telemetry.length}:${store.telemetry.last()?.at ?? 0}`;
   const h = useMemo(() => healthSeries(store.telemetry, store.rendererMemory), [store, telemetryKey]);
-  const rendererKnown = h.rendererHeap.some((v) => v !== null);
 
-  const charts = useMemo(() => {
+  const charts = useMemo((): UPlotChartProps[] => {
+    const rendererKnown = h.rendererHeap.some((v) => v !== null);
     const workerSeries: ChartSeries[] = h.workerIds.map((id, i) => ({ label: `thread ${id}`, color: WORKER_COLORS[i % WORKER_COLORS.length]! }));
-    return {
-      memory: [h.x, h.rss, h.heapUsed, h.rendererHeap] as uPlot.AlignedData,
-      workers: { series: workerSeries, data: [h.x, ...h.workerHeaps] as uPlot.AlignedData },
-      loopDelay: [h.x, h.loopP50, h.loopP99, h.loopMax] as uPlot.AlignedData,
-      utilization: [h.x, h.poolUtilization, h.loopUtilization] as uPlot.AlignedData,
-      queue: [h.x, h.queued, h.running] as uPlot.AlignedData,
-      completions: [h.x, h.completionsPerSecond] as uPlot.AlignedData,
-    };
+    return [
+      {
+        title: 'Memory',
+        note: rendererKnown ? undefined : 'renderer heap: n/a in this browser',
+        series: MEMORY_SERIES,
+        data: [h.x, h.rss, h.heapUsed, h.rendererHeap] as uPlot.AlignedData,
+        formatValue: formatBytes,
+      },
+      {
+        title: 'Worker heaps',
+        note: h.workerIds.length === 0 ? 'no thread has reported yet' : undefined,
+        series: workerSeries,
+        data: [h.x, ...h.workerHeaps] as uPlot.AlignedData,
+        formatValue: formatBytes,
+      },
+      { title: 'Event-loop delay', series: LOOP_DELAY_SERIES, data: [h.x, h.loopP50, h.loopP99, h.loopMax] as uPlot.AlignedData, formatValue: ms },
+      { title: 'Utilization', series: UTILIZATION_SERIES, data: [h.x, h.poolUtilization, h.loopUtilization] as uPlot.AlignedData, formatValue: formatPercent, yRange: SHARE },
+      { title: 'Queue depth', series: QUEUE_SERIES, data: [h.x, h.queued, h.running] as uPlot.AlignedData, formatValue: count },
+      { title: 'Completions per second', series: COMPLETION_SERIES, data: [h.x, h.completionsPerSecond] as uPlot.AlignedData, formatValue: count },
+    ];
   }, [h]);
 
   return (
@@ -56,45 +68,9 @@ export function HealthCharts() {
         <h2>Health</h2>
       </header>
       <div className="charts">
-        <UPlotChart
-          title="Memory"
-          note={rendererKnown ? undefined : 'renderer heap: n/a in this browser'}
-          series={MEMORY_SERIES}
-          data={charts.memory}
-          formatValue={formatBytes}
-        />
-        <UPlotChart
-          title="Worker heaps"
-          note={h.workerIds.length === 0 ? 'no thread has reported yet' : undefined}
-          series={charts.workers.series}
-          data={charts.workers.data}
-          formatValue={formatBytes}
-        />
-        <UPlotChart
-          title="Event-loop delay"
-          series={LOOP_DELAY_SERIES}
-          data={charts.loopDelay}
-          formatValue={ms}
-        />
-        <UPlotChart
-          title="Utilization"
-          series={UTILIZATION_SERIES}
-          data={charts.utilization}
-          formatValue={formatPercent}
-          yRange={SHARE}
-        />
-        <UPlotChart
-          title="Queue depth"
-          series={QUEUE_SERIES}
-          data={charts.queue}
-          formatValue={count}
-        />
-        <UPlotChart
-          title="Completions per second"
-          series={COMPLETION_SERIES}
-          data={charts.completions}
-          formatValue={count}
-        />
+        {charts.map((chart) => (
+          <UPlotChart key={chart.title} {...chart} />
+        ))}
       </div>
     </section>
   );
