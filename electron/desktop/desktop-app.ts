@@ -119,10 +119,13 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
     beforeShutdown: () => {
       stopNotices();
       ipc.close();
-      void loopbackApiStarted.then((loopbackApi) => loopbackApi.close()).finally(() => batcher.close());
-      void scheduler.stop();
-      void metricsEndpoint.close();
+      const closed = Promise.all([
+        loopbackApiStarted.then((loopbackApi) => loopbackApi.close()).finally(() => batcher.close()),
+        scheduler.stop(),
+        metricsEndpoint.close(),
+      ]);
       metrics.close();
+      return closed;
     },
   });
   scheduler.start();

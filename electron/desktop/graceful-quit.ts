@@ -10,8 +10,12 @@ export const QUIT_DEADLINE_MS = 5000;
 
 export interface GracefulQuitOptions {
   deadlineMs?: number;
-  /** Runs before the engine shuts down (stop sending events to the window, ...). */
-  beforeShutdown?: () => void;
+  /**
+   * Runs before the engine shuts down (stop sending events to the window, close listeners, ...).
+   * The process exits only once what it returns has settled too (within the deadline), so a
+   * listener it closes is closed when the quit is done.
+   */
+  beforeShutdown?: () => void | Promise<unknown>;
   log?: (line: string) => void;
 }
 
@@ -23,12 +27,13 @@ export function shutDownEngineOnQuit(app: App, engine: Engine, options: Graceful
     event.preventDefault();
     if (stopping) return;
     stopping = true;
-    options.beforeShutdown?.();
+    const deadlineMs = options.deadlineMs ?? QUIT_DEADLINE_MS;
+    const closed = settledWithin(options.beforeShutdown?.(), deadlineMs, log);
     const exit = (code: number) => {
       remove();
       app.exit(code);
     };
-    engine.shutdown({ deadlineMs: options.deadlineMs ?? QUIT_DEADLINE_MS }).then(
+    Promise.all([engine.shutdown({ deadlineMs }), closed]).then(
       () => exit(0),
       (error: unknown) => {
         log(`Threadline could not shut the engine down cleanly: ${error instanceof Error ? error.message : String(error)}`);
@@ -45,4 +50,19 @@ export function shutDownEngineOnQuit(app: App, engine: Engine, options: Graceful
     removeSignalHandlers();
   };
   return remove;
+}
+
+/** Waits for `work` (if any) to settle, at most `deadlineMs`; its failure is logged, not thrown. */
+function settledWithin(work: void | Promise<unknown>, deadlineMs: number, log: (line: string) => void): Promise<void> {
+  if (!work) return Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs);
+    timer.unref();
+  });
+  const settled = work.then(
+    () => undefined,
+    (error: unknown) => log(`Threadline could not close everything at quit: ${error instanceof Error ? error.message : String(error)}`),
+  );
+  return Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
 }
