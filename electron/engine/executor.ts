@@ -1,4 +1,5 @@
 import type { TaskError, TaskLogLine } from '../../contract/records.js';
+import type { WorkerSample } from '../../contract/telemetry.js';
 import type { Task } from './task.js';
 
 /** How a task left an executor. */
@@ -12,6 +13,12 @@ export type ExecutorOutcome =
 
 /** What an executor tells the engine. */
 export interface ExecutorListener {
+  /**
+   * Just before `tasks` are handed to where they run (a thread, the loop, another machine):
+   * once it returns, the engine has recorded durably that they may be running, so a crash of the
+   * process can be blamed on them.
+   */
+  beginning(tasks: readonly Task[]): void;
   started(task: Task, worker: string, at: number): void;
   progress(task: Task, progress: number | null, message: string | null): void;
   log(line: TaskLogLine): void;
@@ -34,4 +41,6 @@ export interface Executor {
   /** Stops a running task now, whatever it is doing. */
   terminate(task: Task): void;
   close(): Promise<void>;
+  /** Per-thread heap and utilization, for an executor that has threads of its own. */
+  workerStats?(): WorkerSample[];
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { JobState, TaskState } from '../../contract/task-states.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
+import { chargeCrash } from './crash-ledger.js';
 import { ThreadlineError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
 import { LOG_LINES_PER_TASK, withDroppedNote } from './task-logs.js';
@@ -223,6 +224,7 @@ export class JobStore {
     return this.db.transaction(() => {
       // A job whose admission a crash cut short was never accepted: its caller got no answer.
       this.statements.discardUnadmitted.run();
+      chargeCrash(this.db);
       const jobs = this.statements.jobsInState.all('running').map((row) => row.id);
       this.db.prepare("UPDATE tasks SET state = 'interrupted', finished_at = NULL WHERE state IN ('running', 'cancelling')").run();
       this.db.prepare("UPDATE attempts SET state = 'interrupted' WHERE state IN ('running', 'cancelling')").run();

@@ -36,6 +36,7 @@ export class LoopExecutor implements Executor {
   }
 
   private start(task: Task): void {
+    this.listener.beginning([task]);
     const abort = new AbortController();
     this.running.set(task, abort);
     if (this.countsAgainstLimit(task)) this.underLimit++;

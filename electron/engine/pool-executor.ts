@@ -124,6 +124,7 @@ export class PoolExecutor implements Executor {
   }
 
   private dispatch(tasks: Task[]): void {
+    this.listener.beginning(tasks);
     const batch: Batch = { tasks, abort: new AbortController(), worker: null, threadId: null, done: false };
     const request: BatchRequest = {
       tasks: tasks.map((task) => {
