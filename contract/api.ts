@@ -132,7 +132,8 @@ export const apiParamsSchemas = {
   /** Starts a run of the schedule now (skipped, and said so, if its last run still runs and overlap is "skip"). */
   runSchedule: scheduleNameParams,
   /** Runs the unfinished tasks of the store's interrupted jobs (`threadline resume` against a running host). */
-  resumeJobs: z.strictObject({}),
+  /** Interrupted jobs to resume; every one when left out. */
+  resumeJobs: z.strictObject({ jobIds: z.array(z.string().min(1)).min(1).optional() }),
 } as const;
 
 export type ApiMethod = keyof typeof apiParamsSchemas;

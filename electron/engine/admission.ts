@@ -188,9 +188,12 @@ export class Admission {
         assertTaskTransition(task.key, 'interrupted', 'queued');
         task.state = 'queued';
         task.queuedAt = Date.now();
-        const crash = crashes.get(task.id);
-        if (crash && crash.crashes >= this.parts.crashBudget) outOfBudget.push([task, crash.crashes]);
-        else if (crash) task.isolated = true;
+      }
+      // The store may not have learnt that a task it shows queued had begun: the ledger has.
+      const crash = crashes.get(task.id);
+      if (task.state === 'queued' && crash) {
+        if (crash.crashes >= this.parts.crashBudget) outOfBudget.push([task, crash.crashes]);
+        else task.isolated = true;
       }
       job.tasks.push(task);
       job.byId.set(task.id, task);

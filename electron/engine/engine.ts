@@ -98,7 +98,8 @@ export class Engine extends EventEmitter<EngineEvents> {
   private readonly writer: StoreWriter;
   private readonly telemetry: Telemetry;
   private readonly registry: JobRegistry;
-  private readonly scheduler = new Scheduler();
+  // What ended before a suspect runs alone is stored first: if it kills the process, nothing else runs again.
+  private readonly scheduler = new Scheduler(() => this.writer.flush());
   private readonly lifeCycle: TaskLifeCycle;
   private readonly admission: Admission;
   /** Admissions under way; a shutdown waits for them to end or give up. */

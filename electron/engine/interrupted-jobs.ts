@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ThreadlineError } from './errors.js';
-import type { JobStore } from './job-store.js';
+import { JobStore, STORE_FILE } from './job-store.js';
+import { StoreLock } from './store-lock.js';
 import { assertJobTransition, assertTaskTransition } from './transitions.js';
 
 /** Task states an interrupted job's unfinished tasks are stored in. */
@@ -24,4 +27,35 @@ export function cancelStoredJob(store: JobStore, jobId: string): number {
     store.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ? WHERE id = ?`).run(now, jobId);
     return changes;
   }).immediate();
+}
+
+/**
+ * `threadline cancel <jobId>` with no host running: an interrupted job is cancelled in the
+ * store, and the count of its tasks cancelled returned. Null when the store holds no interrupted
+ * job of that id. A data directory a live engine owns is refused: only that engine may change it.
+ */
+export function cancelInterruptedInStore(dataDir: string, jobId: string): number | null {
+  if (!existsSync(join(dataDir, STORE_FILE))) return null;
+  let lock: StoreLock;
+  try {
+    lock = StoreLock.take(dataDir);
+  } catch (error) {
+    if (error instanceof ThreadlineError && error.code === 'DATA_DIR_IN_USE') {
+      throw new ThreadlineError('DATA_DIR_IN_USE', `${error.message.replace(/; stop it or pass another --data-dir$/, '')} with no dashboard to reach; cancel job ${jobId} there or stop it first`);
+    }
+    throw error;
+  }
+  try {
+    const store = new JobStore(dataDir);
+    try {
+      // What a dead owner left running is interrupted first, as every opener of the store does.
+      store.markInterrupted();
+      if (store.getJob(jobId)?.state !== 'interrupted') return null;
+      return cancelStoredJob(store, jobId);
+    } finally {
+      store.close();
+    }
+  } finally {
+    lock.release();
+  }
 }

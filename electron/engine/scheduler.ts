@@ -15,12 +15,17 @@ export class Scheduler {
   private readonly ready: Record<KindExecutor, ReadyQueue> = { pool: new ReadyQueue(), loop: new ReadyQueue() };
   /** Ready suspects of an earlier crash, oldest first; while any waits, nothing else is handed over. */
   private readonly isolated: Task[] = [];
+  /** The suspect on an executor now: nothing runs beside it. */
+  private solo: Task | null = null;
   private executors: Executors | null = null;
   private onExecutors = 0;
   private pumpScheduled = false;
   private stopped = false;
   /** Set while the store cannot be written: nothing starts until what runs can be recorded. */
   private held = false;
+
+  /** `beforeSolo` runs before a suspect is handed over alone (the engine makes every earlier end durable). */
+  constructor(private readonly beforeSolo: () => void = () => {}) {}
 
   /** The executors are built after the scheduler, as they report to the life cycle. */
   attach(executors: Executors): void {
@@ -67,6 +72,7 @@ export class Scheduler {
   /** `task` came back from its executor; `ran` is false when it never began there. */
   left(task: Task, ran: boolean): void {
     task.onExecutor = false;
+    if (this.solo === task) this.solo = null;
     if (ran) task.isolated = false;
     task.job.active--;
     this.onExecutors--;
@@ -81,6 +87,7 @@ export class Scheduler {
   private readySource(kind: KindExecutor): ReadySource {
     const queue = this.ready[kind];
     return (accept) => {
+      if (this.solo) return null;
       while (this.isolated.length > 0 && !waiting(this.isolated[0]!)) this.isolated.shift();
       if (this.isolated.length > 0) return this.nextIsolated(kind, accept);
       for (;;) {
@@ -107,6 +114,8 @@ export class Scheduler {
     const task = this.isolated[0]!;
     if (this.onExecutors > 0 || task.executor !== kind || accept) return null;
     this.isolated.shift();
+    this.beforeSolo();
+    this.solo = task;
     return this.handOver(task);
   }
 

@@ -71,7 +71,7 @@ export class ApiHandlers {
       pauseSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, true) }),
       resumeSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, false) }),
       runSchedule: async ({ name }) => ({ run: await this.scheduler().runNow(name) }),
-      resumeJobs: () => ({ jobs: this.engine.resumeInterrupted() }),
+      resumeJobs: ({ jobIds }) => ({ jobs: this.engine.resumeInterrupted(jobIds) }),
     };
   }
 
