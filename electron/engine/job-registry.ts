@@ -1,6 +1,7 @@
 import type { ApiSnapshot } from '../../contract/api.js';
 import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { TaskState } from '../../contract/task-states.js';
+import { ThreadlineError } from './errors.js';
 import { splitTaskKey, taskKey } from './ids.js';
 import type { Job } from './job.js';
 import { taskRecordOf, type JobStore, type StoredTask } from './job-store.js';
@@ -74,6 +75,18 @@ export class JobRegistry {
     this.writer.flush();
     const job = this.store.getJob(jobId);
     return job ? { job, tasks: this.store.tasksOfJob(jobId) } : null;
+  }
+
+  /** Resolves with the job's record once every task of it has ended; one let go of comes from the store. */
+  async waitFor(jobId: string): Promise<JobRecord> {
+    const job = this.jobsById.get(jobId);
+    if (!job) {
+      const stored = this.storedJob(jobId)?.job;
+      if (stored && stored.state !== 'running') return stored;
+      throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+    }
+    await job.settled;
+    return job.toRecord();
   }
 
   jobs(): JobRecord[] {

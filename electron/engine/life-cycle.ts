@@ -32,9 +32,16 @@ export interface LifeCycleParts {
 export class TaskLifeCycle {
   readonly counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
   /** Tasks that ended since telemetry last asked. */
-  completions = 0;
+  private completions = 0;
 
   constructor(private readonly parts: LifeCycleParts) {}
+
+  /** How many tasks ended since the last call. */
+  takeCompletions(): number {
+    const n = this.completions;
+    this.completions = 0;
+    return n;
+  }
 
   /** The one way a task's state changes. An illegal change throws (a bug in the engine). */
   transition(task: Task, to: TaskState, detail: { error?: TaskError | null; at?: number } = {}): void {

@@ -1,0 +1,57 @@
+import type { EventEmitter } from 'node:events';
+import { Admission } from './admission.js';
+import { CrashLedger } from './crash-ledger.js';
+import type { EngineEvents } from './engine-events.js';
+import { DEFAULTS, defaultPool, type EngineOptions } from './engine-options.js';
+import type { ExecutorListener } from './executor.js';
+import { JobRegistry } from './job-registry.js';
+import type { JobStore } from './job-store.js';
+import { TaskLifeCycle } from './life-cycle.js';
+import { LoopExecutor } from './loop-executor.js';
+import { Scheduler, type Executors } from './scheduler.js';
+import { StoreWriter, type StoreWriterHealth } from './store-writer.js';
+
+/** The working parts of an engine, wired to each other. */
+export interface EngineParts {
+  writer: StoreWriter;
+  registry: JobRegistry;
+  scheduler: Scheduler;
+  lifeCycle: TaskLifeCycle;
+  admission: Admission;
+  executors: Executors;
+}
+
+export interface EngineHooks {
+  /** Where the engine's events go (the engine itself). */
+  events: EventEmitter<EngineEvents>;
+  /** True once the engine shuts down. */
+  closing: () => boolean;
+  /** Throws when the engine is shutting down. */
+  assertOpen: () => void;
+  /** Hears that the store stopped taking writes (a full disk), and that it takes them again. */
+  storeHealth: StoreWriterHealth;
+}
+
+/** Builds the parts over an open store; the executors are built last, as they report to the life cycle. */
+export function assembleParts(store: JobStore, options: EngineOptions, hooks: EngineHooks): EngineParts {
+  const { events } = hooks;
+  const poolFactory = options.executors?.pool ?? defaultPool(options);
+  const writer = new StoreWriter(store, options.storeFlushMs ?? DEFAULTS.storeFlushMs, hooks.storeHealth);
+  const registry = new JobRegistry(store, writer, options.keepFinishedTasks ?? DEFAULTS.keepFinishedTasks);
+  // What ended before a suspect runs alone is stored first: if it kills the process, nothing else runs again.
+  const scheduler = new Scheduler(() => writer.flush());
+  const ledger = new CrashLedger(store.db);
+  const cancelGraceMs = options.cancelGraceMs ?? DEFAULTS.cancelGraceMs;
+  const lifeCycle = new TaskLifeCycle({ writer, events, scheduler, registry, ledger, cancelGraceMs, closing: hooks.closing });
+  const listener = lifeCycle.listener((line) => {
+    registry.appendLog(line);
+    events.emit('log', line);
+  });
+  const loopConcurrency = options.loopConcurrency ?? DEFAULTS.loopConcurrency;
+  const loopFactory = options.executors?.loop ?? ((l: ExecutorListener) => new LoopExecutor(loopConcurrency, l));
+  const executors = { pool: poolFactory(listener), loop: loopFactory(listener) };
+  scheduler.attach(executors);
+  const crashBudget = options.crashBudget ?? DEFAULTS.crashBudget;
+  const admission = new Admission({ store, writer, events, registry, lifeCycle, scheduler, ledger, crashBudget, assertOpen: hooks.assertOpen });
+  return { writer, registry, scheduler, lifeCycle, admission, executors };
+}
