@@ -7,10 +7,10 @@ import { getHeapStatistics } from 'node:v8';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { HANDLERS } from './handlers/index.js';
-import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from './protocol.js';
-import { preciseNow, TaskStage } from './protocol.js';
+import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from '../shared/pool-protocol.js';
+import { preciseNow, TaskStage } from '../shared/pool-protocol.js';
 import { WorkerTaskContext, type TaskContextDeps } from './task-context.js';
-import { TaskCancelledError, toTaskError } from './task-errors.js';
+import { TaskCancelledError, toTaskError } from '../shared/task-errors.js';
 
 const HEAP_SAMPLE_INTERVAL_MS = 250;
 

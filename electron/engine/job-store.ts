@@ -3,13 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../contract/records.js';
-import type { JobState, TaskState } from '../../contract/task-states.js';
+import type { FailurePolicy, JobState, TaskState } from '../../contract/task-states.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 import { chargeCrash } from './crash-ledger.js';
 import { ThreadlineError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
 import { LOG_LINES_PER_TASK, withDroppedNote } from './task-logs.js';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 
 export const STORE_FILE = 'threadline.db';
 
@@ -40,7 +40,7 @@ interface JobRow {
   name: string;
   state: JobState;
   concurrency: number | null;
-  on_failure: 'continue' | 'fail-fast';
+  on_failure: FailurePolicy;
   base_dir: string;
   created_at: number;
   finished_at: number | null;

@@ -1,10 +1,10 @@
-import { toTaskError } from '../../workers/task-errors.js';
+import { ProgressThrottle } from '../../shared/progress-throttle.js';
+import { toTaskError } from '../../shared/task-errors.js';
 import type { Executor, ExecutorListener, ReadySource } from './executor.js';
 import { LOOP_HANDLERS } from './loop-kinds/index.js';
 import type { LoopTaskContext } from './loop-kinds/loop-handler.js';
 import type { Task } from './task.js';
 
-const PROGRESS_INTERVAL_MS = 100;
 const LOOP_WORKER = 'loop';
 
 /**
@@ -42,16 +42,14 @@ export class LoopExecutor implements Executor {
     if (this.countsAgainstLimit(task)) this.underLimit++;
     const startedAt = Date.now();
     this.listener.started(task, LOOP_WORKER, startedAt);
-    let lastProgressAt = 0;
+    const throttle = new ProgressThrottle();
     const ctx: LoopTaskContext = {
       key: task.key,
       attempt: task.attempts,
       signal: abort.signal,
       progress: (fraction, message) => {
-        const now = Date.now();
-        if (now - lastProgressAt < PROGRESS_INTERVAL_MS && fraction !== 1) return;
-        lastProgressAt = now;
-        this.listener.progress(task, fraction === null ? null : Math.min(1, Math.max(0, fraction)), message ?? null);
+        const report = throttle.take(fraction);
+        if (report) this.listener.progress(task, report.progress, message ?? null);
       },
       log: (message, level = 'info') => this.listener.log({ taskKey: task.key, at: Date.now(), level, message }),
     };
@@ -99,10 +97,6 @@ export class LoopExecutor implements Executor {
     const now = Date.now();
     this.forget(task);
     this.listener.finished(task, { type: 'stopped', startedAt: task.startedAt ?? now, finishedAt: now, worker: LOOP_WORKER });
-  }
-
-  get active(): number {
-    return this.running.size;
   }
 
   async close(): Promise<void> {

@@ -1,8 +1,8 @@
 import { cpus } from 'node:os';
 import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../workers/protocol.js';
-import { TaskStage } from '../../workers/protocol.js';
+import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../shared/pool-protocol.js';
+import { TaskStage } from '../../shared/pool-protocol.js';
 import type { Executor, ExecutorListener, ReadySource } from './executor.js';
 import { newJobId } from './ids.js';
 import type { Task } from './task.js';

@@ -49,21 +49,19 @@ describe('tasks on an executor when the process died', () => {
   });
 
   it('charges the one task that was alone; out of budget it fails PROCESS_CRASHED and its dependents are skipped', async () => {
-    let dataDir = '';
-    let jobId = '';
     const tasks = [
       { id: 'first', kind: 'demo.echo' },
       { id: 'poison', kind: 'demo.echo', dependsOn: ['first'] },
       { id: 'after', kind: 'demo.echo', dependsOn: ['poison'] },
       { id: 'other', kind: 'demo.echo', dependsOn: ['first'] },
     ];
-    ({ dataDir, jobId } = await crashedWith(tasks, async (pool) => {
+    const { dataDir, jobId } = await crashedWith(tasks, async (pool) => {
       pool.succeed('first');
       await settle();
       pool.succeed('other');
       await settle();
       expect(pool.runningIds).toEqual(['poison']);
-    }));
+    });
     // Charged once; with a budget of 2 it runs again (alone), and dies again.
     const second = fakeEngine({ dataDir, crashBudget: 2 });
     second.engine.resumeInterrupted();

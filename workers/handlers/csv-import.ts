@@ -4,7 +4,7 @@ import { CsvError, parse } from 'csv-parse';
 import type { z } from 'zod';
 import type { ColumnType, csvImport as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskInputError } from '../task-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
 import { FieldKind, fieldKind, integerValue, realHoldsInteger, realValue } from './csv-values.js';
 import { fileError } from './file-errors.js';
 import { openForReading } from './input-files.js';

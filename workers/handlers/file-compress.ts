@@ -6,7 +6,7 @@ import { constants as zlib, createBrotliCompress, createBrotliDecompress, create
 import type { z } from 'zod';
 import type { CompressionFormat, fileCompress as compressSpec, fileDecompress as decompressSpec } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
+import { TaskCancelledError, TaskInputError } from '../../shared/task-errors.js';
 import { fileError, isDiskFull } from './file-errors.js';
 import { expandPaths, openForReading, type InputFile } from './input-files.js';
 import { OutputFile } from './output-file.js';

@@ -1,4 +1,4 @@
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
+import { TaskCancelledError, TaskInputError } from '../../shared/task-errors.js';
 
 const PROBLEMS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',

@@ -1,6 +1,6 @@
 import { accessSync, closeSync, constants, createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { TaskInputError } from '../task-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
 import { fileError } from './file-errors.js';
 
 /**

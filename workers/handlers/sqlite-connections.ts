@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { accessSync, constants, rmSync, statSync, type Stats } from 'node:fs';
-import { openDatabase } from '../open-database.js';
-import { TaskInputError } from '../task-errors.js';
+import { dirname } from 'node:path';
+import { openDatabase } from '../../shared/open-database.js';
+import { TaskInputError } from '../../shared/task-errors.js';
 import { fileError } from './file-errors.js';
 import { createFolderOf } from './output-file.js';
 import { sqlError } from './sqlite-errors.js';

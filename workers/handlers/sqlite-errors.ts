@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
+import { TaskCancelledError, TaskInputError } from '../../shared/task-errors.js';
 
 /** SQLite's primary result codes, as the stable codes tasks report. */
 const CODES: Readonly<Record<string, string>> = {

@@ -5,7 +5,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { z } from 'zod';
 import type { httpFetch as spec } from '../../../contract/kinds/http.js';
 import { fileError, isDiskFull } from '../../../workers/handlers/file-errors.js';
-import { TaskInputError } from '../../../workers/task-errors.js';
+import { TaskInputError } from '../../../shared/task-errors.js';
 import type { LoopTaskContext } from './loop-handler.js';
 import { createFolderOf } from '../../../workers/handlers/output-file.js';
 
