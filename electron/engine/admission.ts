@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { JobSpec } from '../../contract/job-spec.js';
 import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord } from '../../contract/records.js';
+import { taskError } from '../../contract/task-error-codes.js';
 import { isTerminal } from '../../contract/task-states.js';
 import type { CrashLedger } from './crash-ledger.js';
 import type { EngineEvents } from './engine-events.js';
@@ -139,12 +140,12 @@ export class Admission {
       for (const task of job.tasks) if (task.state === 'queued') writer.task(task);
       for (const [task, crashes] of outOfBudget) {
         const message = `the process died ${crashes} times while this task ran; it is not run again (crash budget ${this.parts.crashBudget})`;
-        lifeCycle.finish(task, 'failed', { code: 'PROCESS_CRASHED', message });
+        lifeCycle.finish(task, 'failed', taskError('PROCESS_CRASHED', message));
       }
       // A crash can come between a task's end and the skip of its dependents reaching the store.
       for (const task of job.tasks) {
         if (!isTerminal(task.state) || task.state === 'succeeded') continue;
-        const skip = { code: 'DEPENDENCY_NOT_MET', message: `dependency "${task.id}" ended ${task.state}` };
+        const skip = taskError('DEPENDENCY_NOT_MET', `dependency "${task.id}" ended ${task.state}`);
         for (const dependent of task.dependents) if (dependent.state === 'queued') lifeCycle.finish(dependent, 'skipped', skip);
       }
       this.adoptTasks(job, 0, job.tasks.length);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { taskError } from '../../contract/task-error-codes.js';
 import { ThreadlineError } from './errors.js';
 import { JobStore, STORE_FILE } from './job-store.js';
 import { StoreLock } from './store-lock.js';
@@ -20,7 +21,7 @@ export function cancelStoredJob(store: JobStore, jobId: string): number {
     assertJobTransition(jobId, job.state, 'cancelled');
     for (const from of UNFINISHED) assertTaskTransition(`${jobId}:*`, from, 'cancelled');
     const now = Date.now();
-    const error = JSON.stringify({ code: 'CANCELLED', message: 'cancelled while interrupted' });
+    const error = JSON.stringify(taskError('CANCELLED', 'cancelled while interrupted'));
     const { changes } = store.db
       .prepare(`UPDATE tasks SET state = 'cancelled', finished_at = ?, error = ? WHERE job_id = ? AND state IN (${UNFINISHED.map(() => '?').join(', ')})`)
       .run(now, error, jobId, ...UNFINISHED);

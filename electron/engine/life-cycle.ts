@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { TaskAttempt, TaskError } from '../../contract/records.js';
+import { taskError } from '../../contract/task-error-codes.js';
 import { isTerminal, TASK_STATES, type JobState, type TaskState } from '../../contract/task-states.js';
 import type { CrashLedger } from './crash-ledger.js';
 import type { EngineEvents } from './engine-events.js';
@@ -153,7 +154,7 @@ export class TaskLifeCycle {
     } else if (outcome.type === 'failed') {
       this.failOrRetry(task, 'failed', outcome.error, outcome.finishedAt);
     } else if (task.stopReason === 'timeout') {
-      const error = { code: 'TIMED_OUT', message: `timed out after ${task.timeoutMs} ms` };
+      const error = taskError('TIMED_OUT', `timed out after ${task.timeoutMs} ms`);
       this.failOrRetry(task, 'timed_out', error, outcome.finishedAt);
     } else {
       const reason = task.stopReason ?? 'cancel';
@@ -224,7 +225,7 @@ export class TaskLifeCycle {
           // One not yet live is queued when it goes live.
           if (--dependent.waitingOn === 0 && dependent.live) this.parts.scheduler.enqueue(dependent);
         } else {
-          const skip = { code: 'DEPENDENCY_NOT_MET', message: `dependency "${task.id}" ended ${state}` };
+          const skip = taskError('DEPENDENCY_NOT_MET', `dependency "${task.id}" ended ${state}`);
           work.push({ task: dependent, state: 'skipped', error: skip });
         }
       }
@@ -323,7 +324,7 @@ function stoppedState(reason: StopReason): TaskState {
 }
 
 function stopError(reason: StopReason): TaskError {
-  if (reason === 'fail-fast') return { code: 'CANCELLED', message: 'cancelled because another task of the job failed (fail-fast)' };
-  if (reason === 'shutdown') return { code: 'INTERRUPTED', message: 'interrupted by shutdown' };
-  return { code: 'CANCELLED', message: 'cancelled' };
+  if (reason === 'fail-fast') return taskError('CANCELLED', 'cancelled because another task of the job failed (fail-fast)');
+  if (reason === 'shutdown') return taskError('INTERRUPTED', 'interrupted by shutdown');
+  return taskError('CANCELLED', 'cancelled');
 }
