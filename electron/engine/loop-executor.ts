@@ -1,7 +1,7 @@
 import { ProgressThrottle } from '../../shared/progress-throttle.js';
 import { toTaskError } from '../../shared/task-errors.js';
 import type { Executor, ExecutorListener, ReadySource } from './executor.js';
-import { LOOP_HANDLERS } from './loop-kinds/index.js';
+import { loopHandler } from './loop-kinds/index.js';
 import type { LoopTaskContext } from './loop-kinds/loop-handler.js';
 import type { Task } from './task.js';
 
@@ -53,9 +53,9 @@ export class LoopExecutor implements Executor {
       },
       log: (message, level = 'info') => this.listener.log({ taskKey: task.key, at: Date.now(), level, message }),
     };
-    const handler = LOOP_HANDLERS[task.kind];
+    const handler = loopHandler(task.kind);
     const run = handler
-      ? Promise.resolve().then(() => handler(task.input as never, ctx))
+      ? Promise.resolve().then(() => handler(task.input, ctx))
       : Promise.reject(Object.assign(new Error(`no loop handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' }));
     run.then(
       (result) => this.settle(task, () => ({ type: 'succeeded', result: result ?? null, startedAt, finishedAt: Date.now(), worker: LOOP_WORKER })),
