@@ -11,20 +11,26 @@ export interface CrashRecord {
 
 /**
  * The durable record of which tasks were handed to an executor when the process died. A task
- * is marked before it is handed over (in one transaction per batch, committed before any of it
- * can begin) and unmarked once its end is known, in the same turn of the loop. The store's own
- * rows learn of ends up to a flush later, so they cannot tell a finished neighbour from the
- * task that killed the process; these marks can.
+ * is marked before it is handed over (one statement per batch, committed before any of it can
+ * begin) and unmarked after its end, in one write per interval. A crash leaves marked every
+ * task that may have killed the process, and perhaps a few that had just ended: these only share
+ * the suspicion. Each suspect then runs alone, and only a crash during a run alone charges it.
  */
 export class CrashLedger {
   private readonly statements;
-  private readonly ended: Task[] = [];
-  private unmarkScheduled = false;
+  /** Tasks that ended and are still marked, by key. */
+  private readonly ended = new Map<string, Task>();
+  private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    /** How long ends are gathered before their marks are removed in one write. */
+    private readonly unmarkAfterMs: number,
+  ) {
     this.statements = {
-      mark: db.prepare('INSERT OR IGNORE INTO task_runs (job_id, task_id) VALUES (?, ?)'),
-      unmark: db.prepare('DELETE FROM task_runs WHERE job_id = ? AND task_id = ?'),
+      // One statement per batch, its rows as a JSON array of [jobId, taskId]: one short write.
+      mark: db.prepare("INSERT OR IGNORE INTO task_runs (job_id, task_id) SELECT value ->> 0, value ->> 1 FROM json_each(?)"),
+      unmark: db.prepare('DELETE FROM task_runs WHERE (job_id, task_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))'),
       ofJob: db.prepare<[string], { task_id: string; crashes: number; suspect: number }>(
         'SELECT task_id, crashes, suspect FROM task_crashes WHERE job_id = ?',
       ),
@@ -34,28 +40,30 @@ export class CrashLedger {
   /** Before `tasks` are handed over: durable once this returns. */
   markHandedOver(tasks: readonly Task[]): void {
     if (!this.db.open) return;
-    const mark = this.statements.mark;
-    this.db.transaction(() => {
-      for (const task of tasks) mark.run(task.job.id, task.id);
-    })();
+    // Handed over again before its last end was written: its mark must stay.
+    for (const task of tasks) this.ended.delete(task.key);
+    this.statements.mark.run(JSON.stringify(tasks.map((task) => [task.job.id, task.id])));
   }
 
-  /** `task` left its executor; the marks of every task that ended in this turn go in one write. */
+  /**
+   * `task` left its executor. Its mark goes with the next write: until then a crash counts it
+   * among the suspects, which costs it a run alone, never a charge (a charge needs one task alone).
+   */
   unmark(task: Task): void {
-    this.ended.push(task);
-    if (this.unmarkScheduled) return;
-    this.unmarkScheduled = true;
-    queueMicrotask(() => this.unmarkEnded());
+    this.ended.set(task.key, task);
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.unmarkEnded(), this.unmarkAfterMs);
+    this.timer.unref();
   }
 
-  private unmarkEnded(): void {
-    this.unmarkScheduled = false;
-    const ended = this.ended.splice(0);
-    if (!this.db.open) return;
-    const unmark = this.statements.unmark;
-    this.db.transaction(() => {
-      for (const task of ended) unmark.run(task.job.id, task.id);
-    })();
+  /** Removes the marks of every task that ended (before a suspect runs alone, and at shutdown). */
+  unmarkEnded(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ended.size === 0 || !this.db.open) return;
+    const ended = [...this.ended.values()].map((task) => [task.job.id, task.id]);
+    this.ended.clear();
+    this.statements.unmark.run(JSON.stringify(ended));
   }
 
   /** Crash records of a job's tasks, by task id. */

@@ -14,6 +14,7 @@ import { StoreWriter, type StoreWriterHealth } from './store-writer.js';
 /** The working parts of an engine, wired to each other. */
 export interface EngineParts {
   writer: StoreWriter;
+  ledger: CrashLedger;
   registry: JobRegistry;
   scheduler: Scheduler;
   lifeCycle: TaskLifeCycle;
@@ -36,11 +37,16 @@ export interface EngineHooks {
 export function assembleParts(store: JobStore, options: EngineOptions, hooks: EngineHooks): EngineParts {
   const { events } = hooks;
   const poolFactory = options.executors?.pool ?? defaultPool(options);
-  const writer = new StoreWriter(store, options.storeFlushMs ?? DEFAULTS.storeFlushMs, hooks.storeHealth);
+  const storeFlushMs = options.storeFlushMs ?? DEFAULTS.storeFlushMs;
+  const writer = new StoreWriter(store, storeFlushMs, hooks.storeHealth);
+  const ledger = new CrashLedger(store.db, storeFlushMs);
   const registry = new JobRegistry(store, writer, options.keepFinishedTasks ?? DEFAULTS.keepFinishedTasks);
-  // What ended before a suspect runs alone is stored first: if it kills the process, nothing else runs again.
-  const scheduler = new Scheduler(() => writer.flush());
-  const ledger = new CrashLedger(store.db);
+  // What ended before a suspect runs alone is stored first: if it kills the process, the crash is
+  // charged to it alone, and nothing that ended before it runs again.
+  const scheduler = new Scheduler(() => {
+    ledger.unmarkEnded();
+    writer.flush();
+  });
   const cancelGraceMs = options.cancelGraceMs ?? DEFAULTS.cancelGraceMs;
   const lifeCycle = new TaskLifeCycle({ writer, events, scheduler, registry, ledger, cancelGraceMs, closing: hooks.closing });
   const listener = lifeCycle.listener((line) => {
@@ -53,5 +59,5 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   scheduler.attach(executors);
   const crashBudget = options.crashBudget ?? DEFAULTS.crashBudget;
   const admission = new Admission({ store, writer, events, registry, lifeCycle, scheduler, ledger, crashBudget, assertOpen: hooks.assertOpen });
-  return { writer, registry, scheduler, lifeCycle, admission, executors };
+  return { writer, ledger, registry, scheduler, lifeCycle, admission, executors };
 }

@@ -269,6 +269,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     for (const job of this.parts.registry.all()) if (job.state === 'running') this.parts.lifeCycle.transitionJob(job, 'interrupted', job.finishedAt);
     this.telemetry.stop();
     await Promise.all([this.parts.executors.pool.close(), this.parts.executors.loop.close(), this.checkpointer.close()]);
+    this.parts.ledger.unmarkEnded();
     this.parts.writer.flush();
     closeOwnedStore(this.owned);
   }

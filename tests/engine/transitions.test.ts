@@ -39,7 +39,7 @@ function lifeCycle() {
   const writer = new StoreWriter(store, 1000);
   const events = new EventEmitter<EngineEvents>();
   const registry = new JobRegistry(store, writer, 100);
-  const parts = { writer, events, scheduler: new Scheduler(), registry, ledger: new CrashLedger(store.db), cancelGraceMs: 0, closing: () => false };
+  const parts = { writer, events, scheduler: new Scheduler(), registry, ledger: new CrashLedger(store.db, 1000), cancelGraceMs: 0, closing: () => false };
   return new TaskLifeCycle(parts);
 }
 
