@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { HostNotice } from '../../contract/api.js';
 import { Admission } from './admission.js';
 import { CrashLedger } from './crash-ledger.js';
 import type { EngineEvents } from './engine-events.js';
@@ -9,7 +10,8 @@ import type { JobStore } from './job-store.js';
 import { TaskLifeCycle } from './life-cycle.js';
 import { LoopExecutor } from './loop-executor.js';
 import { Scheduler, type Executors } from './scheduler.js';
-import { StoreWriter, type StoreWriterHealth } from './store-writer.js';
+import { StoreWriter } from './store-writer.js';
+import { Telemetry } from './telemetry.js';
 
 /** The working parts of an engine, wired to each other. */
 export interface EngineParts {
@@ -20,6 +22,9 @@ export interface EngineParts {
   lifeCycle: TaskLifeCycle;
   admission: Admission;
   executors: Executors;
+  telemetry: Telemetry;
+  /** Conditions people should see until they clear: today, a store that cannot be written. */
+  notices: () => HostNotice[];
 }
 
 export interface EngineHooks {
@@ -29,8 +34,6 @@ export interface EngineHooks {
   closing: () => boolean;
   /** Throws when the engine is shutting down. */
   assertOpen: () => void;
-  /** Hears that the store stopped taking writes (a full disk), and that it takes them again. */
-  storeHealth: StoreWriterHealth;
 }
 
 /** Builds the parts over an open store; the executors are built last, as they report to the life cycle. */
@@ -38,7 +41,18 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   const { events } = hooks;
   const poolFactory = options.executors?.pool ?? defaultPool(options);
   const storeFlushMs = options.storeFlushMs ?? DEFAULTS.storeFlushMs;
-  const writer = new StoreWriter(store, storeFlushMs, hooks.storeHealth);
+  // While the store cannot be written (a full disk), no task starts: it could not record what runs.
+  let storeNotice: HostNotice | null = null;
+  const notices = () => (storeNotice ? [{ ...storeNotice }] : []);
+  const onStoreHealth = (notice: HostNotice | null) => {
+    storeNotice = notice;
+    scheduler.hold(notice !== null);
+    events.emit('notices', notices());
+  };
+  const writer = new StoreWriter(store, storeFlushMs, {
+    failed: (error) => onStoreHealth({ code: error.code === 'DISK_FULL' ? 'DISK_FULL' : 'STORE_WRITE_FAILED', message: error.message, since: Date.now() }),
+    recovered: () => onStoreHealth(null),
+  });
   const ledger = new CrashLedger(store.db, storeFlushMs);
   const registry = new JobRegistry(store, writer, options.keepFinishedTasks ?? DEFAULTS.keepFinishedTasks);
   // What ended before a suspect runs alone is stored first: if it kills the process, the crash is
@@ -59,5 +73,21 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   scheduler.attach(executors);
   const crashBudget = options.crashBudget ?? DEFAULTS.crashBudget;
   const admission = new Admission({ store, writer, events, registry, lifeCycle, scheduler, ledger, crashBudget, assertOpen: hooks.assertOpen });
-  return { writer, ledger, registry, scheduler, lifeCycle, admission, executors };
+  const { counts } = lifeCycle;
+  const telemetry = new Telemetry(
+    {
+      workers: () => executors.pool.workerStats?.() ?? [],
+      queued: () => counts.queued,
+      running: () => counts.running + counts.cancelling,
+      takeCompletions: () => lifeCycle.takeCompletions(),
+    },
+    options.telemetryIntervalMs ?? DEFAULTS.telemetryIntervalMs,
+    options.telemetryHistory ?? DEFAULTS.telemetryHistory,
+    (sample) => {
+      // Samples taken while work ran are kept in the store too, for traces of past jobs.
+      if (sample.running > 0 || sample.queued > 0 || sample.completionsPerSecond > 0) writer.telemetry(sample);
+      events.emit('telemetry', sample);
+    },
+  );
+  return { writer, ledger, registry, scheduler, lifeCycle, admission, executors, telemetry, notices };
 }

@@ -14,7 +14,7 @@ import { closeOwnedStore, openOwnedStore, type OwnedStore } from './owned-store.
 import { defaultCheckpointFile } from './paths.js';
 import { PoolExecutor } from './pool-executor.js';
 import { StoreCheckpointer } from './store-checkpointer.js';
-import { Telemetry, type TelemetrySample } from './telemetry.js';
+import type { TelemetrySample } from './telemetry.js';
 
 export type { EngineOptions, ExecutorFactory } from './engine-options.js';
 
@@ -32,13 +32,10 @@ export class Engine extends EventEmitter<EngineEvents> {
   readonly interruptedOnOpen: string[];
   readonly checkpointer: StoreCheckpointer;
   private readonly parts: EngineParts;
-  private readonly telemetry: Telemetry;
   /** Admissions under way; a shutdown waits for them to end or give up. */
   private readonly admissions = new Set<Promise<unknown>>();
   private closing = false;
   private closed: Promise<void> | null = null;
-  /** Set while the store cannot be written: no task starts until it can record what runs. */
-  private storeNotice: HostNotice | null = null;
 
   constructor(options: EngineOptions) {
     super();
@@ -50,28 +47,8 @@ export class Engine extends EventEmitter<EngineEvents> {
       threadFile: checkpointFile,
       intervalMs: options.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
     });
-    this.parts = assembleParts(this.store, options, {
-      events: this,
-      closing: () => this.closing,
-      assertOpen: () => this.assertOpen(),
-      storeHealth: {
-        failed: (error) => this.onStoreHealth({ code: error.code === 'DISK_FULL' ? 'DISK_FULL' : 'STORE_WRITE_FAILED', message: error.message, since: Date.now() }),
-        recovered: () => this.onStoreHealth(null),
-      },
-    });
-    const { counts } = this.parts.lifeCycle;
-    this.telemetry = new Telemetry(
-      {
-        workers: () => this.parts.executors.pool.workerStats?.() ?? [],
-        queued: () => counts.queued,
-        running: () => counts.running + counts.cancelling,
-        takeCompletions: () => this.parts.lifeCycle.takeCompletions(),
-      },
-      options.telemetryIntervalMs ?? DEFAULTS.telemetryIntervalMs,
-      options.telemetryHistory ?? DEFAULTS.telemetryHistory,
-      (sample) => this.onTelemetry(sample),
-    );
-    this.telemetry.start();
+    this.parts = assembleParts(this.store, options, { events: this, closing: () => this.closing, assertOpen: () => this.assertOpen() });
+    this.parts.telemetry.start();
   }
 
   /** The default pool executor (its threads are what tests and benchmarks look at). */
@@ -80,21 +57,9 @@ export class Engine extends EventEmitter<EngineEvents> {
     return this.parts.executors.pool;
   }
 
-  private onStoreHealth(notice: HostNotice | null): void {
-    this.storeNotice = notice;
-    this.parts.scheduler.hold(notice !== null);
-    this.emit('notices', this.notices());
-  }
-
   /** Conditions of this engine people should see: today, a store that cannot be written. */
   notices(): HostNotice[] {
-    return this.storeNotice ? [{ ...this.storeNotice }] : [];
-  }
-
-  /** Samples taken while work ran are kept in the store too, for traces of past jobs. */
-  private onTelemetry(sample: TelemetrySample): void {
-    if (sample.running > 0 || sample.queued > 0 || sample.completionsPerSecond > 0) this.parts.writer.telemetry(sample);
-    this.emit('telemetry', sample);
+    return this.parts.notices();
   }
 
   // ---- commands --------------------------------------------------------------------------
@@ -221,17 +186,17 @@ export class Engine extends EventEmitter<EngineEvents> {
   }
 
   telemetryHistory(): TelemetrySample[] {
-    return this.telemetry.history();
+    return this.parts.telemetry.history();
   }
 
   /** Takes a telemetry sample now (it is also emitted and kept). */
   sampleTelemetry(): TelemetrySample {
-    return this.telemetry.sample();
+    return this.parts.telemetry.sample();
   }
 
   /** Everything this engine holds, to start a view from. Views leave out results (`withResults: false`). */
   snapshot(options: { withResults?: boolean } = {}): EngineSnapshot {
-    const around = { telemetry: this.telemetry.history(), counts: this.stateCounts(), notices: this.notices() };
+    const around = { telemetry: this.parts.telemetry.history(), counts: this.stateCounts(), notices: this.notices() };
     return this.parts.registry.snapshot(options.withResults ?? true, around);
   }
 
@@ -267,7 +232,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     for (const task of running) if (task.onExecutor) this.parts.scheduler.executorOf(task).terminate(task);
     while (running.some((task) => task.onExecutor)) await pause(5);
     for (const job of this.parts.registry.all()) if (job.state === 'running') this.parts.lifeCycle.transitionJob(job, 'interrupted', job.finishedAt);
-    this.telemetry.stop();
+    this.parts.telemetry.stop();
     await Promise.all([this.parts.executors.pool.close(), this.parts.executors.loop.close(), this.checkpointer.close()]);
     this.parts.ledger.unmarkEnded();
     this.parts.writer.flush();
