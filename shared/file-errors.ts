@@ -1,5 +1,5 @@
-import type { TaskErrorCode } from '../../contract/task-error-codes.js';
-import { TaskCancelledError, TaskFailure, TaskInputError } from '../../shared/task-errors.js';
+import type { TaskErrorCode } from '../contract/task-error-codes.js';
+import { TaskCancelledError, TaskFailure, TaskInputError } from './task-errors.js';
 
 const PROBLEMS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',

@@ -6,7 +6,7 @@ import type { ColumnType, csvImport as spec } from '../../contract/kinds/sql.js'
 import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../../shared/task-errors.js';
 import { FieldKind, fieldKind, integerValue, realHoldsInteger, realValue } from './csv-values.js';
-import { fileError } from './file-errors.js';
+import { fileError } from '../../shared/file-errors.js';
 import { openForReading } from './input-files.js';
 import { discardCreatedDatabase, openConnection } from './sqlite-connections.js';
 import { sqlError } from './sqlite-errors.js';

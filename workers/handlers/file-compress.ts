@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import type { CompressionFormat, fileCompress as compressSpec, fileDecompress as decompressSpec } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskCancelledError, TaskFailure, TaskInputError } from '../../shared/task-errors.js';
-import { fileError, isDiskFull } from './file-errors.js';
+import { fileError, isDiskFull } from '../../shared/file-errors.js';
 import { expandPaths, openForReading, type InputFile } from './input-files.js';
 import { OutputFile } from './output-file.js';
 

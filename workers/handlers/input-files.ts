@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Sta
 import { globSync } from 'tinyglobby';
 import { isGlobPattern } from '../../contract/kinds/path-list.js';
 import { TaskInputError } from '../../shared/task-errors.js';
-import { fileError } from './file-errors.js';
+import { fileError } from '../../shared/file-errors.js';
 
 export interface InputFile {
   path: string;

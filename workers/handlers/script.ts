@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { script as spec } from '../../contract/kinds/script.js';
 import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../../shared/task-errors.js';
-import { fileError } from './file-errors.js';
+import { fileError } from '../../shared/file-errors.js';
 
 /**
  * Calls `export(args, ctx)` of the user's module on this pool thread and returns what it
