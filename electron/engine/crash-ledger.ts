@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { isDiskFull } from './job-store.js';
 import type { Task } from './task.js';
 
 /** What the ledger knows of one task from earlier crashes. */
@@ -42,7 +43,7 @@ export class CrashLedger {
     if (!this.db.open) return;
     // Handed over again before its last end was written: its mark must stay.
     for (const task of tasks) this.ended.delete(task.key);
-    this.statements.mark.run(JSON.stringify(tasks.map((task) => [task.job.id, task.id])));
+    this.write(this.statements.mark, tasks.map((task) => [task.job.id, task.id]));
   }
 
   /**
@@ -63,7 +64,20 @@ export class CrashLedger {
     if (this.ended.size === 0 || !this.db.open) return;
     const ended = [...this.ended.values()].map((task) => [task.job.id, task.id]);
     this.ended.clear();
-    this.statements.unmark.run(JSON.stringify(ended));
+    this.write(this.statements.unmark, ended);
+  }
+
+  /**
+   * A store that cannot be written (a full disk) is the store writer's to report: its notice
+   * holds every start until writes go through again. A mark lost meanwhile only leaves a crash
+   * uncharged; an unmark lost makes a task that had ended a suspect (a run alone, no charge).
+   */
+  private write(statement: Database.Statement, rows: unknown[][]): void {
+    try {
+      statement.run(JSON.stringify(rows));
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+    }
   }
 
   /** Crash records of a job's tasks, by task id. */
