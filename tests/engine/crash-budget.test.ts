@@ -4,11 +4,12 @@ import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';
 import { jobSpec, tempDir } from '../support/engine-fixture.js';
 import { sqlite3 } from '../reliability/sqlite-cli.js';
-import { fakeEngine, settle } from './fake-executor.js';
+import { dies, fakeEngine, settle } from './fake-executor.js';
 
 /**
- * An engine that "dies" is simulated in-process: it is left as it is (never shut down) while a
- * second engine opens the same store, as the next process after a crash would.
+ * An engine that "dies" is simulated in-process: it is never shut down; its lock and store
+ * connection are let go of as the operating system would, and a second engine opens the same
+ * store, as the next process after a crash would.
  */
 async function crashedWith(tasks: Array<Record<string, unknown>>, run: (pool: ReturnType<typeof fakeEngine>['pool']) => void | Promise<void>) {
   const dataDir = tempDir();
@@ -18,6 +19,7 @@ async function crashedWith(tasks: Array<Record<string, unknown>>, run: (pool: Re
   await run(first.pool);
   // The write-behind store learns of what ended within a flush (5 ms here).
   await settle(40);
+  dies(first.engine);
   return { dataDir, jobId: job.id };
 }
 
@@ -68,6 +70,7 @@ describe('tasks on an executor when the process died', () => {
     await settle(40);
     expect(second.pool.handed).toEqual(['poison']);
     expect(sqlite3(join(dataDir, STORE_FILE), `SELECT crashes FROM task_crashes WHERE task_id = 'poison'`)).toBe('1');
+    dies(second.engine);
     const third = fakeEngine({ dataDir, crashBudget: 2 });
     const [resumed] = third.engine.resumeInterrupted();
     expect(resumed).toMatchObject({ id: jobId });

@@ -1,6 +1,7 @@
 import type { Executor, ExecutorListener, ReadySource } from '../../electron/engine/executor.js';
 import type { Task } from '../../electron/engine/task.js';
-import type { EngineOptions } from '../../electron/engine/engine.js';
+import type { Engine, EngineOptions } from '../../electron/engine/engine.js';
+import type { OwnedStore } from '../../electron/engine/owned-store.js';
 import { makeEngine } from '../support/engine-fixture.js';
 
 /**
@@ -92,6 +93,17 @@ export function fakeEngine(options: Partial<EngineOptions> & { poolCapacity?: nu
     },
   });
   return { engine, pool: executors.pool!, loop: executors.loop! };
+}
+
+/**
+ * What the death of its process does to an engine, done in this process: the operating system
+ * lets go of its lock on the data directory and of its store connection, and nothing it still
+ * held in memory is written. The next engine then opens the store as the next process would.
+ */
+export function dies(engine: Engine): void {
+  const { owned } = engine as unknown as { owned: OwnedStore };
+  owned.store.close();
+  owned.lock.release();
 }
 
 /** Lets queued microtasks (the scheduler's pump) and short timers run. */
