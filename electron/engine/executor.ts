@@ -25,8 +25,26 @@ export interface ExecutorListener {
   finished(task: Task, outcome: ExecutorOutcome): void;
 }
 
-/** Hands the executor the next ready task it may take, or null. */
-export type ReadySource = (accept?: (task: Task) => boolean) => Task | null;
+/** What an executor asks of the ready tasks when it has room for one more. */
+export interface ReadyRequest {
+  /**
+   * Takes only a task this accepts (one that fits a limit of the executor's own, or a kind it
+   * can batch); a task it refuses stays first in line, and the source answers null.
+   */
+  accept?: (task: Task) => boolean;
+  /**
+   * The task would join others handed over together (a batch), rather than start on its own.
+   * A crash suspect, which must run alone, is never handed over this way.
+   */
+  joining?: boolean;
+}
+
+/**
+ * Hands the executor the next ready task it may take, or null. A task handed over is the
+ * executor's: it calls `ExecutorListener.beginning` before the task can begin, and reports
+ * every task's end through `finished` (`returned` when it never began).
+ */
+export type ReadySource = (request?: ReadyRequest) => Task | null;
 
 export interface Executor {
   /** Takes as many ready tasks as it has room for. */

@@ -25,7 +25,7 @@ export class LoopExecutor implements Executor {
   fill(next: ReadySource): void {
     const fits = (task: Task): boolean => task.job.concurrency !== null || this.underLimit < this.limit;
     while (!this.closed) {
-      const task = next(fits);
+      const task = next({ accept: fits });
       if (!task) return;
       this.start(task);
     }

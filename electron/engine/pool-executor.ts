@@ -110,7 +110,7 @@ export class PoolExecutor implements Executor {
       const batch: Task[] = [first];
       const limit = this.batchLimit(first);
       while (batch.length < limit) {
-        const more = next((task) => task.executor === 'pool' && this.timings.isTiny(task.kind));
+        const more = next({ accept: (task) => task.executor === 'pool' && this.timings.isTiny(task.kind), joining: true });
         if (!more) break;
         batch.push(more);
       }

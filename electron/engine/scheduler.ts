@@ -1,5 +1,5 @@
 import type { KindExecutor } from '../../contract/task-states.js';
-import type { Executor, ReadySource } from './executor.js';
+import type { Executor, ReadyRequest, ReadySource } from './executor.js';
 import { ReadyQueue } from './ready-queue.js';
 import type { Task } from './task.js';
 
@@ -86,10 +86,11 @@ export class Scheduler {
 
   private readySource(kind: KindExecutor): ReadySource {
     const queue = this.ready[kind];
-    return (accept) => {
+    return (request = {}) => {
+      const { accept } = request;
       if (this.solo) return null;
       while (this.isolated.length > 0 && !waiting(this.isolated[0]!)) this.isolated.shift();
-      if (this.isolated.length > 0) return this.nextIsolated(kind, accept);
+      if (this.isolated.length > 0) return this.nextIsolated(kind, request);
       for (;;) {
         const task = queue.peek();
         if (!task) return null;
@@ -110,9 +111,9 @@ export class Scheduler {
   }
 
   /** A suspect goes only to an idle engine, and alone: not as part of a batch. */
-  private nextIsolated(kind: KindExecutor, accept: ((task: Task) => boolean) | undefined): Task | null {
+  private nextIsolated(kind: KindExecutor, { accept, joining }: ReadyRequest): Task | null {
     const task = this.isolated[0]!;
-    if (this.onExecutors > 0 || task.executor !== kind || accept) return null;
+    if (this.onExecutors > 0 || task.executor !== kind || joining || (accept && !accept(task))) return null;
     this.isolated.shift();
     this.beforeSolo();
     this.solo = task;

@@ -22,8 +22,10 @@ export class FakeExecutor implements Executor {
   ) {}
 
   fill(next: ReadySource): void {
-    while (this.running.size < this.capacity) {
-      const task = next();
+    // It asks as the loop executor does: only for a task that fits a limit of its own.
+    const fits = () => this.running.size < this.capacity;
+    while (fits()) {
+      const task = next({ accept: fits });
       if (!task) return;
       this.listener.beginning([task]);
       this.handed.push(task.id);
