@@ -13,9 +13,10 @@ export interface CrashRecord {
 /**
  * The durable record of which tasks were handed to an executor when the process died. A task
  * is marked before it is handed over (one statement per batch, committed before any of it can
- * begin) and unmarked after its end, in one write per interval. A crash leaves marked every
- * task that may have killed the process, and perhaps a few that had just ended: these only share
- * the suspicion. Each suspect then runs alone, and only a crash during a run alone charges it.
+ * begin) and unmarked after its end, with the next hand-over's marks or within an interval,
+ * whichever comes first. A crash leaves marked every task that may have killed the process, and
+ * perhaps a few that ended after the last hand-over: these only share the suspicion. Each
+ * suspect then runs alone, and only a crash during a run alone charges it.
  */
 export class CrashLedger {
   private readonly statements;
@@ -38,12 +39,21 @@ export class CrashLedger {
     };
   }
 
-  /** Before `tasks` are handed over: durable once this returns. */
+  /**
+   * Before `tasks` are handed over: durable once this returns. The marks of tasks that ended
+   * since the last write go in the same transaction, so a crash while these run blames only
+   * what was on an executor with them (a task that just ended does not share the suspicion).
+   */
   markHandedOver(tasks: readonly Task[]): void {
     if (!this.db.open) return;
     // Handed over again before its last end was written: its mark must stay.
     for (const task of tasks) this.ended.delete(task.key);
-    this.write(this.statements.mark, tasks.map((task) => [task.job.id, task.id]));
+    const ended = this.takeEnded();
+    const marks = tasks.map((task) => [task.job.id, task.id]);
+    this.write(() => {
+      if (ended.length > 0) this.statements.unmark.run(JSON.stringify(ended));
+      this.statements.mark.run(JSON.stringify(marks));
+    });
   }
 
   /**
@@ -59,12 +69,18 @@ export class CrashLedger {
 
   /** Removes the marks of every task that ended (before a suspect runs alone, and at shutdown). */
   unmarkEnded(): void {
+    if (this.ended.size === 0 || !this.db.open) return;
+    const ended = this.takeEnded();
+    this.write(() => this.statements.unmark.run(JSON.stringify(ended)));
+  }
+
+  /** The tasks that ended and are still marked, as [jobId, taskId] rows; the timer is no longer needed. */
+  private takeEnded(): string[][] {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.ended.size === 0 || !this.db.open) return;
     const ended = [...this.ended.values()].map((task) => [task.job.id, task.id]);
     this.ended.clear();
-    this.write(this.statements.unmark, ended);
+    return ended;
   }
 
   /**
@@ -72,9 +88,9 @@ export class CrashLedger {
    * holds every start until writes go through again. A mark lost meanwhile only leaves a crash
    * uncharged; an unmark lost makes a task that had ended a suspect (a run alone, no charge).
    */
-  private write(statement: Database.Statement, rows: unknown[][]): void {
+  private write(statements: () => void): void {
     try {
-      statement.run(JSON.stringify(rows));
+      this.db.transaction(statements)();
     } catch (error) {
       if (!isDiskFull(error)) throw error;
     }
