@@ -12,8 +12,8 @@ interface CancelOptions {
 }
 
 /**
- * `threadline cancel <jobId|taskKey>`: through the `threadline serve` running on the data
- * directory; with none running, an interrupted job is cancelled in the store. Exit 0 when
+ * `threadline cancel <jobId|taskKey>`: through the host (`threadline serve` or the desktop app)
+ * running on the data directory; with none running, an interrupted job is cancelled in the store. Exit 0 when
  * something was asked to stop, 1 when it had already ended, 2 when there is no such job or task,
  * or nothing that could cancel it.
  */
@@ -24,7 +24,7 @@ export async function cancelJobOrTask(target: string, options: CancelOptions, io
   let cancelled: number | null;
   if (found.ok) cancelled = await cancelOnServer(found.info, target, isTask);
   else {
-    // With no serve to ask, only an interrupted job can be cancelled: in the store.
+    // With no host to ask, only an interrupted job can be cancelled: in the store.
     cancelled = isTask ? null : cancelInterruptedInStore(dataDir, target);
     if (cancelled === null) throw new CliError(found.problem);
   }
