@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import type { Engine } from '../electron/engine/engine.js';
-import type { Task } from '../electron/engine/task.js';
+import type { TaskView } from '../electron/engine/task.js';
 import { benchEngine, spec } from './engine-fixture.js';
 import { percentile, type Benchmark } from './harness.js';
 
@@ -22,7 +22,7 @@ function untilTask(engine: Engine, id: string, state: string): Promise<void> {
       engine.off('task', onTask);
       reject(new Error(`cancel: task ${id} did not reach ${state} within ${WAIT_LIMIT_MS / 1000} s`));
     }, WAIT_LIMIT_MS);
-    const onTask = (t: Task) => {
+    const onTask = (t: TaskView) => {
       if (t.id === id && t.state === state) {
         clearTimeout(timer);
         engine.off('task', onTask);

@@ -1,7 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { loopDelayMs } from '../electron/engine/telemetry.js';
-import { openDatabase } from '../workers/open-database.js';
+import { openDatabase } from '../shared/open-database.js';
 import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import type { Benchmark } from './harness.js';
 

@@ -3,7 +3,7 @@ import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { openDatabase } from '../workers/open-database.js';
+import { openDatabase } from '../shared/open-database.js';
 import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import { median, type Benchmark } from './harness.js';
 

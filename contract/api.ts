@@ -8,9 +8,18 @@
  */
 import { z } from 'zod';
 import type { SpecIssue } from './job-spec.js';
-import type { JobRecord, TaskAttempt, TaskError, TaskLogLine, TaskRecord } from './records.js';
+import {
+  jobRecordSchema,
+  taskAttemptSchema,
+  taskLogLineSchema,
+  taskRecordSchema,
+  type JobRecord,
+  type TaskAttempt,
+  type TaskLogLine,
+  type TaskRecord,
+} from './records.js';
 import type { ScheduleRecord, ScheduleRun } from './schedule.js';
-import { JOB_STATES, TASK_STATES, type TaskState } from './task-states.js';
+import { TASK_STATES, type TaskState } from './task-states.js';
 import type { TelemetrySample } from './telemetry.js';
 
 // ---- shared records ---------------------------------------------------------------------
@@ -132,7 +141,8 @@ export const apiParamsSchemas = {
   /** Starts a run of the schedule now (skipped, and said so, if its last run still runs and overlap is "skip"). */
   runSchedule: scheduleNameParams,
   /** Runs the unfinished tasks of the store's interrupted jobs (`threadline resume` against a running host). */
-  resumeJobs: z.strictObject({}),
+  /** Interrupted jobs to resume; every one when left out. */
+  resumeJobs: z.strictObject({ jobIds: z.array(z.string().min(1)).min(1).optional() }),
 } as const;
 
 export type ApiMethod = keyof typeof apiParamsSchemas;
@@ -291,57 +301,6 @@ export type ServerMessage = ApiEvent | ResultMessage;
 // ---- schemas of what the host sends (optional checks on the receiving side) -------------
 
 const taskStateSchema = z.enum(TASK_STATES);
-const taskErrorSchema = z.object({ message: z.string(), code: z.string(), stack: z.string().optional() }) satisfies z.ZodType<TaskError>;
-const attemptSchema = z.object({
-  attempt: z.number(),
-  startedAt: z.number(),
-  finishedAt: z.number().nullable(),
-  worker: z.string().nullable(),
-  state: taskStateSchema,
-}) satisfies z.ZodType<TaskAttempt>;
-
-export const taskRecordSchema = z.object({
-  key: z.string(),
-  jobId: z.string(),
-  id: z.string(),
-  kind: z.string(),
-  input: z.record(z.string(), z.unknown()),
-  priority: z.number(),
-  timeoutMs: z.number().nullable(),
-  retries: z.number(),
-  retryBackoffMs: z.number(),
-  dependsOn: z.array(z.string()),
-  state: taskStateSchema,
-  attempts: z.number(),
-  queuedAt: z.number(),
-  startedAt: z.number().nullable(),
-  finishedAt: z.number().nullable(),
-  worker: z.string().nullable(),
-  progress: z.number().nullable(),
-  progressMessage: z.string().nullable(),
-  error: taskErrorSchema.nullable(),
-  result: z.unknown(),
-}) satisfies z.ZodType<TaskRecord>;
-
-export const jobRecordSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  state: z.enum(JOB_STATES),
-  concurrency: z.number().nullable(),
-  onFailure: z.enum(['continue', 'fail-fast']),
-  baseDir: z.string(),
-  createdAt: z.number(),
-  finishedAt: z.number().nullable(),
-  taskCount: z.number(),
-}) satisfies z.ZodType<JobRecord>;
-
-const logLineSchema = z.object({
-  taskKey: z.string(),
-  at: z.number(),
-  level: z.enum(['info', 'warn', 'error']),
-  message: z.string(),
-}) satisfies z.ZodType<TaskLogLine>;
-
 const telemetrySampleSchema = z.object({
   at: z.number(),
   memory: z.object({ rss: z.number(), heapUsed: z.number(), heapTotal: z.number(), external: z.number(), arrayBuffers: z.number() }),
@@ -357,7 +316,7 @@ const countsSchema = z.record(taskStateSchema, z.number());
 const noticesSchema = z.array(
   z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
 );
-const attemptsByTaskSchema = z.record(z.string(), z.array(attemptSchema));
+const attemptsByTaskSchema = z.record(z.string(), z.array(taskAttemptSchema));
 
 export const apiEventSchema = z.discriminatedUnion('type', [
   z.object({
@@ -378,7 +337,7 @@ export const apiEventSchema = z.discriminatedUnion('type', [
     tasks: z.array(taskRecordSchema),
     jobs: z.array(jobRecordSchema),
     attempts: attemptsByTaskSchema,
-    logs: z.array(logLineSchema),
+    logs: z.array(taskLogLineSchema),
     telemetry: z.array(telemetrySampleSchema),
     counts: countsSchema,
     notices: noticesSchema.optional(),

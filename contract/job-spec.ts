@@ -7,6 +7,7 @@ import { parseDocument, YAMLError } from 'yaml';
 import { z } from 'zod';
 import { findKind, KINDS, kindNames, type KindSpec } from './kinds/index.js';
 import { scheduleSchema, type ScheduleSpec } from './schedule.js';
+import { FAILURE_POLICIES, type FailurePolicy } from './task-states.js';
 
 export const taskBaseSchema = z.object({
   id: z
@@ -25,7 +26,7 @@ export const taskBaseSchema = z.object({
 export const jobHeaderSchema = z.object({
   name: z.string().min(1).max(200),
   concurrency: z.number().int().positive().optional(),
-  onFailure: z.enum(['continue', 'fail-fast']).default('continue'),
+  onFailure: z.enum(FAILURE_POLICIES).default('continue'),
   /** When the job runs by itself (`threadline schedule add`); ignored by `threadline run`. */
   schedule: scheduleSchema.optional(),
   tasks: z.array(z.looseObject({})).min(1, 'expected at least one task'),
@@ -41,7 +42,7 @@ export interface TaskSpec extends TaskBase {
 export interface JobSpec {
   name: string;
   concurrency?: number;
-  onFailure: 'continue' | 'fail-fast';
+  onFailure: FailurePolicy;
   schedule?: ScheduleSpec;
   tasks: TaskSpec[];
 }

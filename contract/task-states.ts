@@ -30,7 +30,9 @@ export function isTerminal(state: TaskState): boolean {
 export const JOB_STATES = ['running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export type FailurePolicy = 'continue' | 'fail-fast';
+/** What a job does when one of its tasks fails: run the rest anyway, or cancel them. */
+export const FAILURE_POLICIES = ['continue', 'fail-fast'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 /** Where a kind runs: on the worker pool (sync work) or on the event loop (async work). */
 export type KindExecutor = 'pool' | 'loop';

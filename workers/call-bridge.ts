@@ -7,9 +7,9 @@
  */
 import { BroadcastChannel, receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import type { CallReply, PoolWorkerData, WorkerEvent } from './protocol.js';
-import { callReplyChannel } from './protocol.js';
-import { TaskCancelledError, TaskInputError } from './task-errors.js';
+import type { CallReply, PoolWorkerData, WorkerEvent } from '../shared/pool-protocol.js';
+import { callReplyChannel } from '../shared/pool-protocol.js';
+import { TaskCancelledError, TaskInputError } from '../shared/task-errors.js';
 
 /** How long the thread sleeps between looks at its cancel flag while a call is pending. */
 const CANCEL_CHECK_MS = 50;

@@ -7,7 +7,7 @@
  * is `pool-worker.cjs`).
  */
 import { basename } from 'node:path';
-import type { BatchRequest, BatchResult } from './protocol.js';
+import type { BatchRequest, BatchResult } from '../shared/pool-protocol.js';
 
 type RunBatch = (request: BatchRequest) => Promise<BatchResult>;
 

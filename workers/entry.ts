@@ -6,11 +6,11 @@ import { readlinkSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { HANDLERS } from './handlers/index.js';
-import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from './protocol.js';
-import { preciseNow, TaskStage } from './protocol.js';
+import { poolHandler } from './handlers/index.js';
+import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from '../shared/pool-protocol.js';
+import { preciseNow, TaskStage } from '../shared/pool-protocol.js';
 import { WorkerTaskContext, type TaskContextDeps } from './task-context.js';
-import { TaskCancelledError, toTaskError } from './task-errors.js';
+import { TaskCancelledError, toTaskError } from '../shared/task-errors.js';
 
 const HEAP_SAMPLE_INTERVAL_MS = 250;
 
@@ -52,10 +52,10 @@ async function settle(task: TaskEnvelope): Promise<TaskOutcome> {
   const startedAt = preciseNow();
   const ctx = new WorkerTaskContext(deps, task.key, task.attempt, task.slot);
   try {
-    const handler = HANDLERS[task.kind];
+    const handler = poolHandler(task.kind);
     if (!handler) throw Object.assign(new Error(`no pool handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' });
     ctx.throwIfCancelled();
-    let result = handler(task.input as never, ctx);
+    let result = handler(task.input, ctx);
     if (result instanceof Promise) result = await result;
     return { key: task.key, ok: true, result: result ?? null, startedAt, finishedAt: preciseNow() };
   } catch (thrown) {

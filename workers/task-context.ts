@@ -1,7 +1,8 @@
 import type { TaskLogLine } from '../contract/records.js';
 import { callBridge } from './call-bridge.js';
-import { TaskCancelledError } from './task-errors.js';
-import type { WorkerEvent } from './protocol.js';
+import { ProgressThrottle } from '../shared/progress-throttle.js';
+import { TaskCancelledError } from '../shared/task-errors.js';
+import type { WorkerEvent } from '../shared/pool-protocol.js';
 
 /** What a handler gets besides its input. */
 export interface TaskContext {
@@ -23,8 +24,6 @@ export interface TaskContext {
   call?(name: string, ...args: unknown[]): unknown;
 }
 
-const PROGRESS_INTERVAL_MS = 100;
-
 export interface TaskContextDeps {
   cancelFlags: Int32Array;
   taskStages: Int32Array;
@@ -32,7 +31,7 @@ export interface TaskContextDeps {
 }
 
 export class WorkerTaskContext implements TaskContext {
-  private lastProgressAt = 0;
+  private readonly progressThrottle = new ProgressThrottle();
 
   constructor(
     private readonly deps: TaskContextDeps,
@@ -50,11 +49,8 @@ export class WorkerTaskContext implements TaskContext {
   }
 
   progress(fraction: number | null, message?: string): void {
-    const now = Date.now();
-    if (now - this.lastProgressAt < PROGRESS_INTERVAL_MS && fraction !== 1) return;
-    this.lastProgressAt = now;
-    const clamped = fraction === null ? null : Math.min(1, Math.max(0, fraction));
-    this.deps.post({ type: 'progress', key: this.key, progress: clamped, message: message ?? null });
+    const report = this.progressThrottle.take(fraction);
+    if (report) this.deps.post({ type: 'progress', key: this.key, progress: report.progress, message: message ?? null });
   }
 
   log(message: string, level: TaskLogLine['level'] = 'info'): void {

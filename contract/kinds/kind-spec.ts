@@ -13,9 +13,9 @@ export interface PathResolver {
  * The handler itself lives with its executor: `workers/handlers/` for pool kinds,
  * `electron/engine/loop-kinds/` for loop kinds.
  */
-export interface KindSpec<Schema extends z.ZodObject = z.ZodObject> {
-  name: string;
-  executor: KindExecutor;
+export interface KindSpec<Schema extends z.ZodObject = z.ZodObject, Name extends string = string, Executor extends KindExecutor = KindExecutor> {
+  name: Name;
+  executor: Executor;
   /** One line for `--help`, docs and the renderer's forms. */
   summary: string;
   /** The kind's own fields of a task (the common fields are added by the job schema). */
@@ -24,6 +24,9 @@ export interface KindSpec<Schema extends z.ZodObject = z.ZodObject> {
   resolvePaths?: (input: z.infer<Schema>, resolve: PathResolver) => z.infer<Schema>;
 }
 
-export function defineKind<Schema extends z.ZodObject>(spec: KindSpec<Schema>): KindSpec<Schema> {
+/** Keeps the kind's name and executor as literal types, so handler maps can be checked against the kinds. */
+export function defineKind<const Name extends string, const Executor extends KindExecutor, Schema extends z.ZodObject>(
+  spec: KindSpec<Schema, Name, Executor>,
+): KindSpec<Schema, Name, Executor> {
   return spec;
 }

@@ -1,27 +1,44 @@
 import { ApiCallError } from '../../contract/api.js';
-import { findRunningServe } from '../serve/serve-info.js';
+import { cancelInterruptedInStore } from '../engine/interrupted-jobs.js';
+import { findRunningServe, type ServeInfo } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
 import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 
+interface CancelOptions {
+  dataDir?: string;
+  json?: boolean;
+}
+
 /**
- * `threadline cancel <jobId|taskKey>` against the `threadline serve` running on the data
- * directory. Exit 0 when something was asked to stop, 1 when it had already ended, 2 when
- * there is no such job or task, or no server.
+ * `threadline cancel <jobId|taskKey>`: through the host (`threadline serve` or the desktop app)
+ * running on the data directory; with none running, an interrupted job is cancelled in the store. Exit 0 when
+ * something was asked to stop, 1 when it had already ended, 2 when there is no such job or task,
+ * or nothing that could cancel it.
  */
-export async function cancelOnServer(target: string, options: { dataDir?: string; json?: boolean }, io: Output): Promise<number> {
+export async function cancelJobOrTask(target: string, options: CancelOptions, io: Output): Promise<number> {
   const dataDir = dataDirOf(options);
+  const isTask = target.includes(':');
   const found = findRunningServe(dataDir);
-  if (!found.ok) throw new CliError(found.problem);
-  const client = await connectServe(found.info);
+  let cancelled: number | null;
+  if (found.ok) cancelled = await cancelOnServer(found.info, target, isTask);
+  else {
+    // With no host to ask, only an interrupted job can be cancelled: in the store.
+    cancelled = isTask ? null : cancelInterruptedInStore(dataDir, target);
+    if (cancelled === null) throw new CliError(found.problem);
+  }
+  if (options.json) io.out(JSON.stringify({ target, kind: isTask ? 'task' : 'job', cancelled }));
+  else if (cancelled === 0) io.out(`${isTask ? 'task' : 'job'} ${target} had already ended; nothing to cancel`);
+  else if (isTask) io.out(`task ${target}: asked to stop`);
+  else io.out(`job ${target}: ${cancelled} task${cancelled === 1 ? '' : 's'} ${found.ok ? 'asked to stop' : 'cancelled'}`);
+  return cancelled > 0 ? 0 : 1;
+}
+
+async function cancelOnServer(info: ServeInfo, target: string, isTask: boolean): Promise<number> {
+  const client = await connectServe(info);
   try {
-    const isTask = target.includes(':');
-    const cancelled = isTask ? Number((await client.api.cancelTask({ key: target })).cancelled) : (await client.api.cancelJob({ jobId: target })).cancelled;
-    if (options.json) io.out(JSON.stringify({ target, kind: isTask ? 'task' : 'job', cancelled }));
-    else if (cancelled === 0) io.out(`${isTask ? 'task' : 'job'} ${target} had already ended; nothing to cancel`);
-    else io.out(isTask ? `task ${target}: asked to stop` : `job ${target}: ${cancelled} task${cancelled === 1 ? '' : 's'} asked to stop`);
-    return cancelled > 0 ? 0 : 1;
+    return isTask ? Number((await client.api.cancelTask({ key: target })).cancelled) : (await client.api.cancelJob({ jobId: target })).cancelled;
   } catch (error) {
     if (error instanceof ApiCallError) throw new CliError(error.message);
     throw error;

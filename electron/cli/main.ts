@@ -25,7 +25,8 @@ function engineOptions(command: Command): Command {
   return dataDirOption(command)
     .option('--workers <n>', 'threads in the worker pool (default: one per CPU core)', positiveInt('--workers'))
     .option('--grace <ms>', 'how long a cancelled task may take to stop before its thread is ended', nonNegativeInt('--grace'), 2000)
-    .option('--loop-concurrency <n>', 'async tasks (http.fetch, demo.sleep) of jobs without a concurrency of their own running at once', positiveInt('--loop-concurrency'), 64);
+    .option('--loop-concurrency <n>', 'async tasks (http.fetch, demo.sleep) of jobs without a concurrency of their own running at once', positiveInt('--loop-concurrency'), 64)
+    .option('--crash-budget <n>', 'crashes of the process a task may be running at before resume fails it (PROCESS_CRASHED)', positiveInt('--crash-budget'), 2);
 }
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
@@ -94,12 +95,29 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .addHelpText('after', '\nExamples:\n  threadline show j-lx2k9q-3f9a\n  threadline show j-lx2k9q-3f9a --json > job.json')
     .action(async (jobId: string, options) => setExitCode((await import('./show-command.js')).showJob(jobId, options, io)));
 
-  engineOptions(program.command('resume'))
+  engineOptions(program.command('resume').argument('[jobIds...]', 'the interrupted jobs to resume (default: every one)'))
     .description('run the unfinished tasks of interrupted jobs to the end')
     .option('--json', 'print the results as JSON')
     .option('--no-progress', 'plain lines instead of the live display, even on a terminal')
-    .addHelpText('after', '\nA job is interrupted when its process died or was stopped while it ran. When a "threadline serve" or\nthe desktop app owns the data directory, the jobs resume there, followed from here.\n\nExample:\n  threadline resume --data-dir ./data\n\nExit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input,\n130 stopped by Ctrl-C.')
-    .action(async (options) => setExitCode(await (await import('./run-command.js')).resumeJobs(options, io)));
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A job is interrupted when its process died or was stopped while it ran. When a "threadline serve" or',
+        'the desktop app owns the data directory, the jobs resume there, followed from here. A task that was',
+        'running each time the process died (--crash-budget times) is not run again: it ends failed,',
+        'PROCESS_CRASHED. Tasks that were running beside others at a crash run alone first, so that only the',
+        'culprit is blamed.',
+        '',
+        'Examples:',
+        '  threadline resume --data-dir ./data',
+        '  threadline resume j-lx2k9q-3f9a',
+        '',
+        'Exit status: 0 every task succeeded, 1 a task failed, was cancelled or timed out, 2 invalid input,',
+        '130 stopped by Ctrl-C.',
+      ].join('\n'),
+    )
+    .action(async (jobIds: string[], options) => setExitCode(await (await import('./run-command.js')).resumeJobs(jobIds, options, io)));
 
   engineOptions(program.command('serve'))
     .description('run the engine with the dashboard and its API on a local web server')
@@ -125,23 +143,24 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (options) => setExitCode(await (await import('./serve-command.js')).serveDashboard(options, io)));
 
   dataDirOption(program.command('cancel').argument('<jobId|taskKey>', 'a job id, or a task key "<jobId>:<taskId>"'))
-    .description('cancel a job or a task on the "threadline serve" or desktop app running on the data directory')
+    .description('cancel a job or a task on the "threadline serve" or desktop app running on the data directory, or an interrupted job')
     .option('--json', 'print the outcome as JSON')
     .addHelpText(
       'after',
       [
         '',
         'A queued task is removed at once; a running one is asked to stop, and its thread is ended after',
-        'the grace period if it does not.',
+        'the grace period if it does not. With no serve running, an interrupted job is cancelled in the',
+        'store: its unfinished tasks end cancelled.',
         '',
         'Examples:',
         '  threadline cancel j-lx2k9q-3f9a',
         '  threadline cancel j-lx2k9q-3f9a:resize-images --data-dir ./data',
         '',
-        'Exit status: 0 asked to stop, 1 it had already ended, 2 no such job or task, or no server running.',
+        'Exit status: 0 asked to stop, 1 it had already ended, 2 no such job or task, or nothing to reach.',
       ].join('\n'),
     )
-    .action(async (target: string, options) => setExitCode(await (await import('./cancel-command.js')).cancelOnServer(target, options, io)));
+    .action(async (target: string, options) => setExitCode(await (await import('./cancel-command.js')).cancelJobOrTask(target, options, io)));
 
   dataDirOption(program.command('export-trace').argument('<jobId>', 'the job to export ("threadline jobs" lists them)'))
     .description('write a job\'s timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing)')

@@ -20,6 +20,7 @@ export interface EngineRunOptions {
   workers?: number;
   grace?: number;
   loopConcurrency?: number;
+  crashBudget?: number;
   json?: boolean;
   /** False to keep plain lines even on a terminal (`--no-progress`). */
   progress?: boolean;
@@ -53,21 +54,22 @@ export async function runJobFile(file: string, options: EngineRunOptions, io: Ou
   return drive(options, io, async (engine) => [await engine.submitJob(loaded.spec, loaded.baseDir)]);
 }
 
-/** `threadline resume`: runs every unfinished task of interrupted jobs to the end. */
-export async function resumeJobs(options: EngineRunOptions, io: Output): Promise<number> {
+/** `threadline resume [jobId...]`: runs the unfinished tasks of interrupted jobs (those named, or all) to the end. */
+export async function resumeJobs(jobIds: string[], options: EngineRunOptions, io: Output): Promise<number> {
+  const named = jobIds.length > 0 ? jobIds : undefined;
   const announce = (jobs: JobRecord[], log: (line: string) => void) => {
     if (jobs.length === 0 && !options.json) io.err('no interrupted jobs to resume');
     for (const job of jobs) if (!options.json) log(`resuming ${job.id} (${job.name})`);
     return jobs;
   };
   const host = await reachHost(dataDirOf(options));
-  if (host) return driveOnHost(host, options, io, async (api, log) => announce((await onHost('resume', (a) => a.resumeJobs(), api)).jobs, log));
-  return drive(options, io, (engine, log) => announce(engine.resumeInterrupted(), log));
+  if (host) return driveOnHost(host, options, io, async (api, log) => announce((await onHost('resume', (a) => a.resumeJobs(named ? { jobIds: named } : {}), api)).jobs, log));
+  return drive(options, io, (engine, log) => announce(engine.resumeInterrupted(named), log));
 }
 
 /** Runs jobs on an engine of this process, to the end or to a stop by a signal. */
 export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine, log: (line: string) => void) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
-  const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency });
+  const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget });
   const { feed, detach } = engineFeed(engine);
   const reporter = attachReporter(feed, options, io);
   let stoppedBy: NodeJS.Signals | null = null;

@@ -18,6 +18,7 @@ export interface ServeOptions {
   workers?: number;
   grace?: number;
   loopConcurrency?: number;
+  crashBudget?: number;
   webRoot?: string;
   /** A token to keep across runs (bookmarks, scripts); default: $THREADLINE_TOKEN, else a fresh one. */
   token?: string;
@@ -48,7 +49,7 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   const expectedWebRoot = options.webRoot ? resolve(options.webRoot) : defaultWebRoot();
   const webRoot = builtWebRoot(expectedWebRoot);
   const token = serveToken(options.token);
-  const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency });
+  const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget });
   let server: DashboardServer;
   const scheduler = new Scheduler({ engine, log: io.err });
   const metrics = createMetrics(engine, scheduler);

@@ -1,6 +1,6 @@
 import type { TaskAttempt, TaskRecord } from '../../contract/records.js';
 import { withHistory } from '../engine/history.js';
-import { taskRecordOf } from '../engine/job-store.js';
+import { taskRecordOf } from '../engine/store-rows.js';
 import { CliError } from './cli-error.js';
 import { jobJson, type JobOutcome } from './job-output.js';
 import { when } from './jobs-command.js';

@@ -4,9 +4,7 @@
  * against the contract's schemas before anything runs.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import type { ApiErrorBody } from '../../contract/api.js';
-import { ApiCallError } from '../../contract/api.js';
-import { badRequest, type ApiHandlers, type ApiOutcome } from '../hosts/api-handlers.js';
+import { badRequest, errorBody, type ApiHandlers, type ApiOutcome } from '../hosts/api-handlers.js';
 import type { EventBatcher, Subscription } from '../hosts/event-batcher.js';
 import { desktopParamsSchemas, isDesktopMethod, type DesktopMethod } from '../../contract/desktop-api.js';
 import { IPC_CHANNELS } from './ipc-channels.js';
@@ -100,9 +98,4 @@ export async function callDesktop(handlers: DesktopHandlers, method: DesktopMeth
   } catch (error) {
     return { ok: false, error: errorBody(error) };
   }
-}
-
-function errorBody(error: unknown): ApiErrorBody {
-  if (error instanceof ApiCallError) return { code: error.code, message: error.message };
-  return { code: 'INTERNAL', message: error instanceof Error ? error.message.split('\n')[0]! : String(error) };
 }

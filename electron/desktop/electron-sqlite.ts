@@ -40,7 +40,7 @@ export function findElectronSqlite(appPath: string, modules = process.versions.m
 }
 
 /**
- * Points workers/open-database.ts at the Electron build. Packaged apps need nothing: their
+ * Points shared/open-database.ts at the Electron build. Packaged apps need nothing: their
  * node_modules copy is the Electron build. Returns a warning when SQLite kinds will not load.
  */
 export function useElectronSqlite(appPath: string, isPackaged: boolean, env: NodeJS.ProcessEnv = process.env): string | null {

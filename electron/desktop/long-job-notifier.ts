@@ -4,7 +4,7 @@
  */
 import type { JobRecord } from '../../contract/records.js';
 import type { Engine } from '../engine/engine.js';
-import type { Job } from '../engine/job.js';
+import type { JobView } from '../engine/job.js';
 
 export const LONG_JOB_MS = 10_000;
 
@@ -32,7 +32,7 @@ export function notifyWhenLongJobsEnd(
   const now = options.now ?? (() => Date.now());
   // When this engine saw each job start running: a resumed job's createdAt may be days old.
   const runningSince = new Map<string, number>();
-  const onJob = (job: Job) => {
+  const onJob = (job: JobView) => {
     if (job.state === 'running') {
       if (!runningSince.has(job.id)) runningSince.set(job.id, now());
       return;

@@ -4,8 +4,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BroadcastChannel } from 'node:worker_threads';
-import type { CallReply, WorkerEvent } from '../../workers/protocol.js';
-import { callReplyChannel } from '../../workers/protocol.js';
+import type { CallReply, WorkerEvent } from '../../shared/pool-protocol.js';
+import { callReplyChannel } from '../../shared/pool-protocol.js';
 import { fetchFailure, requestBody } from './loop-kinds/http-fetch.js';
 
 export interface CallServiceContext {

@@ -6,6 +6,7 @@ export type ThreadlineErrorCode =
   | 'JOB_FILE_INVALID'
   | 'DATA_DIR_IN_USE'
   | 'DATA_DIR_UNUSABLE'
+  | 'BUILD_MISSING'
   | 'STORE_TOO_NEW'
   | 'NOT_FOUND'
   | 'ENGINE_CLOSED'
@@ -17,6 +18,8 @@ const EXIT_CODES: Record<ThreadlineErrorCode, number> = {
   JOB_FILE_INVALID: 2,
   DATA_DIR_IN_USE: 2,
   DATA_DIR_UNUSABLE: 2,
+  // A part of Threadline itself was not built: nothing can run until it is.
+  BUILD_MISSING: 2,
   STORE_TOO_NEW: 2,
   NOT_FOUND: 2,
   ENGINE_CLOSED: 1,

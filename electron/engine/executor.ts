@@ -1,4 +1,5 @@
 import type { TaskError, TaskLogLine } from '../../contract/records.js';
+import type { WorkerSample } from '../../contract/telemetry.js';
 import type { Task } from './task.js';
 
 /** How a task left an executor. */
@@ -12,14 +13,38 @@ export type ExecutorOutcome =
 
 /** What an executor tells the engine. */
 export interface ExecutorListener {
+  /**
+   * Just before `tasks` are handed to where they run (a thread, the loop, another machine):
+   * once it returns, the engine has recorded durably that they may be running, so a crash of the
+   * process can be blamed on them.
+   */
+  beginning(tasks: readonly Task[]): void;
   started(task: Task, worker: string, at: number): void;
   progress(task: Task, progress: number | null, message: string | null): void;
   log(line: TaskLogLine): void;
   finished(task: Task, outcome: ExecutorOutcome): void;
 }
 
-/** Hands the executor the next ready task it may take, or null. */
-export type ReadySource = (accept?: (task: Task) => boolean) => Task | null;
+/** What an executor asks of the ready tasks when it has room for one more. */
+export interface ReadyRequest {
+  /**
+   * Takes only a task this accepts (one that fits a limit of the executor's own, or a kind it
+   * can batch); a task it refuses stays first in line, and the source answers null.
+   */
+  accept?: (task: Task) => boolean;
+  /**
+   * The task would join others handed over together (a batch), rather than start on its own.
+   * A crash suspect, which must run alone, is never handed over this way.
+   */
+  joining?: boolean;
+}
+
+/**
+ * Hands the executor the next ready task it may take, or null. A task handed over is the
+ * executor's: it calls `ExecutorListener.beginning` before the task can begin, and reports
+ * every task's end through `finished` (`returned` when it never began).
+ */
+export type ReadySource = (request?: ReadyRequest) => Task | null;
 
 export interface Executor {
   /** Takes as many ready tasks as it has room for. */
@@ -34,4 +59,6 @@ export interface Executor {
   /** Stops a running task now, whatever it is doing. */
   terminate(task: Task): void;
   close(): Promise<void>;
+  /** Per-thread heap and utilization, for an executor that has threads of its own. */
+  workerStats?(): WorkerSample[];
 }

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobRecord } from '../../contract/records.js';
 import type { TaskState } from '../../contract/task-states.js';
-import { JobStore, STORE_FILE, storeWriteError, type JobFilter, type StoredTask } from './job-store.js';
+import { JobStore, STORE_FILE, storeWriteError, type JobFilter } from './job-store.js';
+import type { StoredTask } from './store-rows.js';
 import { whileUnowned } from './store-lock.js';
 
 export interface JobSummary extends JobRecord {

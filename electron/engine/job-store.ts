@@ -5,46 +5,14 @@ import { join } from 'node:path';
 import type { JobRecord, TaskAttempt, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { JobState, TaskState } from '../../contract/task-states.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
+import { chargeCrash } from './crash-ledger.js';
 import { ThreadlineError } from './errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './store-migrations.js';
+import { jobFromRow, taskFromRow, type JobRow, type StoredTask, type TaskRow } from './store-rows.js';
 import { LOG_LINES_PER_TASK, withDroppedNote } from './task-logs.js';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 
 export const STORE_FILE = 'threadline.db';
-
-interface TaskRow {
-  job_id: string;
-  id: string;
-  seq: number;
-  kind: string;
-  input: string;
-  priority: number;
-  timeout_ms: number | null;
-  retries: number;
-  retry_backoff_ms: number;
-  depends_on: string;
-  state: TaskState;
-  attempts: number;
-  queued_at: number;
-  started_at: number | null;
-  finished_at: number | null;
-  worker: string | null;
-  progress: number | null;
-  error: string | null;
-  result: string | null;
-}
-
-interface JobRow {
-  id: string;
-  name: string;
-  state: JobState;
-  concurrency: number | null;
-  on_failure: 'continue' | 'fail-fast';
-  base_dir: string;
-  created_at: number;
-  finished_at: number | null;
-  task_count: number;
-}
 
 interface LogRow {
   task_id: string;
@@ -73,16 +41,6 @@ export interface JobFilter {
   /** Text the job's name contains, in any case. */
   name?: string;
   limit: number;
-}
-
-export interface StoredTask extends TaskRecord {
-  seq: number;
-}
-
-/** The record of a stored task, without what only the store keeps. */
-export function taskRecordOf(stored: StoredTask): TaskRecord {
-  const { seq: _seq, ...record } = stored;
-  return record;
 }
 
 /** SQLite's ways of saying that the disk under the store is full. */
@@ -223,6 +181,7 @@ export class JobStore {
     return this.db.transaction(() => {
       // A job whose admission a crash cut short was never accepted: its caller got no answer.
       this.statements.discardUnadmitted.run();
+      chargeCrash(this.db);
       const jobs = this.statements.jobsInState.all('running').map((row) => row.id);
       this.db.prepare("UPDATE tasks SET state = 'interrupted', finished_at = NULL WHERE state IN ('running', 'cancelling')").run();
       this.db.prepare("UPDATE attempts SET state = 'interrupted' WHERE state IN ('running', 'cancelling')").run();
@@ -397,44 +356,4 @@ export class JobStore {
   close(): void {
     if (this.db.open) this.db.close();
   }
-}
-
-function jobFromRow(row: JobRow): JobRecord {
-  return {
-    id: row.id,
-    name: row.name,
-    state: row.state,
-    concurrency: row.concurrency,
-    onFailure: row.on_failure,
-    baseDir: row.base_dir,
-    createdAt: row.created_at,
-    finishedAt: row.finished_at,
-    taskCount: row.task_count,
-  };
-}
-
-function taskFromRow(row: TaskRow): StoredTask {
-  return {
-    key: `${row.job_id}:${row.id}`,
-    jobId: row.job_id,
-    id: row.id,
-    seq: row.seq,
-    kind: row.kind,
-    input: JSON.parse(row.input) as Record<string, unknown>,
-    priority: row.priority,
-    timeoutMs: row.timeout_ms,
-    retries: row.retries,
-    retryBackoffMs: row.retry_backoff_ms,
-    dependsOn: JSON.parse(row.depends_on) as string[],
-    state: row.state,
-    attempts: row.attempts,
-    queuedAt: row.queued_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    worker: row.worker,
-    progress: row.progress,
-    progressMessage: null,
-    error: row.error === null ? null : JSON.parse(row.error),
-    result: row.result === null ? null : JSON.parse(row.result),
-  };
 }

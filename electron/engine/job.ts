@@ -2,8 +2,16 @@ import type { JobRecord } from '../../contract/records.js';
 import type { FailurePolicy, JobState } from '../../contract/task-states.js';
 import type { Task } from './task.js';
 
-/** A job as the engine holds it: its record, its tasks and its share of the executors. */
-export class Job implements JobRecord {
+/** What a host sees of a job: its record, read-only. */
+export interface JobView extends Readonly<JobRecord> {
+  toRecord(): JobRecord;
+}
+
+/**
+ * A job as the engine holds it: its record, its tasks and its share of the executors. Its
+ * `state` changes only through `TaskLifeCycle.transitionJob`.
+ */
+export class Job implements JobView {
   state: JobState = 'running';
   finishedAt: number | null = null;
   tasks: Task[] = [];

@@ -1,10 +1,10 @@
-import { toTaskError } from '../../workers/task-errors.js';
+import { ProgressThrottle } from '../../shared/progress-throttle.js';
+import { toTaskError } from '../../shared/task-errors.js';
 import type { Executor, ExecutorListener, ReadySource } from './executor.js';
-import { LOOP_HANDLERS } from './loop-kinds/index.js';
+import { loopHandler } from './loop-kinds/index.js';
 import type { LoopTaskContext } from './loop-kinds/loop-handler.js';
 import type { Task } from './task.js';
 
-const PROGRESS_INTERVAL_MS = 100;
 const LOOP_WORKER = 'loop';
 
 /**
@@ -25,7 +25,7 @@ export class LoopExecutor implements Executor {
   fill(next: ReadySource): void {
     const fits = (task: Task): boolean => task.job.concurrency !== null || this.underLimit < this.limit;
     while (!this.closed) {
-      const task = next(fits);
+      const task = next({ accept: fits });
       if (!task) return;
       this.start(task);
     }
@@ -36,27 +36,26 @@ export class LoopExecutor implements Executor {
   }
 
   private start(task: Task): void {
+    this.listener.beginning([task]);
     const abort = new AbortController();
     this.running.set(task, abort);
     if (this.countsAgainstLimit(task)) this.underLimit++;
     const startedAt = Date.now();
     this.listener.started(task, LOOP_WORKER, startedAt);
-    let lastProgressAt = 0;
+    const throttle = new ProgressThrottle();
     const ctx: LoopTaskContext = {
       key: task.key,
       attempt: task.attempts,
       signal: abort.signal,
       progress: (fraction, message) => {
-        const now = Date.now();
-        if (now - lastProgressAt < PROGRESS_INTERVAL_MS && fraction !== 1) return;
-        lastProgressAt = now;
-        this.listener.progress(task, fraction === null ? null : Math.min(1, Math.max(0, fraction)), message ?? null);
+        const report = throttle.take(fraction);
+        if (report) this.listener.progress(task, report.progress, message ?? null);
       },
       log: (message, level = 'info') => this.listener.log({ taskKey: task.key, at: Date.now(), level, message }),
     };
-    const handler = LOOP_HANDLERS[task.kind];
+    const handler = loopHandler(task.kind);
     const run = handler
-      ? Promise.resolve().then(() => handler(task.input as never, ctx))
+      ? Promise.resolve().then(() => handler(task.input, ctx))
       : Promise.reject(Object.assign(new Error(`no loop handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' }));
     run.then(
       (result) => this.settle(task, () => ({ type: 'succeeded', result: result ?? null, startedAt, finishedAt: Date.now(), worker: LOOP_WORKER })),
@@ -98,10 +97,6 @@ export class LoopExecutor implements Executor {
     const now = Date.now();
     this.forget(task);
     this.listener.finished(task, { type: 'stopped', startedAt: task.startedAt ?? now, finishedAt: now, worker: LOOP_WORKER });
-  }
-
-  get active(): number {
-    return this.running.size;
   }
 
   async close(): Promise<void> {

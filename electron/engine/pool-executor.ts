@@ -1,8 +1,8 @@
 import { cpus } from 'node:os';
 import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../workers/protocol.js';
-import { TaskStage } from '../../workers/protocol.js';
+import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../shared/pool-protocol.js';
+import { TaskStage } from '../../shared/pool-protocol.js';
 import type { Executor, ExecutorListener, ReadySource } from './executor.js';
 import { newJobId } from './ids.js';
 import type { Task } from './task.js';
@@ -110,7 +110,7 @@ export class PoolExecutor implements Executor {
       const batch: Task[] = [first];
       const limit = this.batchLimit(first);
       while (batch.length < limit) {
-        const more = next((task) => task.executor === 'pool' && this.timings.isTiny(task.kind));
+        const more = next({ accept: (task) => task.executor === 'pool' && this.timings.isTiny(task.kind), joining: true });
         if (!more) break;
         batch.push(more);
       }
@@ -124,6 +124,7 @@ export class PoolExecutor implements Executor {
   }
 
   private dispatch(tasks: Task[]): void {
+    this.listener.beginning(tasks);
     const batch: Batch = { tasks, abort: new AbortController(), worker: null, threadId: null, done: false };
     const request: BatchRequest = {
       tasks: tasks.map((task) => {

@@ -49,11 +49,4 @@ export class ReadyQueue {
     }
     return top;
   }
-
-  /** Drops the tasks `remove` picks (cancelled while queued); O(n), rare. */
-  removeWhere(remove: (task: Task) => boolean): void {
-    const kept = this.heap.filter((task) => !remove(task));
-    this.heap.length = 0;
-    for (const task of kept) this.push(task);
-  }
 }

@@ -5,7 +5,7 @@
  */
 import type { JobSpec, TaskSpec } from '../../contract/job-spec.js';
 import type { JobRecord, TaskRecord } from '../../contract/records.js';
-import type { Engine } from './engine.js';
+import type { HostEngine } from './engine.js';
 import { ThreadlineError } from './errors.js';
 
 export interface RerunOptions {
@@ -71,7 +71,7 @@ function notSucceededWithDependents(tasks: readonly TaskRecord[]): Set<string> {
  * Submits job `jobId` again as a new job, against the same base folder. With `failedOnly` the
  * job must have ended; a job all of whose tasks succeeded has nothing to run again.
  */
-export async function rerunJob(engine: Engine, jobId: string, options: RerunOptions): Promise<RerunOutcome> {
+export async function rerunJob(engine: Pick<HostEngine, 'job' | 'tasksOfJob' | 'submitJob'>, jobId: string, options: RerunOptions): Promise<RerunOutcome> {
   const from = engine.job(jobId);
   if (!from) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this data directory`);
   if (options.failedOnly && from.state === 'running') {

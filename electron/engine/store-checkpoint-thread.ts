@@ -5,7 +5,7 @@
  * desktop bundle has it as out/main/store-checkpoint.js.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 import type { CheckpointEvent, CheckpointRequest, CheckpointThreadData } from './store-checkpoint-protocol.js';
 
 if (!parentPort) throw new Error('store-checkpoint-thread is the entry of a worker thread, not a program');

@@ -22,8 +22,10 @@ export class StoreCheckpointer {
 
   constructor(
     private readonly store: JobStore,
-    options: { threadFile: string; intervalMs: number },
+    options: { threadFile: string | null; intervalMs: number },
   ) {
+    // No thread: the main connection checkpoints, as SQLite does by default.
+    if (options.threadFile === null) return;
     const data: CheckpointThreadData = { file: store.file, intervalMs: options.intervalMs };
     try {
       this.thread = new Worker(options.threadFile, { workerData: data });

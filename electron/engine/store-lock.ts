@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 import { ThreadlineError } from './errors.js';
 import { isDiskFull, STORE_FILE, storeWriteError } from './job-store.js';
 

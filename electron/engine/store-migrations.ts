@@ -98,7 +98,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX schedule_runs_schedule ON schedule_runs (schedule, id);
   `,
-  // Task log lines, kept with their task: \`n\` counts every line the task ever wrote (from 1),
+  // 5: task log lines, kept with their task: \`n\` counts every line the task ever wrote (from 1),
   // and only the newest lines are kept, so \`min(n) - 1\` lines were dropped.
   `
   CREATE TABLE task_logs (
@@ -109,6 +109,24 @@ export const MIGRATIONS: readonly string[] = [
     level TEXT NOT NULL,
     message TEXT NOT NULL,
     PRIMARY KEY (job_id, task_id, n),
+    FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  `,
+  // 6: the crash ledger: tasks handed to an executor and not known to have ended (written before
+  // they begin), and what earlier crashes charged each task with (see crash-ledger.ts).
+  `
+  CREATE TABLE task_runs (
+    job_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    PRIMARY KEY (job_id, task_id),
+    FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE TABLE task_crashes (
+    job_id TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    crashes INTEGER NOT NULL DEFAULT 0,
+    suspect INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (job_id, task_id),
     FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
   ) WITHOUT ROWID;
   `,

@@ -2,11 +2,21 @@ import type { TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../cont
 import type { KindExecutor, TaskState } from '../../contract/task-states.js';
 import type { Job } from './job.js';
 
+/** What a host sees of a task: its record, read-only. A live object: copy what you keep. */
+export interface TaskView extends Readonly<TaskRecord> {
+  /** One entry per try, oldest first. */
+  readonly history: ReadonlyArray<Readonly<TaskAttempt>>;
+  toRecord(): TaskRecord;
+}
+
 /** Why a running task is being stopped; decides its final state. */
 export type StopReason = 'cancel' | 'timeout' | 'fail-fast' | 'shutdown';
 
-/** A task as the engine holds it: the persisted record plus scheduling state. */
-export class Task implements TaskRecord {
+/**
+ * A task as the engine holds it: the persisted record plus scheduling state. Its `state` changes
+ * only through `TaskLifeCycle.transition`.
+ */
+export class Task implements TaskView {
   state: TaskState = 'queued';
   attempts = 0;
   startedAt: number | null = null;
@@ -32,6 +42,8 @@ export class Task implements TaskRecord {
   /** Between the executor's start report and its outcome. */
   attemptOpen = false;
   stopReason: StopReason | null = null;
+  /** Suspected of killing the process before: it runs alone, with nothing beside it. */
+  isolated = false;
   timers: { timeout?: NodeJS.Timeout; grace?: NodeJS.Timeout; retry?: NodeJS.Timeout } = {};
 
   constructor(

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { z } from 'zod';
 import {
+  ApiCallError,
   apiParamsSchemas,
   isApiMethod,
   type ApiErrorBody,
@@ -14,10 +15,9 @@ import {
 import type { JobRecord, TaskAttempt } from '../../contract/records.js';
 import type { TaskState } from '../../contract/task-states.js';
 import { describeIssue, formatPath } from '../../contract/job-spec.js';
-import type { Engine } from '../engine/engine.js';
+import type { HostEngine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { readJobText } from '../engine/job-reader.js';
-import { taskRecordOf } from '../engine/job-store.js';
 import { rerunJob } from '../engine/rerun.js';
 import type { Scheduler } from '../schedules/scheduler.js';
 import { demoJobSpec, runDemoInline } from './demo-workload.js';
@@ -46,7 +46,7 @@ export class ApiHandlers {
   private readonly methods: Implementation;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: HostEngine,
     private readonly options: ApiHandlerOptions,
   ) {
     this.methods = {
@@ -71,7 +71,7 @@ export class ApiHandlers {
       pauseSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, true) }),
       resumeSchedule: async ({ name }) => ({ schedule: await this.setPaused(name, false) }),
       runSchedule: async ({ name }) => ({ run: await this.scheduler().runNow(name) }),
-      resumeJobs: () => ({ jobs: this.engine.resumeInterrupted() }),
+      resumeJobs: ({ jobIds }) => ({ jobs: this.engine.resumeInterrupted(jobIds) }),
     };
   }
 
@@ -120,14 +120,11 @@ export class ApiHandlers {
     return scheduler.get(name)!;
   }
 
+  /** A task this engine holds, or one of an earlier run from the store (its log lines were not kept). */
   private taskDetail(key: string): TaskDetail {
-    const live = this.engine.task(key);
-    if (live) return { task: live, attempts: this.engine.attemptsOf(key), logs: this.engine.logsOf(key) };
-    // A task of an earlier run: from the store, with its stored log lines.
-    const [jobId = '', taskId = ''] = key.split(':');
-    const stored = this.engine.store.tasksOfJob(jobId).find((task) => task.id === taskId);
-    if (!stored) throw new ThreadlineError('NOT_FOUND', `no task ${key}`);
-    return { task: taskRecordOf(stored), attempts: this.engine.store.attemptsOfJob(jobId).get(taskId) ?? [], logs: this.engine.store.logsOfTask(jobId, taskId) };
+    const task = this.engine.task(key);
+    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key}`);
+    return { task, attempts: this.engine.attemptsOf(key), logs: this.engine.logsOf(key) };
   }
 
   private async runDemo(inline: boolean): Promise<ApiResults['runDemo']> {
@@ -136,31 +133,24 @@ export class ApiHandlers {
   }
 
   private listJobs(history: boolean, limit: number, search: string): JobListEntry[] {
-    const live = new Map([...this.liveJobs()].filter(([, job]) => jobMatches(job, search)));
-    if (!history) return [...live.values()].sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
-    // The store lags the engine by a flush; a job this engine holds is shown as it is now.
-    const { store } = this.engine;
-    const stored = search === '' ? store.listJobs(limit) : store.searchJobs(search, limit);
-    const merged = stored.map((job) => live.get(job.id) ?? { ...job, counts: store.stateCounts(job.id) });
-    const seen = new Set(merged.map((job) => job.id));
-    for (const job of live.values()) if (!seen.has(job.id)) merged.push(job);
-    return merged.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    if (history) return this.engine.jobHistory(limit, search);
+    const live = [...this.liveJobs().values()].filter((job) => jobMatches(job, search));
+    return live.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
   }
 
   private jobDetail(jobId: string): JobDetail {
     const job = this.engine.job(jobId);
     if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId}`);
     const tasks = this.engine.tasksOfJob(jobId);
-    const live = this.engine.jobs().some((j) => j.id === jobId);
     // A past job's attempts come from the store in one read, not one read per task.
-    const stored = live ? null : this.engine.store.attemptsOfJob(jobId);
+    const attemptsByTask = this.engine.attemptsOfJob(jobId);
     const counts: Partial<Record<TaskState, number>> = {};
     const attempts: Record<string, TaskAttempt[]> = {};
     for (const task of tasks) {
       counts[task.state] = (counts[task.state] ?? 0) + 1;
       // Results can be large: a view fetches them per task, as for a snapshot.
       task.result = null;
-      const list = stored ? (stored.get(task.id) ?? []) : this.engine.attemptsOf(task.key);
+      const list = attemptsByTask.get(task.key) ?? [];
       if (list.length > 0) attempts[task.key] = list;
     }
     return { job: { ...job, counts }, tasks, attempts };
@@ -203,7 +193,9 @@ export function badRequest(method: string, error: z.ZodError): ApiOutcome {
   return { ok: false, error: { code: 'BAD_REQUEST', message: `${method}: ${first.path ? `${first.path}: ` : ''}${first.message}`, issues } };
 }
 
-function errorBody(error: unknown): ApiErrorBody {
+/** Any failure of a call as the one-line body every transport sends back. */
+export function errorBody(error: unknown): ApiErrorBody {
+  if (error instanceof ApiCallError) return { code: error.code, message: error.message };
   if (error instanceof ThreadlineError) {
     if (error.code === 'NOT_FOUND') return { code: 'NOT_FOUND', message: error.message };
     if (error.code === 'ENGINE_CLOSED') return { code: 'ENGINE_CLOSED', message: error.message };

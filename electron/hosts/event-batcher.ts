@@ -2,9 +2,9 @@ import type { ApiEvent, DeltaMessage, SnapshotMessage } from '../../contract/api
 import type { TaskLogLine } from '../../contract/records.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 import { BatchSizer } from '../engine/batch-sizer.js';
-import type { Engine } from '../engine/engine.js';
-import type { Job } from '../engine/job.js';
-import type { Task } from '../engine/task.js';
+import type { HostEngine } from '../engine/engine.js';
+import type { JobView } from '../engine/job.js';
+import type { TaskView } from '../engine/task.js';
 
 export const DELTA_INTERVAL_MS = 50;
 /** Log lines kept for one delta; a subscriber that lags behind more loses the oldest. */
@@ -39,8 +39,8 @@ export interface Subscription {
  * the engine may let go of a finished job before the next delta leaves.
  */
 class Pending {
-  tasks = new Map<string, Task>();
-  jobs = new Map<string, Job>();
+  tasks = new Map<string, TaskView>();
+  jobs = new Map<string, JobView>();
   logs: TaskLogLine[] = [];
   telemetry: TelemetrySample[] = [];
   notices = false;
@@ -62,8 +62,8 @@ class Pending {
   }
 
   /** Removes and returns up to `n` changed tasks, those that changed first first. */
-  takeTasks(n: number): Task[] {
-    const taken: Task[] = [];
+  takeTasks(n: number): TaskView[] {
+    const taken: TaskView[] = [];
     for (const [key, task] of this.tasks) {
       if (taken.length >= n) break;
       taken.push(task);
@@ -83,17 +83,17 @@ class Subscriber implements Subscription {
 
   constructor(
     private readonly batcher: EventBatcher,
-    private readonly engine: Engine,
+    private readonly engine: HostEngine,
     private readonly options: SubscriberOptions,
     private readonly intervalMs: number,
   ) {}
 
-  markTask(task: Task): void {
+  markTask(task: TaskView): void {
     this.pending.tasks.set(task.key, task);
     this.schedule();
   }
 
-  markJob(job: Job): void {
+  markJob(job: JobView): void {
     this.pending.jobs.set(job.id, job);
     this.schedule();
   }
@@ -196,10 +196,10 @@ class Subscriber implements Subscription {
  */
 export class EventBatcher {
   private readonly subscribers = new Set<Subscriber>();
-  private readonly onTask = (task: Task) => {
+  private readonly onTask = (task: TaskView) => {
     for (const s of this.subscribers) s.markTask(task);
   };
-  private readonly onJob = (job: Job) => {
+  private readonly onJob = (job: JobView) => {
     for (const s of this.subscribers) s.markJob(job);
   };
   private readonly onLog = (line: TaskLogLine) => {
@@ -213,7 +213,7 @@ export class EventBatcher {
   };
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: HostEngine,
     private readonly intervalMs = DELTA_INTERVAL_MS,
   ) {}
 

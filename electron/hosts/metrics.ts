@@ -9,8 +9,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isTerminal, type TaskState } from '../../contract/task-states.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
-import type { Engine } from '../engine/engine.js';
-import type { Task } from '../engine/task.js';
+import type { HostEngine } from '../engine/engine.js';
+import type { TaskView } from '../engine/task.js';
 import type { Scheduler } from '../schedules/scheduler.js';
 
 export interface ThreadlineMetrics {
@@ -29,7 +29,7 @@ function hasEnded(state: TaskState): boolean {
   return isTerminal(state) || state === 'interrupted';
 }
 
-export function createMetrics(engine: Engine, scheduler?: Scheduler): ThreadlineMetrics {
+export function createMetrics(engine: HostEngine, scheduler?: Scheduler): ThreadlineMetrics {
   const registry = new Registry();
   const prefix = 'threadline_';
   let latest: TelemetrySample | null = engine.telemetryHistory().at(-1) ?? null;
@@ -51,8 +51,8 @@ export function createMetrics(engine: Engine, scheduler?: Scheduler): Threadline
     registers: [registry],
   });
   // The engine reports a task on every change; a state seen per live task object tells which change ended it.
-  const seen = new WeakMap<Task, TaskState>();
-  const onTask = (task: Task) => {
+  const seen = new WeakMap<TaskView, TaskState>();
+  const onTask = (task: TaskView) => {
     const before = seen.get(task);
     if (before === task.state) return;
     seen.set(task, task.state);
@@ -122,7 +122,7 @@ export function createMetrics(engine: Engine, scheduler?: Scheduler): Threadline
     if (s) this.set(s.poolUtilization);
   });
   gauge('pool_threads', 'Threads in the worker pool now.', function () {
-    this.set(engine.pool.threadCount);
+    this.set(engine.poolThreads());
   });
 
   let scheduleRuns: Counter | null = null;

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
 import { TOKEN_QUERY_PARAM } from '../../contract/api.js';
-import type { Engine } from '../engine/engine.js';
+import type { HostEngine } from '../engine/engine.js';
 import { ApiHandlers } from '../hosts/api-handlers.js';
 import { EventBatcher } from '../hosts/event-batcher.js';
 import type { ThreadlineMetrics } from '../hosts/metrics.js';
@@ -14,7 +14,7 @@ import { notBuiltPage } from './not-built-page.js';
 import { lookUpStatic } from './static-files.js';
 
 export interface DashboardServerOptions {
-  engine: Engine;
+  engine: HostEngine;
   host: string;
   /** 0 picks a free port. */
   port: number;

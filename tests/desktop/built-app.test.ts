@@ -22,7 +22,7 @@ import { contentSecurityPolicy } from '../../electron/desktop/security.js';
 import { Engine } from '../../electron/engine/engine.js';
 import { readJobText, THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
 import { readJobTextHere } from '../../electron/engine/job-text.js';
-import type { BatchRequest, BatchResult, PoolWorkerData } from '../../workers/protocol.js';
+import type { BatchRequest, BatchResult, PoolWorkerData } from '../../shared/pool-protocol.js';
 import { jobSpec, tempDir, waitFor } from '../support/engine-fixture.js';
 import { startTestApp } from './desktop-fixture.js';
 import { dialog, ipcRenderer, protocol, session } from './electron-stand-in.js';

@@ -6,7 +6,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ELECTRON_SQLITE_DIR, ELECTRON_SQLITE_STAMP, findElectronSqlite, useElectronSqlite } from '../../electron/desktop/electron-sqlite.js';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 import { tempDir } from '../support/engine-fixture.js';
 import { provideSqliteBuild } from './sqlite-build.js';
 

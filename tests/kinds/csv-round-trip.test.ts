@@ -12,7 +12,7 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 import { makeEngine, tempDir } from '../support/engine-fixture.js';
 import { sqlite3Json } from '../reliability/sqlite-cli.js';
 import { runTask, succeeded } from './kind-fixture.js';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../../workers/open-database.js';
+import { openDatabase } from '../../shared/open-database.js';
 import { makeEngine, tempDir } from '../support/engine-fixture.js';
 import { parseCsv, runTask, succeeded, tool } from './kind-fixture.js';
 

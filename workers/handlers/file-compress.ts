@@ -6,8 +6,8 @@ import { constants as zlib, createBrotliCompress, createBrotliDecompress, create
 import type { z } from 'zod';
 import type { CompressionFormat, fileCompress as compressSpec, fileDecompress as decompressSpec } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
-import { fileError, isDiskFull } from './file-errors.js';
+import { TaskCancelledError, TaskFailure, TaskInputError } from '../../shared/task-errors.js';
+import { fileError, isDiskFull } from '../../shared/file-errors.js';
 import { expandPaths, openForReading, type InputFile } from './input-files.js';
 import { OutputFile } from './output-file.js';
 
@@ -172,7 +172,7 @@ async function transcode(plan: Plan, codec: Transform, overwrite: boolean, ctx: 
 }
 
 function describeFailure(error: unknown, plan: Plan): Error {
-  if (error instanceof TaskCancelledError || error instanceof TaskInputError) return error;
+  if (error instanceof TaskCancelledError || error instanceof TaskFailure) return error;
   // File-system errors name a system call; anything else came from the codec. A read or write on
   // an open file names no path: a full disk and any write are the output's, a read the input's.
   const errno = error as NodeJS.ErrnoException;

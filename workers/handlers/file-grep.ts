@@ -3,8 +3,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { z } from 'zod';
 import type { fileGrep as spec } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
-import { fileProblem } from './file-errors.js';
+import { TaskCancelledError, TaskInputError } from '../../shared/task-errors.js';
+import { fileProblem } from '../../shared/file-errors.js';
 import { expandPaths, forEachChunk, openForReading } from './input-files.js';
 
 /** A file with a NUL byte in its first 8 KiB is binary (grep's rule of thumb). */

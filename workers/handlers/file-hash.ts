@@ -4,8 +4,8 @@ import { dirname, isAbsolute, relative } from 'node:path';
 import type { z } from 'zod';
 import type { fileHash as spec, HashAlgorithm } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskCancelledError } from '../task-errors.js';
-import { fileProblem } from './file-errors.js';
+import { TaskCancelledError } from '../../shared/task-errors.js';
+import { fileProblem } from '../../shared/file-errors.js';
 import { expandPaths, forEachChunk, openForReading } from './input-files.js';
 import { OutputFile } from './output-file.js';
 

@@ -2,8 +2,8 @@ import { closeSync } from 'node:fs';
 import type { z } from 'zod';
 import type { fileStats as spec } from '../../contract/kinds/files.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskCancelledError } from '../task-errors.js';
-import { fileProblem } from './file-errors.js';
+import { TaskCancelledError } from '../../shared/task-errors.js';
+import { fileProblem } from '../../shared/file-errors.js';
 import { expandPaths, forEachChunk, openForReading } from './input-files.js';
 
 export interface Counts {

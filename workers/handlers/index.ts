@@ -4,13 +4,14 @@ import { fileCompress, fileDecompress } from './file-compress.js';
 import { fileGrep } from './file-grep.js';
 import { fileHash } from './file-hash.js';
 import { fileStats } from './file-stats.js';
+import type { KindInput, KindNameOn } from '../../contract/kinds/index.js';
 import type { TaskHandler } from './handler.js';
 import { script } from './script.js';
 import { sqlExec } from './sql-exec.js';
 import { sqlQuery } from './sql-query.js';
 
-/** The pool kinds this worker can run, by the name job files use. */
-export const HANDLERS: Readonly<Record<string, TaskHandler<never>>> = {
+/** The handler of every pool kind, by the name job files use: a pool kind without one is a type error. */
+export const HANDLERS: { readonly [Name in KindNameOn<'pool'>]: TaskHandler<KindInput<Name>> } = {
   'sql.query': sqlQuery,
   'sql.exec': sqlExec,
   'csv.import': csvImport,
@@ -26,3 +27,11 @@ export const HANDLERS: Readonly<Record<string, TaskHandler<never>>> = {
   'demo.alloc': demo.alloc,
   'demo.fail': demo.fail,
 };
+
+/**
+ * The handler of a pool kind, or undefined. Its input was validated against the kind's schema
+ * when the engine admitted the task, which is what lets it be called with any kind's input here.
+ */
+export function poolHandler(kind: string): TaskHandler<unknown> | undefined {
+  return Object.hasOwn(HANDLERS, kind) ? (HANDLERS[kind as KindNameOn<'pool'>] as TaskHandler<unknown>) : undefined;
+}

@@ -1,8 +1,8 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { globSync } from 'tinyglobby';
 import { isGlobPattern } from '../../contract/kinds/path-list.js';
-import { TaskInputError } from '../task-errors.js';
-import { fileError } from './file-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
+import { fileError } from '../../shared/file-errors.js';
 
 export interface InputFile {
   path: string;

@@ -1,7 +1,8 @@
-import { accessSync, closeSync, constants, createWriteStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type WriteStream } from 'node:fs';
+import { accessSync, closeSync, constants, createWriteStream, existsSync, openSync, renameSync, rmSync, statSync, writeSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
-import { TaskInputError } from '../task-errors.js';
-import { fileError } from './file-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
+import { fileError } from '../../shared/file-errors.js';
+import { createFolderOf } from '../../shared/output-folder.js';
 
 /**
  * A file written under a temporary name beside its target and renamed into place only when
@@ -94,16 +95,5 @@ export class OutputFile {
     const fd = this.fd;
     this.fd = null;
     closeSync(fd);
-  }
-}
-
-/** Creates the missing folders on the way to an output file (`mkdir -p` of its folder). */
-export function createFolderOf(path: string): void {
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') throw new TaskInputError(`the folder of ${path} cannot be created: a part of its path is a file`, 'ENOTDIR');
-    throw fileError(error, dirname(path));
   }
 }

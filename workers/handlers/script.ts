@@ -3,8 +3,8 @@ import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
 import type { script as spec } from '../../contract/kinds/script.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskInputError } from '../task-errors.js';
-import { fileError } from './file-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
+import { fileError } from '../../shared/file-errors.js';
 
 /**
  * Calls `export(args, ctx)` of the user's module on this pool thread and returns what it

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { z } from 'zod';
 import type { sqlExec as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskInputError } from '../task-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
 import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { splitStatements, type ScriptStatement } from './sql-statements.js';
 import { discardConnection, discardCreatedDatabase, openConnection } from './sqlite-connections.js';

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import type { z } from 'zod';
 import type { QueryOutputFormat, sqlQuery as spec } from '../../contract/kinds/sql.js';
 import type { TaskContext } from '../task-context.js';
-import { TaskInputError } from '../task-errors.js';
+import { TaskInputError } from '../../shared/task-errors.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { OutputFile } from './output-file.js';
 import { formatOfPath, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { accessSync, constants, rmSync, statSync, type Stats } from 'node:fs';
-import { openDatabase } from '../open-database.js';
-import { TaskInputError } from '../task-errors.js';
-import { fileError } from './file-errors.js';
-import { createFolderOf } from './output-file.js';
+import { openDatabase } from '../../shared/open-database.js';
+import { TaskInputError } from '../../shared/task-errors.js';
+import { fileError } from '../../shared/file-errors.js';
+import { createFolderOf } from '../../shared/output-folder.js';
 import { sqlError } from './sqlite-errors.js';
 
 /** How long a statement waits for another connection's lock before failing with BUSY. */

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
+import type { TaskErrorCode } from '../../contract/task-error-codes.js';
+import { TaskCancelledError, TaskFailure, TaskInputError } from '../../shared/task-errors.js';
 
 /** SQLite's primary result codes, as the stable codes tasks report. */
-const CODES: Readonly<Record<string, string>> = {
+const CODES: Readonly<Record<string, TaskErrorCode>> = {
   SQLITE_ERROR: 'SQL_ERROR',
   SQLITE_READONLY: 'READONLY',
   SQLITE_NOTADB: 'NOT_A_DATABASE',
@@ -20,17 +21,21 @@ const CODES: Readonly<Record<string, string>> = {
   SQLITE_TOOBIG: 'SQL_ERROR',
 };
 
+/** Codes that say the statement or the file named is wrong; the rest (a full disk, a lock held) are not the input's fault. */
+const INPUT_CODES: ReadonlySet<TaskErrorCode> = new Set<TaskErrorCode>(['SQL_ERROR', 'SQL_PARAMS', 'READONLY', 'NOT_A_DATABASE', 'CANTOPEN', 'CONSTRAINT', 'EACCES']);
+
 /**
  * Turns what better-sqlite3 threw into a task error: SQLite's own message, prefixed with where
  * (a file, a statement), and a stable code. Binding mistakes (wrong parameter count, a value
  * SQLite cannot bind) come as RangeError/TypeError from better-sqlite3.
  */
 export function sqlError(error: unknown, where = ''): Error {
-  if (error instanceof TaskInputError || error instanceof TaskCancelledError) return error;
+  if (error instanceof TaskFailure || error instanceof TaskCancelledError) return error;
   const prefix = where ? `${where}: ` : '';
   if (error instanceof Database.SqliteError) {
-    const primary = error.code.split('_').slice(0, 2).join('_');
-    return new TaskInputError(`${prefix}${error.message}`, CODES[primary] ?? error.code);
+    const code = CODES[error.code.split('_').slice(0, 2).join('_')];
+    if (code && INPUT_CODES.has(code)) return new TaskInputError(`${prefix}${error.message}`, code);
+    return new TaskFailure(`${prefix}${error.message}`, code ?? error.code);
   }
   if (error instanceof RangeError || error instanceof TypeError) {
     const code = /statement/i.test(error.message) ? 'SQL_ERROR' : 'SQL_PARAMS';

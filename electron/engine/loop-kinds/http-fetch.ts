@@ -4,10 +4,10 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { z } from 'zod';
 import type { httpFetch as spec } from '../../../contract/kinds/http.js';
-import { fileError, isDiskFull } from '../../../workers/handlers/file-errors.js';
-import { TaskInputError } from '../../../workers/task-errors.js';
+import { fileError, isDiskFull } from '../../../shared/file-errors.js';
+import { TaskFailure, TaskInputError } from '../../../shared/task-errors.js';
 import type { LoopTaskContext } from './loop-handler.js';
-import { createFolderOf } from '../../../workers/handlers/output-file.js';
+import { createFolderOf } from '../../../shared/output-folder.js';
 
 /** Body text kept in the result when there is no `output` file (the result is stored in the history). */
 const MAX_BODY_IN_RESULT = 64 * 1024;
@@ -116,5 +116,6 @@ export function fetchFailure(error: unknown, method: string, url: string): Error
   const cause = (error as { cause?: { code?: unknown; message?: unknown } })?.cause;
   const reason = typeof cause?.message === 'string' && cause.message ? cause.message : (error as Error)?.message ?? String(error);
   const code = typeof cause?.code === 'string' ? cause.code : 'FETCH_FAILED';
-  return new TaskInputError(`${method} ${url} failed: ${reason}`, code);
+  // The network's failure, not the input's: a retry may well succeed.
+  return new TaskFailure(`${method} ${url} failed: ${reason}`, code);
 }

@@ -10,4 +10,4 @@ export interface LoopTaskContext {
   log(message: string, level?: TaskLogLine['level']): void;
 }
 
-export type LoopHandler<Input = never> = (input: Input, ctx: LoopTaskContext) => Promise<unknown>;
+export type LoopHandler<Input> = (input: Input, ctx: LoopTaskContext) => Promise<unknown>;

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import type { TaskDetail as TaskDetailData } from '../../../contract/api';
 import type { TaskAttempt, TaskLogLine, TaskRecord } from '../../../contract/records';
+import { describeTaskErrorCode } from '../../../contract/task-error-codes';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { describeError } from '../app/notices';
 import { formatClock, formatDuration } from '../format';
@@ -158,6 +159,7 @@ function TaskBody({ task, attempts, logs, jobName, jobCreatedAt }: TaskBodyProps
             <div>
               <span className="mono">{task.error.code}</span> {task.error.message}
             </div>
+            <ErrorCodeHint code={task.error.code} />
             {task.error.stack && <pre className="stack">{task.error.stack}</pre>}
           </div>
         </>
@@ -278,4 +280,15 @@ function mergeLogs(fetched: TaskLogLine[], streamed: TaskLogLine[]): TaskLogLine
   if (streamed.length === 0) return fetched;
   const seen = new Set(fetched.map((l) => `${l.at}|${l.level}|${l.message}`));
   return [...fetched, ...streamed.filter((l) => !seen.has(`${l.at}|${l.level}|${l.message}`))].sort((a, b) => a.at - b.at);
+}
+
+/** What the code means and whether retrying can help, for the codes Threadline itself gives. */
+function ErrorCodeHint({ code }: { code: string }) {
+  const info = describeTaskErrorCode(code);
+  if (!info) return null;
+  return (
+    <p className="muted error-hint">
+      {info.meaning}. {info.retryHelps ? 'A retry may help.' : 'A retry as it is will not help.'}
+    </p>
+  );
 }

@@ -131,15 +131,6 @@ export class TimelineIndex {
     this.version++;
   }
 
-  /** Forgets a task's bars (it left the store). */
-  removeTask(taskKey: string): void {
-    const bars = this.barsByTask.get(taskKey);
-    if (!bars) return;
-    for (const bar of bars) this.remove(bar);
-    this.barsByTask.delete(taskKey);
-    this.version++;
-  }
-
   /** Records which pool threads a telemetry sample lists: new ones get a lane, missing ones retire. */
   observeWorkers(at: number, threadIds: readonly (number | string)[]): void {
     const alive = new Set(threadIds.map((id) => workerId(id)!));

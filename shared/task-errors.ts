@@ -1,4 +1,5 @@
 import type { TaskError } from '../contract/records.js';
+import type { TaskErrorCode } from '../contract/task-error-codes.js';
 
 /** Thrown inside a handler when its cancel flag is up; the entry reports it as `cancelled`. */
 export class TaskCancelledError extends Error {
@@ -9,14 +10,27 @@ export class TaskCancelledError extends Error {
   }
 }
 
-/** A failure a handler reports on purpose, with a stable code and no stack worth showing. */
-export class TaskInputError extends Error {
-  override name = 'TaskInputError';
+/**
+ * A failure a handler reports on purpose, with a stable code and no stack worth showing: one of
+ * the catalogue's (contract/task-error-codes.ts), or the system's passed on as it is (an errno,
+ * a network error's code). Not the input's fault: the disk is full, a lock was held too long.
+ */
+export class TaskFailure extends Error {
+  override name = 'TaskFailure';
   constructor(
     message: string,
-    readonly code: string = 'BAD_INPUT',
+    readonly code: string,
   ) {
     super(message);
+  }
+}
+
+/** A failure whose cause is the task's input: its fields, its files or its query are wrong. */
+export class TaskInputError extends TaskFailure {
+  override name = 'TaskInputError';
+  declare readonly code: TaskErrorCode;
+  constructor(message: string, code: TaskErrorCode = 'BAD_INPUT') {
+    super(message, code);
   }
 }
 

@@ -1,4 +1,5 @@
-import { TaskCancelledError, TaskInputError } from '../task-errors.js';
+import type { TaskErrorCode } from '../contract/task-error-codes.js';
+import { TaskCancelledError, TaskFailure, TaskInputError } from './task-errors.js';
 
 const PROBLEMS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -19,12 +20,16 @@ const PROBLEMS: Readonly<Record<string, string>> = {
 /** Errno codes reported under the code SQLite's "database or disk is full" has too, so one code means a full disk. */
 const CODES: Readonly<Record<string, string>> = { ENOSPC: 'DISK_FULL', EDQUOT: 'DISK_FULL' };
 
+/** Errnos that say the path named is wrong; the others (a full disk, too many open files) are the system's. */
+const INPUT_ERRNOS: ReadonlySet<string> = new Set<TaskErrorCode>(['ENOENT', 'EACCES', 'EISDIR', 'ENOTDIR', 'EEXIST']);
+
 /** Turns a file-system error about `path` into a task error with the errno code (or `DISK_FULL`) and a plain message. */
 export function fileError(error: unknown, path: string): Error {
-  if (error instanceof TaskInputError || error instanceof TaskCancelledError) return error;
+  if (error instanceof TaskFailure || error instanceof TaskCancelledError) return error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string') return error instanceof Error ? error : new Error(String(error));
-  return new TaskInputError(`${path}: ${PROBLEMS[code] ?? (error as Error).message}`, CODES[code] ?? code);
+  const message = `${path}: ${PROBLEMS[code] ?? (error as Error).message}`;
+  return INPUT_ERRNOS.has(code) ? new TaskInputError(message, code as TaskErrorCode) : new TaskFailure(message, CODES[code] ?? code);
 }
 
 /** Whether a file-system error says the disk (or the user's quota on it) is full. */
