@@ -1,6 +1,12 @@
-import { connectApi, type NodeApiClient } from '../serve/node-api-client.js';
+import type { NodeApiClient } from '../serve/node-api-client.js';
 import { findRunningServe, hostName, type ServeInfo } from '../serve/serve-info.js';
 import { CliError } from './cli-error.js';
+
+// The WebSocket client and the API's schemas load only when there is a host to reach: a run
+// on a data directory without one does not pay for them at start.
+async function connectApi(options: { host: string; port: number; token: string }): Promise<NodeApiClient> {
+  return (await import('../serve/node-api-client.js')).connectApi(options);
+}
 
 /** A connection to the host that owns a data directory, and what its serve file says of it. */
 export interface HostLink {

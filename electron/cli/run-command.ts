@@ -5,7 +5,6 @@ import { CliError } from './cli-error.js';
 import type { NodeApiClient } from '../serve/node-api-client.js';
 import { hostName, theHost } from '../serve/serve-info.js';
 import { reachHost, type HostLink } from './host-link.js';
-import { HostJobWatch, onHost } from './host-run.js';
 import { exitCodeOf, printOutcomes, type JobOutcome } from './job-output.js';
 import { dataDirOf } from './options.js';
 import { attachPlainReporter } from './plain-reporter.js';
@@ -14,6 +13,9 @@ import type { Reporter } from './reporter.js';
 import { engineFeed, type RunFeed } from './run-feed.js';
 import { onShutdownSignals, signalExitCode } from './shutdown-signals.js';
 import { stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
+
+// Following a job on a host (host-run.ts, the WebSocket client) loads only when a host owns the
+// data directory: a run of its own does not pay for it at start.
 
 export interface EngineRunOptions {
   dataDir?: string;
@@ -43,6 +45,7 @@ export async function runJobFile(file: string, options: EngineRunOptions, io: Ou
   const loaded = await loadJobFile(file);
   const host = await reachHost(dataDirOf(options));
   if (host) {
+    const { onHost } = await import('./host-run.js');
     return driveOnHost(host, options, io, async (api, log) => {
       const submitted = await onHost(`${theHost(host.info)} refused the job`, (a) => a.submitJob({ text: loaded.text, fileName: file, baseDir: loaded.baseDir }), api);
       if (!submitted.ok) throw new CliError(describeIssues(file, submitted.issues));
@@ -63,7 +66,10 @@ export async function resumeJobs(jobIds: string[], options: EngineRunOptions, io
     return jobs;
   };
   const host = await reachHost(dataDirOf(options));
-  if (host) return driveOnHost(host, options, io, async (api, log) => announce((await onHost('resume', (a) => a.resumeJobs(named ? { jobIds: named } : {}), api)).jobs, log));
+  if (host) {
+    const { onHost } = await import('./host-run.js');
+    return driveOnHost(host, options, io, async (api, log) => announce((await onHost('resume', (a) => a.resumeJobs(named ? { jobIds: named } : {}), api)).jobs, log));
+  }
   return drive(options, io, (engine, log) => announce(engine.resumeInterrupted(named), log));
 }
 
@@ -124,6 +130,7 @@ async function driveOnHost(
   io: Output,
   start: (api: NodeApiClient['api'], log: (line: string) => void) => Promise<JobRecord[]>,
 ): Promise<number> {
+  const { HostJobWatch } = await import('./host-run.js');
   const watch = new HostJobWatch(client, hostName(info));
   const reporter = attachReporter(watch.feed, options, io);
   let jobs: JobRecord[] = [];
