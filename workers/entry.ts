@@ -52,7 +52,8 @@ async function settle(task: TaskEnvelope): Promise<TaskOutcome> {
   const startedAt = preciseNow();
   const ctx = new WorkerTaskContext(deps, task.key, task.attempt, task.slot);
   try {
-    const handler = poolHandler(task.kind);
+    let handler = poolHandler(task.kind);
+    if (handler instanceof Promise) handler = await handler;
     if (!handler) throw Object.assign(new Error(`no pool handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' });
     ctx.throwIfCancelled();
     let result = handler(task.input, ctx);
