@@ -11,10 +11,13 @@ import type { BatchRequest, BatchResult } from '../shared/pool-protocol.js';
 
 type RunBatch = (request: BatchRequest) => Promise<BatchResult>;
 
-let entry: Promise<{ default: RunBatch }> | undefined;
+// Loading starts as soon as piscina requires this file, not on the first task, so that a fresh
+// thread (a replacement after a hard cancel) has its entry ready by the time its task arrives.
+// A failure to load is the first task's error.
+const entry = import(`./${basename(__filename, '.cjs')}.js`) as Promise<{ default: RunBatch }>;
+entry.catch(() => {});
 
 function runBatch(request: BatchRequest): Promise<BatchResult> {
-  entry ??= import(`./${basename(__filename, '.cjs')}.js`) as Promise<{ default: RunBatch }>;
   return entry.then((module) => module.default(request));
 }
 
