@@ -3,8 +3,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { benchEngine, jobDocument, timeJob } from './engine-fixture.js';
-import { alternate, median, type Benchmark } from './harness.js';
+import { Piscina } from 'piscina';
+import { BASELINE_WORKER, benchEngine, jobDocument, timeJob } from './engine-fixture.js';
+import { alternate, type Benchmark } from './harness.js';
 
 /** Files of mixed sizes: a few large, some medium, many small. */
 function makeFiles(dir: string, totalMb: number): { files: string[]; bytes: number } {
@@ -97,8 +98,12 @@ export const hash: Benchmark = {
     const sizes = new Map(files.map((f) => [f, 0]));
     for (const f of files) sizes.set(f, Number(spawnSync('stat', ['-c', '%s', f]).stdout.toString()));
     const engine = benchEngine(ctx, { poolSize: cores });
-    const job = jobDocument(tasksOf(files, sizes, 4 * 2 ** 20).map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
+    const groups = tasksOf(files, sizes, 4 * 2 ** 20);
+    const job = jobDocument(groups.map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
     const rounds = ctx.quick ? 1 : 3;
+    // The same tasks on bare piscina threads, no engine: what this machine's cores give hashing
+    // in parallel, logged beside the limit to tell the machine's share from the engine's.
+    const bare = new Piscina({ filename: BASELINE_WORKER, name: 'hashFiles', minThreads: cores, maxThreads: cores, idleTimeout: Number.POSITIVE_INFINITY, concurrentTasksPerWorker: 1 });
     try {
       nodeHashAll(files); // warm the page cache
       const engineVsCli = await alternate(
@@ -111,21 +116,31 @@ export const hash: Benchmark = {
         () => timeJob(engine, job),
       );
       if (engine.stateCounts().failed > 0) throw new Error('the engine hash failed');
-      const single: number[] = [];
-      for (let i = 0; i < rounds; i++) {
-        const start = performance.now();
-        nodeHashAll(files);
-        single.push(performance.now() - start);
-      }
+      const references = await alternate(
+        rounds,
+        async () => {
+          const start = performance.now();
+          nodeHashAll(files);
+          return performance.now() - start;
+        },
+        async () => {
+          const start = performance.now();
+          await Promise.all(groups.map((group) => bare.run(group)));
+          return performance.now() - start;
+        },
+      );
       const mb = bytes / 2 ** 20;
       const engineMbPerS = mb / (engineVsCli.candidate / 1000);
+      const singleMbPerS = mb / (references.baseline / 1000);
+      const bareMbPerS = mb / (references.candidate / 1000);
+      ctx.log(`one thread ${Math.round(singleMbPerS)} MB/s; ${cores} bare piscina threads ${Math.round(bareMbPerS)} MB/s (${(bareMbPerS / (cores * singleMbPerS)).toFixed(2)} of ${cores} x one); the engine ${Math.round(engineMbPerS)} MB/s`);
       return {
         'hash.mb_per_s': engineMbPerS,
         'hash.ratio': engineVsCli.baseline / engineVsCli.candidate,
-        'hash.limit_ratio': engineMbPerS / (cores * (mb / (median(single) / 1000))),
+        'hash.limit_ratio': engineMbPerS / (cores * singleMbPerS),
       };
     } finally {
-      await engine.shutdown();
+      await Promise.all([engine.shutdown(), bare.destroy()]);
     }
   },
 };
