@@ -3,6 +3,8 @@
  *   out/main/index.js        the main process (electron/main.ts)
  *   out/main/pool-worker.js  the piscina worker (workers/entry.ts, imported with ?modulePath)
  *   out/main/pool-worker.cjs what piscina loads: workers/entry.cts, which import()s pool-worker.js
+ *   out/main/chunks/         each pool kind's handler (loaded on its first task in a thread) and
+ *                            what those share with the main bundle
  *   out/main/job-reader.js   the job reader thread (electron/engine/job-reader-thread.ts, ?modulePath)
  *   out/main/store-checkpoint.js  the store's checkpoint thread (electron/engine/store-checkpoint-thread.ts)
  *   out/preload/index.cjs    the preload (sandboxed, so CommonJS with everything bundled in)

@@ -105,6 +105,12 @@ describe('packaging with electron-builder', () => {
     for (const thread of ['pool-worker.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js']) {
       expect(sha256(join(unpacked, 'out', 'main', thread)), thread).toBe(sha256(join(project, 'out', 'main', thread)));
     }
+    // The pool worker runs from the unpacked folder and loads each kind's handler from a chunk beside it.
+    const handlerChunks = [...readFileSync(join(project, 'out', 'main', 'pool-worker.js'), 'utf8').matchAll(/import\("\.\/(chunks\/[^"]+)"\)/g)].map((match) => match[1]!);
+    expect(handlerChunks.length).toBeGreaterThan(0);
+    for (const chunk of new Set(handlerChunks)) {
+      expect(sha256(join(unpacked, 'out', 'main', chunk)), chunk).toBe(sha256(join(project, 'out', 'main', chunk)));
+    }
     for (const module of ['piscina', 'better-sqlite3', 'bindings']) {
       expect(existsSync(join(unpacked, 'node_modules', module, 'package.json')), module).toBe(true);
     }
