@@ -65,7 +65,22 @@ async function settle(task: TaskEnvelope): Promise<TaskOutcome> {
   }
 }
 
+/**
+ * Loads the handlers of the batch's kinds that this thread has not loaded yet. Before the batch
+ * starts: a task is running once its handler can run, so a cancel during the load finds it not
+ * begun, and a stuck handler has begun when the engine hears of the start. A module that fails
+ * to load fails its tasks when they ask for it again.
+ */
+async function loadHandlers(tasks: readonly TaskEnvelope[]): Promise<void> {
+  for (const task of tasks) {
+    // A loaded kind answers at once (one map lookup), so a batch of tiny tasks pays nothing here.
+    const handler = poolHandler(task.kind);
+    if (handler instanceof Promise) await handler.catch(() => {});
+  }
+}
+
 export default async function runBatch(request: BatchRequest): Promise<BatchResult> {
+  await loadHandlers(request.tasks);
   // The first task is under way from here on: say so before the engine hears of the start, so a
   // cancel that follows the start message never finds it "not begun".
   const first = request.tasks[0];
