@@ -123,7 +123,9 @@ describe('task life cycle', () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: graceMs });
     const job = await engine.submitJob(jobSpec([{ id: 'blocked', kind: 'demo.block', ms: 86_400_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
     const key = `${job.id}:blocked`;
-    await waitFor(() => engine.task(key)?.state === 'running');
+    // Inside its sync block, not merely handed to its thread: a cancel before the block begins
+    // would be seen at once, with no grace period to check.
+    await waitFor(() => engine.task(key)?.progressMessage === 'blocking');
     const worker = engine.task(key)!.worker;
     let cancelledAfterMs = -1;
     const cancelAt = performance.now();

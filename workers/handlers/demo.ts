@@ -29,7 +29,9 @@ export function cpu(input: Input<typeof demoCpu>, ctx: TaskContext): { iteration
 
 const blocker = new Int32Array(new SharedArrayBuffer(4));
 
-export function block(input: Input<typeof demoBlock>): { blockedMs: number } {
+export function block(input: Input<typeof demoBlock>, ctx: TaskContext): { blockedMs: number } {
+  // Said before the block, so a watcher knows the thread is stuck inside it from here on.
+  ctx.progress(0, 'blocking');
   const start = performance.now();
   Atomics.wait(blocker, 0, 0, input.ms);
   return { blockedMs: Math.round(performance.now() - start) };
