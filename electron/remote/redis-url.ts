@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import { CliError } from '../cli/cli-error.js';
+
+/** The connection settings a URL gives; accepted as they are by ioredis and by BullMQ. */
+export interface RedisSettings {
+  host: string;
+  port: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  tls?: { servername: string };
+  maxRetriesPerRequest?: number | null;
+  retryStrategy?: (times: number) => number | null;
+}
+
+/** Where Redis is, read from a `redis://` or `rediss://` URL (user, password and database included). */
+export interface RedisTarget {
+  options: RedisSettings;
+  /** The URL without its password, for messages and logs. */
+  shown: string;
+}
+
+/** Reads `--redis URL`; a URL that is not one is a one-line error naming the option. */
+export function parseRedisUrl(text: string): RedisTarget {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CliError(`--redis: "${text}" is not a URL; expected redis://[user:password@]host[:port][/db] or rediss://...`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new CliError(`--redis: expected a redis:// or rediss:// URL, got ${url.protocol}//`);
+  }
+  if (!url.hostname) throw new CliError('--redis: the URL names no host');
+  const db = url.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d+$/.test(db)) throw new CliError(`--redis: the database in the URL must be a number, got "${db}"`);
+  const options: RedisSettings = {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : 6379,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname } } : {}),
+  };
+  const shown = new URL(url.href);
+  if (shown.password) shown.password = '***';
+  return { options, shown: shown.href.replace(/\/$/, '') };
+}
+
+/**
+ * Options for the long-lived connections BullMQ and the pub/sub channels use: a command waits
+ * through a Redis restart instead of failing (BullMQ requires this of its workers' connections).
+ */
+export function lastingConnection(target: RedisTarget): RedisSettings {
+  return {
+    ...target.options,
+    maxRetriesPerRequest: null,
+    retryStrategy: (times) => Math.min(100 * times, 1000),
+  };
+}
+
+/**
+ * Connects once, without retries, to tell an unreachable Redis at start from one that goes away
+ * later: the first is a one-line error naming the URL (its password hidden), exit status 2.
+ */
+export async function checkReachable(target: RedisTarget, timeoutMs = 3000): Promise<void> {
+  const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // The connection's own error (ECONNREFUSED, a TLS or auth failure) says more than the rejection.
+  let cause: unknown = null;
+  client.on('error', (error) => (cause ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    const reason = describe(cause ?? error);
+    throw new CliError(`cannot reach Redis at ${target.shown}: ${reason}`);
+  } finally {
+    client.disconnect();
+  }
+}
+
+function describe(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
+  if (code === 'ETIMEDOUT' || /timeout/i.test(message)) return 'no answer in time';
+  return message.replace(/\s+/g, ' ');
+}

@@ -1,0 +1,136 @@
+/**
+ * What crosses Redis between the orchestrator and `threadline worker` processes. Everything is
+ * JSON and is validated where it arrives: the Redis server is a trust boundary, so nothing read
+ * from it is believed until it has the expected shape.
+ *
+ * - A task travels as one BullMQ job on the `threadline-tasks` queue (`RemoteTask`).
+ * - While it runs, the worker reports on the job's progress (`RemoteReport`): started, progress, logs.
+ * - Its end is the job's return value (`RemoteOutcome`); a BullMQ failure only means the task
+ *   could not be run at all (it stalled too often, or the worker could not read it).
+ * - Stop requests go to every worker on a pub/sub channel (`RemoteStop`) and stay in a key, so
+ *   that a worker that picks the task up later still sees them.
+ * - Each worker announces itself on another channel once a second (`WorkerAnnouncement`).
+ */
+import { z } from 'zod';
+
+export const TASK_QUEUE = 'threadline-tasks';
+
+/** The key prefix of everything Threadline keeps on Redis. */
+export const KEY_PREFIX = 'threadline';
+
+export const STOP_CHANNEL = `${KEY_PREFIX}:stop`;
+export const ANNOUNCE_CHANNEL = `${KEY_PREFIX}:workers`;
+
+/** The key that keeps a stop request for a task's job until the task has surely ended. */
+export function stopKey(remoteJobId: string): string {
+  return `${KEY_PREFIX}:stop:${remoteJobId}`;
+}
+export const STOP_KEY_TTL_MS = 24 * 3600_000;
+
+/**
+ * A worker that dies holding a task loses its lock `LOCK_DURATION_MS` after it last renewed it;
+ * the other workers look for lost locks every `STALLED_INTERVAL_MS`. A lost task is thus queued
+ * again within about LOCK_DURATION_MS + STALLED_INTERVAL_MS (3 s), inside the 5 s promised.
+ * A lock is renewed every LOCK_DURATION_MS / 2 by the worker's main thread, which runs no task
+ * code (tasks run on its pool's threads), so a busy task does not lose its lock.
+ */
+export const LOCK_DURATION_MS = 2000;
+export const STALLED_INTERVAL_MS = 1000;
+/**
+ * How often a task may be found without a live worker and still run again: the second time, it
+ * is taken for the cause (as the local pool's crash budget does) and ends `WORKER_CRASHED`.
+ */
+export const MAX_STALLED_COUNT = 1;
+
+/** A worker not heard from for this long is `lost`; its threads no longer count as room. */
+export const ANNOUNCE_INTERVAL_MS = 1000;
+export const LOST_AFTER_MS = 3000;
+
+/** The largest result (as JSON) a remote task may send back; a bigger one fails the task. */
+export const MAX_RESULT_BYTES = 1024 * 1024;
+/** Log lines and progress messages longer than this are cut, with a note saying so. */
+export const MAX_TEXT_CHARS = 16 * 1024;
+
+/** The BullMQ job id of one attempt of a task (BullMQ forbids ':' in ids). */
+export function remoteJobId(taskKey: string, attempt: number): string {
+  return `${encodeURIComponent(taskKey)}@${attempt}`;
+}
+
+export const remoteTaskSchema = z.object({
+  taskKey: z.string().min(1).max(1000),
+  kind: z.string().min(1).max(200),
+  input: z.record(z.string(), z.unknown()),
+  attempt: z.number().int().positive(),
+});
+export type RemoteTask = z.infer<typeof remoteTaskSchema>;
+
+const taskErrorSchema = z.object({ code: z.string().max(200), message: z.string().max(MAX_TEXT_CHARS * 4) });
+
+export const remoteReportSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('started'), worker: z.string().max(300), at: z.number() }),
+  z.object({ type: z.literal('progress'), progress: z.number().finite().nullable(), message: z.string().max(MAX_TEXT_CHARS + 100).nullable() }),
+  z.object({ type: z.literal('log'), at: z.number(), level: z.enum(['info', 'warn', 'error']), message: z.string().max(MAX_TEXT_CHARS + 100) }),
+]);
+export type RemoteReport = z.infer<typeof remoteReportSchema>;
+
+const times = { startedAt: z.number(), finishedAt: z.number(), worker: z.string().max(300) };
+export const remoteOutcomeSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('succeeded'), result: z.unknown(), ...times }),
+  z.object({ type: z.literal('failed'), error: taskErrorSchema, ...times }),
+  z.object({ type: z.literal('stopped'), ...times }),
+]);
+export type RemoteOutcome = z.infer<typeof remoteOutcomeSchema>;
+
+export const remoteStopSchema = z.object({
+  remoteJobId: z.string().max(2000),
+  /** `soft`: raise the task's cancel flag; `hard`: end the thread it runs on. */
+  mode: z.enum(['soft', 'hard']),
+});
+export type RemoteStop = z.infer<typeof remoteStopSchema>;
+
+export const workerAnnouncementSchema = z.object({
+  name: z.string().min(1).max(200),
+  host: z.string().max(300),
+  threads: z.number().int().nonnegative(),
+  running: z.number().int().nonnegative(),
+  /** `leaving`: it has ended and takes nothing more (it is then forgotten). */
+  state: z.enum(['ready', 'draining', 'leaving']),
+  rssBytes: z.number().nonnegative(),
+  loopDelayP99Ms: z.number().nonnegative(),
+});
+export type WorkerAnnouncement = z.infer<typeof workerAnnouncementSchema>;
+
+/** Parses JSON text from Redis against `schema`; null when it is not what was expected. */
+export function readWire<T>(schema: z.ZodType<T>, text: unknown): T | null {
+  let value: unknown = text;
+  if (typeof text === 'string') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return null;
+    }
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/** Cuts a text a task wrote to the wire's limit, saying how much was left out. */
+export function boundedText(text: string): string {
+  if (text.length <= MAX_TEXT_CHARS) return text;
+  return `${text.slice(0, MAX_TEXT_CHARS)}… (${text.length - MAX_TEXT_CHARS} more characters not sent)`;
+}
+
+/** The size of a result as JSON when it is over the limit, else null. */
+export function resultTooBig(result: unknown): { bytes: number } | null {
+  const text = JSON.stringify(result ?? null);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes > MAX_RESULT_BYTES ? { bytes } : null;
+}
+
+export function resultTooBigError(bytes: number): { code: string; message: string } {
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
+  return {
+    code: 'RESULT_TOO_BIG',
+    message: `the result is ${mb(bytes)} as JSON, over the ${mb(MAX_RESULT_BYTES)} a remote task may send back; write it to a file instead (or run the task with runOn: local)`,
+  };
+}
