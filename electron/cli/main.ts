@@ -180,6 +180,29 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     )
     .action(async (jobId: string, options) => setExitCode(await (await import('./export-trace-command.js')).exportTrace(jobId, options, io)));
 
+  program
+    .command('worker')
+    .description('run tasks for orchestrators on other machines, taken from a queue on Redis')
+    .requiredOption('--redis <url>', 'the Redis the orchestrator uses: redis://[user:password@]host[:port][/db], or rediss:// for TLS')
+    .option('--workers <n>', 'threads in its pool, and tasks it runs at once (default: one per CPU core)', positiveInt('--workers'))
+    .option('--name <name>', 'its name on the queue, unique among the workers; its threads are <name>/<n> in task records (default: the host name)')
+    .option('--root <dir>', 'the folder task paths must stay in, e.g. a shared mount (default: the current folder)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Task paths arrive as the orchestrator resolved them, so the files must be at the same place on both',
+        'machines (a shared mount); a path outside --root is refused. It runs only built-in kinds, and script',
+        'modules under --root: whoever can write to the Redis server can hand it tasks. It announces itself',
+        'every second; SIGTERM or Ctrl-C drain it (its running tasks end, then it exits 0), a second Ctrl-C',
+        'stops it at once (its tasks then run on another worker).',
+        '',
+        'Example:',
+        '  threadline worker --redis redis://queue-host:6379 --workers 8 --name build-07 --root /mnt/shared',
+      ].join('\n'),
+    )
+    .action(async (options) => setExitCode(await (await import('./worker-command.js')).runWorker(options, io)));
+
   registerRerunCommand(program, engineOptions, io, setExitCode);
   registerScheduleCommands(program, dataDirOption, setExitCode, io);
   return program;

@@ -1,0 +1,304 @@
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { TaskError } from '../../contract/records.js';
+import type { RemoteMachine } from '../../contract/telemetry.js';
+import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
+import type { Task } from '../engine/task.js';
+import { lastingConnection, type RedisTarget } from './redis-url.js';
+import {
+  ANNOUNCE_CHANNEL,
+  KEY_PREFIX,
+  STOP_CHANNEL,
+  STOP_KEY_TTL_MS,
+  TASK_QUEUE,
+  readWire,
+  remoteJobId,
+  remoteOutcomeSchema,
+  remoteReportSchema,
+  resultTooBig,
+  resultTooBigError,
+  stopKey,
+  workerAnnouncementSchema,
+  type RemoteOutcome,
+  type RemoteStop,
+  type RemoteTask,
+} from './remote-protocol.js';
+import { WorkerRoster } from './worker-roster.js';
+
+/** One task handed to Redis and not yet back. */
+interface InFlight {
+  task: Task;
+  attempt: number;
+  /** The BullMQ job followed: this attempt's, or an earlier one still on Redis (after a restart). */
+  remoteId: string;
+  /** Set once the job is on the queue. */
+  queued: boolean;
+  /** `<worker name>/<thread>` of its latest start. */
+  worker: string | null;
+  ended: boolean;
+}
+
+/** How often the state of every task on Redis is read, in case an event was missed (a Redis restart, a gap in the stream). */
+const RECONCILE_MS = 1000;
+/** Completed tasks stay on Redis this long, so that an orchestrator restarted meanwhile takes their results instead of running them again. */
+const KEEP_FINISHED = { age: 24 * 3600, count: 100_000 };
+const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
+
+/**
+ * Runs sync kinds on `threadline worker` processes through a BullMQ queue. It never puts more
+ * tasks on Redis than the live workers announced threads: the rest wait in the engine's ready
+ * queue, where priorities, dependencies and per-job caps still decide what goes next.
+ */
+export class RemoteExecutor implements Executor {
+  private readonly queue: Queue;
+  private readonly events: QueueEvents;
+  private readonly commands: Redis;
+  private readonly subscriber: Redis;
+  private readonly roster = new WorkerRoster();
+  private readonly byTask = new Map<Task, InFlight>();
+  private readonly byRemoteId = new Map<string, InFlight>();
+  private readonly reconcileTimer: NodeJS.Timeout;
+  private lastSource: ReadySource | null = null;
+  private reconciling = false;
+  private closed = false;
+
+  constructor(
+    target: RedisTarget,
+    private readonly listener: ExecutorListener,
+  ) {
+    const connection = lastingConnection(target);
+    this.queue = new Queue(TASK_QUEUE, { connection, prefix: KEY_PREFIX });
+    this.events = new QueueEvents(TASK_QUEUE, { connection, prefix: KEY_PREFIX });
+    this.commands = new Redis(connection);
+    this.subscriber = new Redis(connection);
+    // A connection that drops is retried by ioredis; its errors are not the engine's to report.
+    this.queue.on('error', () => {});
+    this.events.on('error', () => {});
+    this.commands.on('error', () => {});
+    this.subscriber.on('error', () => {});
+    this.events.on('progress', ({ jobId, data }) => this.onReport(jobId, data));
+    this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));
+    this.events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
+    this.events.on('stalled', ({ jobId }) => this.onStalled(jobId));
+    this.subscriber.on('message', (_channel, text) => this.onAnnouncement(text));
+    void this.subscriber.subscribe(ANNOUNCE_CHANNEL).catch(() => {});
+    this.reconcileTimer = setInterval(() => void this.reconcile(), RECONCILE_MS);
+    this.reconcileTimer.unref();
+  }
+
+  /** Resolves once the queue and its events are connected (tests and benchmarks wait for it). */
+  async ready(): Promise<void> {
+    await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
+  }
+
+  fill(next: ReadySource): void {
+    this.lastSource = next;
+    while (!this.closed && this.byTask.size < this.roster.threads) {
+      const task = next();
+      if (!task) return;
+      this.hand(task);
+    }
+  }
+
+  /** The workers that announced themselves, and what they run of ours. */
+  machines(): RemoteMachine[] {
+    return this.roster.machines((name) => {
+      let running = 0;
+      for (const entry of this.byTask.values()) if (entry.worker?.startsWith(`${name}/`)) running++;
+      return running;
+    });
+  }
+
+  /** A task on Redis may be taken by a worker at any moment: it cannot be withdrawn here (`requestStop` removes it if no worker has it). */
+  withdraw(): boolean {
+    return false;
+  }
+
+  requestStop(task: Task): void {
+    const entry = this.byTask.get(task);
+    if (!entry) return;
+    void this.stop(entry, 'soft');
+  }
+
+  terminate(task: Task): void {
+    const entry = this.byTask.get(task);
+    if (entry) void this.stop(entry, 'hard');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.reconcileTimer);
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.subscriber.disconnect();
+    this.commands.disconnect();
+  }
+
+  private hand(task: Task): void {
+    const attempt = task.attempts + 1;
+    this.listener.beginning([task]);
+    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, ended: false };
+    this.byTask.set(task, entry);
+    this.byRemoteId.set(entry.remoteId, entry);
+    void this.enqueue(entry).catch((error: unknown) => {
+      this.end(entry, failedOutcome({ code: 'REMOTE_QUEUE_ERROR', message: `could not put the task on the Redis queue: ${messageOf(error)}` }));
+    });
+  }
+
+  private async enqueue(entry: InFlight): Promise<void> {
+    // A task that ran before (an earlier attempt, or an orchestrator that stopped meanwhile) may
+    // still be on Redis: a success stands, and one still running is followed, not started twice.
+    if (entry.task.attempts > 0 && (await this.adoptEarlier(entry))) return;
+    if (entry.ended) return;
+    const data: RemoteTask = { taskKey: entry.task.key, kind: entry.task.kind, input: entry.task.input, attempt: entry.attempt };
+    await this.queue.add('task', data, { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+    entry.queued = true;
+  }
+
+  /** True when an earlier attempt on Redis decides this one: it succeeded, or it is still there to be followed. */
+  private async adoptEarlier(entry: InFlight): Promise<boolean> {
+    for (let attempt = entry.attempt; attempt >= 1; attempt--) {
+      const id = remoteJobId(entry.task.key, attempt);
+      const state = await this.queue.getJobState(id);
+      if (state === 'completed') {
+        const job = await this.queue.getJob(id);
+        const outcome = readWire(remoteOutcomeSchema, job?.returnvalue);
+        if (outcome?.type !== 'succeeded') continue;
+        this.listener.log({ taskKey: entry.task.key, at: Date.now(), level: 'info', message: `attempt ${attempt} had already succeeded on ${outcome.worker}: its result is kept, the task is not run again` });
+        this.end(entry, outcome);
+        return true;
+      }
+      if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+        this.follow(entry, id);
+        entry.queued = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private follow(entry: InFlight, remoteId: string): void {
+    this.byRemoteId.delete(entry.remoteId);
+    entry.remoteId = remoteId;
+    this.byRemoteId.set(remoteId, entry);
+  }
+
+  private async stop(entry: InFlight, mode: RemoteStop['mode']): Promise<void> {
+    const message: RemoteStop = { remoteJobId: entry.remoteId, mode };
+    // Kept in a key too: a worker that takes the task after the message went out still sees it.
+    await this.commands.set(stopKey(entry.remoteId), mode, 'PX', STOP_KEY_TTL_MS);
+    await this.commands.publish(STOP_CHANNEL, JSON.stringify(message));
+    if (mode === 'soft' && entry.queued && !entry.ended) {
+      // Not yet taken by a worker: it leaves the queue and never begins.
+      const removed = await this.queue.remove(entry.remoteId).catch(() => 0);
+      if (removed === 1) this.end(entry, { type: 'returned' });
+    }
+  }
+
+  private onReport(remoteId: string, data: unknown): void {
+    const entry = this.byRemoteId.get(remoteId);
+    const report = readWire(remoteReportSchema, data);
+    if (!entry || entry.ended || !report) return;
+    const task = entry.task;
+    if (report.type === 'started') {
+      entry.worker = report.worker;
+      this.listener.started(task, report.worker, report.at);
+    } else if (report.type === 'progress') {
+      this.listener.progress(task, report.progress, report.message);
+    } else {
+      this.listener.log({ taskKey: task.key, at: report.at, level: report.level, message: report.message });
+    }
+  }
+
+  private onCompleted(remoteId: string, value: unknown): void {
+    const entry = this.byRemoteId.get(remoteId);
+    if (!entry || entry.ended) return;
+    const outcome = readWire(remoteOutcomeSchema, value);
+    if (!outcome) {
+      this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: 'the worker sent back an outcome that is not one (is it the same Threadline version?)' }, entry.worker));
+      return;
+    }
+    if (outcome.type === 'succeeded') {
+      // The worker checks the size too; this side does not trust it to.
+      const tooBig = resultTooBig(outcome.result);
+      if (tooBig) {
+        this.end(entry, { type: 'failed', error: resultTooBigError(tooBig.bytes), startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker: outcome.worker });
+        return;
+      }
+    }
+    this.end(entry, outcome);
+  }
+
+  private onFailed(remoteId: string, reason: string): void {
+    const entry = this.byRemoteId.get(remoteId);
+    if (!entry || entry.ended) return;
+    if (STALLED_TOO_OFTEN.test(reason)) {
+      this.end(entry, failedOutcome({ code: 'WORKER_CRASHED', message: 'the workers running this task were lost twice while it ran (killed, out of memory, or cut off from Redis): it is taken for the cause and not run again' }, entry.worker));
+    } else {
+      this.end(entry, failedOutcome({ code: 'REMOTE_ERROR', message: `the worker could not run the task: ${reason}` }, entry.worker));
+    }
+  }
+
+  /** Its worker stopped renewing its lock (killed, or cut off): BullMQ queues the task again, for another worker. */
+  private onStalled(remoteId: string): void {
+    const entry = this.byRemoteId.get(remoteId);
+    if (!entry || entry.ended) return;
+    const where = entry.worker ?? 'a worker';
+    this.listener.log({
+      taskKey: entry.task.key,
+      at: Date.now(),
+      level: 'warn',
+      message: `attempt ${entry.attempt} was interrupted: ${where} stopped answering (killed, or cut off from Redis); the task runs again on another worker`,
+    });
+    entry.worker = null;
+  }
+
+  private onAnnouncement(text: string): void {
+    const announcement = readWire(workerAnnouncementSchema, text);
+    if (announcement && this.roster.heard(announcement) && this.lastSource) this.fill(this.lastSource);
+  }
+
+  /** Reads the state of every task on Redis: an outcome whose event was lost still arrives, a task Redis lost is queued again. */
+  private async reconcile(): Promise<void> {
+    if (this.reconciling || this.closed) return;
+    this.reconciling = true;
+    try {
+      if (this.lastSource) this.fill(this.lastSource); // workers lost or found since the last fill
+      for (const entry of [...this.byTask.values()]) {
+        if (!entry.queued || entry.ended) continue;
+        const state = await this.queue.getJobState(entry.remoteId);
+        if (entry.ended) continue;
+        if (state === 'completed' || state === 'failed') {
+          const job = await this.queue.getJob(entry.remoteId);
+          if (!job || entry.ended) continue;
+          if (state === 'completed') this.onCompleted(entry.remoteId, job.returnvalue);
+          else this.onFailed(entry.remoteId, job.failedReason ?? 'failed');
+        } else if (state === 'unknown') {
+          entry.queued = false;
+          await this.enqueue(entry);
+        }
+      }
+    } catch {
+      // Redis is away: the next round tries again.
+    } finally {
+      this.reconciling = false;
+    }
+  }
+
+  private end(entry: InFlight, outcome: ExecutorOutcome | RemoteOutcome): void {
+    if (entry.ended) return;
+    entry.ended = true;
+    this.byTask.delete(entry.task);
+    this.byRemoteId.delete(entry.remoteId);
+    this.listener.finished(entry.task, outcome);
+    if (this.lastSource) this.fill(this.lastSource);
+  }
+}
+
+function failedOutcome(error: TaskError, worker: string | null = null): ExecutorOutcome {
+  const now = Date.now();
+  return { type: 'failed', error, startedAt: now, finishedAt: now, worker: worker ?? 'remote' };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

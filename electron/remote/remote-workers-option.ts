@@ -1,0 +1,29 @@
+import { CliError } from '../cli/cli-error.js';
+import { defaultPool, type EngineOptions } from '../engine/engine-options.js';
+import { checkReachable, parseRedisUrl } from './redis-url.js';
+import { RemoteExecutor } from './remote-executor.js';
+import { SyncExecutors, type ExecutorMaker } from './sync-executors.js';
+
+export interface RemoteWorkersChoice {
+  /** `--redis URL`: the queue the `threadline worker`s take tasks from. */
+  redis?: string;
+  /** `--workers N`; 0 keeps no local pool. */
+  workers?: number;
+}
+
+/**
+ * Engine options for `--redis URL [--workers N]`: sync tasks run on the remote workers' threads
+ * first and on the local pool beside them, or on the remote workers alone with `--workers 0`.
+ * Redis is reached once before anything starts, so that an unreachable one is one line, exit 2.
+ */
+export async function withRemoteWorkers(options: EngineOptions, choice: RemoteWorkersChoice): Promise<EngineOptions> {
+  if (choice.redis === undefined) {
+    if (choice.workers === 0) throw new CliError('--workers 0 needs --redis: with no local pool, sync tasks run only on remote workers');
+    return options;
+  }
+  const target = parseRedisUrl(choice.redis);
+  await checkReachable(target);
+  const places: ExecutorMaker[] = [(listener) => new RemoteExecutor(target, listener)];
+  if (choice.workers !== 0) places.push(defaultPool(options));
+  return { ...options, executors: { ...options.executors, pool: (listener) => new SyncExecutors(listener, places) } };
+}

@@ -1,0 +1,245 @@
+import { Worker as QueueWorker, type Job as QueueJob } from 'bullmq';
+import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { TaskError } from '../../contract/records.js';
+import type { ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
+import { Job } from '../engine/job.js';
+import { defaultWorkerFile } from '../engine/paths.js';
+import { PoolExecutor } from '../engine/pool-executor.js';
+import { Task } from '../engine/task.js';
+import { lastingConnection, type RedisTarget } from '../remote/redis-url.js';
+import {
+  ANNOUNCE_CHANNEL,
+  ANNOUNCE_INTERVAL_MS,
+  KEY_PREFIX,
+  LOCK_DURATION_MS,
+  MAX_STALLED_COUNT,
+  STALLED_INTERVAL_MS,
+  STOP_CHANNEL,
+  TASK_QUEUE,
+  boundedText,
+  readWire,
+  remoteStopSchema,
+  remoteTaskSchema,
+  resultTooBig,
+  resultTooBigError,
+  stopKey,
+  type RemoteOutcome,
+  type RemoteReport,
+  type WorkerAnnouncement,
+} from '../remote/remote-protocol.js';
+import { RefusedTask, WorkerRoot } from './worker-root.js';
+
+export interface RemoteWorkerOptions {
+  redis: RedisTarget;
+  /** Threads of its pool, and tasks it takes at once. */
+  threads: number;
+  /** Its name on the queue (unique among the workers); its threads are `<name>/<thread>`. */
+  name: string;
+  /** The folder its tasks' paths must stay in. */
+  root: string;
+  /** The built pool worker file (default: the one beside the engine). */
+  workerFile?: string;
+}
+
+/** A task taken from the queue, on this worker's pool. */
+interface Running {
+  task: Task;
+  queueJob: QueueJob;
+  worker: string | null;
+  done: (outcome: RemoteOutcome) => void;
+}
+
+/**
+ * `threadline worker`: a host that embeds the same pool and handlers as the orchestrator, fed
+ * by the BullMQ queue instead of an engine. It keeps no store: what it runs and how each task
+ * ends goes back over Redis, and the orchestrator decides everything else.
+ */
+export class RemoteWorker {
+  private readonly pool: PoolExecutor;
+  private readonly queueWorker: QueueWorker;
+  private readonly commands: Redis;
+  private readonly subscriber: Redis;
+  private readonly root: WorkerRoot;
+  private readonly host = hostname();
+  /** Tasks taken from the queue and not yet handed to a thread, oldest first. */
+  private readonly waiting: Task[] = [];
+  private readonly running = new Map<Task, Running>();
+  private readonly byRemoteId = new Map<string, Running>();
+  /** All tasks here belong to this stand-in job: jobs are the orchestrator's business. */
+  private readonly job: Job;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  private readonly announceTimer: NodeJS.Timeout;
+  private state: WorkerAnnouncement['state'] = 'ready';
+  private seq = 0;
+
+  constructor(private readonly options: RemoteWorkerOptions) {
+    this.root = new WorkerRoot(options.root);
+    this.job = new Job('remote', options.name, null, 'continue', this.root.dir, Date.now());
+    this.pool = new PoolExecutor({ workerFile: options.workerFile ?? defaultWorkerFile(), size: options.threads }, this.poolListener());
+    const connection = lastingConnection(options.redis);
+    this.commands = new Redis(connection);
+    this.subscriber = new Redis(connection);
+    this.commands.on('error', () => {});
+    this.subscriber.on('error', () => {});
+    this.subscriber.on('message', (_channel, text) => this.onStop(text));
+    void this.subscriber.subscribe(STOP_CHANNEL).catch(() => {});
+    this.queueWorker = new QueueWorker(TASK_QUEUE, (job) => this.run(job), {
+      connection,
+      prefix: KEY_PREFIX,
+      concurrency: options.threads,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
+      autorun: true,
+    });
+    // A lost connection is retried; a lock this worker could not renew makes its task run elsewhere.
+    this.queueWorker.on('error', () => {});
+    this.loopDelay.enable();
+    this.announce();
+    this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_INTERVAL_MS);
+  }
+
+  async ready(): Promise<void> {
+    await this.queueWorker.waitUntilReady();
+  }
+
+  /** Takes no more tasks, lets those it has end (or go back to the queue), then lets go of everything. */
+  async drain(): Promise<void> {
+    this.state = 'draining';
+    this.announce();
+    await this.queueWorker.close();
+    await this.shutDown();
+  }
+
+  private async shutDown(): Promise<void> {
+    clearInterval(this.announceTimer);
+    this.state = 'leaving';
+    await this.publish(ANNOUNCE_CHANNEL, this.announcement()).catch(() => {});
+    this.loopDelay.disable();
+    await this.pool.close();
+    this.subscriber.disconnect();
+    await this.commands.quit().catch(() => this.commands.disconnect());
+  }
+
+  private announcement(): WorkerAnnouncement {
+    const p99 = this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0;
+    this.loopDelay.reset();
+    return {
+      name: this.options.name,
+      host: this.host,
+      threads: this.options.threads,
+      running: this.running.size,
+      state: this.state,
+      rssBytes: process.memoryUsage.rss(),
+      loopDelayP99Ms: Math.round(p99 * 10) / 10,
+    };
+  }
+
+  private announce(): void {
+    void this.publish(ANNOUNCE_CHANNEL, this.announcement()).catch(() => {});
+  }
+
+  private async publish(channel: string, message: unknown): Promise<void> {
+    await this.commands.publish(channel, JSON.stringify(message));
+  }
+
+  /** One queue job: one task, run on the pool; its outcome is the job's return value. */
+  private async run(queueJob: QueueJob): Promise<RemoteOutcome> {
+    const now = Date.now();
+    const data = readWire(remoteTaskSchema, queueJob.data);
+    if (!data) return failed({ code: 'REMOTE_BAD_TASK', message: 'the queue held a task this worker cannot read (is the orchestrator the same Threadline version?)' }, this.options.name);
+    if (await this.commands.get(stopKey(queueJob.id!))) return { type: 'stopped', startedAt: now, finishedAt: now, worker: this.options.name };
+    let input: Record<string, unknown>;
+    try {
+      input = this.root.confine(data.kind, data.input);
+    } catch (error) {
+      if (error instanceof RefusedTask) return failed({ code: error.code, message: error.message }, this.options.name);
+      throw error;
+    }
+    const task = new Task(this.job, data.taskKey, data.taskKey, this.seq++, data.kind, 'pool', input, 0, null, 0, 0, [], now);
+    task.attempts = data.attempt - 1;
+    const outcome = await new Promise<RemoteOutcome>((done) => {
+      const running: Running = { task, queueJob, worker: null, done };
+      this.running.set(task, running);
+      this.byRemoteId.set(queueJob.id!, running);
+      this.waiting.push(task);
+      this.pool.fill(this.nextWaiting);
+    });
+    if (outcome.type !== 'succeeded') return outcome;
+    const tooBig = resultTooBig(outcome.result);
+    return tooBig ? { type: 'failed', error: resultTooBigError(tooBig.bytes), startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker: outcome.worker } : outcome;
+  }
+
+  /** The pool takes the oldest waiting task, if it wants it (a batch takes only tiny ones). */
+  private readonly nextWaiting: ReadySource = (request) => {
+    const task = this.waiting[0];
+    if (!task || (request?.accept && !request.accept(task))) return null;
+    return this.waiting.shift()!;
+  };
+
+  private report(task: Task, report: RemoteReport): void {
+    const running = this.running.get(task);
+    if (running) void running.queueJob.updateProgress(report).catch(() => {});
+  }
+
+  private poolListener(): ExecutorListener {
+    return {
+      beginning: () => {},
+      started: (task, worker, at) => {
+        const running = this.running.get(task);
+        if (!running) return;
+        running.worker = this.threadName(worker);
+        this.report(task, { type: 'started', worker: running.worker, at });
+      },
+      progress: (task, progress, message) => this.report(task, { type: 'progress', progress, message: message === null ? null : boundedText(message) }),
+      log: (line) => {
+        const task = [...this.running.keys()].find((t) => t.key === line.taskKey);
+        if (task) this.report(task, { type: 'log', at: line.at, level: line.level, message: boundedText(line.message) });
+      },
+      finished: (task, outcome) => this.finished(task, outcome),
+    };
+  }
+
+  private finished(task: Task, outcome: ExecutorOutcome): void {
+    const running = this.running.get(task);
+    if (!running) return;
+    if (outcome.type === 'returned') {
+      // Its batch was torn down before it began (another task's thread was ended): it runs next.
+      this.waiting.unshift(task);
+      this.pool.fill(this.nextWaiting);
+      return;
+    }
+    this.running.delete(task);
+    this.byRemoteId.delete(running.queueJob.id!);
+    running.done({ ...outcome, worker: this.threadName(outcome.worker) });
+  }
+
+  /** `w3` (the pool's name of a thread) is `build-07/3` on the wire. */
+  private threadName(poolWorker: string): string {
+    return `${this.options.name}/${poolWorker.replace(/^w/, '')}`;
+  }
+
+  /** A stop request for one of this worker's tasks: the soft flag, or the end of its thread. */
+  private onStop(text: string): void {
+    const stop = readWire(remoteStopSchema, text);
+    const running = stop ? this.byRemoteId.get(stop.remoteJobId) : undefined;
+    if (!stop || !running) return;
+    const task = running.task;
+    task.stopReason ??= 'cancel';
+    const queued = this.waiting.indexOf(task);
+    if (queued >= 0) {
+      this.waiting.splice(queued, 1);
+      this.running.delete(task);
+      this.byRemoteId.delete(stop.remoteJobId);
+      running.done({ type: 'stopped', startedAt: Date.now(), finishedAt: Date.now(), worker: this.options.name });
+    } else if (stop.mode === 'soft') this.pool.requestStop(task);
+    else this.pool.terminate(task);
+  }
+}
+
+function failed(error: TaskError, worker: string): RemoteOutcome {
+  const now = Date.now();
+  return { type: 'failed', error, startedAt: now, finishedAt: now, worker };
+}
