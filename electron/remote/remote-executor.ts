@@ -247,7 +247,7 @@ export class RemoteExecutor implements Executor {
       taskKey: entry.task.key,
       at: Date.now(),
       level: 'warn',
-      message: `attempt ${entry.attempt} was interrupted: ${where} stopped answering (killed, or cut off from Redis); the task runs again on another worker`,
+      message: `attempt ${entry.attempt} was interrupted: ${where} stopped answering (killed, or cut off from Redis); the first time, the task runs again on another worker, the second it fails`,
     });
     entry.worker = null;
   }

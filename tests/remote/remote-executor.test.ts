@@ -1,0 +1,241 @@
+import { Queue } from 'bullmq';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { KEY_PREFIX, TASK_QUEUE } from '../../electron/remote/remote-protocol.js';
+import { assertBuilt, expectNoStack, runBin } from '../cli/bin.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { TestRedis } from '../support/redis-server.js';
+import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard } from './remote-fixture.js';
+
+beforeAll(assertBuilt);
+
+function script(dir: string, name: string, body: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, body);
+  return file;
+}
+
+describe('remote executor with threadline worker processes on a real redis-server', () => {
+  it('runs tasks on the workers and brings back results, logs and where they ran', async () => {
+    const redis = await TestRedis.start({ password: 'p@ss word' });
+    const root = tempDir();
+    writeFileSync(join(root, 'data.txt'), 'some bytes to hash\n'.repeat(1000));
+    const module = script(root, 'double.mjs', 'export default function (args, ctx) { ctx.log(`doubling ${args.n}`); return { n: args.n * 2 }; }');
+    await startWorker(redis.url, 'build-07', root, 2);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 1);
+    expect(executor.machines()).toEqual([expect.objectContaining({ name: 'build-07', host: hostname(), threads: 2, state: 'ready', running: 0 })]);
+
+    const feed = new TaskFeed(root);
+    const hash = feed.task('hash', 'file.hash', { paths: [join(root, 'data.txt')] });
+    const double = feed.task('double', 'script', { module, export: 'default', args: { n: 21 } });
+    executor.fill(feed.next);
+    const hashed = await recorder.ended(hash);
+    const doubled = await recorder.ended(double);
+
+    const expected = execFileSync('sha256sum', [join(root, 'data.txt')], { encoding: 'utf8' }).split(' ')[0];
+    expect(hashed).toMatchObject({ type: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/), result: { files: [{ digest: expected }] } });
+    expect(doubled).toMatchObject({ type: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/), result: { n: 42 } });
+    expect(recorder.logs).toContainEqual(expect.objectContaining({ taskKey: double.key, level: 'info', message: 'doubling 21' }));
+    expect(recorder.starts.map((s) => s.task.id).sort()).toEqual(['double', 'hash']);
+  });
+
+  it('refuses on the worker a path outside --root, a kind it does not offer, and a result too big to send back', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const elsewhere = tempDir();
+    writeFileSync(join(elsewhere, 'secret.txt'), 'not yours');
+    const outsideModule = script(elsewhere, 'evil.mjs', 'export default () => 1;');
+    const bigModule = script(root, 'big.mjs', 'export default () => "x".repeat(2 * 1024 * 1024);');
+    await startWorker(redis.url, 'w1', root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 1);
+
+    const feed = new TaskFeed(root);
+    const outside = feed.task('outside', 'file.hash', { paths: [join(elsewhere, 'secret.txt')] });
+    const climbing = feed.task('climbing', 'file.hash', { paths: [`${root}/../${elsewhere.split('/').pop()}/*.txt`] });
+    const evil = feed.task('evil', 'script', { module: outsideModule, export: 'default' });
+    const loopKind = feed.task('loop-kind', 'demo.sleep', { ms: 1 });
+    const big = feed.task('big', 'script', { module: bigModule, export: 'default' });
+    executor.fill(feed.next);
+    for (const task of [outside, climbing, evil]) {
+      const outcome = await recorder.ended(task);
+      expect(outcome).toMatchObject({ type: 'failed', error: { code: 'PATH_OUTSIDE_ROOT', message: expect.stringContaining(`outside this worker's root ${root}`) } });
+    }
+    expect(await recorder.ended(loopKind)).toMatchObject({ type: 'failed', error: { code: 'KIND_NOT_OFFERED', message: expect.stringContaining('"demo.sleep"') } });
+    expect(await recorder.ended(big)).toMatchObject({ type: 'failed', error: { code: 'RESULT_TOO_BIG', message: expect.stringMatching(/the result is 2\.0 MB as JSON, over the 1\.0 MB/) } });
+  });
+
+  it('never puts more tasks on Redis than the workers announced threads', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    await startWorker(redis.url, 'w1', root, 2);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 1);
+    const queue = new Queue(TASK_QUEUE, { connection: { host: '127.0.0.1', port: redis.port }, prefix: KEY_PREFIX });
+    onCleanup(() => queue.close());
+
+    const feed = new TaskFeed(root);
+    const tasks = Array.from({ length: 8 }, (_, i) => feed.task(`t${i}`, 'demo.block', { ms: 150 }));
+    executor.fill(feed.next);
+    let most = 0;
+    while (tasks.some((task) => !recorder.outcomeOf(task))) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized', 'delayed');
+      most = Math.max(most, Object.values(counts).reduce((a, b) => a + b, 0));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+    for (const task of tasks) expect(recorder.outcomes.get(task)).toEqual([expect.objectContaining({ type: 'succeeded' })]);
+  });
+
+  it('runs the task of a worker killed with SIGKILL on another one, and says that attempt was interrupted', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const workers = [await startWorker(redis.url, 'wa', root), await startWorker(redis.url, 'wb', root)];
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 2);
+
+    const feed = new TaskFeed(root);
+    const task = feed.task('long', 'demo.block', { ms: 1500 });
+    executor.fill(feed.next);
+    const first = await waitFor(() => recorder.starts[0], 20_000, 'the task to start');
+    const victim = workers.find((w) => first.worker.startsWith(`${w.name}/`))!;
+    const survivor = workers.find((w) => w !== victim)!;
+    victim.child.kill('SIGKILL');
+
+    const outcome = await recorder.ended(task);
+    expect(outcome).toMatchObject({ type: 'succeeded', worker: expect.stringMatching(new RegExp(`^${survivor.name}/\\d+$`)) });
+    expect(recorder.outcomes.get(task)).toHaveLength(1);
+    expect(recorder.logs).toContainEqual(expect.objectContaining({ taskKey: task.key, level: 'warn', message: expect.stringContaining(`attempt 1 was interrupted: ${first.worker} stopped answering`) }));
+    await waitFor(() => executor.machines().find((m) => m.name === victim.name)?.state === 'lost', 20_000, 'the killed worker to be seen as lost');
+  });
+
+  it('fails with WORKER_CRASHED a task that kills the workers that run it', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const killer = script(root, 'killer.mjs', 'export default () => { process.kill(process.pid, "SIGKILL"); };');
+    for (const name of ['wa', 'wb', 'wc']) await startWorker(redis.url, name, root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 3);
+
+    const feed = new TaskFeed(root);
+    const task = feed.task('poison', 'script', { module: killer, export: 'default' });
+    executor.fill(feed.next);
+    expect(await recorder.ended(task, 45_000)).toMatchObject({ type: 'failed', error: { code: 'WORKER_CRASHED' } });
+    // Each worker it killed interrupted it once; the second time BullMQ gave up on it.
+    expect(recorder.logs.filter((line) => line.message.includes('was interrupted')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('cancels across machines: the soft flag for a task that checks it, the end of its thread for one stuck in a sync loop', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    await startWorker(redis.url, 'w1', root, 2);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 1);
+
+    const feed = new TaskFeed(root);
+    const cooperative = feed.task('cooperative', 'demo.cpu', { ms: 60_000, cooperative: true });
+    const stuck = feed.task('stuck', 'demo.block', { ms: 60_000 });
+    executor.fill(feed.next);
+    await waitFor(() => recorder.starts.length === 2, 20_000, 'both tasks to start');
+    executor.requestStop(cooperative);
+    executor.requestStop(stuck);
+    expect(await recorder.ended(cooperative)).toMatchObject({ type: 'stopped', worker: expect.stringMatching(/^w1\/\d+$/) });
+    // The stuck one never looks at its flag: only ending its thread stops it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(recorder.outcomeOf(stuck)).toBeUndefined();
+    executor.terminate(stuck);
+    expect(await recorder.ended(stuck)).toMatchObject({ type: 'stopped', worker: expect.stringMatching(/^w1\/\d+$/) });
+
+    // The worker's pool replaced the thread: it still runs tasks.
+    const after = feed.task('after', 'demo.echo', { value: 7 });
+    executor.fill(feed.next);
+    expect(await recorder.ended(after)).toMatchObject({ type: 'succeeded', result: 7 });
+  });
+
+  it('goes on after Redis is killed and restarted mid-run, and loses no task', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    await startWorker(redis.url, 'wa', root);
+    await startWorker(redis.url, 'wb', root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 2);
+
+    const feed = new TaskFeed(root);
+    const tasks = Array.from({ length: 12 }, (_, i) => feed.task(`t${i}`, 'demo.block', { ms: 200 }));
+    executor.fill(feed.next);
+    await waitFor(() => recorder.outcomes.size >= 2, 20_000, 'a first few tasks to end');
+    await redis.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await redis.launch();
+    for (const task of tasks) await recorder.ended(task, 45_000);
+    for (const task of tasks) expect(recorder.outcomes.get(task)).toEqual([expect.objectContaining({ type: 'succeeded' })]);
+  });
+
+  it('keeps the result of a task that succeeded on Redis while its orchestrator was away, and does not run it again', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const marks = join(root, 'marks.txt');
+    const marker = script(root, 'mark.mjs', `import { appendFileSync } from 'node:fs'; export default () => { appendFileSync(${JSON.stringify(marks)}, 'ran\\n'); return 'done'; };`);
+    await startWorker(redis.url, 'w1', root);
+    const first = new Recorder();
+    const before = await remoteExecutor(redis.url, first);
+    await workersHeard(before, 1);
+    const jobId = 'j-restart-1';
+    const feed = new TaskFeed(root, jobId);
+    const task = feed.task('mark', 'script', { module: marker, export: 'default' });
+    before.fill(feed.next);
+    await first.ended(task);
+    await before.close();
+
+    // As after a restart: the same task, its first attempt counted as interrupted.
+    const second = new Recorder();
+    const after = await remoteExecutor(redis.url, second);
+    await workersHeard(after, 1);
+    const again = new TaskFeed(root, jobId).task('mark', 'script', { module: marker, export: 'default' });
+    again.attempts = 1;
+    after.fill(() => (second.outcomes.has(again) || again.onExecutor ? null : ((again.onExecutor = true), again)));
+    expect(await second.ended(again)).toMatchObject({ type: 'succeeded', result: 'done' });
+    expect(readFileSync(marks, 'utf8')).toBe('ran\n');
+  });
+
+  it('drains on SIGTERM: its running task ends, then it exits 0', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const worker = await startWorker(redis.url, 'w1', root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 1);
+    const feed = new TaskFeed(root);
+    const task = feed.task('busy', 'demo.block', { ms: 800 });
+    executor.fill(feed.next);
+    await waitFor(() => recorder.starts.length === 1, 20_000, 'the task to start');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(recorder.outcomeOf(task) ?? (await recorder.ended(task))).toMatchObject({ type: 'succeeded' });
+    await waitFor(() => executor.machines().length === 0, 20_000, 'the drained worker to leave the roster');
+  });
+
+  it('refuses to start against an unreachable Redis: one line naming the URL without its password, exit 2', async () => {
+    const redis = await TestRedis.start();
+    const port = redis.port;
+    await redis.kill();
+    const result = await runBin(['worker', '--redis', `redis://user:hunter2@127.0.0.1:${port}/0`, '--name', 'w1', '--root', tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`threadline: cannot reach Redis at redis://user:***@127.0.0.1:${port}/0: connection refused\n`);
+    expect(result.stdout).toBe('');
+    expectNoStack(result.stderr);
+    expect(result.stderr).not.toContain('hunter2');
+  });
+});

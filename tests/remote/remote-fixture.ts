@@ -1,0 +1,90 @@
+import type { ChildProcess } from 'node:child_process';
+import type { TaskLogLine } from '../../contract/records.js';
+import type { ExecutorListener, ExecutorOutcome } from '../../electron/engine/executor.js';
+import { Job } from '../../electron/engine/job.js';
+import { Task } from '../../electron/engine/task.js';
+import { parseRedisUrl } from '../../electron/remote/redis-url.js';
+import { RemoteExecutor } from '../../electron/remote/remote-executor.js';
+import { spawnBin } from '../cli/bin.js';
+import { onCleanup, waitFor } from '../support/engine-fixture.js';
+
+export interface StartedWorker {
+  child: ChildProcess;
+  name: string;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `threadline worker` (the built bin) and waits for its ready line. */
+export async function startWorker(redisUrl: string, name: string, root: string, threads = 1): Promise<StartedWorker> {
+  const child = spawnBin(['worker', '--redis', redisUrl, '--workers', String(threads), '--name', name, '--root', root]);
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  await Promise.race([
+    waitFor(() => output.includes(`threadline worker ${name}:`), 30_000, `worker ${name} to start`),
+    exited.then((end) => {
+      throw new Error(`worker ${name} exited (${end.code ?? end.signal}) before it was ready:\n${output}`);
+    }),
+  ]);
+  return { child, name, output: () => output, exited };
+}
+
+/** What an executor reported, in order. */
+export class Recorder implements ExecutorListener {
+  readonly starts: Array<{ task: Task; worker: string; at: number }> = [];
+  readonly logs: TaskLogLine[] = [];
+  readonly outcomes = new Map<Task, ExecutorOutcome[]>();
+
+  started(task: Task, worker: string, at: number): void {
+    this.starts.push({ task, worker, at });
+  }
+  progress(): void {}
+  log(line: TaskLogLine): void {
+    this.logs.push(line);
+  }
+  finished(task: Task, outcome: ExecutorOutcome): void {
+    this.outcomes.set(task, [...(this.outcomes.get(task) ?? []), outcome]);
+  }
+  beginning(): void {}
+
+  outcomeOf(task: Task): ExecutorOutcome | undefined {
+    return this.outcomes.get(task)?.[0];
+  }
+
+  async ended(task: Task, timeoutMs = 30_000): Promise<ExecutorOutcome> {
+    return waitFor(() => this.outcomeOf(task), timeoutMs, `task ${task.id} to end`);
+  }
+}
+
+/** Engine tasks for an executor under test, as the engine would hand them over. */
+export class TaskFeed {
+  private readonly job: Job;
+  private readonly ready: Task[] = [];
+  private seq = 0;
+
+  constructor(baseDir: string, readonly jobId = `j-test-${Math.random().toString(36).slice(2, 8)}`) {
+    this.job = new Job(jobId, 'remote test', null, 'continue', baseDir, Date.now());
+  }
+
+  task(id: string, kind: string, input: Record<string, unknown>): Task {
+    const task = new Task(this.job, `${this.job.id}:${id}`, id, this.seq++, kind, 'pool', input, 0, null, 0, 0, [], Date.now());
+    this.ready.push(task);
+    return task;
+  }
+
+  readonly next = (): Task | null => this.ready.shift() ?? null;
+}
+
+export async function remoteExecutor(redisUrl: string, recorder: Recorder): Promise<RemoteExecutor> {
+  const executor = new RemoteExecutor(parseRedisUrl(redisUrl), recorder);
+  onCleanup(() => executor.close());
+  await executor.ready();
+  return executor;
+}
+
+/** Waits until the executor has heard from `count` workers. */
+export async function workersHeard(executor: RemoteExecutor, count: number): Promise<void> {
+  await waitFor(() => executor.machines().filter((m) => m.state === 'ready').length >= count, 20_000, `${count} workers to announce themselves`);
+}
