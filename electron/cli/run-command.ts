@@ -6,6 +6,7 @@ import type { NodeApiClient } from '../serve/node-api-client.js';
 import { hostName, theHost } from '../serve/serve-info.js';
 import { reachHost, type HostLink } from './host-link.js';
 import { exitCodeOf, printOutcomes, type JobOutcome } from './job-output.js';
+import { withRemoteWorkers } from '../remote/remote-workers-option.js';
 import { dataDirOf } from './options.js';
 import { attachPlainReporter } from './plain-reporter.js';
 import { attachProgressDisplay } from './progress-display.js';
@@ -20,6 +21,8 @@ import { stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
 export interface EngineRunOptions {
   dataDir?: string;
   workers?: number;
+  /** `--redis URL`: tasks also run on the `threadline worker`s of that Redis. */
+  redis?: string;
   grace?: number;
   loopConcurrency?: number;
   crashBudget?: number;
@@ -50,7 +53,7 @@ export async function runJobFile(file: string, options: EngineRunOptions, io: Ou
       const submitted = await onHost(`${theHost(host.info)} refused the job`, (a) => a.submitJob({ text: loaded.text, fileName: file, baseDir: loaded.baseDir }), api);
       if (!submitted.ok) throw new CliError(describeIssues(file, submitted.issues));
       log(`running on ${theHost(host.info)} of this data directory as job ${submitted.job.id}`);
-      if (options.workers !== undefined) log('(--workers applies to an engine of this process; the host keeps its own pool)');
+      if (options.workers !== undefined || options.redis !== undefined) log('(--workers and --redis apply to an engine of this process; the host keeps its own)');
       return [submitted.job];
     });
   }
@@ -75,7 +78,8 @@ export async function resumeJobs(jobIds: string[], options: EngineRunOptions, io
 
 /** Runs jobs on an engine of this process, to the end or to a stop by a signal. */
 export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine, log: (line: string) => void) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
-  const engine = new Engine({ dataDir: dataDirOf(options), poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget });
+  const engineOptions = { dataDir: dataDirOf(options), poolSize: options.workers || undefined, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget };
+  const engine = new Engine(await withRemoteWorkers(engineOptions, options));
   const { feed, detach } = engineFeed(engine);
   const reporter = attachReporter(feed, options, io);
   let stoppedBy: NodeJS.Signals | null = null;

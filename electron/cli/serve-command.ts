@@ -10,12 +10,15 @@ import { CliError } from './cli-error.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 import { onShutdownSignals } from './shutdown-signals.js';
+import { withRemoteWorkers } from '../remote/remote-workers-option.js';
 
 export interface ServeOptions {
   port: number;
   host: string;
   dataDir?: string;
   workers?: number;
+  /** `--redis URL`: tasks also run on the `threadline worker`s of that Redis. */
+  redis?: string;
   grace?: number;
   loopConcurrency?: number;
   crashBudget?: number;
@@ -49,7 +52,8 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   const expectedWebRoot = options.webRoot ? resolve(options.webRoot) : defaultWebRoot();
   const webRoot = builtWebRoot(expectedWebRoot);
   const token = serveToken(options.token);
-  const engine = new Engine({ dataDir, poolSize: options.workers, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget });
+  const engineOptions = { dataDir, poolSize: options.workers || undefined, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget };
+  const engine = new Engine(await withRemoteWorkers(engineOptions, options));
   let server: DashboardServer;
   const scheduler = new Scheduler({ engine, log: io.err });
   const metrics = createMetrics(engine, scheduler);

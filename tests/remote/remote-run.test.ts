@@ -1,0 +1,87 @@
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, expectNoStack, ROOT, runBin } from '../cli/bin.js';
+import { tempDir } from '../support/engine-fixture.js';
+import { TestRedis } from '../support/redis-server.js';
+import { startWorker } from './remote-fixture.js';
+
+beforeAll(assertBuilt);
+
+interface RunOutput {
+  job: { id: string; state: string };
+  tasks: Array<{ id: string; state: string; worker: string; result: unknown; logs: Array<{ message: string }> }>;
+}
+
+/** A result without what differs from run to run (how long it took). */
+function comparable(result: unknown): unknown {
+  return JSON.parse(JSON.stringify(result, (key, value: unknown) => (key === 'durationMs' ? undefined : value)));
+}
+
+/** SQL on a copy of Chinook, file hashing and scripts: the same job, run here and on remote workers. */
+function mixedJob(dir: string): string {
+  copyFileSync(join(ROOT, '../shared/datasets/chinook.sqlite'), join(dir, 'chinook.sqlite'));
+  mkdirSync(join(dir, 'data'));
+  for (let i = 0; i < 6; i++) writeFileSync(join(dir, 'data', `part-${i}.txt`), `line ${i}\n`.repeat(5000 * (i + 1)));
+  writeFileSync(join(dir, 'square.mjs'), 'export default function (args, ctx) { const until = Date.now() + 150; while (Date.now() < until); ctx.log(`squaring ${args.n}`); return args.n * args.n; }');
+  const tasks: Array<Record<string, unknown>> = [
+    { id: 'artists', kind: 'sql.query', db: 'chinook.sqlite', sql: 'SELECT ArtistId, Name FROM Artist ORDER BY ArtistId LIMIT 5' },
+    { id: 'tracks-csv', kind: 'sql.query', db: 'chinook.sqlite', sql: 'SELECT TrackId, Name, Milliseconds FROM Track ORDER BY TrackId', output: { path: 'out/tracks.csv' } },
+    { id: 'by-genre', kind: 'sql.query', db: 'chinook.sqlite', sql: 'SELECT g.Name, COUNT(*) FROM Track t JOIN Genre g USING (GenreId) GROUP BY g.Name ORDER BY 2 DESC, 1', dependsOn: ['artists'] },
+    { id: 'hash', kind: 'file.hash', paths: ['data/*.txt'] },
+  ];
+  for (let n = 1; n <= 6; n++) tasks.push({ id: `square-${n}`, kind: 'script', module: 'square.mjs', args: { n } });
+  const file = join(dir, 'mixed.json');
+  writeFileSync(file, JSON.stringify({ name: 'mixed', tasks }));
+  return file;
+}
+
+describe('threadline run --redis with two threadline worker processes', () => {
+  it('gives the results of a local run, each task naming the worker thread it ran on, in --json and in the store', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    const file = mixedJob(dir);
+
+    const local = await runBin(['run', file, '--json', '--workers', '2', '--data-dir', tempDir()]);
+    expect(local.code, local.stderr).toBe(0);
+    const localCsv = readFileSync(join(dir, 'out/tracks.csv'), 'utf8');
+
+    await startWorker(redis.url, 'build-07', dir);
+    await startWorker(redis.url, 'build-08', dir);
+    const dataDir = tempDir();
+    const remote = await runBin(['run', file, '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    expect(remote.code, remote.stderr).toBe(0);
+
+    const here = JSON.parse(local.stdout) as RunOutput;
+    const there = JSON.parse(remote.stdout) as RunOutput;
+    expect(there.job.state).toBe('succeeded');
+    expect(there.tasks.map((t) => [t.id, t.state, comparable(t.result)])).toEqual(here.tasks.map((t) => [t.id, t.state, comparable(t.result)]));
+    expect(readFileSync(join(dir, 'out/tracks.csv'), 'utf8')).toBe(localCsv);
+    for (const task of there.tasks) expect(task.worker).toMatch(/^build-0[78]\/\d+$/);
+    expect(new Set(there.tasks.map((t) => t.worker.split('/')[0]))).toEqual(new Set(['build-07', 'build-08']));
+    expect(there.tasks.find((t) => t.id === 'square-3')!.logs.map((l) => l.message)).toContain('squaring 3');
+
+    const shown = await runBin(['show', there.job.id, '--json', '--data-dir', dataDir]);
+    const stored = JSON.parse(shown.stdout) as { tasks: Array<{ id: string; worker: string }> };
+    expect(stored.tasks.map((t) => [t.id, t.worker])).toEqual(there.tasks.map((t) => [t.id, t.worker]));
+  });
+
+  it('refuses an unreachable Redis at start: one line naming the URL without its password, exit 2', async () => {
+    const redis = await TestRedis.start();
+    await redis.kill();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'x', tasks: [{ id: 'a', kind: 'demo.echo' }] }));
+    const result = await runBin(['run', join(dir, 'job.json'), '--redis', `redis://:s3cret@127.0.0.1:${redis.port}`, '--data-dir', tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(`threadline: cannot reach Redis at redis://:***@127.0.0.1:${redis.port}: connection refused\n`);
+    expectNoStack(result.stderr);
+  });
+
+  it('refuses --workers 0 without --redis', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'x', tasks: [{ id: 'a', kind: 'demo.echo' }] }));
+    const result = await runBin(['run', join(dir, 'job.json'), '--workers', '0', '--data-dir', tempDir()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe('threadline: --workers 0 needs --redis: with no local pool, sync tasks run only on remote workers\n');
+  });
+});
