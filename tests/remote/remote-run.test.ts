@@ -1,8 +1,9 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, expectNoStack, ROOT, runBin } from '../cli/bin.js';
-import { tempDir } from '../support/engine-fixture.js';
+import { assertBuilt, expectNoStack, finished, ROOT, runBin, spawnBin } from '../cli/bin.js';
+import { tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
 import { startWorker } from './remote-fixture.js';
 
@@ -64,6 +65,36 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const shown = await runBin(['show', there.job.id, '--json', '--data-dir', dataDir]);
     const stored = JSON.parse(shown.stdout) as { tasks: Array<{ id: string; worker: string }> };
     expect(stored.tasks.map((t) => [t.id, t.worker])).toEqual(there.tasks.map((t) => [t.id, t.worker]));
+  });
+
+  it('resume --redis finishes a job whose orchestrator was killed, without running again what ran on the workers meanwhile', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    const marks = join(dir, 'marks.txt');
+    writeFileSync(join(dir, 'mark.mjs'), `import { appendFileSync } from 'node:fs'; export default function (args) { const until = Date.now() + 1500; while (Date.now() < until); appendFileSync(${JSON.stringify(marks)}, args.id + '\\n'); return args.id; }`);
+    const ids = ['a', 'b', 'c', 'd'];
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'killed', tasks: [...ids.map((id) => ({ id, kind: 'script', module: 'mark.mjs', args: { id } })), { id: 'after', kind: 'demo.echo', value: 'last', dependsOn: ids }] }));
+    await startWorker(redis.url, 'wa', dir, 2);
+    await startWorker(redis.url, 'wb', dir, 2);
+    const dataDir = tempDir();
+    const run = spawnBin(['run', join(dir, 'job.json'), '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    const killed = finished(run);
+    const running = () => {
+      try {
+        return execFileSync('sqlite3', [join(dataDir, 'threadline.db'), "SELECT count(*) FROM tasks WHERE state = 'running'"], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === '4';
+      } catch {
+        return false; // the store is not created yet
+      }
+    };
+    await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && running(), 30_000, 'the four tasks running');
+    run.kill('SIGKILL');
+    await killed;
+
+    const resumed = await runBin(['resume', '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const output = JSON.parse(resumed.stdout) as RunOutput;
+    expect(output.tasks.map((t) => [t.id, t.state, t.result])).toEqual([...ids.map((id) => [id, 'succeeded', id]), ['after', 'succeeded', 'last']]);
+    expect(readFileSync(marks, 'utf8').trim().split('\n').sort()).toEqual(ids);
   });
 
   it('refuses an unreachable Redis at start: one line naming the URL without its password, exit 2', async () => {
