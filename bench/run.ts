@@ -12,12 +12,13 @@ import { ipc } from './ipc.js';
 import { loop } from './loop.js';
 import { machine, makeContext, type Benchmark, type Metrics } from './harness.js';
 import { queue } from './queue.js';
+import { remote } from './remote.js';
 import { scale } from './scale.js';
 import { scaling } from './scaling.js';
 import { sqlExport } from './sql-export.js';
 import { ui } from './ui.js';
 
-export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, sqlExport, hash, queue, ipc, ui, cli, scale];
+export const BENCHMARKS: Benchmark[] = [dispatch, loop, scaling, cancel, sqlExport, hash, queue, ipc, ui, cli, scale, remote];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' } } });

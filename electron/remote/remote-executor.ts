@@ -38,6 +38,11 @@ interface InFlight {
   ended: boolean;
 }
 
+/**
+ * Tasks on Redis per announced thread: one running, one waiting behind it, so that a thread
+ * takes its next task as it ends one, without a round trip through the orchestrator first.
+ */
+const TASKS_PER_THREAD = 2;
 /** How often the state of every task on Redis is read, in case an event was missed (a Redis restart, a gap in the stream). */
 const RECONCILE_MS = 1000;
 /** Completed tasks stay on Redis this long, so that an orchestrator restarted meanwhile takes their results instead of running them again. */
@@ -93,7 +98,7 @@ export class RemoteExecutor implements Executor {
 
   fill(next: ReadySource): void {
     this.lastSource = next;
-    while (!this.closed && this.byTask.size < this.roster.threads) {
+    while (!this.closed && this.byTask.size < this.roster.threads * TASKS_PER_THREAD) {
       const task = next();
       if (!task) return;
       this.hand(task);

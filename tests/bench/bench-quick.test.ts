@@ -38,6 +38,8 @@ const ISSUE_METRICS = [
   'ipc.bytes_per_s',
   'ui.frame_ms_p95',
 ];
+/** The metrics of issue 11 (workers on other machines), with the raw BullMQ baseline's rate beside them. */
+const ISSUE_11_METRICS = ['remote.tasks_per_s', 'remote.bullmq_tasks_per_s', 'remote.ratio', 'remote.failover_ms', 'remote.cancel_p99_ms'];
 /** The metrics issue 14 adds. */
 const ISSUE_14_METRICS = ['dispatch.limit_ratio', 'loop.gather_ratio', 'cli.start_ratio', 'scale.linearity', 'scale.rss_bytes_per_task', 'ui.paint_ms_p95', 'ui.dropped_frames_pct', 'ipc.latency_p99_ms'];
 /**
@@ -81,7 +83,7 @@ describe('npm run bench -- --quick', () => {
 
     const written = JSON.parse(await readFile(file, 'utf8')) as { machine: Record<string, unknown>; metrics: Record<string, unknown> };
     expect(Object.keys(written).sort()).toEqual(['machine', 'metrics']);
-    expect(Object.keys(written.metrics).sort()).toEqual([...ISSUE_METRICS, ...ISSUE_14_METRICS, ...EXTRA_METRICS].sort());
+    expect(Object.keys(written.metrics).sort()).toEqual([...ISSUE_METRICS, ...ISSUE_11_METRICS, ...ISSUE_14_METRICS, ...EXTRA_METRICS].sort());
     for (const [name, value] of Object.entries(written.metrics)) {
       expect(typeof value, name).toBe('number');
       expect(Number.isFinite(value), `${name} = ${String(value)}`).toBe(true);
@@ -107,7 +109,7 @@ describe('npm run bench -- --quick', () => {
   it('refuses an unknown benchmark by name and lists the known ones', async () => {
     const run = await runBench(['--quick', '--only', 'ipc,frames']);
     expect(run.code).toBe(1);
-    expect(run.stderr.trim()).toBe('bench: unknown benchmark frames; known: dispatch, loop, scaling, cancel, sql_export, hash, queue, ipc, ui, cli, scale');
+    expect(run.stderr.trim()).toBe('bench: unknown benchmark frames; known: dispatch, loop, scaling, cancel, sql_export, hash, queue, ipc, ui, cli, scale, remote');
     expect(run.stdout).toBe('');
   });
 
