@@ -21,6 +21,8 @@ export const taskBaseSchema = z.object({
   retries: z.number().int().min(0).max(100).default(0),
   retryBackoffMs: z.number().int().min(0).max(3_600_000).default(500),
   dependsOn: z.array(z.string()).default([]),
+  /** `local` keeps a sync task on the orchestrator's own pool, off remote workers (for paths only it has). */
+  runOn: z.enum(['anywhere', 'local']).optional(),
 });
 
 export const jobHeaderSchema = z.object({

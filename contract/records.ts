@@ -40,6 +40,8 @@ export const taskRecordSchema = z.object({
   retries: z.number(),
   retryBackoffMs: z.number(),
   dependsOn: z.array(z.string()),
+  /** Set when the job file pins the task to the orchestrator's own pool (`runOn: local`). */
+  runOn: z.literal('local').optional(),
   state: taskStateSchema,
   attempts: z.number(),
   queuedAt: z.number(),

@@ -75,6 +75,16 @@ export const TASK_ERROR_CODES = {
   // HTTP
   HTTP_STATUS: { meaning: 'The server answered with a status outside 200-299', retryHelps: true },
   FETCH_FAILED: { meaning: 'The request failed with no code from the network', retryHelps: true },
+  // Remote workers
+  WORKER_CRASHED: { meaning: 'The remote workers running it were lost twice while it ran (killed, out of memory, cut off from Redis): it is taken for the cause', retryHelps: false },
+  RESULT_TOO_BIG: { meaning: 'Its result is over the 1 MB a remote task may send back as JSON', retryHelps: false },
+  PATH_OUTSIDE_ROOT: { meaning: "A path of the task leads outside the remote worker's --root", retryHelps: false },
+  KIND_NOT_OFFERED: { meaning: 'A remote worker was handed a kind it does not run (only built-in pool kinds)', retryHelps: false },
+  NO_LOCAL_POOL: { meaning: 'runOn: local, on an orchestrator with no pool of its own (--workers 0)', retryHelps: false },
+  REMOTE_ERROR: { meaning: 'A remote worker could not run the task (BullMQ failed its job)', retryHelps: true },
+  REMOTE_BAD_REPLY: { meaning: 'A remote worker sent back an outcome that is not one (another Threadline version?)', retryHelps: false },
+  REMOTE_BAD_TASK: { meaning: 'A remote worker could not read the task from the queue (another Threadline version?)', retryHelps: false },
+  REMOTE_QUEUE_ERROR: { meaning: 'The task could not be put on the Redis queue', retryHelps: true },
   // Demos
   DEMO_FAILURE: { meaning: 'demo.fail failed, as asked', retryHelps: false },
 } as const satisfies Record<string, TaskErrorCodeInfo>;

@@ -62,6 +62,7 @@ export class Admission {
         job, taskKey(job.id, s.id), s.id, this.seq++, s.kind, kind.executor, s.input,
         s.priority, s.timeoutMs ?? null, s.retries, s.retryBackoffMs, s.dependsOn, now,
       );
+      if (s.runOn === 'local') task.runOn = 'local';
       job.tasks.push(task);
       job.byId.set(s.id, task);
       if (slicer.due) await this.nextSlice(slicer);
@@ -184,6 +185,7 @@ export class Admission {
         worker: s.worker, progress: s.progress, error: s.error, result: s.result,
         history: attempts.get(s.id) ?? [],
         logCount: logCounts.get(s.id) ?? 0,
+        runOn: s.runOn,
       });
       // An interruption is not the task's fault: it runs again without spending a retry.
       if (task.state === 'interrupted' || task.state === 'running' || task.state === 'cancelling') {

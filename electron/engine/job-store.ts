@@ -130,8 +130,8 @@ export class JobStore {
       discardUnadmitted: db.prepare('DELETE FROM jobs WHERE admitted = 0'),
       updateJob: db.prepare('UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?'),
       insertTask: db.prepare(
-        `INSERT INTO tasks (job_id, id, seq, kind, input, priority, timeout_ms, retries, retry_backoff_ms, depends_on, state, attempts, queued_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO tasks (job_id, id, seq, kind, input, priority, timeout_ms, retries, retry_backoff_ms, depends_on, state, attempts, queued_at, run_on)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       updateTask: db.prepare(
         `UPDATE tasks SET state = ?, attempts = ?, queued_at = ?, started_at = ?, finished_at = ?, worker = ?, progress = ?, error = ?, result = ?
@@ -211,7 +211,7 @@ export class JobStore {
     const insert = this.statements.insertTask;
     this.db.transaction(() => {
       for (const t of tasks) {
-        insert.run(jobId, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, JSON.stringify(t.dependsOn), t.state, t.attempts, t.queuedAt);
+        insert.run(jobId, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, JSON.stringify(t.dependsOn), t.state, t.attempts, t.queuedAt, t.runOn ?? null);
       }
     })();
   }

@@ -36,6 +36,7 @@ export function rerunSpec(job: JobRecord, tasks: readonly TaskRecord[], options:
       retries: task.retries,
       retryBackoffMs: task.retryBackoffMs,
       dependsOn: task.dependsOn.filter((id) => chosen.has(id)),
+      ...(task.runOn ? { runOn: task.runOn } : {}),
     });
   }
   return {

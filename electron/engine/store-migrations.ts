@@ -130,6 +130,10 @@ export const MIGRATIONS: readonly string[] = [
     FOREIGN KEY (job_id, task_id) REFERENCES tasks (job_id, id) ON DELETE CASCADE
   ) WITHOUT ROWID;
   `,
+  // 7: `runOn: local` of a task (null: it runs wherever there is room, remote workers included).
+  `
+  ALTER TABLE tasks ADD COLUMN run_on TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

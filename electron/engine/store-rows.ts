@@ -22,6 +22,7 @@ export interface TaskRow {
   progress: number | null;
   error: string | null;
   result: string | null;
+  run_on: 'local' | null;
 }
 
 export interface JobRow {
@@ -74,6 +75,7 @@ export function taskFromRow(row: TaskRow): StoredTask {
     retries: row.retries,
     retryBackoffMs: row.retry_backoff_ms,
     dependsOn: JSON.parse(row.depends_on) as string[],
+    ...(row.run_on === 'local' ? { runOn: 'local' as const } : {}),
     state: row.state,
     attempts: row.attempts,
     queuedAt: row.queued_at,

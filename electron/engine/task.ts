@@ -31,6 +31,8 @@ export class Task implements TaskView {
   logLines: TaskLogLine[] | null = null;
   /** Every line it ever wrote, those dropped from `logLines` and from earlier runs included. */
   logCount = 0;
+  /** `local`: it runs only on the orchestrator's own pool, never on a remote worker. */
+  runOn: 'local' | undefined = undefined;
 
   /** Unfinished dependencies; the task is ready when this reaches 0. */
   waitingOn = 0;
@@ -85,6 +87,7 @@ export class Task implements TaskView {
       retries: this.retries,
       retryBackoffMs: this.retryBackoffMs,
       dependsOn: this.dependsOn,
+      ...(this.runOn ? { runOn: this.runOn } : {}),
       state: this.state,
       attempts: this.attempts,
       queuedAt: this.queuedAt,

@@ -70,6 +70,11 @@ export class RemoteExecutor implements Executor {
   constructor(
     target: RedisTarget,
     private readonly listener: ExecutorListener,
+    /**
+     * True when the orchestrator keeps no pool of its own (`--workers 0`): a task pinned to it
+     * (`runOn: local`) is then taken here only to fail, saying why, instead of waiting forever.
+     */
+    private readonly alone = false,
   ) {
     const connection = lastingConnection(target);
     this.queue = new Queue(TASK_QUEUE, { connection, prefix: KEY_PREFIX });
@@ -99,9 +104,10 @@ export class RemoteExecutor implements Executor {
   fill(next: ReadySource): void {
     this.lastSource = next;
     while (!this.closed && this.byTask.size < this.roster.threads * TASKS_PER_THREAD) {
-      const task = next();
+      const task = next(this.alone ? undefined : { accept: runsAnywhere });
       if (!task) return;
-      this.hand(task);
+      if (task.runOn === 'local') this.refuseLocal(task);
+      else this.hand(task);
     }
   }
 
@@ -136,6 +142,12 @@ export class RemoteExecutor implements Executor {
     await Promise.allSettled([this.events.close(), this.queue.close()]);
     this.subscriber.disconnect();
     this.commands.disconnect();
+  }
+
+  private refuseLocal(task: Task): void {
+    this.listener.beginning([task]);
+    const message = 'the task has runOn: local, but this orchestrator keeps no pool of its own (--workers 0); give it one with --workers N';
+    this.listener.finished(task, failedOutcome({ code: 'NO_LOCAL_POOL', message }, 'remote'));
   }
 
   private hand(task: Task): void {
@@ -297,6 +309,10 @@ export class RemoteExecutor implements Executor {
     this.listener.finished(entry.task, outcome);
     if (this.lastSource) this.fill(this.lastSource);
   }
+}
+
+function runsAnywhere(task: Task): boolean {
+  return task.runOn !== 'local';
 }
 
 function failedOutcome(error: TaskError, worker: string | null = null): ExecutorOutcome {

@@ -23,7 +23,8 @@ export async function withRemoteWorkers(options: EngineOptions, choice: RemoteWo
   }
   const target = parseRedisUrl(choice.redis);
   await checkReachable(target);
-  const places: ExecutorMaker[] = [(listener) => new RemoteExecutor(target, listener)];
-  if (choice.workers !== 0) places.push(defaultPool(options));
+  const alone = choice.workers === 0;
+  const places: ExecutorMaker[] = [(listener) => new RemoteExecutor(target, listener, alone)];
+  if (!alone) places.push(defaultPool(options));
   return { ...options, executors: { ...options.executors, pool: (listener) => new SyncExecutors(listener, places) } };
 }

@@ -11,7 +11,7 @@ beforeAll(assertBuilt);
 
 interface RunOutput {
   job: { id: string; state: string };
-  tasks: Array<{ id: string; state: string; worker: string; result: unknown; logs: Array<{ message: string }> }>;
+  tasks: Array<{ id: string; state: string; worker: string; result: unknown; error: unknown; logs: Array<{ message: string }> }>;
 }
 
 /** A result without what differs from run to run (how long it took). */
@@ -95,6 +95,36 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const output = JSON.parse(resumed.stdout) as RunOutput;
     expect(output.tasks.map((t) => [t.id, t.state, t.result])).toEqual([...ids.map((id) => [id, 'succeeded', id]), ['after', 'succeeded', 'last']]);
     expect(readFileSync(marks, 'utf8').trim().split('\n').sort()).toEqual(ids);
+  });
+
+  it('keeps a task with runOn: local on the orchestrator\'s pool, and fails it clearly when there is none', async () => {
+    const redis = await TestRedis.start();
+    const shared = tempDir();
+    const own = tempDir(); // only the orchestrator has it: outside the worker's root
+    writeFileSync(join(own, 'private.txt'), 'only here\n');
+    writeFileSync(join(shared, 'shared.txt'), 'everywhere\n');
+    const file = join(shared, 'job.json');
+    writeFileSync(file, JSON.stringify({ name: 'pinned', tasks: [
+      { id: 'private', kind: 'file.hash', paths: [join(own, 'private.txt')], runOn: 'local' },
+      ...[1, 2, 3].map((n) => ({ id: `shared-${n}`, kind: 'file.hash', paths: ['shared.txt'] })),
+    ] }));
+    await startWorker(redis.url, 'build-07', shared, 2);
+
+    const dataDir = tempDir();
+    const mixed = await runBin(['run', file, '--json', '--workers', '1', '--redis', redis.url, '--data-dir', dataDir]);
+    expect(mixed.code, mixed.stderr).toBe(0);
+    const { job, tasks } = JSON.parse(mixed.stdout) as RunOutput;
+    // Stored with the task, so that a resume or a rerun keeps it where it was pinned.
+    const stored = execFileSync('sqlite3', [join(dataDir, 'threadline.db'), `SELECT id, run_on FROM tasks WHERE job_id = '${job.id}' ORDER BY seq`], { encoding: 'utf8' });
+    expect(stored).toBe('private|local\nshared-1|\nshared-2|\nshared-3|\n');
+    expect(tasks.find((t) => t.id === 'private')).toMatchObject({ state: 'succeeded', worker: expect.stringMatching(/^w\d+$/) });
+    for (const task of tasks) expect(task.state).toBe('succeeded');
+
+    const alone = await runBin(['run', file, '--json', '--workers', '0', '--redis', redis.url, '--data-dir', tempDir()]);
+    expect(alone.code).toBe(1);
+    const refused = (JSON.parse(alone.stdout) as RunOutput).tasks;
+    expect(refused.find((t) => t.id === 'private')).toMatchObject({ state: 'failed', error: { code: 'NO_LOCAL_POOL' } });
+    for (const task of refused.filter((t) => t.id !== 'private')) expect(task).toMatchObject({ state: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/) });
   });
 
   it('refuses an unreachable Redis at start: one line naming the URL without its password, exit 2', async () => {
