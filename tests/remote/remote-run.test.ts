@@ -127,6 +127,25 @@ describe('threadline run --redis with two threadline worker processes', () => {
     for (const task of refused.filter((t) => t.id !== 'private')) expect(task).toMatchObject({ state: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/) });
   });
 
+  it('serve --redis --workers 0 runs the jobs given to it on the remote workers', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    await startWorker(redis.url, 'build-07', dir, 2);
+    const dataDir = tempDir();
+    const serve = spawnBin(['serve', '--port', '0', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir, '--web-root', tempDir()]);
+    let stdout = '';
+    serve.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    await waitFor(() => stdout.includes('\n'), 30_000, 'the serve URL');
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'on-serve', tasks: [1, 2, 3].map((n) => ({ id: `e${n}`, kind: 'demo.echo', value: n })) }));
+    // The serve owns the data directory: the job runs there, followed from here.
+    const run = await runBin(['run', join(dir, 'job.json'), '--json', '--data-dir', dataDir]);
+    expect(run.code, run.stderr).toBe(0);
+    const output = JSON.parse(run.stdout) as RunOutput;
+    expect(output.tasks.map((t) => [t.id, t.state, t.result])).toEqual([['e1', 'succeeded', 1], ['e2', 'succeeded', 2], ['e3', 'succeeded', 3]]);
+    for (const task of output.tasks) expect(task.worker).toMatch(/^build-07\/\d+$/);
+    serve.kill('SIGTERM');
+  });
+
   it('refuses an unreachable Redis at start: one line naming the URL without its password, exit 2', async () => {
     const redis = await TestRedis.start();
     await redis.kill();
