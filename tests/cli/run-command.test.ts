@@ -95,9 +95,9 @@ describe('threadline run (the real bin)', () => {
     const noFile = await runBin(['run']);
     expect(noFile.code).toBe(2);
     expect(noFile.stderr).toContain("missing required argument 'jobfile'");
-    const workers = await runBin(['run', 'x.json', '--workers', '0']);
+    const workers = await runBin(['run', 'x.json', '--workers', 'two']);
     expect(workers.code).toBe(2);
-    expect(workers.stderr).toContain('--workers must be a whole number of 1 or more (got "0")');
+    expect(workers.stderr).toContain('--workers must be a whole number of 0 or more (got "two")');
     const port = await runBin(['serve', '--port', 'http']);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--port must be a whole number from 0 to 65535 (got "http")');
