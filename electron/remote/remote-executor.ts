@@ -157,6 +157,7 @@ export class RemoteExecutor implements Executor {
     this.byTask.set(task, entry);
     this.byRemoteId.set(entry.remoteId, entry);
     void this.enqueue(entry).catch((error: unknown) => {
+      if (this.closed) return; // the engine has shut down: the store keeps the task for a resume
       this.end(entry, failedOutcome({ code: 'REMOTE_QUEUE_ERROR', message: `could not put the task on the Redis queue: ${messageOf(error)}` }));
     });
   }
