@@ -146,6 +146,18 @@ describe('threadline run --redis with two threadline worker processes', () => {
     serve.kill('SIGTERM');
   });
 
+  it('times out a remote task stuck in a sync loop: its thread on the worker is ended after the grace period', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    await startWorker(redis.url, 'build-07', dir, 1);
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'stuck', tasks: [{ id: 'stuck', kind: 'demo.block', ms: 60_000, timeoutMs: 300 }, { id: 'next', kind: 'demo.echo', value: 'ran' }] }));
+    const run = await runBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--grace', '200', '--redis', redis.url, '--data-dir', tempDir()]);
+    expect(run.code).toBe(1);
+    const output = JSON.parse(run.stdout) as RunOutput;
+    expect(output.tasks.map((t) => [t.id, t.state])).toEqual([['stuck', 'timed_out'], ['next', 'succeeded']]);
+    expect(output.tasks[0]).toMatchObject({ worker: expect.stringMatching(/^build-07\/\d+$/), error: { code: 'TIMED_OUT' } });
+  });
+
   it('refuses an unreachable Redis at start: one line naming the URL without its password, exit 2', async () => {
     const redis = await TestRedis.start();
     await redis.kill();
