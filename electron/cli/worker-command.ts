@@ -35,6 +35,8 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
         void worker.drain().then(() => {
           removeHandlers();
           done(0);
+          // Connections to a Redis that went away keep retrying; nothing is left to wait for.
+          setTimeout(() => process.exit(0), 1000).unref();
         });
       },
       io.err,

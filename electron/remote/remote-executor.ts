@@ -47,6 +47,9 @@ const TASKS_PER_THREAD = 2;
 const RECONCILE_MS = 1000;
 /** Completed tasks stay on Redis this long, so that an orchestrator restarted meanwhile takes their results instead of running them again. */
 const KEEP_FINISHED = { age: 24 * 3600, count: 100_000 };
+const CLOSE_WAIT_MS = 2000;
+/** How long a terminated task's worker has to confirm its end before the task is taken as stopped. */
+const TERMINATE_WAIT_MS = 3000;
 const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
 
 /**
@@ -59,6 +62,7 @@ export class RemoteExecutor implements Executor {
   private readonly events: QueueEvents;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
+  private readonly clients: Redis[];
   private readonly roster = new WorkerRoster();
   private readonly byTask = new Map<Task, InFlight>();
   private readonly byRemoteId = new Map<string, InFlight>();
@@ -77,15 +81,17 @@ export class RemoteExecutor implements Executor {
     private readonly alone = false,
   ) {
     const connection = lastingConnection(target);
-    this.queue = new Queue(TASK_QUEUE, { connection, prefix: KEY_PREFIX });
-    this.events = new QueueEvents(TASK_QUEUE, { connection, prefix: KEY_PREFIX });
-    this.commands = new Redis(connection);
-    this.subscriber = new Redis(connection);
+    // Connections of its own, given to BullMQ, so that it can cut them even when Redis is away.
+    this.clients = [0, 1, 2, 3].map(() => new Redis(connection));
+    for (const client of this.clients) client.on('error', () => {});
+    const [queueClient, eventsClient, commands, subscriber] = this.clients as [Redis, Redis, Redis, Redis];
+    this.queue = new Queue(TASK_QUEUE, { connection: queueClient, prefix: KEY_PREFIX });
+    this.events = new QueueEvents(TASK_QUEUE, { connection: eventsClient, prefix: KEY_PREFIX });
+    this.commands = commands;
+    this.subscriber = subscriber;
     // A connection that drops is retried by ioredis; its errors are not the engine's to report.
     this.queue.on('error', () => {});
     this.events.on('error', () => {});
-    this.commands.on('error', () => {});
-    this.subscriber.on('error', () => {});
     this.events.on('progress', ({ jobId, data }) => this.onReport(jobId, data));
     this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));
     this.events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
@@ -128,20 +134,29 @@ export class RemoteExecutor implements Executor {
   requestStop(task: Task): void {
     const entry = this.byTask.get(task);
     if (!entry) return;
-    void this.stop(entry, 'soft');
+    void this.stop(entry, 'soft').catch(() => {});
   }
 
   terminate(task: Task): void {
     const entry = this.byTask.get(task);
-    if (entry) void this.stop(entry, 'hard');
+    if (!entry) return;
+    void this.stop(entry, 'hard').catch(() => {});
+    // The engine waits for this task's end: with its worker or Redis gone, no end would come.
+    setTimeout(() => {
+      if (entry.ended) return;
+      const now = Date.now();
+      this.listener.log({ taskKey: task.key, at: now, level: 'warn', message: `no word from ${entry.worker ?? 'the workers'} ${TERMINATE_WAIT_MS / 1000} s after it was told to end the task: it is taken as stopped, and anything it still sends about it is ignored` });
+      this.end(entry, { type: 'stopped', startedAt: task.startedAt ?? now, finishedAt: now, worker: entry.worker ?? 'remote' });
+    }, TERMINATE_WAIT_MS).unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.reconcileTimer);
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
-    this.subscriber.disconnect();
-    this.commands.disconnect();
+    // Closing waits for Redis; with Redis away it is cut short, so that a shutdown never hangs on it.
+    const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
+    for (const client of this.clients) client.disconnect();
   }
 
   private refuseLocal(task: Task): void {

@@ -31,6 +31,9 @@ import {
 } from '../remote/remote-protocol.js';
 import { RefusedTask, WorkerRoot } from './worker-root.js';
 
+/** How long a drained worker with nothing left to run waits for Redis to see it go. */
+const DRAIN_AFTER_IDLE_MS = 3000;
+
 export interface RemoteWorkerOptions {
   redis: RedisTarget;
   /** Threads of its pool, and tasks it takes at once. */
@@ -109,18 +112,28 @@ export class RemoteWorker {
   async drain(): Promise<void> {
     this.state = 'draining';
     this.announce();
-    await this.queueWorker.close();
+    // BullMQ's close waits for the running tasks, then for Redis; with Redis away that could be
+    // forever, so once nothing runs here any more it gets a few seconds, then the lock is let go.
+    const closed = this.queueWorker.close();
+    await Promise.race([closed, this.idle().then(() => new Promise((resolve) => setTimeout(resolve, DRAIN_AFTER_IDLE_MS)))]);
+    void this.queueWorker.close(true).catch(() => {});
     await this.shutDown();
+  }
+
+  private async idle(): Promise<void> {
+    while (this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   private async shutDown(): Promise<void> {
     clearInterval(this.announceTimer);
     this.state = 'leaving';
-    await this.publish(ANNOUNCE_CHANNEL, this.announcement()).catch(() => {});
+    // Said if Redis is there to hear it; otherwise the orchestrators see it lost soon enough.
+    const leaving = this.publish(ANNOUNCE_CHANNEL, this.announcement()).catch(() => {});
+    await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 1000))]);
     this.loopDelay.disable();
     await this.pool.close();
     this.subscriber.disconnect();
-    await this.commands.quit().catch(() => this.commands.disconnect());
+    this.commands.disconnect();
   }
 
   private announcement(): WorkerAnnouncement {

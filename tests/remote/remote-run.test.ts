@@ -158,6 +158,33 @@ describe('threadline run --redis with two threadline worker processes', () => {
     expect(output.tasks[0]).toMatchObject({ worker: expect.stringMatching(/^build-07\/\d+$/), error: { code: 'TIMED_OUT' } });
   });
 
+  it('stops on Ctrl-C after Redis went away for good, the running task interrupted; a worker drains and exits then too', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    const worker = await startWorker(redis.url, 'build-07', dir, 1);
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'cut-off', tasks: [{ id: 'long', kind: 'demo.block', ms: 4000 }] }));
+    const dataDir = tempDir();
+    const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--grace', '200', '--redis', redis.url, '--data-dir', dataDir]);
+    const ended = finished(run);
+    const running = () => {
+      try {
+        return execFileSync('sqlite3', [join(dataDir, 'threadline.db'), "SELECT state FROM tasks"], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'running';
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && running(), 30_000, 'the task running');
+    await redis.kill();
+    run.kill('SIGINT');
+    const result = await ended;
+    expect(result.code).toBe(130);
+    expect(JSON.parse(result.stdout).tasks[0]).toMatchObject({ id: 'long', state: 'interrupted' });
+
+    // Its task (which it was never told to stop) ends, and it lets go of a Redis that is not there.
+    worker.child.kill('SIGTERM');
+    expect((await worker.exited).code).toBe(0);
+  });
+
   it('refuses an unreachable Redis at start: one line naming the URL without its password, exit 2', async () => {
     const redis = await TestRedis.start();
     await redis.kill();
