@@ -160,14 +160,15 @@ export class RemoteExecutor implements Executor {
   }
 
   private refuseLocal(task: Task): void {
-    this.listener.beginning([task]);
     const message = 'the task has runOn: local, but this orchestrator keeps no pool of its own (--workers 0); give it one with --workers N';
     this.listener.finished(task, failedOutcome({ code: 'NO_LOCAL_POOL', message }, 'remote'));
   }
 
   private hand(task: Task): void {
     const attempt = task.attempts + 1;
-    this.listener.beginning([task]);
+    // No `beginning`: that marks tasks a crash of this process could be blamed on, and a task
+    // running on another machine cannot crash this one (its result is bounded); after a crash it
+    // is resumed like any interrupted task, not as a suspect run alone.
     const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, ended: false };
     this.byTask.set(task, entry);
     this.byRemoteId.set(entry.remoteId, entry);
