@@ -109,13 +109,24 @@ export class RemoteExecutor implements Executor {
 
   fill(next: ReadySource): void {
     this.lastSource = next;
+    const fresh: InFlight[] = [];
     while (!this.closed && this.byTask.size < this.roster.threads * TASKS_PER_THREAD) {
       const task = next(this.alone ? undefined : { accept: runsAnywhere });
-      if (!task) return;
+      if (!task) break;
       if (task.runOn === 'local') this.refuseLocal(task);
-      else this.hand(task);
+      else if (task.attempts === 0) fresh.push(this.hand(task));
+      else {
+        const entry = this.hand(task);
+        this.settle(entry, this.enqueue(entry));
+      }
+    }
+    // Tasks that never ran go on the queue together, in one round trip.
+    if (fresh.length > 0) {
+      const queued = this.queued(fresh);
+      for (const entry of fresh) this.settle(entry, queued);
     }
   }
+
 
   /** The workers that announced themselves, and what they run of ours. */
   machines(): RemoteMachine[] {
@@ -164,7 +175,7 @@ export class RemoteExecutor implements Executor {
     this.listener.finished(task, failedOutcome({ code: 'NO_LOCAL_POOL', message }, 'remote'));
   }
 
-  private hand(task: Task): void {
+  private hand(task: Task): InFlight {
     const attempt = task.attempts + 1;
     // No `beginning`: that marks tasks a crash of this process could be blamed on, and a task
     // running on another machine cannot crash this one (its result is bounded); after a crash it
@@ -172,10 +183,24 @@ export class RemoteExecutor implements Executor {
     const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, ended: false };
     this.byTask.set(task, entry);
     this.byRemoteId.set(entry.remoteId, entry);
-    void this.enqueue(entry).catch((error: unknown) => {
+    return entry;
+  }
+
+  /** A task that could not be put on the queue fails, saying why. */
+  private settle(entry: InFlight, queued: Promise<void>): void {
+    queued.catch((error: unknown) => {
       if (this.closed) return; // the engine has shut down: the store keeps the task for a resume
       this.end(entry, failedOutcome({ code: 'REMOTE_QUEUE_ERROR', message: `could not put the task on the Redis queue: ${messageOf(error)}` }));
     });
+  }
+
+  private async queued(entries: InFlight[]): Promise<void> {
+    await this.queue.addBulk(entries.map((entry) => ({ name: 'task', data: this.wireTask(entry), opts: { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } })));
+    for (const entry of entries) entry.queued = true;
+  }
+
+  private wireTask(entry: InFlight): RemoteTask {
+    return { taskKey: entry.task.key, kind: entry.task.kind, input: entry.task.input, attempt: entry.attempt };
   }
 
   private async enqueue(entry: InFlight): Promise<void> {
@@ -183,8 +208,7 @@ export class RemoteExecutor implements Executor {
     // still be on Redis: a success stands, and one still running is followed, not started twice.
     if (entry.task.attempts > 0 && (await this.adoptEarlier(entry))) return;
     if (entry.ended) return;
-    const data: RemoteTask = { taskKey: entry.task.key, kind: entry.task.kind, input: entry.task.input, attempt: entry.attempt };
-    await this.queue.add('task', data, { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
+    await this.queue.add('task', this.wireTask(entry), { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED });
     entry.queued = true;
   }
 
