@@ -47,6 +47,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
         '  threadline show j-lx2k9q-3f9a              a job\'s tasks, results and logs',
         '  threadline cancel j-lx2k9q-3f9a            cancel a job on the running serve',
         '  threadline export-trace <jobId> -o t.json  a trace for Perfetto or chrome://tracing',
+        '  threadline worker --redis redis://host     run tasks here for an orchestrator elsewhere',
         '',
         'Exit status: 0 success, 1 a task failed, was cancelled or timed out, 2 invalid input,',
         '130 stopped by Ctrl-C.',
