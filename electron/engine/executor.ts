@@ -20,6 +20,12 @@ export interface ExecutorListener {
    */
   beginning(tasks: readonly Task[]): void;
   started(task: Task, worker: string, at: number): void;
+  /**
+   * The attempt running `task` was cut short where it ran (a remote worker was lost) and the
+   * executor runs the task again by itself: the attempt ends `interrupted`, and the next
+   * `started` (or the outcome) opens another.
+   */
+  interrupted(task: Task, at: number): void;
   progress(task: Task, progress: number | null, message: string | null): void;
   log(line: TaskLogLine): void;
   finished(task: Task, outcome: ExecutorOutcome): void;

@@ -93,6 +93,17 @@ export class TaskLifeCycle {
       started: (task, worker, at) => {
         if (task.onExecutor && !task.attemptOpen) this.openAttempt(task, worker, at);
       },
+      interrupted: (task, at) => {
+        if (!task.onExecutor || !task.attemptOpen) return;
+        const attempt = task.history.at(-1)!;
+        attempt.state = 'interrupted';
+        attempt.finishedAt = at;
+        task.attemptOpen = false;
+        // The task's timeout runs for each attempt: the next one starts its own.
+        clearTimeout(task.timers.timeout);
+        this.parts.writer.attempt(task, attempt);
+        this.changed(task);
+      },
       progress: (task, progress, message) => {
         if (isTerminal(task.state)) return;
         task.progress = progress;

@@ -35,6 +35,8 @@ interface InFlight {
   queued: boolean;
   /** `<worker name>/<thread>` of its latest start. */
   worker: string | null;
+  /** When its worker was found lost, until the task begins again elsewhere. */
+  interruptedAt: number | null;
   ended: boolean;
 }
 
@@ -180,7 +182,7 @@ export class RemoteExecutor implements Executor {
     // No `beginning`: that marks tasks a crash of this process could be blamed on, and a task
     // running on another machine cannot crash this one (its result is bounded); after a crash it
     // is resumed like any interrupted task, not as a suspect run alone.
-    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, ended: false };
+    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, ended: false };
     this.byTask.set(task, entry);
     this.byRemoteId.set(entry.remoteId, entry);
     return entry;
@@ -258,6 +260,7 @@ export class RemoteExecutor implements Executor {
     if (!entry || entry.ended || !report) return;
     const task = entry.task;
     if (report.type === 'started') {
+      this.closeInterrupted(entry);
       entry.worker = report.worker;
       this.listener.started(task, report.worker, report.at);
     } else if (report.type === 'progress') {
@@ -267,9 +270,17 @@ export class RemoteExecutor implements Executor {
     }
   }
 
+  /** Ends the engine's attempt of a task whose worker was lost, now that it runs (or ran) again. */
+  private closeInterrupted(entry: InFlight): void {
+    if (entry.interruptedAt === null) return;
+    this.listener.interrupted(entry.task, entry.interruptedAt);
+    entry.interruptedAt = null;
+  }
+
   private onCompleted(remoteId: string, value: unknown): void {
     const entry = this.byRemoteId.get(remoteId);
     if (!entry || entry.ended) return;
+    this.closeInterrupted(entry);
     const outcome = readWire(remoteOutcomeSchema, value);
     if (!outcome) {
       this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: 'the worker sent back an outcome that is not one (is it the same Threadline version?)' }, entry.worker));
@@ -301,9 +312,13 @@ export class RemoteExecutor implements Executor {
     const entry = this.byRemoteId.get(remoteId);
     if (!entry || entry.ended) return;
     const where = entry.worker ?? 'a worker';
+    const at = Date.now();
+    // The attempt is closed as interrupted when the task begins again elsewhere; if it is not
+    // run again (lost twice), the failure ends that same attempt.
+    entry.interruptedAt ??= at;
     this.listener.log({
       taskKey: entry.task.key,
-      at: Date.now(),
+      at,
       level: 'warn',
       message: `attempt ${entry.attempt} was interrupted: ${where} stopped answering (killed, or cut off from Redis); the first time, the task runs again on another worker, the second it fails`,
     });

@@ -200,6 +200,8 @@ export class RemoteWorker {
   private poolListener(): ExecutorListener {
     return {
       beginning: () => {},
+      // Its own pool never runs a task again by itself.
+      interrupted: () => {},
       started: (task, worker, at) => {
         const running = this.running.get(task);
         if (!running) return;

@@ -114,6 +114,7 @@ describe('remote executor with threadline worker processes on a real redis-serve
     const outcome = await recorder.ended(task);
     expect(outcome).toMatchObject({ type: 'succeeded', worker: expect.stringMatching(new RegExp(`^${survivor.name}/\\d+$`)) });
     expect(recorder.outcomes.get(task)).toHaveLength(1);
+    expect(recorder.interruptions).toEqual([task]);
     expect(recorder.logs).toContainEqual(expect.objectContaining({ taskKey: task.key, level: 'warn', message: expect.stringContaining(`attempt 1 was interrupted: ${first.worker} stopped answering`) }));
     await waitFor(() => executor.machines().find((m) => m.name === victim.name)?.state === 'lost', 20_000, 'the killed worker to be seen as lost');
   });

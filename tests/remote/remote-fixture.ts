@@ -34,11 +34,15 @@ export async function startWorker(redisUrl: string, name: string, root: string, 
 /** What an executor reported, in order. */
 export class Recorder implements ExecutorListener {
   readonly starts: Array<{ task: Task; worker: string; at: number }> = [];
+  readonly interruptions: Task[] = [];
   readonly logs: TaskLogLine[] = [];
   readonly outcomes = new Map<Task, ExecutorOutcome[]>();
 
   started(task: Task, worker: string, at: number): void {
     this.starts.push({ task, worker, at });
+  }
+  interrupted(task: Task): void {
+    this.interruptions.push(task);
   }
   progress(): void {}
   log(line: TaskLogLine): void {

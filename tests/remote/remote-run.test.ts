@@ -11,7 +11,7 @@ beforeAll(assertBuilt);
 
 interface RunOutput {
   job: { id: string; state: string };
-  tasks: Array<{ id: string; state: string; worker: string; result: unknown; error: unknown; logs: Array<{ message: string }> }>;
+  tasks: Array<{ id: string; state: string; attempts: number; worker: string; result: unknown; error: unknown; logs: Array<{ message: string }> }>;
 }
 
 /** A result without what differs from run to run (how long it took). */
@@ -95,6 +95,38 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const output = JSON.parse(resumed.stdout) as RunOutput;
     expect(output.tasks.map((t) => [t.id, t.state, t.result])).toEqual([...ids.map((id) => [id, 'succeeded', id]), ['after', 'succeeded', 'last']]);
     expect(readFileSync(marks, 'utf8').trim().split('\n').sort()).toEqual(ids);
+  });
+
+  it('records the attempt of a worker SIGKILLed mid-task as interrupted on that worker, and the next one on the other', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    const workers = [await startWorker(redis.url, 'build-07', dir, 1), await startWorker(redis.url, 'build-08', dir, 1)];
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'failover', tasks: [{ id: 'long', kind: 'demo.block', ms: 1500 }] }));
+    const dataDir = tempDir();
+    const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    const ended = finished(run);
+    const runningOn = () => {
+      try {
+        return /^build-0[78]\/\d+$/.exec(execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT worker FROM tasks'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim())?.[0];
+      } catch {
+        return undefined;
+      }
+    };
+    const first = await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && runningOn(), 30_000, 'the task running on a worker');
+    const victim = workers.find((w) => first.startsWith(`${w.name}/`))!;
+    const survivor = workers.find((w) => w !== victim)!;
+    victim.child.kill('SIGKILL');
+    const result = await ended;
+    expect(result.code, result.stderr).toBe(0);
+    const output = JSON.parse(result.stdout) as RunOutput & { job: { id: string } };
+    expect(output.tasks[0]).toMatchObject({ state: 'succeeded', attempts: 2, worker: expect.stringMatching(new RegExp(`^${survivor.name}/\\d+$`)) });
+    expect(output.tasks[0]!.logs.map((l) => l.message)).toContainEqual(expect.stringContaining(`attempt 1 was interrupted: ${first} stopped answering`));
+
+    const shown = JSON.parse((await runBin(['show', output.job.id, '--json', '--data-dir', dataDir])).stdout) as { tasks: Array<{ history: Array<{ attempt: number; state: string; worker: string }> }> };
+    expect(shown.tasks[0]!.history.map((a) => [a.attempt, a.state, a.worker])).toEqual([
+      [1, 'interrupted', first],
+      [2, 'succeeded', expect.stringMatching(new RegExp(`^${survivor.name}/\\d+$`))],
+    ]);
   });
 
   it('keeps a task with runOn: local on the orchestrator\'s pool, and fails it clearly when there is none', async () => {
