@@ -49,6 +49,7 @@ const TASKS_PER_THREAD = 2;
 const RECONCILE_MS = 1000;
 /** Completed tasks stay on Redis this long, so that an orchestrator restarted meanwhile takes their results instead of running them again. */
 const KEEP_FINISHED = { age: 24 * 3600, count: 100_000 };
+/** How long closing waits for Redis before it cuts the connections. */
 const CLOSE_WAIT_MS = 2000;
 /** How long a terminated task's worker has to confirm its end before the task is taken as stopped. */
 const TERMINATE_WAIT_MS = 3000;
@@ -56,8 +57,8 @@ const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
 
 /**
  * Runs sync kinds on `threadline worker` processes through a BullMQ queue. It never puts more
- * tasks on Redis than the live workers announced threads: the rest wait in the engine's ready
- * queue, where priorities, dependencies and per-job caps still decide what goes next.
+ * tasks on Redis than two per thread the live workers announced: the rest wait in the engine's
+ * ready queue, where priorities, dependencies and per-job caps still decide what goes next.
  */
 export class RemoteExecutor implements Executor {
   private readonly queue: Queue;
