@@ -20,7 +20,7 @@ import {
 } from './records.js';
 import type { ScheduleRecord, ScheduleRun } from './schedule.js';
 import { TASK_STATES, type TaskState } from './task-states.js';
-import type { TelemetrySample } from './telemetry.js';
+import type { RemoteMachine, TelemetrySample } from './telemetry.js';
 
 // ---- shared records ---------------------------------------------------------------------
 
@@ -310,6 +310,18 @@ const telemetrySampleSchema = z.object({
   queued: z.number(),
   running: z.number(),
   completionsPerSecond: z.number(),
+  machines: z.array(
+    z.object({
+      name: z.string(),
+      host: z.string(),
+      threads: z.number(),
+      running: z.number(),
+      state: z.enum(['ready', 'draining', 'lost']),
+      lastHeardAt: z.number(),
+      rssBytes: z.number(),
+      loopDelayP99Ms: z.number(),
+    }) satisfies z.ZodType<RemoteMachine>,
+  ),
 }) satisfies z.ZodType<TelemetrySample>;
 
 const countsSchema = z.record(taskStateSchema, z.number());

@@ -17,6 +17,8 @@ export interface TelemetrySample {
   queued: number;
   running: number;
   completionsPerSecond: number;
+  /** The remote worker machines the engine's executors know of, lost ones included; empty when none. */
+  machines: RemoteMachine[];
 }
 
 /**

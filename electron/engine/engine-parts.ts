@@ -11,7 +11,7 @@ import { TaskLifeCycle } from './life-cycle.js';
 import { LoopExecutor } from './loop-executor.js';
 import { Scheduler, type Executors } from './scheduler.js';
 import { StoreWriter } from './store-writer.js';
-import { Telemetry } from './telemetry.js';
+import { machinesOf, Telemetry } from './telemetry.js';
 
 /** The working parts of an engine, wired to each other. */
 export interface EngineParts {
@@ -77,6 +77,7 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   const telemetry = new Telemetry(
     {
       workers: () => executors.pool.workerStats?.() ?? [],
+      machines: () => machinesOf(Object.values(executors)),
       queued: () => counts.queued,
       running: () => counts.running + counts.cancelling,
       takeCompletions: () => lifeCycle.takeCompletions(),

@@ -1,5 +1,5 @@
 import type { TaskError, TaskLogLine } from '../../contract/records.js';
-import type { WorkerSample } from '../../contract/telemetry.js';
+import type { RemoteMachine, WorkerSample } from '../../contract/telemetry.js';
 import type { Task } from './task.js';
 
 /** How a task left an executor. */
@@ -67,4 +67,6 @@ export interface Executor {
   close(): Promise<void>;
   /** Per-thread heap and utilization, for an executor that has threads of its own. */
   workerStats?(): WorkerSample[];
+  /** The machines it runs tasks on, for an executor that runs them on other machines. */
+  machines?(): RemoteMachine[];
 }

@@ -342,7 +342,8 @@ export class JobStore {
   }
 
   telemetryBetween(from: number, to: number): TelemetrySample[] {
-    return this.statements.telemetryBetween.all(from, to).map((row) => JSON.parse(row.sample) as TelemetrySample);
+    // Samples stored before remote machines were sampled have none.
+    return this.statements.telemetryBetween.all(from, to).map((row) => ({ machines: [], ...(JSON.parse(row.sample) as Omit<TelemetrySample, 'machines'>) }));
   }
 
   pruneTelemetry(olderThan: number): void {

@@ -1,14 +1,22 @@
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
-import type { TelemetrySample, WorkerSample } from '../../contract/telemetry.js';
+import type { RemoteMachine, TelemetrySample, WorkerSample } from '../../contract/telemetry.js';
+import type { Executor } from './executor.js';
 
-export type { TelemetrySample, WorkerSample };
+export type { RemoteMachine, TelemetrySample, WorkerSample };
 
 export interface TelemetrySource {
   workers(): WorkerSample[];
+  /** Remote worker machines, as the executors that have any last heard of them. */
+  machines(): RemoteMachine[];
   queued(): number;
   running(): number;
   /** Tasks that ended since the last call. */
   takeCompletions(): number;
+}
+
+/** The machines of all executors that run tasks on other machines; none when no executor does. */
+export function machinesOf(executors: readonly Executor[]): RemoteMachine[] {
+  return executors.flatMap((executor) => executor.machines?.() ?? []);
 }
 
 const NS_PER_MS = 1e6;
@@ -68,6 +76,7 @@ export class Telemetry {
       queued: this.source.queued(),
       running: this.source.running(),
       completionsPerSecond: this.source.takeCompletions() / seconds,
+      machines: this.source.machines(),
     };
     h.reset();
     this.elu = elu;

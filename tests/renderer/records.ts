@@ -69,6 +69,7 @@ export function sample(at: number, overrides: Partial<TelemetrySample> = {}): Te
     queued: 3,
     running: 2,
     completionsPerSecond: 4,
+    machines: [],
     ...overrides,
   };
 }
