@@ -8,7 +8,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { isTerminal, type TaskState } from '../../contract/task-states.js';
-import type { TelemetrySample } from '../../contract/telemetry.js';
+import type { RemoteMachine, TelemetrySample } from '../../contract/telemetry.js';
 import type { HostEngine } from '../engine/engine.js';
 import type { TaskView } from '../engine/task.js';
 import type { Scheduler } from '../schedules/scheduler.js';
@@ -23,6 +23,8 @@ export interface ThreadlineMetrics {
 
 /** Task durations span a sub-millisecond hash to an hour-long export. */
 const DURATION_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+const MACHINE_STATES: readonly RemoteMachine['state'][] = ['ready', 'draining', 'lost'];
 
 /** A task has ended (for the counters) when it reaches one of these; `interrupted` may run again later. */
 function hasEnded(state: TaskState): boolean {
@@ -124,6 +126,38 @@ export function createMetrics(engine: HostEngine, scheduler?: Scheduler): Thread
   gauge('pool_threads', 'Threads in the worker pool now.', function () {
     this.set(engine.poolThreads());
   });
+
+  // Remote worker machines, from the same sample as the dashboard's Workers panel: a machine
+  // that leaves the engine's list leaves the scrape too.
+  gauge(
+    'remote_machine_threads',
+    'Threads each remote worker machine offers (its --workers).',
+    function () {
+      this.reset();
+      for (const machine of sample()?.machines ?? []) this.set({ machine: machine.name }, machine.threads);
+    },
+    ['machine'],
+  );
+  gauge(
+    'remote_machine_tasks_running',
+    'Tasks running on each remote worker machine now, as the engine counts them.',
+    function () {
+      this.reset();
+      for (const machine of sample()?.machines ?? []) this.set({ machine: machine.name }, machine.running);
+    },
+    ['machine'],
+  );
+  gauge(
+    'remote_machine_state',
+    'The state of each remote worker machine: 1 on its current state (ready, draining, lost), 0 on the others.',
+    function () {
+      this.reset();
+      for (const machine of sample()?.machines ?? []) {
+        for (const state of MACHINE_STATES) this.set({ machine: machine.name, state }, machine.state === state ? 1 : 0);
+      }
+    },
+    ['machine', 'state'],
+  );
 
   let scheduleRuns: Counter | null = null;
   const onRun = scheduler ? (name: string, run: { outcome: string; trigger: string }) => scheduleRuns?.inc({ schedule: name, outcome: run.outcome, trigger: run.trigger }) : null;
