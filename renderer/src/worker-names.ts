@@ -1,6 +1,8 @@
 /**
  * One name per executor for lanes and labels. Attempts name a pool thread `w<threadId>` (or by
- * its bare id) while telemetry lists thread ids as numbers; both become the bare id here.
+ * its bare id) while telemetry lists thread ids as numbers; both become the bare id here. A
+ * thread of a remote worker machine is `<machine>/<thread>` (for example `build-07/3`) and
+ * stays so.
  */
 export function workerId(worker: string | number | null): string | null {
   if (worker === null) return null;
@@ -9,10 +11,29 @@ export function workerId(worker: string | number | null): string | null {
   return thread ? thread[1]! : name;
 }
 
-/** How a worker is named on screen: `loop`, `thread 7`, or what the engine said. */
+/** A remote worker's thread: its machine (the worker's `--name`) and its thread there. */
+export interface RemoteThread {
+  machine: string;
+  thread: string;
+}
+
+/** The machine and thread of a remote worker's name, or null for the loop and local threads. */
+export function remoteThread(worker: string | number | null): RemoteThread | null {
+  if (worker === null || typeof worker === 'number') return null;
+  const slash = worker.lastIndexOf('/');
+  if (slash <= 0 || slash === worker.length - 1) return null;
+  return { machine: worker.slice(0, slash), thread: worker.slice(slash + 1) };
+}
+
+/** How a worker is named on screen: `loop`, `thread 7`, or what the engine said (`build-07/3`). */
 export function workerLabel(worker: string | number | null): string {
   const id = workerId(worker);
   if (id === null) return '–';
   if (id === 'loop') return 'event loop';
   return /^\d+$/.test(id) ? `thread ${id}` : id;
+}
+
+/** A thread's name under its machine's header: `thread 3`. */
+export function remoteThreadLabel(remote: RemoteThread): string {
+  return /^\d+$/.test(remote.thread) ? `thread ${remote.thread}` : remote.thread;
 }

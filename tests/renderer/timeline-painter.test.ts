@@ -49,7 +49,7 @@ class RecordingContext implements PaintTarget {
 function frame(index: TimelineIndex, view: TimelineViewport, telemetry = new RingBuffer<TelemetrySample>(10), width = LABEL_WIDTH + 1000): TimelineFrame {
   const lanes = index.lanesIn(view.t0, view.t0 + (width - LABEL_WIDTH) * view.msPerPx);
   const laid = layoutLanes(lanes);
-  return { width, height: laid.height, view, now: T0 + 100_000, layout: laid.lanes, index, telemetry, hovered: null, selectedKey: null };
+  return { width, height: laid.height, view, now: T0 + 100_000, layout: laid.lanes, headers: laid.headers, index, telemetry, hovered: null, selectedKey: null };
 }
 
 const done = { queuedAt: T0, state: 'succeeded' as const };

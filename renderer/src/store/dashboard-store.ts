@@ -216,6 +216,7 @@ export class DashboardStore {
     this.telemetry.push(sample);
     this.rendererMemory.push(rendererHeap);
     this.timeline.observeWorkers(sample.at, sample.workers.map((worker) => worker.threadId));
+    this.timeline.observeMachines(sample.at, sample.machines);
   }
 
   private addLog(line: TaskLogLine): void {

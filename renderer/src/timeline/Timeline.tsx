@@ -25,7 +25,8 @@ interface Hover {
 }
 
 /**
- * The live timeline: one lane for the event loop and one per pool thread, a bar per attempt.
+ * The live timeline: one lane for the event loop, one per pool thread and one per thread of a
+ * remote machine (under its machine's header), a bar per attempt.
  * Drawn on a canvas by its own animation-frame loop; React only renders the chrome around it.
  */
 export function Timeline({ store, selectedKey, onOpenTask, now = Date.now }: TimelineProps) {
@@ -90,6 +91,7 @@ export function Timeline({ store, selectedKey, onOpenTask, now = Date.now }: Tim
         view: current,
         now: t,
         layout: laid.lanes,
+        headers: laid.headers,
         index: store.timeline,
         telemetry: store.telemetry,
         hovered: hoverRef.current?.bar ?? null,

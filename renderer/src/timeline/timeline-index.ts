@@ -1,8 +1,12 @@
 import type { TaskAttempt } from '../../../contract/records';
 import type { TaskState } from '../../../contract/task-states';
-import { workerId } from '../worker-names';
+import type { RemoteMachine } from '../../../contract/telemetry';
+import { remoteThread, workerId, type RemoteThread } from '../worker-names';
 
-/** The lane of the event loop; every other lane is a pool thread, named by its thread id. */
+/**
+ * The lane of the event loop; every other lane is a pool thread, named by its thread id, or a
+ * thread of a remote worker machine, named `<machine>/<thread>`.
+ */
 export const LOOP_LANE = 'loop';
 
 /** Concurrent loop tasks stack in at most this many rows; more share a row. */
@@ -25,10 +29,12 @@ export interface TimelineBar {
 
 export interface TimelineLane {
   readonly id: string;
-  readonly kind: 'loop' | 'worker';
+  readonly kind: 'loop' | 'worker' | 'remote';
+  /** For a remote lane, its machine and thread there; null otherwise. */
+  readonly remote: RemoteThread | null;
   /** When the lane first had a thread or a bar. */
   firstAt: number;
-  /** When telemetry stopped listing the thread (it ended or was replaced); null while alive. */
+  /** When telemetry stopped listing the thread (it ended or was replaced, or its machine was lost); null while alive. */
   retiredAt: number | null;
   /** Sorted by `start`. */
   readonly bars: TimelineBar[];
@@ -151,6 +157,29 @@ export class TimelineIndex {
     if (changed) this.version++;
   }
 
+  /**
+   * Records which remote machines a telemetry sample lists: the lanes of a machine it leaves
+   * out, or calls lost, retire; they come back when the machine is heard from again. Lanes of
+   * remote threads begin with their first bar (a machine announces how many threads it has,
+   * not their names).
+   */
+  observeMachines(at: number, machines: readonly RemoteMachine[]): void {
+    const alive = new Set(machines.filter((m) => m.state !== 'lost').map((m) => m.name));
+    let changed = false;
+    for (const lane of this.laneOrder) {
+      if (lane.remote === null) continue;
+      const isAlive = alive.has(lane.remote.machine);
+      if (isAlive && lane.retiredAt !== null) {
+        lane.retiredAt = null;
+        changed = true;
+      } else if (!isAlive && lane.retiredAt === null) {
+        lane.retiredAt = at;
+        changed = true;
+      }
+    }
+    if (changed) this.version++;
+  }
+
   /** Lanes with a thread alive or a bar somewhere in [t0, t1]; the loop lane always. */
   lanesIn(t0: number, t1: number): TimelineLane[] {
     return this.laneOrder.filter((lane) => {
@@ -210,9 +239,11 @@ export class TimelineIndex {
   private ensureLane(id: string, at: number): TimelineLane {
     let lane = this.laneById.get(id);
     if (!lane) {
+      const remote = remoteThread(id);
       lane = {
         id,
-        kind: id === LOOP_LANE ? 'loop' : 'worker',
+        kind: id === LOOP_LANE ? 'loop' : remote ? 'remote' : 'worker',
+        remote,
         firstAt: at,
         retiredAt: null,
         bars: [],
@@ -224,8 +255,7 @@ export class TimelineIndex {
         lastEnd: Number.NEGATIVE_INFINITY,
       };
       this.laneById.set(id, lane);
-      if (lane.kind === 'loop') this.laneOrder.unshift(lane);
-      else this.laneOrder.push(lane);
+      this.laneOrder.splice(lanePosition(this.laneOrder, lane), 0, lane);
       this.version++;
     } else if (at < lane.firstAt) {
       lane.firstAt = at;
@@ -282,6 +312,31 @@ export class TimelineIndex {
     }
     if (lane.live.delete(bar) && lane.rowFreeAt[bar.row] === Number.POSITIVE_INFINITY) lane.rowFreeAt[bar.row] = bar.start;
   }
+}
+
+/**
+ * Where a new lane goes: the loop first, then the local threads as they came, then the remote
+ * threads grouped by machine (machines by name, threads by number), so each machine's lanes
+ * stay together under its header.
+ */
+function lanePosition(order: readonly TimelineLane[], lane: TimelineLane): number {
+  if (lane.kind === 'loop') return 0;
+  const firstRemote = order.findIndex((other) => other.remote !== null);
+  if (lane.remote === null) return firstRemote === -1 ? order.length : firstRemote;
+  const after = order.findIndex((other) => other.remote !== null && compareRemote(lane.remote!, other.remote) < 0);
+  return after === -1 ? order.length : after;
+}
+
+const byName = new Intl.Collator('en', { numeric: true });
+
+/** Machines by name, then threads by number (`build-07/2` before `build-07/10`). */
+export function compareRemote(a: RemoteThread, b: RemoteThread): number {
+  return byName.compare(a.machine, b.machine) || plainOrder(a.machine, b.machine) || byName.compare(a.thread, b.thread) || plainOrder(a.thread, b.thread);
+}
+
+/** Breaks the ties of names the collator finds equal (`build-7` and `build-07`): they must not mix. */
+function plainOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function inAttemptOrder(attempts: readonly TaskAttempt[]): readonly TaskAttempt[] {

@@ -1,9 +1,9 @@
-import type { TelemetrySample } from '../../../contract/telemetry';
+import type { RemoteMachine, TelemetrySample } from '../../../contract/telemetry';
 import { formatClock, formatDuration } from '../format';
 import { STATE_COLORS } from '../state-colors';
 import type { RingBuffer } from '../store/ring-buffer';
 import { MAX_LOOP_ROWS, type TimelineBar, type TimelineIndex } from './timeline-index';
-import { AXIS_HEIGHT, LABEL_WIDTH, laneLabel, ROW_HEIGHT, WAIT_HEIGHT, type LaneLayout } from './timeline-layout';
+import { AXIS_HEIGHT, LABEL_WIDTH, laneShortLabel, ROW_HEIGHT, WAIT_HEIGHT, type LaneLayout, type MachineHeaderLayout } from './timeline-layout';
 import { tickStep, type TimelineViewport } from './timeline-viewport';
 
 /** A loop delay at least this long is marked on the loop lane as a stall. */
@@ -25,6 +25,8 @@ export interface TimelineFrame {
   view: TimelineViewport;
   now: number;
   layout: readonly LaneLayout[];
+  /** Headers of remote machines, above their thread lanes. */
+  headers: readonly MachineHeaderLayout[];
   index: TimelineIndex;
   telemetry: RingBuffer<TelemetrySample>;
   hovered: TimelineBar | null;
@@ -46,6 +48,7 @@ const COLORS = {
   grid: 'rgba(148,163,184,0.12)',
   axisText: '#94a3b8',
   label: '#cbd5e1',
+  machineHeader: '#1e293b',
   retired: 'rgba(2,6,23,0.55)',
   wait: '#94a3b8',
   now: '#38bdf8',
@@ -95,6 +98,7 @@ export function paintTimeline(ctx: PaintTarget, frame: TimelineFrame): PaintStat
   ctx.restore();
 
   paintLabels(ctx, layout);
+  paintMachineHeaders(ctx, frame);
   return stats;
 }
 
@@ -295,7 +299,28 @@ function paintLabels(ctx: PaintTarget, layout: readonly LaneLayout[]): void {
     ctx.fillStyle = i % 2 === 0 ? COLORS.laneEven : COLORS.laneOdd;
     ctx.fillRect(0, lane.top, LABEL_WIDTH, lane.height);
     ctx.fillStyle = lane.lane.retiredAt === null ? COLORS.label : COLORS.axisText;
-    const label = laneLabel(lane.lane) + (lane.lane.retiredAt === null ? '' : ' · ended');
-    ctx.fillText(label, 8, lane.top + lane.height / 2);
+    const label = laneShortLabel(lane.lane) + (lane.lane.retiredAt === null ? '' : ' · ended');
+    // A remote thread's label is indented under its machine's header.
+    ctx.fillText(label, lane.lane.remote ? 16 : 8, lane.top + lane.height / 2);
   });
+}
+
+/** Each remote machine's band: its name, host and state as the latest sample has them. */
+function paintMachineHeaders(ctx: PaintTarget, frame: TimelineFrame): void {
+  if (frame.headers.length === 0) return;
+  const machines = frame.telemetry.last()?.machines ?? [];
+  ctx.font = '12px system-ui, sans-serif';
+  ctx.textBaseline = 'middle';
+  ctx.textAlign = 'left';
+  for (const header of frame.headers) {
+    ctx.fillStyle = COLORS.machineHeader;
+    ctx.fillRect(0, header.top, frame.width, header.height);
+    ctx.fillStyle = COLORS.label;
+    ctx.fillText(machineHeaderText(header.machine, machines.find((m) => m.name === header.machine)), 8, header.top + header.height / 2);
+  }
+}
+
+/** `build-07 · build-07.lan · ready`; a machine the engine no longer lists is `gone`. */
+export function machineHeaderText(name: string, machine: RemoteMachine | undefined): string {
+  return machine ? `${name} · ${machine.host} · ${machine.state}` : `${name} · gone`;
 }
