@@ -44,3 +44,13 @@ export function formatClock(at: number, withMillis = false): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** How long ago something was, from `ms` elapsed: `just now`, `4 s ago`, `3 min ago`, `2 h ago`. */
+export function formatAgo(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  if (ms < 1000) return 'just now';
+  if (ms < 60_000) return `${Math.floor(ms / 1000)} s ago`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ago`;
+  if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h ago`;
+  return `${Math.floor(ms / 86_400_000)} d ago`;
+}

@@ -11,6 +11,7 @@ import { JobsList } from '../tasks/JobsList';
 import { NO_FILTER, type TaskFilter } from '../tasks/task-filter';
 import { TaskTable } from '../tasks/TaskTable';
 import { Timeline } from '../timeline/Timeline';
+import { WorkersPanel } from '../workers/WorkersPanel';
 import { ConnectionProblem } from './ConnectionProblem';
 import { DashboardContext, useStoreVersion } from './dashboard-context';
 import { DemoButtons } from './DemoButtons';
@@ -23,7 +24,7 @@ export interface AppProps {
   store: DashboardStore;
 }
 
-/** The dashboard: timeline, health, tasks and jobs, new work, and a task's detail. */
+/** The dashboard: timeline, remote workers, health, tasks and jobs, new work, and a task's detail. */
 export function App({ api, store }: AppProps) {
   const dashboard = useMemo(() => ({ api, store }), [api, store]);
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
@@ -61,6 +62,7 @@ export function App({ api, store }: AppProps) {
             <HostNotices store={store} />
             <HeadlineNumbers />
             <Timeline store={store} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
+            <WorkersPanel onShowTasks={(machine) => changeFilter({ ...filter, text: `${machine}/` })} />
             <div className="work-area">
               <TaskTable filter={filter} onFilterChange={changeFilter} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
               <div className="side-column">
