@@ -4,21 +4,20 @@
  * their machine on the timeline, and remote worker names shown as the engine gives them.
  */
 import axe from 'axe-core';
-import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiEvent } from '../../contract/api';
 import type { RemoteMachine, TelemetrySample } from '../../contract/telemetry';
-import { App } from '../../renderer/src/app/App';
 import { formatAgo } from '../../renderer/src/format';
-import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RingBuffer } from '../../renderer/src/store/ring-buffer';
 import { TimelineIndex } from '../../renderer/src/timeline/timeline-index';
 import { AXIS_HEIGHT, LABEL_WIDTH, laneAtY, laneLabel, layoutLanes, MACHINE_HEADER_HEIGHT } from '../../renderer/src/timeline/timeline-layout';
 import { machineHeaderText, paintTimeline, type PaintTarget } from '../../renderer/src/timeline/timeline-painter';
 import { remoteThread, workerLabel } from '../../renderer/src/worker-names';
 import { sortMachines } from '../../renderer/src/workers/WorkersPanel';
+import { mountApp } from './mount-app';
 import { RecordingApi } from './recording-api';
-import { attempt, counts, delta, job, manualFrames, sample, snapshot, T0, task } from './records';
+import { attempt, counts, delta, job, sample, snapshot, T0, task } from './records';
 import { giveTaskListAHeight } from './task-list-layout';
 
 giveTaskListAHeight();
@@ -128,20 +127,6 @@ describe('remote lanes on the timeline', () => {
   });
 });
 
-function mount(first: ApiEvent) {
-  const api = new RecordingApi();
-  const frames = manualFrames();
-  const store = new DashboardStore({ onGap: () => void api.resync(), schedule: frames.schedule });
-  render(<App api={api} store={store} />);
-  const send = (event: ApiEvent): void =>
-    act(() => {
-      api.emit(event);
-      frames.flush();
-    });
-  send(first);
-  return { api, store, send };
-}
-
 function remoteSnapshot(machines: RemoteMachine[]): ApiEvent {
   return snapshot(1, {
     jobs: [job({ id: 'j1', name: 'spread', taskCount: 4 })],
@@ -178,7 +163,7 @@ const taskRow = (taskId: string) => screen.getAllByRole('row').find((r) => r.get
 
 describe('the Workers panel', () => {
   it('is one line when there are no remote workers', () => {
-    mount(remoteSnapshot([]));
+    mountApp(new RecordingApi(), remoteSnapshot([]));
     const panel = screen.getByRole('region', { name: 'Workers' });
     expect(panel.textContent).toBe('WorkersNo remote workers: every task runs on this machine.');
     expect(within(panel).queryByRole('table')).toBeNull();
@@ -191,7 +176,7 @@ describe('the Workers panel', () => {
       machine('build-2', { state: 'lost', running: 0, lastHeardAt: T0 + 500 - 95_000 }),
       machine('build-08', { state: 'draining', threads: 2, running: 1 }),
     ];
-    mount(remoteSnapshot(machines));
+    mountApp(new RecordingApi(), remoteSnapshot(machines));
     const table = within(screen.getByRole('region', { name: 'Workers' })).getByRole('table', { name: 'Workers' });
     const headers = within(table).getAllByRole('columnheader').map((th) => th.textContent);
     expect(headers).toEqual(['Machine', 'Host', 'Threads', 'Running', 'State', 'Last heard', 'Memory', 'Loop p99', 'Tasks']);
@@ -210,14 +195,14 @@ describe('the Workers panel', () => {
   });
 
   it('has nothing axe-core finds wrong in its structure, with machines and without', async () => {
-    const { send } = mount(remoteSnapshot([machine('build-07'), machine('build-10', { state: 'lost' })]));
+    const { send } = mountApp(new RecordingApi(), remoteSnapshot([machine('build-07'), machine('build-10', { state: 'lost' })]));
     expect(await axeViolations(screen.getByRole('region', { name: 'Workers' }))).toEqual([]);
     send(delta(2, { telemetry: [sample(T0 + 1000, { machines: [] })] }));
     expect(await axeViolations(screen.getByRole('region', { name: 'Workers' }))).toEqual([]);
   });
 
   it('follows the telemetry: a machine that drains, is lost, or leaves changes the table', () => {
-    const { send } = mount(remoteSnapshot([machine('build-07'), machine('build-10')]));
+    const { send } = mountApp(new RecordingApi(), remoteSnapshot([machine('build-07'), machine('build-10')]));
     const states = () =>
       within(screen.getByRole('region', { name: 'Workers' }))
         .queryAllByRole('row')
@@ -233,7 +218,7 @@ describe('the Workers panel', () => {
   });
 
   it('narrows the task table to a machine’s tasks from its Tasks button, reached by the keyboard', () => {
-    mount(remoteSnapshot([machine('build-07'), machine('build-10')]));
+    mountApp(new RecordingApi(), remoteSnapshot([machine('build-07'), machine('build-10')]));
     expect(screen.getByTestId('task-count').textContent).toBe('4 of 4');
     const button = screen.getByRole('button', { name: 'Tasks on build-07' });
     expect(button.tagName).toBe('BUTTON');
@@ -254,13 +239,7 @@ describe('the Workers panel', () => {
       attempts: [attempt(1, T0 + 20, null, 'build-07/12')],
       logs: [],
     })) as never;
-    const frames = manualFrames();
-    const store = new DashboardStore({ onGap: () => void api.resync(), schedule: frames.schedule });
-    render(<App api={api} store={store} />);
-    act(() => {
-      api.emit(remoteSnapshot([machine('build-07'), machine('build-10')]));
-      frames.flush();
-    });
+    const { store } = mountApp(api, remoteSnapshot([machine('build-07'), machine('build-10')]));
     expect(within(taskRow('hash-3')).getByText('build-10/1')).toBeTruthy();
     expect(within(taskRow('local')).getByText('thread 1')).toBeTruthy();
     fireEvent.click(within(taskRow('hash-2')).getByText('demo.cpu'));
