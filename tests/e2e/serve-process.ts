@@ -21,6 +21,8 @@ export interface ServeOptions {
   graceMs?: number;
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** A Redis whose `threadline worker`s run sync tasks too (`--redis`). */
+  redis?: string;
 }
 
 /** Builds the renderer as it is now into a fresh folder (so a stale out/renderer cannot pass the test). */
@@ -43,6 +45,7 @@ export async function startServe(options: ServeOptions): Promise<ServeProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'threadline-serve-')));
   const args = ['bin/threadline.js', 'serve', '--port', '0', '--data-dir', dataDir, '--workers', String(options.workers ?? 2), '--web-root', options.webRoot];
   if (options.graceMs !== undefined) args.push('--grace', String(options.graceMs));
+  if (options.redis !== undefined) args.push('--redis', options.redis);
   const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
