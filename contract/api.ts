@@ -41,11 +41,12 @@ export interface ApiSnapshot {
 }
 
 /**
- * A condition of the host that lasts, shown until it clears: today, a job store that cannot be
- * written (`DISK_FULL`: no task starts until space comes back; what ran meanwhile is written then).
+ * A condition of the host that lasts, shown until it clears: a job store that cannot be written
+ * (`DISK_FULL`: no task starts until space comes back; what ran meanwhile is written then), or the
+ * remote workers' Redis that could not be reached when the host started (`REDIS_UNREACHABLE`).
  */
 export interface HostNotice {
-  code: 'DISK_FULL' | 'STORE_WRITE_FAILED';
+  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE';
   /** One line. */
   message: string;
   since: number;
@@ -326,7 +327,7 @@ const telemetrySampleSchema = z.object({
 
 const countsSchema = z.record(taskStateSchema, z.number());
 const noticesSchema = z.array(
-  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
+  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
 );
 const attemptsByTaskSchema = z.record(z.string(), z.array(taskAttemptSchema));
 

@@ -1,5 +1,6 @@
 /**
- * Methods only the desktop app has: native dialogs to pick a database, files or a job file.
+ * Methods only the desktop app has: native dialogs to pick a database, files or a job file, and
+ * its settings (the metrics endpoint, the remote workers).
  * `window.threadline` in the desktop window is a `ThreadlineApi & DesktopApi`; in a browser
  * these methods are absent, so the renderer checks for them before offering the buttons.
  */
@@ -16,6 +17,13 @@ export const desktopParamsSchemas = {
   metricsEndpoint: z.strictObject({}),
   /** Turns that endpoint on or off (off by default), optionally on another port (0 picks a free one). */
   setMetricsEndpoint: z.strictObject({ enabled: z.boolean(), port: z.number().int().min(0).max(65_535).optional() }),
+  /** The remote workers' Redis (its password hidden) and whether the app keeps local threads, as set and as running now. */
+  remoteWorkers: z.strictObject({}),
+  /**
+   * Sets them for the next start of the engine: `redisUrl` a redis:// or rediss:// URL (a password
+   * allowed), null for none, absent to keep the one set; `localThreads: false` keeps no local pool.
+   */
+  setRemoteWorkers: z.strictObject({ redisUrl: z.string().max(2048).nullable().optional(), localThreads: z.boolean().optional() }),
 } as const;
 
 export type DesktopMethod = keyof typeof desktopParamsSchemas;
@@ -46,6 +54,25 @@ export interface MetricsEndpointStatus {
   problem: string | null;
 }
 
+/** Where the desktop app's sync tasks run: its own threads, the `threadline worker`s on a Redis, or both. */
+export interface RemoteWorkersChoice {
+  /** The Redis URL with its password shown as `***`; null for none. */
+  redisUrl: string | null;
+  /** False: no local pool, every sync task runs on the remote workers (`--workers 0`). */
+  localThreads: boolean;
+}
+
+export interface RemoteWorkersStatus {
+  /** What is set, for the next start of the engine. */
+  setting: RemoteWorkersChoice;
+  /** What the engine runs with now (the local pool alone when Redis could not be reached at start). */
+  running: RemoteWorkersChoice;
+  /** True when the setting differs from what runs: it takes effect when the app starts again. */
+  restartNeeded: boolean;
+  /** Why the setting is not what runs, in one line (Redis could not be reached at start); null when nothing is wrong. */
+  problem: string | null;
+}
+
 /** A null path or an empty list: the dialog was dismissed. */
 export interface DesktopResults {
   pickDatabase: { path: string | null };
@@ -53,6 +80,8 @@ export interface DesktopResults {
   pickJobFile: { job: PickedJobFile | null };
   metricsEndpoint: MetricsEndpointStatus;
   setMetricsEndpoint: MetricsEndpointStatus;
+  remoteWorkers: RemoteWorkersStatus;
+  setRemoteWorkers: RemoteWorkersStatus;
 }
 
 export type DesktopParams<M extends DesktopMethod> = z.input<(typeof desktopParamsSchemas)[M]>;

@@ -60,6 +60,8 @@ const api = {
   pickJobFile: (params?: object) => call('pickJobFile', params),
   metricsEndpoint: (params?: object) => call('metricsEndpoint', params),
   setMetricsEndpoint: (params: DesktopParams<'setMetricsEndpoint'>) => call('setMetricsEndpoint', params),
+  remoteWorkers: (params?: object) => call('remoteWorkers', params),
+  setRemoteWorkers: (params?: DesktopParams<'setRemoteWorkers'>) => call('setRemoteWorkers', params),
 
   /** Starts this window's event stream (a snapshot first); a later listener gets a fresh snapshot too. */
   subscribe(listener: ApiEventListener): () => void {

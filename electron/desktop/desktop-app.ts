@@ -1,6 +1,6 @@
 /**
  * The desktop app's life: one instance, a secured session and window, the engine on the
- * user-data folder, the API over IPC (and on loopback for the CLI), notifications, and a quit
+ * user-data folder (with the remote workers of its settings), the API over IPC (and on loopback for the CLI), notifications, and a quit
  * that waits for the engine.
  */
 import { homedir } from 'node:os';
@@ -21,6 +21,7 @@ import { startLoopbackApi, type LoopbackApi } from './loopback-api.js';
 import { createMainWindow } from './main-window.js';
 import { MetricsEndpointSetting } from './metrics-setting.js';
 import { nativeDialogs } from './native-dialogs.js';
+import { RemoteWorkersSetting } from './remote-workers-setting.js';
 import { originOf, secureAllWebContents, secureSession } from './security.js';
 
 export interface DesktopAppOptions {
@@ -45,6 +46,7 @@ export interface RunningDesktopApp {
   dataDir: string;
   scheduler: Scheduler;
   metricsEndpoint: MetricsEndpointSetting;
+  remoteWorkers: RemoteWorkersSetting;
   /** The API `threadline` commands beside the app reach (its address is in the data directory's serve.json). */
   loopbackApi: LoopbackApi;
   window(): BrowserWindow | null;
@@ -69,9 +71,13 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
 
   const sqliteProblem = useElectronSqlite(app.getAppPath(), app.isPackaged);
   const dataDir = process.env.THREADLINE_DATA_DIR || join(app.getPath('userData'), 'data');
+  const settingsFile = join(app.getPath('userData'), 'settings.json');
+  const remoteWorkers = new RemoteWorkersSetting(settingsFile);
   let engine: Engine;
   try {
-    engine = new Engine({ dataDir, workerFile: options.workerFile, checkpointFile: options.checkpointFile });
+    // A Redis that cannot be reached does not keep the app from opening: it says so and runs what it can.
+    const engineOptions = await remoteWorkers.engineOptions({ dataDir, workerFile: options.workerFile, checkpointFile: options.checkpointFile });
+    engine = new Engine(engineOptions);
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
     dialog.showErrorBox('Threadline cannot start', sqliteProblem ? `${message}\n\n${sqliteProblem}` : message);
@@ -86,7 +92,7 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   let window: BrowserWindow | null = null;
   const scheduler = new Scheduler({ engine });
   const metrics = createMetrics(engine, scheduler);
-  const metricsEndpoint = new MetricsEndpointSetting(join(app.getPath('userData'), 'settings.json'), metrics);
+  const metricsEndpoint = new MetricsEndpointSetting(settingsFile, metrics);
   const api = new ApiHandlers(engine, { defaultBaseDir: homedir(), jobReaderFile: options.jobReaderFile, scheduler });
   const batcher = new EventBatcher(engine);
   const ipc = serveApiOverIpc({
@@ -95,6 +101,8 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
       ...nativeDialogs(dialog, () => window),
       metricsEndpoint: async () => metricsEndpoint.status(),
       setMetricsEndpoint: (params) => metricsEndpoint.set(params),
+      remoteWorkers: async () => remoteWorkers.status(),
+      setRemoteWorkers: async (params) => remoteWorkers.set(params),
     },
     batcher,
     window: () => window,
@@ -152,5 +160,5 @@ export async function startDesktopApp(options: DesktopAppOptions): Promise<Runni
   app.on('window-all-closed', () => {
     if (process.platform !== 'darwin') app.quit();
   });
-  return { engine, dataDir, scheduler, metricsEndpoint, loopbackApi, window: () => window };
+  return { engine, dataDir, scheduler, metricsEndpoint, remoteWorkers, loopbackApi, window: () => window };
 }

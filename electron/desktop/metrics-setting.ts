@@ -4,15 +4,14 @@
  * token kept in the app's settings so that a scrape config goes on working across restarts.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { MetricsEndpointStatus } from '../../contract/desktop-api.js';
 import type { ThreadlineMetrics } from '../hosts/metrics.js';
 import { AccessPolicy } from '../serve/access.js';
 import { answerMetrics, isMetricsPath, METRICS_PATH } from '../serve/metrics-endpoint.js';
+import { readSettingsFile, writeSettingsSection } from './settings-file.js';
 
 /** The port a scrape config points at unless the person picks another. */
 export const DEFAULT_METRICS_PORT = 9740;
@@ -119,27 +118,14 @@ export class MetricsEndpointSetting {
 
   /** A missing or unreadable file means the defaults (the endpoint off); a broken one is said so, not fatal. */
   private read(): Settings {
-    let text: string;
-    try {
-      text = readFileSync(this.settingsFile, 'utf8');
-    } catch {
-      return settingsSchema.parse({});
-    }
-    try {
-      const parsed = settingsSchema.safeParse(JSON.parse(text));
-      if (parsed.success) return parsed.data;
-      this.log(`Threadline: ${this.settingsFile} does not hold valid settings (${parsed.error.issues[0]?.message ?? 'invalid'}); using the defaults`);
-    } catch (error) {
-      this.log(`Threadline: ${this.settingsFile} is not valid JSON (${(error as Error).message.split('\n')[0]}); using the defaults`);
-    }
+    const parsed = settingsSchema.safeParse(readSettingsFile(this.settingsFile, this.log));
+    if (parsed.success) return parsed.data;
+    this.log(`Threadline: ${this.settingsFile} does not hold valid settings (${parsed.error.issues[0]?.message ?? 'invalid'}); using the defaults`);
     return settingsSchema.parse({});
   }
 
-  /** Atomically, readable by its owner only: it holds the token. */
+  /** Its own section only: the file holds other settings too. */
   private write(): void {
-    mkdirSync(dirname(this.settingsFile), { recursive: true });
-    const temp = `${this.settingsFile}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(this.settings, null, 2)}\n`, { mode: 0o600 });
-    renameSync(temp, this.settingsFile);
+    writeSettingsSection(this.settingsFile, 'metricsEndpoint', this.settings.metricsEndpoint);
   }
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { HostNotice } from '../../contract/api.js';
 import type { CallServiceMap } from './call-services.js';
 import { ThreadlineError } from './errors.js';
 import type { Executor, ExecutorListener } from './executor.js';
@@ -45,6 +46,8 @@ export interface EngineOptions {
   checkpointIntervalMs?: number;
   /** Async services pool tasks reach with `ctx.call(name, ...args)`, besides `fetch` and `sleep`. */
   services?: CallServiceMap;
+  /** Conditions the host found before the engine started (an unreachable Redis), shown as long as it runs. */
+  notices?: HostNotice[];
 }
 
 export type { EngineEvents } from './engine-events.js';

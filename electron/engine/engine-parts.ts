@@ -23,7 +23,7 @@ export interface EngineParts {
   admission: Admission;
   executors: Executors;
   telemetry: Telemetry;
-  /** Conditions people should see until they clear: today, a store that cannot be written. */
+  /** Conditions people should see until they clear: the host's own, and a store that cannot be written. */
   notices: () => HostNotice[];
 }
 
@@ -43,7 +43,8 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   const storeFlushMs = options.storeFlushMs ?? DEFAULTS.storeFlushMs;
   // While the store cannot be written (a full disk), no task starts: it could not record what runs.
   let storeNotice: HostNotice | null = null;
-  const notices = () => (storeNotice ? [{ ...storeNotice }] : []);
+  const hostNotices = options.notices ?? [];
+  const notices = () => [...hostNotices.map((notice) => ({ ...notice })), ...(storeNotice ? [{ ...storeNotice }] : [])];
   const onStoreHealth = (notice: HostNotice | null) => {
     storeNotice = notice;
     scheduler.hold(notice !== null);

@@ -20,20 +20,20 @@ export interface RedisTarget {
   shown: string;
 }
 
-/** Reads `--redis URL`; a URL that is not one is a one-line error naming the option. */
-export function parseRedisUrl(text: string): RedisTarget {
+/** Reads `--redis URL`; a URL that is not one is a one-line error naming the option (or the setting's `field`). */
+export function parseRedisUrl(text: string, field = '--redis'): RedisTarget {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new CliError(`--redis: "${text}" is not a URL; expected redis://[user:password@]host[:port][/db] or rediss://...`);
+    throw new CliError(`${field}: "${text}" is not a URL; expected redis://[user:password@]host[:port][/db] or rediss://...`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new CliError(`--redis: expected a redis:// or rediss:// URL, got ${url.protocol}//`);
+    throw new CliError(`${field}: expected a redis:// or rediss:// URL, got ${url.protocol}//`);
   }
-  if (!url.hostname) throw new CliError('--redis: the URL names no host');
+  if (!url.hostname) throw new CliError(`${field}: the URL names no host`);
   const db = url.pathname.replace(/^\//, '');
-  if (db !== '' && !/^\d+$/.test(db)) throw new CliError(`--redis: the database in the URL must be a number, got "${db}"`);
+  if (db !== '' && !/^\d+$/.test(db)) throw new CliError(`${field}: the database in the URL must be a number, got "${db}"`);
   const options: RedisSettings = {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : 6379,
