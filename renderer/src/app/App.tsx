@@ -6,6 +6,7 @@ import { HeadlineNumbers } from '../health/HeadlineNumbers';
 import { NewWorkPanel } from '../new-work/NewWorkPanel';
 import { SchedulesPanel } from '../schedules/SchedulesPanel';
 import { MetricsSetting } from '../settings/MetricsSetting';
+import { RemoteWorkersSetting } from '../settings/RemoteWorkersSetting';
 import type { DashboardStore } from '../store/dashboard-store';
 import { JobsList } from '../tasks/JobsList';
 import { NO_FILTER, type TaskFilter } from '../tasks/task-filter';
@@ -70,6 +71,7 @@ export function App({ api, store }: AppProps) {
                 <NewWorkPanel />
                 <SchedulesPanel />
                 <MetricsSetting />
+                <RemoteWorkersSetting />
               </div>
             </div>
             <HealthCharts />
@@ -81,6 +83,8 @@ export function App({ api, store }: AppProps) {
   );
 }
 
+const NOTICE_TITLES = { DISK_FULL: 'Disk full', STORE_WRITE_FAILED: 'Job store not written', REDIS_UNREACHABLE: 'Remote workers' } as const;
+
 /** What the host says lasts until it clears, such as a full disk under its job store. */
 function HostNotices({ store }: { store: DashboardStore }) {
   useStoreVersion(store);
@@ -89,7 +93,8 @@ function HostNotices({ store }: { store: DashboardStore }) {
     <div className="host-notices" role="alert" data-testid="host-notices">
       {store.hostNotices.map((notice) => (
         <p key={notice.code} className="host-notice">
-          <strong>{notice.code === 'DISK_FULL' ? 'Disk full' : 'Job store not written'}:</strong> {notice.message}. No new task starts until it can be written again.
+          <strong>{NOTICE_TITLES[notice.code]}:</strong> {notice.message}
+          {notice.code === 'REDIS_UNREACHABLE' ? '.' : '. No new task starts until it can be written again.'}
         </p>
       ))}
     </div>
