@@ -4,7 +4,7 @@
  * (SIGKILL) leaves one that misleads no command. The store is checked with the sqlite3 CLI.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { SERVE_INFO_FILE } from '../../electron/serve/serve-info.js';
 import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
+import { startWorker } from '../remote/remote-fixture.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { TestRedis } from '../support/redis-server.js';
 import { HOST_LINE, serveFileOf, sql, type ServeFile } from './host-data-dir.js';
 import { launchApp, prepareAppLauncher, type AppProcess } from './app-process.js';
 
@@ -45,8 +47,8 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30
 }
 
 /** Launches the built app and waits until it names its API in serve.json. */
-async function startApp(dataDir: string): Promise<AppProcess & { info: ServeFile }> {
-  const app = launchApp(launcher, dataDir);
+async function startApp(dataDir: string, configHome?: string): Promise<AppProcess & { info: ServeFile }> {
+  const app = launchApp(launcher, dataDir, configHome);
   let stderr = '';
   app.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   let ended = false;
@@ -68,6 +70,22 @@ async function startApp(dataDir: string): Promise<AppProcess & { info: ServeFile
 }
 
 describe('the built desktop app in its own process', () => {
+  it('runs sync tasks on the threadline worker of its remote workers setting, with BullMQ bundled into it', async () => {
+    const redis = await TestRedis.start({ password: 'bundled' });
+    const folder = tempDir();
+    await startWorker(redis.url, 'app-w', folder, 1);
+    const configHome = tempDir('threadline-desktop-config-');
+    mkdirSync(join(configHome, 'Threadline'));
+    writeFileSync(join(configHome, 'Threadline', 'settings.json'), JSON.stringify({ remoteWorkers: { redisUrl: redis.url, localThreads: false } }), { mode: 0o600 });
+    const dataDir = tempDir();
+    await startApp(dataDir, configHome);
+
+    const ran = await runBin(['run', jobFile({ name: 'remote from the app', tasks: [{ id: 'block', kind: 'demo.block', ms: 50 }] }), '--json', '--data-dir', dataDir]);
+    expectNoStack(ran.stderr);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(JSON.parse(ran.stdout)).toMatchObject({ tasks: [{ id: 'block', state: 'succeeded', worker: expect.stringMatching(/^app-w\/\d+$/) }] });
+  });
+
   it('runs the jobs threadline run submits, and takes serve.json away when it quits (SIGTERM)', async () => {
     const dataDir = tempDir();
     const app = await startApp(dataDir);

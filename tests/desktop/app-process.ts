@@ -48,13 +48,13 @@ export interface AppProcess {
   exited: Promise<BinResult>;
 }
 
-/** Launches the app on `dataDir`; it is killed after the test if still running. */
-export function launchApp(launcher: string, dataDir: string): AppProcess {
+/** Launches the app on `dataDir` (and the settings under `configHome`); it is killed after the test if still running. */
+export function launchApp(launcher: string, dataDir: string, configHome = tempDir('threadline-desktop-config-')): AppProcess {
   const appPath = tempDir('threadline-desktop-app-');
   provideSqliteBuild(appPath);
   // The app finds its better-sqlite3 build itself, and loads its built pages, as when launched.
   const inherited = Object.entries(process.env).filter(([name]) => name !== 'THREADLINE_SQLITE_BINDING' && name !== 'ELECTRON_RENDERER_URL');
-  const env = { ...Object.fromEntries(inherited), XDG_CONFIG_HOME: tempDir('threadline-desktop-config-'), THREADLINE_DATA_DIR: dataDir, THREADLINE_TEST_APP_PATH: appPath };
+  const env = { ...Object.fromEntries(inherited), XDG_CONFIG_HOME: configHome, THREADLINE_DATA_DIR: dataDir, THREADLINE_TEST_APP_PATH: appPath };
   const child = spawn(process.execPath, [launcher], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   onCleanup(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
