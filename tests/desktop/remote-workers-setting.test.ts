@@ -3,6 +3,7 @@
  * handlers (Electron replaced by the stand-in), with a real redis-server and real
  * `threadline worker` processes.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -167,5 +168,18 @@ describe('the remote workers setting', () => {
     const task = await ended;
     expect(task.state).toBe('succeeded');
     expect(task.worker).toMatch(/^desk-late\/\d+$/);
+  });
+
+  it('with local threads off, quits with status 0 while Redis stays away, the waiting task stored for a resume', async () => {
+    const port = await closedPort();
+    const configHome = leaveSettings({ redisUrl: `redis://127.0.0.1:${port}`, localThreads: false });
+    watchLogs();
+    const { quit, running } = await startTestApp({ configHome });
+    const dir = tempDir();
+    const submitted = await api.submitJob({ text: JSON.stringify({ name: 'waits', tasks: [{ id: 'only', kind: 'demo.block', ms: 10 }] }), fileName: join(dir, 'job.json'), baseDir: dir });
+    expect(submitted.ok).toBe(true);
+    expect(await quit()).toBe(0);
+    const stored = execFileSync('sqlite3', [join(running.dataDir, 'threadline.db'), 'SELECT state FROM tasks'], { encoding: 'utf8' }).trim();
+    expect(stored).toBe('interrupted');
   });
 });
