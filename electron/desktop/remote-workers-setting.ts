@@ -46,10 +46,10 @@ export class RemoteWorkersSetting {
   }
 
   /**
-   * The engine's options for what is set. Never throws: a Redis that cannot be reached (or a URL
-   * in the file that is not one) leaves the local pool running, and says so in `notices`; with
+   * The engine's options for what is set. A Redis that cannot be reached (or a URL in the file
+   * that is not one) is not an error: it leaves the local pool running, and says so in `notices`; with
    * local threads off, the remote executor is kept (it connects when Redis comes back) and the
-   * notice says why no sync task runs meanwhile.
+   * notice says why no sync task runs meanwhile. Throws only what the engine would (no pool build).
    */
   async engineOptions(options: EngineOptions): Promise<EngineOptions> {
     const { redisUrl, localThreads } = this.section;
