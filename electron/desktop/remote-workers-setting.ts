@@ -72,9 +72,10 @@ export class RemoteWorkersSetting {
       withRemote = await withRemoteWorkers(options, { redis: redisUrl, workers: localThreads ? undefined : 0 });
     } catch (error) {
       if (!(error instanceof CliError)) throw error;
-      if (localThreads) return this.fallBack(options, `${error.message}; the app runs its local threads only until it starts again`);
+      const unreachable = atStart(error.message);
+      if (localThreads) return this.fallBack(options, `${unreachable}; the app runs its local threads only until it starts again`);
       // No local pool asked for: sync tasks wait for Redis and a worker rather than run where they were not meant to.
-      const problem = `${error.message}; local threads are off, so no sync task can run until Redis answers and a threadline worker announces itself (or turn local threads on)`;
+      const problem = `${unreachable}; local threads are off, so no sync task can run until Redis answers and a threadline worker announces itself (or turn local threads on)`;
       this.started = { running: wanted, problem };
       this.log(`Threadline remote workers: ${problem}`);
       return { ...options, executors: { ...options.executors, pool: (listener) => new RemoteExecutor(target, listener, true) }, notices: [...(options.notices ?? []), notice(problem)] };
@@ -136,6 +137,15 @@ function shownUrl(text: string): string {
   } catch {
     return '(not a valid URL)';
   }
+}
+
+/**
+ * `cannot reach Redis at URL: reason` as what it stays true of while the app runs: the moment it
+ * started (Redis may answer later; the notice is not taken back).
+ */
+function atStart(message: string): string {
+  const said = /^cannot reach Redis at (\S+): (.+)$/.exec(message);
+  return said ? `Redis at ${said[1]} could not be reached when the app started (${said[2]})` : message;
 }
 
 function notice(message: string): HostNotice {

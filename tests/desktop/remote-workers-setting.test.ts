@@ -127,7 +127,7 @@ describe('the remote workers setting', () => {
     const configHome = leaveSettings({ redisUrl: `redis://:hunter2@127.0.0.1:${port}`, localThreads: true });
     const logs = watchLogs();
     const { running } = await startTestApp({ configHome });
-    const problem = `cannot reach Redis at redis://:***@127.0.0.1:${port}: connection refused; the app runs its local threads only until it starts again`;
+    const problem = `Redis at redis://:***@127.0.0.1:${port} could not be reached when the app started (connection refused); the app runs its local threads only until it starts again`;
     expect(await api.remoteWorkers()).toEqual({
       setting: { redisUrl: `redis://:***@127.0.0.1:${port}`, localThreads: true },
       running: { redisUrl: null, localThreads: true },
@@ -156,7 +156,7 @@ describe('the remote workers setting', () => {
     const status = await api.remoteWorkers();
     expect(status).toMatchObject({ setting: { redisUrl: redis.url, localThreads: false }, running: { redisUrl: redis.url, localThreads: false }, restartNeeded: false });
     expect(status.problem).toBe(
-      `cannot reach Redis at ${redis.url}: connection refused; local threads are off, so no sync task can run until Redis answers and a threadline worker announces itself (or turn local threads on)`,
+      `Redis at ${redis.url} could not be reached when the app started (connection refused); local threads are off, so no sync task can run until Redis answers and a threadline worker announces itself (or turn local threads on)`,
     );
     expect((await api.snapshot()).notices).toEqual([{ code: 'REDIS_UNREACHABLE', message: status.problem, since: expect.any(Number) }]);
 

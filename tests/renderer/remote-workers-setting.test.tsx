@@ -92,7 +92,7 @@ describe('the desktop settings: remote workers', () => {
       setting: { redisUrl: 'redis://:***@127.0.0.1:6390', localThreads: true },
       running: { redisUrl: null, localThreads: true },
       restartNeeded: true,
-      problem: 'cannot reach Redis at redis://:***@127.0.0.1:6390: connection refused; the app runs its local threads only until it starts again',
+      problem: 'Redis at redis://:***@127.0.0.1:6390 could not be reached when the app started (connection refused); the app runs its local threads only until it starts again',
     };
     mount(api);
     expect((await screen.findByRole('alert')).textContent).toBe(api.status.problem);
@@ -114,7 +114,7 @@ describe('the desktop settings: remote workers', () => {
 
 describe('the dashboard\'s banner for an unreachable Redis', () => {
   it('shows the host\'s notice as it is, without the words of a store notice', () => {
-    const message = 'cannot reach Redis at redis://:***@127.0.0.1:6390: connection refused; the app runs its local threads only until it starts again';
+    const message = 'Redis at redis://:***@127.0.0.1:6390 could not be reached when the app started (connection refused); the app runs its local threads only until it starts again';
     mountApp(new RecordingApi(), snapshot(1, { notices: [{ code: 'REDIS_UNREACHABLE', message, since: T0 }] }));
     expect(screen.getByTestId('host-notices').textContent).toBe(`Remote workers: ${message}.`);
   });
