@@ -72,7 +72,7 @@ describe('the desktop settings: remote workers', () => {
     expect(api.changes).toEqual([{ redisUrl: 'redis://:pa55word@queue-host:6379' }]);
     expect(urlField().value).toBe('');
     expect(document.body.textContent).not.toContain('pa55word');
-    expect(screen.getByRole('status').textContent).toContain('Takes effect when Threadline starts again');
+    expect(screen.getByRole('status').textContent).toBe('Takes effect when Threadline starts again. Running now: no Redis, local threads on.');
 
     await waitFor(() => expect(localThreads().disabled).toBe(false));
     fireEvent.click(localThreads());

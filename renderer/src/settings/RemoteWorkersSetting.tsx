@@ -77,7 +77,12 @@ function RemoteWorkersPanel({ methods }: { methods: RemoteWorkersMethods }) {
         <input type="checkbox" checked={setting?.localThreads ?? true} disabled={status === null || busy || !setting?.redisUrl} onChange={(event) => apply({ localThreads: event.target.checked })} />
         Local threads (off: every sync task runs on the remote workers)
       </label>
-      {status?.restartNeeded && <p role="status">Takes effect when Threadline starts again; the engine runs what it started with until then.</p>}
+      {status?.restartNeeded && (
+        <p role="status">
+          Takes effect when Threadline starts again. Running now: {status.running.redisUrl ? <code>{status.running.redisUrl}</code> : 'no Redis'}, local threads{' '}
+          {status.running.localThreads ? 'on' : 'off'}.
+        </p>
+      )}
       {shownProblem && <p role="alert">{shownProblem}</p>}
     </section>
   );
