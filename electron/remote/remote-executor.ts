@@ -1,17 +1,26 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import type { TaskError } from '../../contract/records.js';
 import type { RemoteMachine } from '../../contract/telemetry.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
+import { KindTimings } from '../engine/kind-timings.js';
 import type { Task } from '../engine/task.js';
 import { lastingConnection, type RedisTarget } from './redis-url.js';
 import {
   ANNOUNCE_CHANNEL,
+  BATCH_KEYS_TTL_MS,
   KEY_PREFIX,
+  MAX_REMOTE_BATCH,
   STOP_CHANNEL,
   STOP_KEY_TTL_MS,
   TASK_QUEUE,
+  batchPointerKey,
+  batchResultsKey,
+  batchStopKey,
+  isBatchId,
   readWire,
+  remoteBatchOutcomeSchema,
   remoteJobId,
   remoteOutcomeSchema,
   remoteReportSchema,
@@ -19,6 +28,7 @@ import {
   resultTooBigError,
   stopKey,
   workerAnnouncementSchema,
+  type RemoteBatch,
   type RemoteOutcome,
   type RemoteStop,
   type RemoteTask,
@@ -29,7 +39,7 @@ import { WorkerRoster } from './worker-roster.js';
 interface InFlight {
   task: Task;
   attempt: number;
-  /** The BullMQ job followed: this attempt's, or an earlier one still on Redis (after a restart). */
+  /** The BullMQ job followed: this attempt's, its batch's, or an earlier one still on Redis (after a restart). */
   remoteId: string;
   /** Set once the job is on the queue. */
   queued: boolean;
@@ -41,8 +51,9 @@ interface InFlight {
 }
 
 /**
- * Tasks on Redis per announced thread: one running, one waiting behind it, so that a thread
- * takes its next task as it ends one, without a round trip through the orchestrator first.
+ * Jobs on Redis per announced thread: one running, one waiting behind it, so that a thread
+ * takes its next job as it ends one, without a round trip through the orchestrator first. A job
+ * is one task, or a batch of up to MAX_REMOTE_BATCH tasks of kinds proven tiny.
  */
 const TASKS_PER_THREAD = 2;
 /** How often the state of every task on Redis is read, in case an event was missed (a Redis restart, a gap in the stream). */
@@ -57,8 +68,11 @@ const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
 
 /**
  * Runs sync kinds on `threadline worker` processes through a BullMQ queue. It never puts more
- * tasks on Redis than two per thread the live workers announced: the rest wait in the engine's
+ * jobs on Redis than two per thread the live workers announced: the rest wait in the engine's
  * ready queue, where priorities, dependencies and per-job caps still decide what goes next.
+ * Kinds whose tasks have proven tiny (as the local pool judges them, from the times the workers
+ * report) travel in batches, one job for many tasks, so that the queue's cost per job does not
+ * dominate theirs.
  */
 export class RemoteExecutor implements Executor {
   private readonly queue: Queue;
@@ -68,7 +82,9 @@ export class RemoteExecutor implements Executor {
   private readonly clients: Redis[];
   private readonly roster = new WorkerRoster();
   private readonly byTask = new Map<Task, InFlight>();
-  private readonly byRemoteId = new Map<string, InFlight>();
+  /** The tasks following each BullMQ job: one, or a batch's. */
+  private readonly byRemoteId = new Map<string, InFlight[]>();
+  private readonly timings = new KindTimings();
   private readonly reconcileTimer: NodeJS.Timeout;
   private lastSource: ReadySource | null = null;
   private reconciling = false;
@@ -113,23 +129,29 @@ export class RemoteExecutor implements Executor {
   fill(next: ReadySource): void {
     this.lastSource = next;
     const fresh: InFlight[] = [];
-    while (!this.closed && this.byTask.size < this.roster.threads * TASKS_PER_THREAD) {
+    const batches: InFlight[][] = [];
+    while (!this.closed && this.byRemoteId.size < this.roster.threads * TASKS_PER_THREAD) {
       const task = next(this.alone ? undefined : { accept: runsAnywhere });
       if (!task) break;
       if (task.runOn === 'local') this.refuseLocal(task);
-      else if (task.attempts === 0) fresh.push(this.hand(task));
-      else {
+      else if (task.attempts > 0) {
         const entry = this.hand(task);
-        this.settle(entry, this.enqueue(entry));
-      }
+        this.settle([entry], this.enqueue(entry));
+      } else if (this.timings.isTiny(task.kind)) {
+        const group = [task];
+        const tiny = (t: Task) => runsAnywhere(t) && t.attempts === 0 && this.timings.isTiny(t.kind);
+        while (group.length < MAX_REMOTE_BATCH) {
+          const more = next({ accept: tiny, joining: true });
+          if (!more) break;
+          group.push(more);
+        }
+        if (group.length === 1) fresh.push(this.hand(task));
+        else batches.push(this.handBatch(group));
+      } else fresh.push(this.hand(task));
     }
     // Tasks that never ran go on the queue together, in one round trip.
-    if (fresh.length > 0) {
-      const queued = this.queued(fresh);
-      for (const entry of fresh) this.settle(entry, queued);
-    }
+    if (fresh.length > 0 || batches.length > 0) this.settle([...fresh, ...batches.flat()], this.queued(fresh, batches));
   }
-
 
   /** The workers that announced themselves, and what they run of ours. */
   machines(): RemoteMachine[] {
@@ -185,21 +207,54 @@ export class RemoteExecutor implements Executor {
     // is resumed like any interrupted task, not as a suspect run alone.
     const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, ended: false };
     this.byTask.set(task, entry);
-    this.byRemoteId.set(entry.remoteId, entry);
+    this.follow(entry, entry.remoteId);
     return entry;
   }
 
-  /** A task that could not be put on the queue fails, saying why. */
-  private settle(entry: InFlight, queued: Promise<void>): void {
-    queued.catch((error: unknown) => {
-      if (this.closed) return; // the engine has shut down: the store keeps the task for a resume
-      this.end(entry, failedOutcome({ code: 'REMOTE_QUEUE_ERROR', message: `could not put the task on the Redis queue: ${messageOf(error)}` }));
+  private handBatch(tasks: Task[]): InFlight[] {
+    const batchId = `batch.${randomUUID()}`;
+    return tasks.map((task) => {
+      const entry = this.hand(task);
+      this.follow(entry, batchId);
+      return entry;
     });
   }
 
-  private async queued(entries: InFlight[]): Promise<void> {
-    await this.queue.addBulk(entries.map((entry) => ({ name: 'task', data: this.wireTask(entry), opts: { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } })));
-    for (const entry of entries) entry.queued = true;
+  /** Tasks that could not be put on the queue fail, saying why. */
+  private settle(entries: InFlight[], queued: Promise<void>): void {
+    queued.catch((error: unknown) => {
+      if (this.closed) return; // the engine has shut down: the store keeps the task for a resume
+      for (const entry of entries) this.end(entry, failedOutcome({ code: 'REMOTE_QUEUE_ERROR', message: `could not put the task on the Redis queue: ${messageOf(error)}` }));
+    });
+  }
+
+  private async queued(singles: InFlight[], batches: InFlight[][]): Promise<void> {
+    const jobs = singles.map((entry) => ({ name: 'task', data: this.wireTask(entry) as RemoteTask | RemoteBatch, opts: { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } }));
+    const carried = batches.length > 0 ? await this.claimForBatches(batches) : [];
+    for (const group of carried) jobs.push({ name: 'batch', data: { tasks: group.map((entry) => this.wireTask(entry)) }, opts: { jobId: group[0]!.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } });
+    await this.queue.addBulk(jobs);
+    for (const entry of [...singles, ...carried.flat()]) entry.queued = true;
+  }
+
+  /**
+   * Points each batched task's attempt at its batch, unless it already points at one: then an
+   * earlier run of this orchestrator put it on Redis before it stopped, and that batch is
+   * followed instead of running the task twice. Returns the batches left to queue.
+   */
+  private async claimForBatches(batches: InFlight[][]): Promise<InFlight[][]> {
+    const claim = this.commands.pipeline();
+    const entries = batches.flat();
+    for (const entry of entries) claim.set(batchPointerKey(remoteJobId(entry.task.key, entry.attempt)), entry.remoteId, 'PX', BATCH_KEYS_TTL_MS, 'NX', 'GET');
+    const replies = (await claim.exec()) ?? [];
+    entries.forEach((entry, index) => {
+      const [error, earlier] = replies[index] ?? [null, null];
+      if (error) throw error;
+      if (typeof earlier === 'string' && earlier !== entry.remoteId) {
+        this.follow(entry, earlier);
+        entry.queued = true; // the reconciling reads its state, and takes its outcome if it ended
+      }
+    });
+    return batches.map((group) => group.filter((entry) => !entry.queued && !entry.ended && isBatchId(entry.remoteId))).filter((group) => group.length > 0);
   }
 
   private wireTask(entry: InFlight): RemoteTask {
@@ -218,8 +273,30 @@ export class RemoteExecutor implements Executor {
   /** True when an earlier attempt on Redis decides this one: it succeeded, or it is still there to be followed. */
   private async adoptEarlier(entry: InFlight): Promise<boolean> {
     for (let attempt = entry.attempt; attempt >= 1; attempt--) {
-      const id = remoteJobId(entry.task.key, attempt);
-      const state = await this.queue.getJobState(id);
+      let id = remoteJobId(entry.task.key, attempt);
+      let state = await this.queue.getJobState(id);
+      if (state === 'unknown') {
+        // It may have travelled in a batch: the batch's record of it decides.
+        const batchId = await this.commands.get(batchPointerKey(id));
+        if (!batchId) continue;
+        const kept = readWire(remoteOutcomeSchema, await this.commands.hget(batchResultsKey(batchId), entry.task.key));
+        if (kept?.type === 'succeeded') {
+          this.listener.log({ taskKey: entry.task.key, at: Date.now(), level: 'info', message: `attempt ${attempt} had already succeeded on ${kept.worker}: its result is kept, the task is not run again` });
+          this.end(entry, kept);
+          return true;
+        }
+        if (kept) continue;
+        id = batchId;
+        state = await this.queue.getJobState(id);
+        if (state === 'completed') {
+          const job = await this.queue.getJob(id);
+          const outcome = readWire(remoteOutcomeSchema, readWire(remoteBatchOutcomeSchema, job?.returnvalue)?.outcomes[entry.task.key]);
+          if (outcome?.type !== 'succeeded') continue;
+          this.listener.log({ taskKey: entry.task.key, at: Date.now(), level: 'info', message: `attempt ${attempt} had already succeeded on ${outcome.worker}: its result is kept, the task is not run again` });
+          this.end(entry, outcome);
+          return true;
+        }
+      }
       if (state === 'completed') {
         const job = await this.queue.getJob(id);
         const outcome = readWire(remoteOutcomeSchema, job?.returnvalue);
@@ -238,12 +315,33 @@ export class RemoteExecutor implements Executor {
   }
 
   private follow(entry: InFlight, remoteId: string): void {
-    this.byRemoteId.delete(entry.remoteId);
+    this.unfollow(entry);
     entry.remoteId = remoteId;
-    this.byRemoteId.set(remoteId, entry);
+    const followers = this.byRemoteId.get(remoteId);
+    if (followers) followers.push(entry);
+    else this.byRemoteId.set(remoteId, [entry]);
+  }
+
+  private unfollow(entry: InFlight): void {
+    const followers = this.byRemoteId.get(entry.remoteId);
+    if (!followers) return;
+    const at = followers.indexOf(entry);
+    if (at >= 0) followers.splice(at, 1);
+    if (followers.length === 0) this.byRemoteId.delete(entry.remoteId);
+  }
+
+  /** The tasks following a job that have not ended. */
+  private following(remoteId: string): InFlight[] {
+    return (this.byRemoteId.get(remoteId) ?? []).filter((entry) => !entry.ended);
   }
 
   private async stop(entry: InFlight, mode: RemoteStop['mode']): Promise<void> {
+    if (isBatchId(entry.remoteId)) {
+      // Only this task of the batch stops; one that was not taken yet is skipped where the batch runs.
+      await this.commands.multi().hset(batchStopKey(entry.remoteId), entry.task.key, mode).pexpire(batchStopKey(entry.remoteId), STOP_KEY_TTL_MS).exec();
+      await this.commands.publish(STOP_CHANNEL, JSON.stringify({ remoteJobId: entry.remoteId, taskKey: entry.task.key, mode } satisfies RemoteStop));
+      return;
+    }
     const message: RemoteStop = { remoteJobId: entry.remoteId, mode };
     // Kept in a key too: a worker that takes the task after the message went out still sees it.
     await this.commands.set(stopKey(entry.remoteId), mode, 'PX', STOP_KEY_TTL_MS);
@@ -256,9 +354,21 @@ export class RemoteExecutor implements Executor {
   }
 
   private onReport(remoteId: string, data: unknown): void {
-    const entry = this.byRemoteId.get(remoteId);
     const report = readWire(remoteReportSchema, data);
-    if (!entry || entry.ended || !report) return;
+    if (!report) return;
+    const followers = this.following(remoteId);
+    if (report.type === 'started' && report.keys) {
+      const keys = new Set(report.keys);
+      for (const entry of followers) {
+        if (!keys.has(entry.task.key)) continue;
+        this.closeInterrupted(entry);
+        entry.worker = report.worker;
+        this.listener.started(entry.task, report.worker, report.at);
+      }
+      return;
+    }
+    const entry = report.type !== 'started' && report.key !== undefined ? followers.find((e) => e.task.key === report.key) : followers[0];
+    if (!entry) return;
     const task = entry.task;
     if (report.type === 'started') {
       this.closeInterrupted(entry);
@@ -271,18 +381,29 @@ export class RemoteExecutor implements Executor {
     }
   }
 
-  /** Ends the engine's attempt of a task whose worker was lost, now that it runs (or ran) again. */
-  private closeInterrupted(entry: InFlight): void {
+  /**
+   * Ends the engine's attempt of a task whose worker was lost, now that it runs (or ran) again.
+   * A task of a batch that had ended before its worker was lost was not interrupted: its outcome
+   * (kept on Redis, not run again) ends the attempt.
+   */
+  private closeInterrupted(entry: InFlight, outcome?: RemoteOutcome | null): void {
     if (entry.interruptedAt === null) return;
-    this.listener.interrupted(entry.task, entry.interruptedAt);
+    if (!outcome || outcome.finishedAt > entry.interruptedAt) this.listener.interrupted(entry.task, entry.interruptedAt);
     entry.interruptedAt = null;
   }
 
   private onCompleted(remoteId: string, value: unknown): void {
-    const entry = this.byRemoteId.get(remoteId);
-    if (!entry || entry.ended) return;
-    this.closeInterrupted(entry);
+    const followers = this.following(remoteId);
+    if (followers.length === 0) return;
+    if (isBatchId(remoteId)) {
+      const outcomes = readWire(remoteBatchOutcomeSchema, value)?.outcomes ?? {};
+      for (const entry of followers) this.taskCompleted(entry, outcomes[entry.task.key]);
+    } else this.taskCompleted(followers[0]!, value);
+  }
+
+  private taskCompleted(entry: InFlight, value: unknown): void {
     const outcome = readWire(remoteOutcomeSchema, value);
+    this.closeInterrupted(entry, outcome);
     if (!outcome) {
       this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: 'the worker sent back an outcome that is not one (is it the same Threadline version?)' }, entry.worker));
       return;
@@ -299,8 +420,27 @@ export class RemoteExecutor implements Executor {
   }
 
   private onFailed(remoteId: string, reason: string): void {
-    const entry = this.byRemoteId.get(remoteId);
-    if (!entry || entry.ended) return;
+    const followers = this.following(remoteId);
+    if (followers.length === 0) return;
+    if (!isBatchId(remoteId)) {
+      this.taskFailed(followers[0]!, reason);
+      return;
+    }
+    // The tasks of the batch that ended before it failed keep their outcomes.
+    void this.commands
+      .hgetall(batchResultsKey(remoteId))
+      .catch(() => ({}) as Record<string, string>)
+      .then((kept) => {
+        for (const entry of followers) {
+          if (entry.ended) continue;
+          const outcome = readWire(remoteOutcomeSchema, kept[entry.task.key]);
+          if (outcome) this.taskCompleted(entry, outcome);
+          else this.taskFailed(entry, reason);
+        }
+      });
+  }
+
+  private taskFailed(entry: InFlight, reason: string): void {
     if (STALLED_TOO_OFTEN.test(reason)) {
       this.end(entry, failedOutcome({ code: 'WORKER_CRASHED', message: 'the workers running this task were lost twice while it ran (killed, out of memory, or cut off from Redis): it is taken for the cause and not run again' }, entry.worker));
     } else {
@@ -310,8 +450,10 @@ export class RemoteExecutor implements Executor {
 
   /** Its worker stopped renewing its lock (killed, or cut off): BullMQ queues the task again, for another worker. */
   private onStalled(remoteId: string): void {
-    const entry = this.byRemoteId.get(remoteId);
-    if (!entry || entry.ended) return;
+    for (const entry of this.following(remoteId)) this.taskStalled(entry);
+  }
+
+  private taskStalled(entry: InFlight): void {
     const where = entry.worker ?? 'a worker';
     const at = Date.now();
     // The attempt is closed as interrupted when the task begins again elsewhere; if it is not
@@ -337,18 +479,27 @@ export class RemoteExecutor implements Executor {
     this.reconciling = true;
     try {
       if (this.lastSource) this.fill(this.lastSource); // workers lost or found since the last fill
-      for (const entry of [...this.byTask.values()]) {
-        if (!entry.queued || entry.ended) continue;
-        const state = await this.queue.getJobState(entry.remoteId);
-        if (entry.ended) continue;
+      for (const remoteId of [...this.byRemoteId.keys()]) {
+        const followers = this.following(remoteId).filter((entry) => entry.queued);
+        if (followers.length === 0) continue;
+        const state = await this.queue.getJobState(remoteId);
         if (state === 'completed' || state === 'failed') {
-          const job = await this.queue.getJob(entry.remoteId);
-          if (!job || entry.ended) continue;
-          if (state === 'completed') this.onCompleted(entry.remoteId, job.returnvalue);
-          else this.onFailed(entry.remoteId, job.failedReason ?? 'failed');
+          const job = await this.queue.getJob(remoteId);
+          if (!job) continue;
+          if (state === 'completed') this.onCompleted(remoteId, job.returnvalue);
+          else this.onFailed(remoteId, job.failedReason ?? 'failed');
         } else if (state === 'unknown') {
-          entry.queued = false;
-          await this.enqueue(entry);
+          if (isBatchId(remoteId)) {
+            // Redis lost the batch: its tasks go again, each on its own.
+            for (const entry of followers) {
+              entry.queued = false;
+              this.follow(entry, remoteJobId(entry.task.key, entry.attempt));
+              await this.enqueue(entry);
+            }
+          } else {
+            for (const entry of followers) entry.queued = false;
+            await this.enqueue(followers[0]!);
+          }
         }
       }
     } catch {
@@ -362,7 +513,9 @@ export class RemoteExecutor implements Executor {
     if (entry.ended) return;
     entry.ended = true;
     this.byTask.delete(entry.task);
-    this.byRemoteId.delete(entry.remoteId);
+    this.unfollow(entry);
+    // The times a worker measured: kinds that prove tiny travel in batches from then on.
+    if (outcome.type === 'succeeded') this.timings.record(entry.task.kind, outcome.finishedAt - outcome.startedAt);
     this.listener.finished(entry.task, outcome);
     if (this.lastSource) this.fill(this.lastSource);
   }

@@ -3,7 +3,12 @@
  * JSON and is validated where it arrives: the Redis server is a trust boundary, so nothing read
  * from it is believed until it has the expected shape.
  *
- * - A task travels as one BullMQ job on the `threadline-tasks` queue (`RemoteTask`).
+ * - A task travels as one BullMQ job on the `threadline-tasks` queue (`RemoteTask`), or, when
+ *   its kind has proven tiny, with up to `MAX_REMOTE_BATCH` others in one job (`RemoteBatch`), so
+ *   that the queue's cost per job is paid once per batch. A batch's worker keeps each task's
+ *   outcome in a hash as it ends (`batchResultsKey`): a batch that runs again after its worker was
+ *   lost skips the tasks that already ended. Each batched task's attempt points at its batch
+ *   (`batchPointerKey`), so that an orchestrator restarted meanwhile finds it.
  * - While it runs, the worker reports on the job's progress (`RemoteReport`): started, progress, logs.
  * - Its end is the job's return value (`RemoteOutcome`); a BullMQ failure only means the task
  *   could not be run at all (it stalled too often, or the worker could not read it).
@@ -51,6 +56,27 @@ export const MAX_RESULT_BYTES = 1024 * 1024;
 /** Log lines and progress messages longer than this are cut, with a note saying so. */
 export const MAX_TEXT_CHARS = 16 * 1024;
 
+/** The key that keeps stop requests for tasks of a batch (field: task key, value: mode). */
+export function batchStopKey(batchId: string): string {
+  return `${KEY_PREFIX}:stop:${batchId}`;
+}
+
+/** The hash of outcomes of a batch's tasks that ended (field: task key, value: `RemoteOutcome` as JSON). */
+export function batchResultsKey(batchId: string): string {
+  return `${KEY_PREFIX}:results:${batchId}`;
+}
+
+/** The key naming the batch that carries one attempt of a task (by its `remoteJobId`). */
+export function batchPointerKey(remoteId: string): string {
+  return `${KEY_PREFIX}:in:${remoteId}`;
+}
+
+/** Batch results and pointers live as long as finished jobs are kept. */
+export const BATCH_KEYS_TTL_MS = 24 * 3600_000;
+
+/** Tasks of tiny kinds carried by one job at most (as the local pool's batches). */
+export const MAX_REMOTE_BATCH = 64;
+
 /** The BullMQ job id of one attempt of a task (BullMQ forbids ':' in ids). */
 export function remoteJobId(taskKey: string, attempt: number): string {
   return `${encodeURIComponent(taskKey)}@${attempt}`;
@@ -64,12 +90,22 @@ export const remoteTaskSchema = z.object({
 });
 export type RemoteTask = z.infer<typeof remoteTaskSchema>;
 
+export const remoteBatchSchema = z.object({ tasks: z.array(remoteTaskSchema).min(1).max(MAX_REMOTE_BATCH) });
+export type RemoteBatch = z.infer<typeof remoteBatchSchema>;
+
+/** A batch job id, told apart from a task's by its prefix (a task's id starts with its encoded key). */
+export function isBatchId(remoteId: string): boolean {
+  return remoteId.startsWith('batch.');
+}
+
 const taskErrorSchema = z.object({ code: z.string().max(200), message: z.string().max(MAX_TEXT_CHARS * 4) });
 
 export const remoteReportSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('started'), worker: z.string().max(300), at: z.number() }),
-  z.object({ type: z.literal('progress'), progress: z.number().finite().nullable(), message: z.string().max(MAX_TEXT_CHARS + 100).nullable() }),
-  z.object({ type: z.literal('log'), at: z.number(), level: z.enum(['info', 'warn', 'error']), message: z.string().max(MAX_TEXT_CHARS + 100) }),
+  // In a batch, one message starts every task named in `keys` (those not ended in an earlier run).
+  z.object({ type: z.literal('started'), worker: z.string().max(300), at: z.number(), keys: z.array(z.string()).max(MAX_REMOTE_BATCH).optional() }),
+  // In a batch, `key` names the task a progress or log line is of.
+  z.object({ type: z.literal('progress'), key: z.string().optional(), progress: z.number().finite().nullable(), message: z.string().max(MAX_TEXT_CHARS + 100).nullable() }),
+  z.object({ type: z.literal('log'), key: z.string().optional(), at: z.number(), level: z.enum(['info', 'warn', 'error']), message: z.string().max(MAX_TEXT_CHARS + 100) }),
 ]);
 export type RemoteReport = z.infer<typeof remoteReportSchema>;
 
@@ -81,8 +117,14 @@ export const remoteOutcomeSchema = z.discriminatedUnion('type', [
 ]);
 export type RemoteOutcome = z.infer<typeof remoteOutcomeSchema>;
 
+/** A batch's return value: the outcome of each of its tasks, by task key. */
+export const remoteBatchOutcomeSchema = z.object({ type: z.literal('batch'), outcomes: z.record(z.string(), z.unknown()) });
+export type RemoteBatchOutcome = { type: 'batch'; outcomes: Record<string, RemoteOutcome> };
+
 export const remoteStopSchema = z.object({
   remoteJobId: z.string().max(2000),
+  /** For a task in a batch: which one (the others go on). */
+  taskKey: z.string().max(1000).optional(),
   /** `soft`: raise the task's cancel flag; `hard`: end the thread it runs on. */
   mode: z.enum(['soft', 'hard']),
 });

@@ -18,15 +18,22 @@ import {
   STALLED_INTERVAL_MS,
   STOP_CHANNEL,
   TASK_QUEUE,
+  BATCH_KEYS_TTL_MS,
+  batchResultsKey,
+  batchStopKey,
   boundedText,
   readWire,
+  remoteBatchSchema,
+  remoteOutcomeSchema,
   remoteStopSchema,
   remoteTaskSchema,
   resultTooBig,
   resultTooBigError,
   stopKey,
+  type RemoteBatchOutcome,
   type RemoteOutcome,
   type RemoteReport,
+  type RemoteTask,
   type WorkerAnnouncement,
 } from '../remote/remote-protocol.js';
 import { RefusedTask, WorkerRoot } from './worker-root.js';
@@ -50,6 +57,10 @@ export interface RemoteWorkerOptions {
 interface Running {
   task: Task;
   queueJob: QueueJob;
+  /** For a task in a batch: the batch's run, which says `started` once for all its tasks. */
+  batch: { started: boolean; keys: string[] } | null;
+  /** Its key in `byRemoteId` (the job id, with the task key for a task in a batch). */
+  stopId: string;
   worker: string | null;
   done: (outcome: RemoteOutcome) => void;
 }
@@ -158,8 +169,9 @@ export class RemoteWorker {
     await this.commands.publish(channel, JSON.stringify(message));
   }
 
-  /** One queue job: one task, run on the pool; its outcome is the job's return value. */
-  private async run(queueJob: QueueJob): Promise<RemoteOutcome> {
+  /** One queue job: one task, or a batch of them, run on the pool; the outcome is the job's return value. */
+  private async run(queueJob: QueueJob): Promise<RemoteOutcome | RemoteBatchOutcome> {
+    if (typeof queueJob.data === 'object' && queueJob.data !== null && 'tasks' in queueJob.data) return this.runBatch(queueJob);
     const now = Date.now();
     const data = readWire(remoteTaskSchema, queueJob.data);
     if (!data) return failed({ code: 'REMOTE_BAD_TASK', message: 'the queue held a task this worker cannot read (is the orchestrator the same Threadline version?)' }, this.options.name);
@@ -171,18 +183,71 @@ export class RemoteWorker {
       if (error instanceof RefusedTask) return failed({ code: error.code, message: error.message }, this.options.name);
       throw error;
     }
-    const task = new Task(this.job, data.taskKey, data.taskKey, this.seq++, data.kind, 'pool', input, 0, null, 0, 0, [], now);
-    task.attempts = data.attempt - 1;
     const outcome = await new Promise<RemoteOutcome>((done) => {
-      const running: Running = { task, queueJob, worker: null, done };
-      this.running.set(task, running);
-      this.byRemoteId.set(queueJob.id!, running);
-      this.waiting.push(task);
+      this.take(this.taskOf(data, input, now), queueJob, null, queueJob.id!, done);
       this.pool.fill(this.nextWaiting);
     });
-    if (outcome.type !== 'succeeded') return outcome;
-    const tooBig = resultTooBig(outcome.result);
-    return tooBig ? { type: 'failed', error: resultTooBigError(tooBig.bytes), startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker: outcome.worker } : outcome;
+    return bounded(outcome);
+  }
+
+  /**
+   * A batch of tasks of tiny kinds. Each task's outcome is kept on Redis as it ends: if this
+   * worker is lost, the batch runs again elsewhere and skips what already ended, so a task that
+   * succeeded is not run twice. Stops asked before the batch was taken are read once, here.
+   */
+  private async runBatch(queueJob: QueueJob): Promise<RemoteBatchOutcome | RemoteOutcome> {
+    const now = Date.now();
+    const data = readWire(remoteBatchSchema, queueJob.data);
+    if (!data) return failed({ code: 'REMOTE_BAD_TASK', message: 'the queue held a batch this worker cannot read (is the orchestrator the same Threadline version?)' }, this.options.name);
+    const batchId = queueJob.id!;
+    const [[, stored], [, stops]] = (await this.commands.multi().hgetall(batchResultsKey(batchId)).hgetall(batchStopKey(batchId)).exec()) as [[unknown, Record<string, string>], [unknown, Record<string, string>]];
+    const outcomes: Record<string, RemoteOutcome> = {};
+    const ends: Array<Promise<void>> = [];
+    const keep = (key: string, outcome: RemoteOutcome) => {
+      outcomes[key] = outcome;
+      ends.push(this.commands.multi().hset(batchResultsKey(batchId), key, JSON.stringify(outcome)).pexpire(batchResultsKey(batchId), BATCH_KEYS_TTL_MS).exec().then(() => {}));
+    };
+    const toRun: Array<{ wire: RemoteTask; input: Record<string, unknown> }> = [];
+    for (const wire of data.tasks) {
+      const earlier = readWire(remoteOutcomeSchema, stored[wire.taskKey]);
+      if (earlier) outcomes[wire.taskKey] = earlier;
+      else if (stops[wire.taskKey]) keep(wire.taskKey, { type: 'stopped', startedAt: now, finishedAt: now, worker: this.options.name });
+      else {
+        try {
+          toRun.push({ wire, input: this.root.confine(wire.kind, wire.input) });
+        } catch (error) {
+          if (!(error instanceof RefusedTask)) throw error;
+          keep(wire.taskKey, failed({ code: error.code, message: error.message }, this.options.name));
+        }
+      }
+    }
+    const batch = { started: false, keys: toRun.map((t) => t.wire.taskKey) };
+    const running = toRun.map(
+      ({ wire, input }) =>
+        new Promise<void>((resolve) => {
+          this.take(this.taskOf(wire, input, now), queueJob, batch, `${batchId}\n${wire.taskKey}`, (outcome) => {
+            keep(wire.taskKey, bounded(outcome));
+            resolve();
+          });
+        }),
+    );
+    this.pool.fill(this.nextWaiting);
+    await Promise.all(running);
+    await Promise.all(ends);
+    return { type: 'batch', outcomes };
+  }
+
+  private taskOf(wire: RemoteTask, input: Record<string, unknown>, now: number): Task {
+    const task = new Task(this.job, wire.taskKey, wire.taskKey, this.seq++, wire.kind, 'pool', input, 0, null, 0, 0, [], now);
+    task.attempts = wire.attempt - 1;
+    return task;
+  }
+
+  private take(task: Task, queueJob: QueueJob, batch: Running['batch'], stopId: string, done: Running['done']): void {
+    const running: Running = { task, queueJob, batch, stopId, worker: null, done };
+    this.running.set(task, running);
+    this.byRemoteId.set(stopId, running);
+    this.waiting.push(task);
   }
 
   /** The pool takes the oldest waiting task, if it wants it (a batch takes only tiny ones). */
@@ -194,7 +259,9 @@ export class RemoteWorker {
 
   private report(task: Task, report: RemoteReport): void {
     const running = this.running.get(task);
-    if (running) void running.queueJob.updateProgress(report).catch(() => {});
+    if (!running) return;
+    if (running.batch && report.type !== 'started') report = { ...report, key: task.key };
+    void running.queueJob.updateProgress(report).catch(() => {});
   }
 
   private poolListener(): ExecutorListener {
@@ -206,7 +273,12 @@ export class RemoteWorker {
         const running = this.running.get(task);
         if (!running) return;
         running.worker = this.threadName(worker);
-        this.report(task, { type: 'started', worker: running.worker, at });
+        if (!running.batch) this.report(task, { type: 'started', worker: running.worker, at });
+        else if (!running.batch.started) {
+          // One message starts the whole batch, as the local pool's batches start.
+          running.batch.started = true;
+          this.report(task, { type: 'started', worker: running.worker, at, keys: running.batch.keys });
+        }
       },
       progress: (task, progress, message) => this.report(task, { type: 'progress', progress, message: message === null ? null : boundedText(message) }),
       log: (line) => {
@@ -227,7 +299,7 @@ export class RemoteWorker {
       return;
     }
     this.running.delete(task);
-    this.byRemoteId.delete(running.queueJob.id!);
+    this.byRemoteId.delete(running.stopId);
     running.done({ ...outcome, worker: this.threadName(outcome.worker) });
   }
 
@@ -239,7 +311,7 @@ export class RemoteWorker {
   /** A stop request for one of this worker's tasks: the soft flag, or the end of its thread. */
   private onStop(text: string): void {
     const stop = readWire(remoteStopSchema, text);
-    const running = stop ? this.byRemoteId.get(stop.remoteJobId) : undefined;
+    const running = stop ? this.byRemoteId.get(stop.taskKey === undefined ? stop.remoteJobId : `${stop.remoteJobId}\n${stop.taskKey}`) : undefined;
     if (!stop || !running) return;
     const task = running.task;
     task.stopReason ??= 'cancel';
@@ -247,11 +319,18 @@ export class RemoteWorker {
     if (queued >= 0) {
       this.waiting.splice(queued, 1);
       this.running.delete(task);
-      this.byRemoteId.delete(stop.remoteJobId);
+      this.byRemoteId.delete(running.stopId);
       running.done({ type: 'stopped', startedAt: Date.now(), finishedAt: Date.now(), worker: this.options.name });
     } else if (stop.mode === 'soft') this.pool.requestStop(task);
     else this.pool.terminate(task);
   }
+}
+
+/** A success whose result is over the wire's limit fails instead. */
+function bounded(outcome: RemoteOutcome): RemoteOutcome {
+  if (outcome.type !== 'succeeded') return outcome;
+  const tooBig = resultTooBig(outcome.result);
+  return tooBig ? { type: 'failed', error: resultTooBigError(tooBig.bytes), startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker: outcome.worker } : outcome;
 }
 
 function failed(error: TaskError, worker: string): RemoteOutcome {
