@@ -301,6 +301,8 @@ export class RemoteWorker {
     this.running.delete(task);
     this.byRemoteId.delete(running.stopId);
     running.done({ ...outcome, worker: this.threadName(outcome.worker) });
+    // A batch's next tasks wait here: the room this one left is theirs.
+    if (this.waiting.length > 0) this.pool.fill(this.nextWaiting);
   }
 
   /** `w3` (the pool's name of a thread) is `build-07/3` on the wire. */

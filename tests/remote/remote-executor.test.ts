@@ -1,10 +1,11 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KEY_PREFIX, TASK_QUEUE } from '../../electron/remote/remote-protocol.js';
+import { KEY_PREFIX, TASK_QUEUE, batchResultsKey } from '../../electron/remote/remote-protocol.js';
 import { assertBuilt, expectNoStack, runBin } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
@@ -117,6 +118,73 @@ describe('remote executor with threadline worker processes on a real redis-serve
     expect(recorder.interruptions).toEqual([task]);
     expect(recorder.logs).toContainEqual(expect.objectContaining({ taskKey: task.key, level: 'warn', message: expect.stringContaining(`attempt 1 was interrupted: ${first.worker} stopped answering`) }));
     await waitFor(() => executor.machines().find((m) => m.name === victim.name)?.state === 'lost', 20_000, 'the killed worker to be seen as lost');
+  });
+
+  it('carries tasks of a kind proven tiny in one batch; a worker SIGKILLed mid-batch: what it finished is not run again, the rest runs on another worker', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const runs = join(root, 'runs.txt');
+    const hold = join(root, 'hold');
+    // Notes each run; one task waits while the hold file is there (the worker is killed meanwhile).
+    const marker = script(root, 'mark.mjs', `import { appendFileSync, existsSync } from 'node:fs'; export default (args) => { appendFileSync(${JSON.stringify(runs)}, args.id + '\\n'); if (args.hold) while (existsSync(${JSON.stringify(hold)})); return args.id; };`);
+    // A first worker teaches the orchestrator that the kind is tiny, then goes.
+    const teacher = await startWorker(redis.url, 'teacher', root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 1);
+    const feed = new TaskFeed(root);
+    const warmups = Array.from({ length: 80 }, (_, i) => feed.task(`warm-${i}`, 'script', { module: marker, export: 'default', args: { id: `warm-${i}` } }));
+    executor.fill(feed.next);
+    for (const task of warmups) expect(await recorder.ended(task)).toMatchObject({ type: 'succeeded' });
+    teacher.child.kill('SIGKILL');
+    await teacher.exited;
+    // Fresh workers: their own pools have not seen the kind, so they run and report each task of the batch on its own.
+    const workers = [await startWorker(redis.url, 'wa', root), await startWorker(redis.url, 'wb', root)];
+    await workersHeard(executor, 2);
+    writeFileSync(hold, '');
+    writeFileSync(runs, '');
+
+    const ids = Array.from({ length: 10 }, (_, i) => `b${i}`);
+    const tasks = ids.map((id) => feed.task(id, 'script', { module: marker, export: 'default', args: { id, hold: id === 'b4' } }));
+    executor.fill(feed.next);
+    await waitFor(() => readFileSync(runs, 'utf8').includes('b4'), 20_000, 'the held task to begin');
+    const first = await waitFor(() => recorder.starts.find((s) => s.task === tasks[0]), 20_000, 'the batch to start');
+    // What the worker keeps on Redis of the four tasks it finished is what must not run again.
+    const redisClient = new Redis(redis.port, '127.0.0.1');
+    onCleanup(() => redisClient.disconnect());
+    const queue = new Queue(TASK_QUEUE, { connection: { host: '127.0.0.1', port: redis.port }, prefix: KEY_PREFIX });
+    onCleanup(() => queue.close());
+    const [carrier] = await queue.getJobs(['active']);
+    expect(carrier?.name).toBe('batch');
+    let kept = 0;
+    const keptBy = Date.now() + 20_000;
+    while (kept < 4 && Date.now() < keptBy) {
+      kept = await redisClient.hlen(batchResultsKey(carrier!.id!));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(kept).toBe(4);
+    const victim = workers.find((w) => first.worker.startsWith(`${w.name}/`))!;
+    const survivor = workers.find((w) => w !== victim)!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    rmSync(hold);
+
+    for (const task of tasks) expect(recorder.outcomes.get(task) ?? [await recorder.ended(task, 30_000)]).toHaveLength(1);
+    const lines = readFileSync(runs, 'utf8').trim().split('\n');
+    // b0..b3 ended before the kill and ran once; b4 ran on both; b5..b9 began only on the survivor.
+    expect(lines.sort()).toEqual([...ids, 'b4'].sort());
+    for (const [index, task] of tasks.entries()) {
+      const outcome = recorder.outcomeOf(task)!;
+      const ranOn = index < 4 ? victim : survivor;
+      expect(outcome, task.id).toMatchObject({ type: 'succeeded', result: task.id, worker: expect.stringMatching(new RegExp(`^${ranOn.name}/\\d+$`)) });
+    }
+    // The unfinished ones were interrupted attempts; the finished ones were not.
+    expect(new Set(recorder.interruptions)).toEqual(new Set(tasks.slice(4)));
+    // One queue job carried the ten tasks; every task of it was started by one message.
+    const done = await queue.getJob(carrier!.id!);
+    expect(await done!.getState()).toBe('completed');
+    expect((done!.data as { tasks: Array<{ taskKey: string }> }).tasks.map((t) => t.taskKey)).toEqual(tasks.map((t) => t.key));
+    expect(new Set(recorder.starts.filter((s) => tasks.includes(s.task) && s.worker.startsWith(`${victim.name}/`)).map((s) => s.at)).size).toBe(1);
   });
 
   it('fails with WORKER_CRASHED a task that kills the workers that run it', async () => {

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { TaskLogLine } from '../../contract/records.js';
-import type { ExecutorListener, ExecutorOutcome } from '../../electron/engine/executor.js';
+import type { ExecutorListener, ExecutorOutcome, ReadyRequest } from '../../electron/engine/executor.js';
 import { Job } from '../../electron/engine/job.js';
 import { Task } from '../../electron/engine/task.js';
 import { parseRedisUrl } from '../../electron/remote/redis-url.js';
@@ -78,7 +78,12 @@ export class TaskFeed {
     return task;
   }
 
-  readonly next = (): Task | null => this.ready.shift() ?? null;
+  /** As the engine's ready source: a task the request does not accept stays first in line. */
+  readonly next = (request?: ReadyRequest): Task | null => {
+    const first = this.ready[0];
+    if (!first || (request?.accept && !request.accept(first))) return null;
+    return this.ready.shift()!;
+  };
 }
 
 export async function remoteExecutor(redisUrl: string, recorder: Recorder): Promise<RemoteExecutor> {
