@@ -202,10 +202,23 @@ export class RemoteWorker {
     const batchId = queueJob.id!;
     const [[, stored], [, stops]] = (await this.commands.multi().hgetall(batchResultsKey(batchId)).hgetall(batchStopKey(batchId)).exec()) as [[unknown, Record<string, string>], [unknown, Record<string, string>]];
     const outcomes: Record<string, RemoteOutcome> = {};
-    const ends: Array<Promise<void>> = [];
+    const ends: Array<Promise<unknown>> = [];
+    // Outcomes that end together (a local batch of the pool) go to Redis in one write.
+    let unsaved: Record<string, string> | null = null;
     const keep = (key: string, outcome: RemoteOutcome) => {
       outcomes[key] = outcome;
-      ends.push(this.commands.multi().hset(batchResultsKey(batchId), key, JSON.stringify(outcome)).pexpire(batchResultsKey(batchId), BATCH_KEYS_TTL_MS).exec().then(() => {}));
+      if (unsaved) {
+        unsaved[key] = JSON.stringify(outcome);
+        return;
+      }
+      unsaved = { [key]: JSON.stringify(outcome) };
+      ends.push(
+        new Promise((resolve) => setImmediate(resolve)).then(() => {
+          const fields = unsaved!;
+          unsaved = null;
+          return this.commands.multi().hset(batchResultsKey(batchId), fields).pexpire(batchResultsKey(batchId), BATCH_KEYS_TTL_MS).exec();
+        }),
+      );
     };
     const toRun: Array<{ wire: RemoteTask; input: Record<string, unknown> }> = [];
     for (const wire of data.tasks) {

@@ -19,6 +19,28 @@ function script(dir: string, name: string, body: string): string {
   return file;
 }
 
+/**
+ * An executor that has seen `script` tasks prove tiny (on a first worker, gone by the time this
+ * returns), so that the next ones travel in batches. The script notes each run in `runs` and,
+ * given `hold`, waits while the file `hold` is there.
+ */
+async function taughtTiny(redisUrl: string, root: string, runs: string, hold: string) {
+  const marker = script(root, 'mark.mjs', `import { appendFileSync, existsSync } from 'node:fs'; export default (args) => { appendFileSync(${JSON.stringify(runs)}, args.id + '\\n'); if (args.hold) while (existsSync(${JSON.stringify(hold)})); return args.id; };`);
+  const teacher = await startWorker(redisUrl, 'teacher', root);
+  const recorder = new Recorder();
+  const executor = await remoteExecutor(redisUrl, recorder);
+  await workersHeard(executor, 1);
+  const feed = new TaskFeed(root);
+  const warmups = Array.from({ length: 80 }, (_, i) => feed.task(`warm-${i}`, 'script', { module: marker, export: 'default', args: { id: `warm-${i}` } }));
+  executor.fill(feed.next);
+  for (const task of warmups) expect(await recorder.ended(task)).toMatchObject({ type: 'succeeded' });
+  teacher.child.kill('SIGKILL');
+  await teacher.exited;
+  writeFileSync(hold, '');
+  writeFileSync(runs, '');
+  return { recorder, executor, feed, marker };
+}
+
 describe('remote executor with threadline worker processes on a real redis-server', () => {
   it('runs tasks on the workers and brings back results, logs and where they ran', async () => {
     const redis = await TestRedis.start({ password: 'p@ss word' });
@@ -126,23 +148,10 @@ describe('remote executor with threadline worker processes on a real redis-serve
     const runs = join(root, 'runs.txt');
     const hold = join(root, 'hold');
     // Notes each run; one task waits while the hold file is there (the worker is killed meanwhile).
-    const marker = script(root, 'mark.mjs', `import { appendFileSync, existsSync } from 'node:fs'; export default (args) => { appendFileSync(${JSON.stringify(runs)}, args.id + '\\n'); if (args.hold) while (existsSync(${JSON.stringify(hold)})); return args.id; };`);
-    // A first worker teaches the orchestrator that the kind is tiny, then goes.
-    const teacher = await startWorker(redis.url, 'teacher', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
-    const feed = new TaskFeed(root);
-    const warmups = Array.from({ length: 80 }, (_, i) => feed.task(`warm-${i}`, 'script', { module: marker, export: 'default', args: { id: `warm-${i}` } }));
-    executor.fill(feed.next);
-    for (const task of warmups) expect(await recorder.ended(task)).toMatchObject({ type: 'succeeded' });
-    teacher.child.kill('SIGKILL');
-    await teacher.exited;
+    const { recorder, executor, feed, marker } = await taughtTiny(redis.url, root, runs, hold);
     // Fresh workers: their own pools have not seen the kind, so they run and report each task of the batch on its own.
     const workers = [await startWorker(redis.url, 'wa', root), await startWorker(redis.url, 'wb', root)];
     await workersHeard(executor, 2);
-    writeFileSync(hold, '');
-    writeFileSync(runs, '');
 
     const ids = Array.from({ length: 10 }, (_, i) => `b${i}`);
     const tasks = ids.map((id) => feed.task(id, 'script', { module: marker, export: 'default', args: { id, hold: id === 'b4' } }));
@@ -185,6 +194,27 @@ describe('remote executor with threadline worker processes on a real redis-serve
     expect(await done!.getState()).toBe('completed');
     expect((done!.data as { tasks: Array<{ taskKey: string }> }).tasks.map((t) => t.taskKey)).toEqual(tasks.map((t) => t.key));
     expect(new Set(recorder.starts.filter((s) => tasks.includes(s.task) && s.worker.startsWith(`${victim.name}/`)).map((s) => s.at)).size).toBe(1);
+  });
+
+  it('stops one task of a batch on its own: the others of the batch run once and succeed', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const runs = join(root, 'runs.txt');
+    const hold = join(root, 'hold');
+    const { recorder, executor, feed, marker } = await taughtTiny(redis.url, root, runs, hold);
+    await startWorker(redis.url, 'wa', root);
+    await workersHeard(executor, 1);
+
+    const ids = Array.from({ length: 8 }, (_, i) => `b${i}`);
+    const tasks = ids.map((id) => feed.task(id, 'script', { module: marker, export: 'default', args: { id, hold: id === 'b3' } }));
+    executor.fill(feed.next);
+    await waitFor(() => readFileSync(runs, 'utf8').includes('b3'), 20_000, 'the held task to begin');
+    // Held in a sync loop: only the end of its thread stops it.
+    executor.terminate(tasks[3]!);
+    expect(await recorder.ended(tasks[3]!)).toMatchObject({ type: 'stopped' });
+    for (const task of tasks.filter((_, i) => i !== 3)) expect(await recorder.ended(task)).toMatchObject({ type: 'succeeded', result: task.id });
+    expect(readFileSync(runs, 'utf8').trim().split('\n').sort()).toEqual(ids);
+    for (const task of tasks) expect(recorder.outcomes.get(task)).toHaveLength(1);
   });
 
   it('fails with WORKER_CRASHED a task that kills the workers that run it', async () => {
