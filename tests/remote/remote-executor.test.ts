@@ -217,6 +217,32 @@ describe('remote executor with threadline worker processes on a real redis-serve
     for (const task of tasks) expect(recorder.outcomes.get(task)).toHaveLength(1);
   });
 
+  it('keeps the results of a batch that succeeded while its orchestrator was away, and does not run its tasks again', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const runs = join(root, 'runs.txt');
+    const { recorder, executor, feed, marker } = await taughtTiny(redis.url, root, runs, join(root, 'hold'));
+    await startWorker(redis.url, 'wa', root);
+    await workersHeard(executor, 1);
+    const ids = ['b0', 'b1', 'b2', 'b3'];
+    const tasks = ids.map((id) => feed.task(id, 'script', { module: marker, export: 'default', args: { id } }));
+    executor.fill(feed.next);
+    for (const task of tasks) await recorder.ended(task);
+    await executor.close();
+
+    // As after a restart: the same tasks, each first attempt counted as interrupted.
+    const second = new Recorder();
+    const after = await remoteExecutor(redis.url, second);
+    await workersHeard(after, 1);
+    const again = new TaskFeed(root, feed.jobId);
+    const copies = ids.map((id) => again.task(id, 'script', { module: marker, export: 'default', args: { id } }));
+    for (const copy of copies) copy.attempts = 1;
+    after.fill(again.next);
+    for (const copy of copies) expect(await second.ended(copy)).toMatchObject({ type: 'succeeded', result: copy.id });
+    expect(second.logs.filter((line) => line.message.startsWith('attempt 1 had already succeeded'))).toHaveLength(4);
+    expect(readFileSync(runs, 'utf8').trim().split('\n').sort()).toEqual(ids);
+  });
+
   it('fails with WORKER_CRASHED a task that kills the workers that run it', async () => {
     const redis = await TestRedis.start();
     const root = tempDir();
