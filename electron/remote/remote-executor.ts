@@ -396,8 +396,9 @@ export class RemoteExecutor implements Executor {
     const followers = this.following(remoteId);
     if (followers.length === 0) return;
     if (isBatchId(remoteId)) {
-      const outcomes = readWire(remoteBatchOutcomeSchema, value)?.outcomes ?? {};
-      for (const entry of followers) this.taskCompleted(entry, outcomes[entry.task.key]);
+      const batch = readWire(remoteBatchOutcomeSchema, value);
+      // A worker that could not read the batch at all ends it with one outcome, for all its tasks.
+      for (const entry of followers) this.taskCompleted(entry, batch ? batch.outcomes[entry.task.key] : value);
     } else this.taskCompleted(followers[0]!, value);
   }
 
