@@ -102,19 +102,18 @@ export class JobStore {
     return new ThreadlineError('STORE_TOO_NEW', `the job store in ${this.dataDir} has schema version ${this.version()}; this Threadline knows up to ${SCHEMA_VERSION}`);
   }
 
-  /** Each step reads the version under the write lock: two processes opening a new store race here. */
+  /**
+   * Every pending step in one transaction, which reads the version under the write lock: two
+   * processes opening a new store race here, and a reader (`threadline jobs`, the sqlite3 shell)
+   * sees the schema before or after, never half of it.
+   */
   private migrate(): void {
-    for (;;) {
-      const done = this.db.transaction(() => {
-        const version = this.version();
-        if (version > SCHEMA_VERSION) throw this.tooNew();
-        if (version === SCHEMA_VERSION) return true;
-        this.db.exec(MIGRATIONS[version]!);
-        this.db.pragma(`user_version = ${version + 1}`);
-        return false;
-      }).immediate();
-      if (done) return;
-    }
+    this.db.transaction(() => {
+      const version = this.version();
+      if (version > SCHEMA_VERSION) throw this.tooNew();
+      for (let step = version; step < SCHEMA_VERSION; step++) this.db.exec(MIGRATIONS[step]!);
+      if (version !== SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
   }
 
   private prepare() {
