@@ -5,12 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertBuilt } from '../cli/bin.js';
 import { startWorker } from '../remote/remote-fixture.js';
 import { tempDir } from '../support/engine-fixture.js';
+import { freePort } from '../support/free-port.js';
 import { TestRedis } from '../support/redis-server.js';
 import { keepPreloadLoaded, startTestApp, type WindowApi } from './desktop-fixture.js';
 import { contextBridge, resetElectron } from './electron-stand-in.js';
@@ -26,17 +26,6 @@ keepPreloadLoaded((loaded) => (api = loaded));
 const settingsFile = (configHome: string) => join(configHome, 'Threadline', 'settings.json');
 const REMOTE_THREAD = /^[\w-]+\/\d+$/;
 
-/** A port on 127.0.0.1 nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Settings as a previous launch left them. */
 function leaveSettings(remoteWorkers: { redisUrl: string | null; localThreads: boolean }): string {
@@ -123,7 +112,7 @@ describe('the remote workers setting', () => {
   });
 
   it('opens with an unreachable Redis, runs its local threads and says why, in the setting and as a notice, without the password', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const configHome = leaveSettings({ redisUrl: `redis://:hunter2@127.0.0.1:${port}`, localThreads: true });
     const logs = watchLogs();
     const { running } = await startTestApp({ configHome });
@@ -171,7 +160,7 @@ describe('the remote workers setting', () => {
   });
 
   it('with local threads off, quits with status 0 while Redis stays away, the waiting task stored for a resume', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const configHome = leaveSettings({ redisUrl: `redis://127.0.0.1:${port}`, localThreads: false });
     watchLogs();
     const { quit, running } = await startTestApp({ configHome });
