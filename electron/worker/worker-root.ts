@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { globSync } from 'tinyglobby';
 import type { PathResolver } from '../../contract/kinds/kind-spec.js';
 import { findKind, type KindSpec } from '../../contract/kinds/index.js';
 import { isGlobPattern } from '../../contract/kinds/path-list.js';
@@ -68,7 +69,28 @@ export class WorkerRoot {
     const fixed = parts.slice(0, firstGlob).join('/').replace(/\\(.)/g, '$1') || '/';
     const base = isAbsolute(fixed) ? resolve(fixed) : resolve(this.dir, fixed);
     if (!within(this.dir, base) || !within(this.real, realOfNearest(base))) throw outside(pattern, this.dir);
-    return isAbsolute(pattern) ? pattern : `${this.dir.replaceAll('\\', '/')}/${pattern}`;
+    const absolute = isAbsolute(pattern) ? pattern : `${this.dir.replaceAll('\\', '/')}/${pattern}`;
+    this.checkMatches(pattern, absolute);
+    return absolute;
+  }
+
+  /**
+   * A pattern whose folder is inside the root can still match, through a symbolic link to a file
+   * or a folder, something outside it: every match is checked by its real path, as the task's
+   * thread will expand it (tinyglobby follows links). A link made between this check and the
+   * thread's own expansion is not seen: whoever can write links into the root can also write
+   * the script a `script` task runs, so the root does not guard against them.
+   */
+  private checkMatches(pattern: string, absolute: string): void {
+    for (const match of globSync(absolute, { absolute: true, onlyFiles: true, expandDirectories: false })) {
+      let real: string;
+      try {
+        real = realpathSync(match);
+      } catch {
+        continue; // a dangling link: the handler reports it as missing
+      }
+      if (!within(this.real, real)) throw outside(pattern, this.dir, match);
+    }
   }
 }
 
@@ -91,6 +113,7 @@ function realOfNearest(path: string): string {
   }
 }
 
-function outside(path: string, root: string): RefusedTask {
-  return new RefusedTask('PATH_OUTSIDE_ROOT', `the path ${JSON.stringify(path)} is outside this worker's root ${root} (--root); it is not read or written here`);
+function outside(path: string, root: string, match?: string): RefusedTask {
+  const what = match === undefined ? `the path ${JSON.stringify(path)} is` : `the pattern ${JSON.stringify(path)} matches ${match}, which is`;
+  return new RefusedTask('PATH_OUTSIDE_ROOT', `${what} outside this worker's root ${root} (--root); it is not read or written here`);
 }

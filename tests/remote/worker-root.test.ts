@@ -41,6 +41,20 @@ describe("a worker's --root", () => {
     expect(refusal(() => worker.confine('sql.query', { db: 'data/x.sqlite', sql: 'SELECT 1', output: { path: '/tmp/elsewhere.csv' } }))).toMatchObject({ code: 'PATH_OUTSIDE_ROOT' });
   });
 
+  it('refuses a pattern inside it that matches, through a symbolic link, a file or a folder outside it', () => {
+    const { root, outside, worker } = setUp();
+    expect(refusal(() => worker.confine('file.hash', { paths: ['data/**/*.txt'] }))).toEqual({
+      code: 'PATH_OUTSIDE_ROOT',
+      message: `the pattern "data/**/*.txt" matches ${root}/data/link-out/secret.txt, which is outside this worker's root ${root} (--root); it is not read or written here`,
+    });
+    symlinkSync(join(outside, 'secret.txt'), join(root, 'data', 'b.txt'));
+    expect(refusal(() => worker.confine('file.grep', { paths: ['data/*.txt'], pattern: 'no' }))).toMatchObject({ code: 'PATH_OUTSIDE_ROOT', message: expect.stringContaining(`matches ${root}/data/b.txt, which is outside`) });
+    // A link that stays inside, and one that leads nowhere, are no reason to refuse.
+    symlinkSync(join(root, 'data', 'a.txt'), join(root, 'data', 'c.log'));
+    symlinkSync(join(root, 'gone'), join(root, 'data', 'd.log'));
+    expect(worker.confine('file.hash', { paths: ['data/*.log'] })).toMatchObject({ paths: [`${root}/data/*.log`] });
+  });
+
   it('refuses kinds that are not built-in pool kinds', () => {
     const { worker } = setUp();
     expect(refusal(() => worker.confine('http.fetch', { url: 'http://127.0.0.1/' }))).toMatchObject({ code: 'KIND_NOT_OFFERED' });
