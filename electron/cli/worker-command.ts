@@ -26,19 +26,39 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
   const threads = options.workers ?? (await import('node:os')).availableParallelism();
   await checkReachable(redis);
   const { RemoteWorker } = await import('../worker/remote-worker.js');
-  const worker = new RemoteWorker({ redis, threads, name, root });
-  await worker.ready();
+  const { NameTaken } = await import('../worker/worker-name-lease.js');
+  let nameLost: (() => void) | null = null;
+  const worker = new RemoteWorker({
+    redis,
+    threads,
+    name,
+    root,
+    onNameWait: (holder) => io.err(`threadline worker: the name "${name}" is held by a worker${holder ? ` on host ${holder.host} (pid ${holder.pid})` : ''}; waiting a few seconds for it to lapse`),
+    onNameLost: () => nameLost?.(),
+  });
+  try {
+    await worker.ready();
+  } catch (error) {
+    if (error instanceof NameTaken) throw new CliError(error.message);
+    throw error;
+  }
   io.out(`threadline worker ${name}: ${threads} thread${threads === 1 ? '' : 's'} on ${redis.shown}, root ${root}`);
   return new Promise((done) => {
+    const stop = (code: number) => {
+      void worker.drain().then(() => {
+        removeHandlers();
+        done(code);
+        // Connections to a Redis that went away keep retrying; nothing is left to wait for.
+        setTimeout(() => process.exit(code), 1000).unref();
+      });
+    };
+    nameLost = () => {
+      nameLost = null;
+      io.err(`threadline worker: another worker took the name "${name}" while this one could not reach Redis; draining (give each worker its own --name)`);
+      stop(2);
+    };
     const removeHandlers = onShutdownSignals(
-      () => {
-        void worker.drain().then(() => {
-          removeHandlers();
-          done(0);
-          // Connections to a Redis that went away keep retrying; nothing is left to wait for.
-          setTimeout(() => process.exit(0), 1000).unref();
-        });
-      },
+      () => stop(0),
       io.err,
       { what: 'draining: running tasks end, then the worker exits' },
     );

@@ -71,6 +71,11 @@ export function batchPointerKey(remoteId: string): string {
   return `${KEY_PREFIX}:in:${remoteId}`;
 }
 
+/** The key a worker holds its name by while it runs (`electron/worker/worker-name-lease.ts`). */
+export function workerNameKey(name: string): string {
+  return `${KEY_PREFIX}:worker:${name}`;
+}
+
 /** Batch results and pointers live as long as finished jobs are kept. */
 export const BATCH_KEYS_TTL_MS = 24 * 3600_000;
 

@@ -36,6 +36,7 @@ import {
   type RemoteTask,
   type WorkerAnnouncement,
 } from '../remote/remote-protocol.js';
+import { WorkerNameLease, type NameHolder } from './worker-name-lease.js';
 import { RefusedTask, WorkerRoot } from './worker-root.js';
 
 /** How long a drained worker with nothing left to run waits for Redis to see it go. */
@@ -51,6 +52,10 @@ export interface RemoteWorkerOptions {
   root: string;
   /** The built pool worker file (default: the one beside the engine). */
   workerFile?: string;
+  /** Hears once that another worker holds the name and this one waits for it to lapse. */
+  onNameWait?: (holder: NameHolder | null) => void;
+  /** Another worker took the name while this one could not reach Redis: this one should drain. */
+  onNameLost?: () => void;
 }
 
 /** A task taken from the queue, on this worker's pool. */
@@ -84,7 +89,8 @@ export class RemoteWorker {
   /** All tasks here belong to this stand-in job: jobs are the orchestrator's business. */
   private readonly job: Job;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  private readonly announceTimer: NodeJS.Timeout;
+  private announceTimer: NodeJS.Timeout | null = null;
+  private lease: WorkerNameLease | null = null;
   private state: WorkerAnnouncement['state'] = 'ready';
   private seq = 0;
 
@@ -106,17 +112,27 @@ export class RemoteWorker {
       lockDuration: LOCK_DURATION_MS,
       stalledInterval: STALLED_INTERVAL_MS,
       maxStalledCount: MAX_STALLED_COUNT,
-      autorun: true,
+      // Only once the name is this worker's.
+      autorun: false,
     });
     // A lost connection is retried; a lock this worker could not renew makes its task run elsewhere.
     this.queueWorker.on('error', () => {});
+  }
+
+  /** Takes its name on the queue (throws `NameTaken` if a live worker has it), then takes tasks. */
+  async ready(): Promise<void> {
+    try {
+      this.lease = await WorkerNameLease.take(this.commands, this.options.name, { host: this.host, pid: process.pid }, { onWait: this.options.onNameWait });
+    } catch (error) {
+      await this.queueWorker.close(true).catch(() => {});
+      await this.shutDown();
+      throw error;
+    }
+    void this.queueWorker.run().catch(() => {});
+    await this.queueWorker.waitUntilReady();
     this.loopDelay.enable();
     this.announce();
     this.announceTimer = setInterval(() => this.announce(), ANNOUNCE_INTERVAL_MS);
-  }
-
-  async ready(): Promise<void> {
-    await this.queueWorker.waitUntilReady();
   }
 
   /** Takes no more tasks, lets those it has end (or go back to the queue), then lets go of everything. */
@@ -136,10 +152,10 @@ export class RemoteWorker {
   }
 
   private async shutDown(): Promise<void> {
-    clearInterval(this.announceTimer);
+    if (this.announceTimer) clearInterval(this.announceTimer);
     this.state = 'leaving';
     // Said if Redis is there to hear it; otherwise the orchestrators see it lost soon enough.
-    const leaving = this.publish(ANNOUNCE_CHANNEL, this.announcement()).catch(() => {});
+    const leaving = this.lease ? this.publish(ANNOUNCE_CHANNEL, this.announcement()).then(() => this.lease?.release()).catch(() => {}) : Promise.resolve();
     await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 1000))]);
     this.loopDelay.disable();
     await this.pool.close();
@@ -163,6 +179,13 @@ export class RemoteWorker {
 
   private announce(): void {
     void this.publish(ANNOUNCE_CHANNEL, this.announcement()).catch(() => {});
+    void this.lease
+      ?.renew()
+      .then((held) => {
+        if (held || this.state !== 'ready') return;
+        this.options.onNameLost?.();
+      })
+      .catch(() => {});
   }
 
   private async publish(channel: string, message: unknown): Promise<void> {

@@ -1,0 +1,59 @@
+/**
+ * A worker's `--name` is its own on a queue: a second live worker under it is refused, one
+ * started in place of a worker just killed waits for the name to lapse, and a worker whose
+ * name another took while Redis could not hear it drains and exits.
+ */
+import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, expectNoStack, runBin } from '../cli/bin.js';
+import { onCleanup, tempDir } from '../support/engine-fixture.js';
+import { TestRedis } from '../support/redis-server.js';
+import { startWorker } from './remote-fixture.js';
+
+beforeAll(assertBuilt);
+
+describe('threadline worker --name', () => {
+  it('refuses a second live worker under a name in use, in one line naming the holder, exit 2', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const first = await startWorker(redis.url, 'build-07', root);
+    const second = await runBin(['worker', '--redis', redis.url, '--workers', '1', '--name', 'build-07', '--root', root]);
+    expect(second.code).toBe(2);
+    const pid = first.child.pid!;
+    expect(second.stderr).toBe(
+      `threadline worker: the name "build-07" is held by a worker on host ${hostname()} (pid ${pid}); waiting a few seconds for it to lapse\n` +
+        `threadline: --name: a worker named "build-07" is already taking tasks on this queue (on host ${hostname()}, pid ${pid}); give each worker its own --name\n`,
+    );
+    expectNoStack(second.stderr);
+    // The first one was not disturbed: another name is still welcome beside it.
+    expect(first.child.exitCode).toBeNull();
+    await startWorker(redis.url, 'build-08', root);
+  });
+
+  it('takes the name of a worker killed without a word once it lapses', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const first = await startWorker(redis.url, 'build-07', root);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const again = await startWorker(redis.url, 'build-07', root);
+    expect(again.output()).toContain('waiting a few seconds for it to lapse');
+    // A worker that drains lets its name go at once: the next one does not wait.
+    again.child.kill('SIGTERM');
+    expect((await again.exited).code).toBe(0);
+    const third = await startWorker(redis.url, 'build-07', root);
+    expect(third.output()).not.toContain('waiting');
+  });
+
+  it('drains and exits 2 when another worker took its name while it could not reach Redis', async () => {
+    const redis = await TestRedis.start();
+    const worker = await startWorker(redis.url, 'build-07', tempDir());
+    const client = new Redis(redis.port, '127.0.0.1', { lazyConnect: true });
+    onCleanup(() => client.disconnect());
+    // As a worker elsewhere would have after this one's key lapsed.
+    await client.set('threadline:worker:build-07', JSON.stringify({ host: 'elsewhere', pid: 1, id: 'other' }));
+    expect((await worker.exited).code).toBe(2);
+    expect(worker.output()).toContain('threadline worker: another worker took the name "build-07" while this one could not reach Redis; draining (give each worker its own --name)');
+  });
+});
