@@ -9,7 +9,7 @@ import { KEY_PREFIX, TASK_QUEUE, batchResultsKey } from '../../electron/remote/r
 import { assertBuilt, expectNoStack, runBin } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
-import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard } from './remote-fixture.js';
+import { Recorder, TaskFeed, oneWorker, remoteExecutor, startWorker, workersHeard } from './remote-fixture.js';
 
 beforeAll(assertBuilt);
 
@@ -68,16 +68,11 @@ describe('remote executor with threadline worker processes on a real redis-serve
   });
 
   it('refuses on the worker a path outside --root, a kind it does not offer, and a result too big to send back', async () => {
-    const redis = await TestRedis.start();
-    const root = tempDir();
+    const { root, recorder, executor } = await oneWorker();
     const elsewhere = tempDir();
     writeFileSync(join(elsewhere, 'secret.txt'), 'not yours');
     const outsideModule = script(elsewhere, 'evil.mjs', 'export default () => 1;');
     const bigModule = script(root, 'big.mjs', 'export default () => "x".repeat(2 * 1024 * 1024);');
-    await startWorker(redis.url, 'w1', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
 
     const feed = new TaskFeed(root);
     const outside = feed.task('outside', 'file.hash', { paths: [join(elsewhere, 'secret.txt')] });
@@ -95,12 +90,7 @@ describe('remote executor with threadline worker processes on a real redis-serve
   });
 
   it('never puts more tasks on Redis than two per thread the workers announced (one running, one next)', async () => {
-    const redis = await TestRedis.start();
-    const root = tempDir();
-    await startWorker(redis.url, 'w1', root, 2);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
+    const { redis, root, recorder, executor } = await oneWorker(2);
     const queue = new Queue(TASK_QUEUE, { connection: { host: '127.0.0.1', port: redis.port }, prefix: KEY_PREFIX });
     onCleanup(() => queue.close());
 
@@ -261,12 +251,7 @@ describe('remote executor with threadline worker processes on a real redis-serve
   });
 
   it('cancels across machines: the soft flag for a task that checks it, the end of its thread for one stuck in a sync loop', async () => {
-    const redis = await TestRedis.start();
-    const root = tempDir();
-    await startWorker(redis.url, 'w1', root, 2);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
+    const { root, recorder, executor } = await oneWorker(2);
 
     const feed = new TaskFeed(root);
     const cooperative = feed.task('cooperative', 'demo.cpu', { ms: 60_000, cooperative: true });
@@ -336,12 +321,7 @@ describe('remote executor with threadline worker processes on a real redis-serve
   });
 
   it('drains on SIGTERM: its running task ends, then it exits 0', async () => {
-    const redis = await TestRedis.start();
-    const root = tempDir();
-    const worker = await startWorker(redis.url, 'w1', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
+    const { root, worker, recorder, executor } = await oneWorker();
     const feed = new TaskFeed(root);
     const task = feed.task('busy', 'demo.block', { ms: 800 });
     executor.fill(feed.next);

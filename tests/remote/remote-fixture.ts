@@ -6,7 +6,8 @@ import { Task } from '../../electron/engine/task.js';
 import { parseRedisUrl } from '../../electron/remote/redis-url.js';
 import { RemoteExecutor } from '../../electron/remote/remote-executor.js';
 import { spawnBin } from '../cli/bin.js';
-import { onCleanup, waitFor } from '../support/engine-fixture.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { TestRedis } from '../support/redis-server.js';
 
 export interface StartedWorker {
   child: ChildProcess;
@@ -96,4 +97,15 @@ export async function remoteExecutor(redisUrl: string, recorder: Recorder): Prom
 /** Waits until the executor has heard from `count` workers. */
 export async function workersHeard(executor: RemoteExecutor, count: number): Promise<void> {
   await waitFor(() => executor.machines().filter((m) => m.state === 'ready').length >= count, 20_000, `${count} workers to announce themselves`);
+}
+
+/** A Redis of the test's own, a fresh root, a worker `w1` on them and an executor that has heard from it. */
+export async function oneWorker(threads = 1): Promise<{ redis: TestRedis; root: string; worker: StartedWorker; recorder: Recorder; executor: RemoteExecutor }> {
+  const redis = await TestRedis.start();
+  const root = tempDir();
+  const worker = await startWorker(redis.url, 'w1', root, threads);
+  const recorder = new Recorder();
+  const executor = await remoteExecutor(redis.url, recorder);
+  await workersHeard(executor, 1);
+  return { redis, root, worker, recorder, executor };
 }
