@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { BASELINE_WORKER, benchEngine, jobDocument, timeJob } from './engine-fixture.js';
-import { alternate, type Benchmark } from './harness.js';
+import { median, type Benchmark } from './harness.js';
 
 /** Files of mixed sizes: a few large, some medium, many small. */
 function makeFiles(dir: string, totalMb: number): { files: string[]; bytes: number } {
@@ -88,6 +88,27 @@ function tasksOf(files: string[], sizes: Map<string, number>, unit: number): str
   return out;
 }
 
+/**
+ * Runs every side once a round, `rounds` rounds, the order turned by one place each round (a
+ * side first in one round is last in the next). Returns each side's median wall time and the
+ * median CPU time this process spent meanwhile, all its threads together (user and system).
+ */
+async function inTurn<K extends string>(rounds: number, sides: Record<K, () => Promise<number>>): Promise<Record<K, { ms: number; cpuMs: number }>> {
+  const names = Object.keys(sides) as K[];
+  const runs = new Map<K, { ms: number[]; cpuMs: number[] }>(names.map((name) => [name, { ms: [], cpuMs: [] }]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round) % names.length]!;
+      const cpu = process.cpuUsage();
+      const ms = await sides[name]();
+      const used = process.cpuUsage(cpu);
+      runs.get(name)!.ms.push(ms);
+      runs.get(name)!.cpuMs.push((used.user + used.system) / 1000);
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, { ms: median(runs.get(name)!.ms), cpuMs: median(runs.get(name)!.cpuMs) }])) as Record<K, { ms: number; cpuMs: number }>;
+}
+
 /** sha256 over several hundred MB of files: the engine vs sha256sum on every core vs cores x one Node thread. */
 export const hash: Benchmark = {
   name: 'hash',
@@ -95,8 +116,7 @@ export const hash: Benchmark = {
     const cores = cpus().length;
     const dir = ctx.scratch('hash');
     const { files, bytes } = makeFiles(dir, ctx.quick ? 16 : 400);
-    const sizes = new Map(files.map((f) => [f, 0]));
-    for (const f of files) sizes.set(f, Number(spawnSync('stat', ['-c', '%s', f]).stdout.toString()));
+    const sizes = new Map(files.map((f) => [f, statSync(f).size]));
     const engine = benchEngine(ctx, { poolSize: cores });
     const groups = tasksOf(files, sizes, 4 * 2 ** 20);
     const job = jobDocument(groups.map((paths, i) => ({ id: `h${i}`, kind: 'file.hash', paths, algorithm: 'sha256' })));
@@ -105,38 +125,45 @@ export const hash: Benchmark = {
     // in parallel, logged beside the limit to tell the machine's share from the engine's.
     const bare = new Piscina({ filename: BASELINE_WORKER, name: 'hashFiles', minThreads: cores, maxThreads: cores, idleTimeout: Number.POSITIVE_INFINITY, concurrentTasksPerWorker: 1 });
     try {
-      nodeHashAll(files); // warm the page cache
-      const engineVsCli = await alternate(
-        rounds,
-        async () => {
+      // Warm for every side: the page cache, each pool's threads with the hashing code loaded (the
+      // engine loads a kind's handler on a thread's first task of that kind), the JIT.
+      nodeHashAll(files);
+      await timeJob(engine, job);
+      await Promise.all(groups.map((group) => bare.run(group)));
+      // All four in every round, each in a different place of the round each time: the limit and
+      // the bare threads see the same drift of a shared machine as the engine and sha256sum.
+      const times = await inTurn(rounds, {
+        sha256sum: async () => {
           const start = performance.now();
           sha256sumOnAllCores(dir);
           return performance.now() - start;
         },
-        () => timeJob(engine, job),
-      );
-      if (engine.stateCounts().failed > 0) throw new Error('the engine hash failed');
-      const references = await alternate(
-        rounds,
-        async () => {
+        engine: () => timeJob(engine, job),
+        oneThread: async () => {
           const start = performance.now();
           nodeHashAll(files);
           return performance.now() - start;
         },
-        async () => {
+        bareThreads: async () => {
           const start = performance.now();
           await Promise.all(groups.map((group) => bare.run(group)));
           return performance.now() - start;
         },
-      );
+      });
+      if (engine.stateCounts().failed > 0) throw new Error('the engine hash failed');
       const mb = bytes / 2 ** 20;
-      const engineMbPerS = mb / (engineVsCli.candidate / 1000);
-      const singleMbPerS = mb / (references.baseline / 1000);
-      const bareMbPerS = mb / (references.candidate / 1000);
-      ctx.log(`one thread ${Math.round(singleMbPerS)} MB/s; ${cores} bare piscina threads ${Math.round(bareMbPerS)} MB/s (${(bareMbPerS / (cores * singleMbPerS)).toFixed(2)} of ${cores} x one); the engine ${Math.round(engineMbPerS)} MB/s`);
+      const engineMbPerS = mb / (times.engine.ms / 1000);
+      const singleMbPerS = mb / (times.oneThread.ms / 1000);
+      const bareMbPerS = mb / (times.bareThreads.ms / 1000);
+      ctx.log(
+        `one thread ${Math.round(singleMbPerS)} MB/s; ${cores} bare piscina threads ${Math.round(bareMbPerS)} MB/s (${(bareMbPerS / (cores * singleMbPerS)).toFixed(2)} of ${cores} x one); ` +
+          `the engine ${Math.round(engineMbPerS)} MB/s (${(engineMbPerS / bareMbPerS).toFixed(2)} of the bare threads)`,
+      );
+      // CPU time tells the engine's own work from the wait for a busy machine's cores.
+      ctx.log(`CPU time of this process: one thread ${Math.round(times.oneThread.cpuMs)} ms, bare threads ${Math.round(times.bareThreads.cpuMs)} ms, the engine ${Math.round(times.engine.cpuMs)} ms`);
       return {
         'hash.mb_per_s': engineMbPerS,
-        'hash.ratio': engineVsCli.baseline / engineVsCli.candidate,
+        'hash.ratio': times.sha256sum.ms / times.engine.ms,
         'hash.limit_ratio': engineMbPerS / (cores * singleMbPerS),
       };
     } finally {
