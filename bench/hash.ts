@@ -2,8 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Piscina } from 'piscina';
+import type { Engine } from '../electron/engine/engine.js';
+import type { FileHashResult } from '../workers/handlers/file-hash.js';
 import { BASELINE_WORKER, benchEngine, jobDocument, timeJob } from './engine-fixture.js';
 import { median, type Benchmark } from './harness.js';
 
@@ -89,6 +91,22 @@ function tasksOf(files: string[], sizes: Map<string, number>, unit: number): str
 }
 
 /**
+ * The digests of the engine's last job against `sha256sum`'s (untimed): the figures count only
+ * if the engine hashed the right bytes.
+ */
+function checkDigests(engine: Engine, dir: string, files: string[]): void {
+  const run = spawnSync('sha256sum', ['--', ...files.map((file) => basename(file))], { cwd: dir, maxBuffer: 64 * 2 ** 20 });
+  if (run.status !== 0) throw new Error(`hash: sha256sum failed: ${run.stderr.toString()}`);
+  const expected = new Map(run.stdout.toString().trim().split('\n').map((line) => [join(dir, line.slice(66)), line.slice(0, 64)]));
+  const job = engine.jobs().at(-1);
+  const hashed = job ? engine.tasksOfJob(job.id).flatMap((task) => (task.result as FileHashResult | null)?.files ?? []) : [];
+  if (hashed.length !== files.length) throw new Error(`hash: the engine's last job hashed ${hashed.length} files of ${files.length}`);
+  for (const file of hashed) {
+    if (file.digest !== expected.get(file.path)) throw new Error(`hash: the engine's digest of ${file.path} is ${file.digest}, sha256sum says ${expected.get(file.path)}`);
+  }
+}
+
+/**
  * Runs every side once a round, `rounds` rounds, the order turned by one place each round (a
  * side first in one round is last in the next). Returns each side's median wall time and the
  * median CPU time this process spent meanwhile, all its threads together (user and system).
@@ -151,6 +169,7 @@ export const hash: Benchmark = {
         },
       });
       if (engine.stateCounts().failed > 0) throw new Error('the engine hash failed');
+      checkDigests(engine, dir, files);
       const mb = bytes / 2 ** 20;
       const engineMbPerS = mb / (times.engine.ms / 1000);
       const singleMbPerS = mb / (times.oneThread.ms / 1000);
