@@ -19,25 +19,29 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The compiled pool worker entry (see `compiledFile`). */
 export function defaultWorkerFile(): string {
-  return compiledFile('workers/entry.cjs');
+  return compiledFile('workers/entry.cjs', 'pool-worker.cjs');
 }
 
 /** The compiled job reader thread entry (see `compiledFile`). */
 export function defaultJobReaderFile(): string {
-  return compiledFile('electron/engine/job-reader-thread.js');
+  return compiledFile('electron/engine/job-reader-thread.js', 'job-reader.js');
 }
 
 /** The compiled store checkpoint thread entry (see `compiledFile`). */
 export function defaultCheckpointFile(): string {
-  return compiledFile('electron/engine/store-checkpoint-thread.js');
+  return compiledFile('electron/engine/store-checkpoint-thread.js', 'store-checkpoint.js');
 }
 
 /**
- * A file a thread loads, which must be JavaScript: next to the compiled engine in `dist/`; when
- * the engine runs from source (tests), the one `npm run build:node` put in `dist/`.
+ * A file a thread loads, which must be JavaScript: in a bundle (the CLI's in `dist/cli/`), the
+ * bundled entry beside it; next to the compiled engine in `dist/`; when the engine runs from
+ * source (tests), the one `npm run build:node` put in `dist/`.
  */
-function compiledFile(fromRoot: string): string {
-  const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+function compiledFile(fromRoot: string, bundledName: string): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const bundled = join(here, bundledName);
+  if (existsSync(bundled)) return bundled;
+  const root = resolve(here, '../..');
   const besideEngine = resolve(root, fromRoot);
   if (existsSync(besideEngine)) return besideEngine;
   return resolve(root, 'dist', fromRoot);

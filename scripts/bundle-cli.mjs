@@ -1,0 +1,63 @@
+/**
+ * The second half of `npm run build:node`: the compiled CLI (dist/electron/cli/main.js) and the
+ * entries of the threads it starts, bundled into dist/cli/, so that starting a command reads a
+ * few files instead of resolving and linking some 300 modules (most of a run's start-up time):
+ *
+ *   dist/cli/threadline.js        the CLI (bin/threadline.js runs it); each command's modules in
+ *                                 chunks beside it, loaded when that command runs
+ *   dist/cli/pool-worker.js       the pool worker (dist/workers/entry.js), its kinds' handlers in
+ *                                 chunks loaded on a kind's first task in a thread
+ *   dist/cli/pool-worker.cjs      what piscina loads: dist/workers/entry.cjs, which import()s the above
+ *   dist/cli/job-reader.js        the job reader thread
+ *   dist/cli/store-checkpoint.js  the store's checkpoint thread
+ *
+ * The threads' entries have the names electron-vite gives them in the desktop bundle (out/main/),
+ * and the engine looks for them beside itself (electron/engine/paths.ts). The bundles are built
+ * from dist/, not from the sources, so they hold exactly what tsc compiled; bin/threadline.js runs
+ * the compiled modules instead when dist/ was compiled again after the bundles were made.
+ */
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const out = join(dist, 'cli');
+
+/**
+ * Left in node_modules: native code or threads started from a file (better-sqlite3, piscina), and
+ * what only `--redis` and `threadline worker` load, which reads files of its own at run time
+ * (bullmq's Lua scripts) or has optional native parts.
+ */
+const EXTERNAL = ['piscina', 'better-sqlite3', 'bullmq', 'ioredis'];
+
+/** Each bundle on its own, so that a thread reads one file and no chunk of another's. */
+const BUNDLES = [
+  { name: 'threadline', from: 'electron/cli/main.js', chunks: 'cli' },
+  { name: 'pool-worker', from: 'workers/entry.js', chunks: 'worker' },
+  { name: 'job-reader', from: 'electron/engine/job-reader-thread.js', chunks: 'reader' },
+  { name: 'store-checkpoint', from: 'electron/engine/store-checkpoint-thread.js', chunks: 'checkpoint' },
+];
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+for (const { name, from, chunks } of BUNDLES) {
+  const bundle = await rolldown({
+    input: { [name]: join(dist, from) },
+    platform: 'node',
+    external: EXTERNAL,
+    // jsonc-parser's "main" is a UMD build whose require()s a bundler cannot follow; its "module" is ES.
+    resolve: { mainFields: ['module', 'main'] },
+    onLog(level, log, handler) {
+      // A build that would bundle something wrong must fail, not warn.
+      if (level === 'warn') handler('error', log);
+      else handler(level, log);
+    },
+  });
+  await bundle.write({ dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: `${chunks}-[name]-[hash].js` });
+  await bundle.close();
+}
+copyFileSync(join(dist, 'workers/entry.cjs'), join(out, 'pool-worker.cjs'));
+// Written last: bin/threadline.js trusts the bundles only when this is newer than tsc's last build.
+writeFileSync(join(out, 'built'), `${new Date().toISOString()}\n`);
