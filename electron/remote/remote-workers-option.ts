@@ -1,8 +1,8 @@
 import { CliError } from '../cli/cli-error.js';
 import { defaultPool, type EngineOptions } from '../engine/engine-options.js';
-import { checkReachable, parseRedisUrl } from './redis-url.js';
-import { RemoteExecutor } from './remote-executor.js';
 import { SyncExecutors, type ExecutorMaker } from './sync-executors.js';
+
+// Redis and BullMQ (some 300 modules) load only when --redis is given: a run without it does not wait for them.
 
 export interface RemoteWorkersChoice {
   /** `--redis URL`: the queue the `threadline worker`s take tasks from. */
@@ -21,6 +21,7 @@ export async function withRemoteWorkers(options: EngineOptions, choice: RemoteWo
     if (choice.workers === 0) throw new CliError('--workers 0 needs --redis: with no local pool, sync tasks run only on remote workers');
     return options;
   }
+  const [{ checkReachable, parseRedisUrl }, { RemoteExecutor }] = await Promise.all([import('./redis-url.js'), import('./remote-executor.js')]);
   const target = parseRedisUrl(choice.redis);
   await checkReachable(target);
   const alone = choice.workers === 0;
