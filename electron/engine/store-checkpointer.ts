@@ -13,7 +13,8 @@ const CLOSE_TIMEOUT_MS = 5000;
  * connection stops checkpointing; if the thread cannot start or dies, it takes over again.
  */
 export class StoreCheckpointer {
-  private readonly thread: Worker | null = null;
+  private thread: Worker | null = null;
+  private readonly starting: NodeJS.Timeout | null = null;
   private exited: Promise<void> = Promise.resolve();
   /** Why the thread is not checkpointing, if it is not. */
   failure: Error | null = null;
@@ -26,14 +27,25 @@ export class StoreCheckpointer {
   ) {
     // No thread: the main connection checkpoints, as SQLite does by default.
     if (options.threadFile === null) return;
-    const data: CheckpointThreadData = { file: store.file, intervalMs: options.intervalMs };
+    const { threadFile, intervalMs } = options;
+    // The thread starts when its first checkpoint would be due, not with the engine: a short run
+    // (a CLI job of a few tasks) never pays for a thread, and does not share the cores with one
+    // while its pool starts. Until then the main connection checkpoints, as SQLite does by default.
+    this.starting = setTimeout(() => this.start(threadFile, intervalMs), intervalMs);
+    this.starting.unref();
+  }
+
+  private start(threadFile: string, intervalMs: number): void {
+    if (!this.store.db.open) return;
+    const data: CheckpointThreadData = { file: this.store.file, intervalMs };
+    let thread: Worker;
     try {
-      this.thread = new Worker(options.threadFile, { workerData: data });
+      thread = new Worker(threadFile, { workerData: data });
     } catch (error) {
       this.failure = error as Error;
       return;
     }
-    const thread = this.thread;
+    this.thread = thread;
     thread.unref();
     thread.on('message', (event: CheckpointEvent) => this.onEvent(event));
     thread.on('error', (error) => {
@@ -63,6 +75,7 @@ export class StoreCheckpointer {
 
   /** A last full checkpoint, then the thread ends; the main connection checkpoints from then on. */
   async close(): Promise<void> {
+    if (this.starting) clearTimeout(this.starting);
     if (!this.thread) return;
     const request: CheckpointRequest = { type: 'close' };
     this.thread.postMessage(request);
