@@ -1,3 +1,6 @@
+import { cpus } from 'node:os';
+import type { JobSpec } from '../../contract/job-spec.js';
+import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord, TaskLogLine } from '../../contract/records.js';
 import { Engine } from '../engine/engine.js';
 import { describeIssues, loadJobFile } from '../engine/job-file.js';
@@ -57,7 +60,13 @@ export async function runJobFile(file: string, options: EngineRunOptions, io: Ou
       return [submitted.job];
     });
   }
-  return drive(options, io, async (engine) => [await engine.submitJob(loaded.spec, loaded.baseDir)]);
+  // A pool thread takes tens of milliseconds of a core to start: no more than the job can keep busy.
+  const workers = options.workers ?? Math.max(1, Math.min(cpus().length, poolTasksOf(loaded.spec)));
+  return drive({ ...options, workers }, io, async (engine) => [await engine.submitJob(loaded.spec, loaded.baseDir)]);
+}
+
+function poolTasksOf(spec: JobSpec): number {
+  return spec.tasks.filter((task) => findKind(task.kind)?.executor === 'pool').length;
 }
 
 /** `threadline resume [jobId...]`: runs the unfinished tasks of interrupted jobs (those named, or all) to the end. */
