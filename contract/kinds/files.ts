@@ -21,7 +21,7 @@ export const fileHash = defineKind({
   name: 'file.hash',
   executor: 'pool',
   summary: 'Hashes files (paths or globs) in chunks; can write a manifest that sha256sum -c (or its sibling) checks.',
-  input: z.object({
+  input: () => z.object({
     paths: pathListSchema,
     algorithm: z.enum(HASH_ALGORITHMS).default('sha256'),
     /** A checksum file in the format of `sha256sum` (or `sha1sum`, `sha512sum`, `md5sum`). */
@@ -51,7 +51,7 @@ export const fileCompress = defineKind({
   name: 'file.compress',
   executor: 'pool',
   summary: 'Compresses files to <name>.gz or <name>.br, streaming; never overwrites unless asked.',
-  input: z.object({
+  input: () => z.object({
     ...compressionFields,
     format: z.enum(COMPRESSION_FORMATS).default('gzip'),
     /** gzip: 0-9 (default 6); brotli: 0-11 (default 6). */
@@ -68,7 +68,7 @@ export const fileDecompress = defineKind({
   name: 'file.decompress',
   executor: 'pool',
   summary: 'Decompresses .gz or .br files to the name without the extension, streaming.',
-  input: z.object({
+  input: () => z.object({
     ...compressionFields,
     /** Default: from each file's extension (.gz or .br). */
     format: z.enum(COMPRESSION_FORMATS).optional(),
@@ -84,7 +84,7 @@ export const fileGrep = defineKind({
   name: 'file.grep',
   executor: 'pool',
   summary: 'Searches files line by line for a regular expression; binary files are skipped and counted.',
-  input: z.object({
+  input: () => z.object({
     paths: pathListSchema,
     pattern: z.string().min(1, 'expected a regular expression').refine((p) => compiles(p), 'not a valid regular expression'),
     /** JavaScript RegExp flags: i, m, s, u, v. */
@@ -99,7 +99,7 @@ export const fileStats = defineKind({
   name: 'file.stats',
   executor: 'pool',
   summary: 'Counts lines, words and bytes per file and in total, as wc does.',
-  input: z.object({ paths: pathListSchema }),
+  input: () => z.object({ paths: pathListSchema }),
   resolvePaths: (input, resolve) => ({ ...input, paths: resolvePathList(input.paths, resolve) }),
 });
 

@@ -16,7 +16,7 @@ export const httpFetch = defineKind({
   name: 'http.fetch',
   executor: 'loop',
   summary: 'Fetches a URL on the event loop; the body goes to a file or into the result. Fails on a non-2xx status.',
-  input: z.object({
+  input: () => z.object({
     url: z.string().refine(isHttpUrl, 'expected an http:// or https:// URL'),
     method: z.enum(HTTP_METHODS).default('GET'),
     headers: z.record(z.string(), z.string()).optional(),

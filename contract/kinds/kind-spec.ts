@@ -24,9 +24,25 @@ export interface KindSpec<Schema extends z.ZodObject = z.ZodObject, Name extends
   resolvePaths?: (input: z.infer<Schema>, resolve: PathResolver) => z.infer<Schema>;
 }
 
-/** Keeps the kind's name and executor as literal types, so handler maps can be checked against the kinds. */
+/** What a kind's module declares: a `KindSpec` whose input schema is made by a function. */
+export type KindDefinition<Schema extends z.ZodObject, Name extends string, Executor extends KindExecutor> = Omit<KindSpec<Schema, Name, Executor>, 'input'> & {
+  input: () => Schema;
+};
+
+/**
+ * Keeps the kind's name and executor as literal types, so handler maps can be checked against the
+ * kinds. The input schema is built the first time it is read: building every kind's schema costs
+ * a command's start more than reading the job file that uses one or two of them.
+ */
 export function defineKind<const Name extends string, const Executor extends KindExecutor, Schema extends z.ZodObject>(
-  spec: KindSpec<Schema, Name, Executor>,
+  definition: KindDefinition<Schema, Name, Executor>,
 ): KindSpec<Schema, Name, Executor> {
-  return spec;
+  const { input: makeInput, ...rest } = definition;
+  let input: Schema | undefined;
+  return {
+    ...rest,
+    get input() {
+      return (input ??= makeInput());
+    },
+  };
 }

@@ -5,7 +5,7 @@ export const script = defineKind({
   name: 'script',
   executor: 'pool',
   summary: 'Calls a function exported by your own module on the pool: fn(args, ctx), with ctx.call for async services.',
-  input: z.object({
+  input: () => z.object({
     /** A JavaScript module (.js, .mjs or .cjs). */
     module: z.string().min(1, 'expected the path of a JavaScript module'),
     export: z.string().min(1).default('default'),

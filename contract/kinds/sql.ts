@@ -16,7 +16,7 @@ export const sqlQuery = defineKind({
   name: 'sql.query',
   executor: 'pool',
   summary: 'Runs one read-only SQLite query and streams its rows to a CSV, JSON Lines or JSON file.',
-  input: z.object({
+  input: () => z.object({
     db: filePath,
     sql: sqlText,
     params: z.union([z.array(sqlValue), z.record(z.string(), sqlValue)]).optional(),
@@ -39,7 +39,7 @@ export const sqlExec = defineKind({
   name: 'sql.exec',
   executor: 'pool',
   summary: 'Runs a SQLite script in one transaction: all of it happens, or none of it.',
-  input: z.object({
+  input: () => z.object({
     db: filePath,
     sql: sqlText,
     /** Open the database read-only: the script may only read (checks, reports). */
@@ -54,7 +54,7 @@ export const csvImport = defineKind({
   name: 'csv.import',
   executor: 'pool',
   summary: 'Imports a CSV file with a header row into a SQLite table, in one transaction.',
-  input: z.object({
+  input: () => z.object({
     file: filePath,
     /** Created when missing. */
     db: filePath,
