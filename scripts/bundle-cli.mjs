@@ -15,15 +15,31 @@
  * and the engine looks for them beside itself (electron/engine/paths.ts). The bundles are built
  * from dist/, not from the sources, so they hold exactly what tsc compiled; bin/threadline.js runs
  * the compiled modules instead when dist/ was compiled again after the bundles were made.
+ *
+ * `--out DIR` writes them elsewhere (the tests check a bundle away from dist/).
  */
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { rolldown } from 'rolldown';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
-const out = join(dist, 'cli');
+
+function fail(message) {
+  process.stderr.write(`bundle-cli: ${message}\n`);
+  process.exit(2);
+}
+
+let out = join(dist, 'cli');
+try {
+  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  if (values.out !== undefined) out = resolve(values.out);
+} catch (error) {
+  fail(`${error.message} (usage: node scripts/bundle-cli.mjs [--out DIR])`);
+}
+if (!existsSync(join(dist, 'electron/cli/main.js'))) fail('dist/ holds no compiled CLI: run "tsc -b tsconfig.node.json" first');
 
 /**
  * Left in node_modules: native code or threads started from a file (better-sqlite3, piscina), and
@@ -40,6 +56,8 @@ const BUNDLES = [
   { name: 'store-checkpoint', from: 'electron/engine/store-checkpoint-thread.js', chunks: 'checkpoint' },
 ];
 
+// What a build left is replaced whole (no stale chunk stays); any other folder is left alone.
+if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, 'built'))) fail(`${out} is not empty and holds no bundle of an earlier build`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 for (const { name, from, chunks } of BUNDLES) {

@@ -1,0 +1,96 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/engine-fixture.js';
+import { assertBuilt, BIN, expectNoStack, ROOT } from './bin.js';
+
+beforeAll(assertBuilt);
+
+const BUNDLE_SCRIPT = join(ROOT, 'scripts', 'bundle-cli.mjs');
+
+/** A folder outside the project where ES modules load and packages resolve from the project's node_modules. */
+function foreignHome(): string {
+  const home = tempDir();
+  writeFileSync(join(home, 'package.json'), '{ "type": "module" }\n');
+  symlinkSync(join(ROOT, 'node_modules'), join(home, 'node_modules'));
+  return home;
+}
+
+describe('the bundled CLI (scripts/bundle-cli.mjs)', () => {
+  it('runs a job from a folder of its own, its pool threads on the bundled worker entry and handlers', () => {
+    const home = foreignHome();
+    // Two folders down, so no dist/workers/ is where the engine would look for a compiled entry:
+    // without the bundled one beside it, the run would fail with BUILD_MISSING.
+    const out = join(home, 'a', 'b', 'cli');
+    const built = spawnSync(process.execPath, [BUNDLE_SCRIPT, '--out', out], { encoding: 'utf8' });
+    expect(built.stderr).toBe('');
+    expect(built.status).toBe(0);
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['threadline.js', 'pool-worker.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js', 'built']));
+
+    // A script task reports the stack it was called from: the handler that called it, in a pool thread.
+    const where = join(home, 'where.mjs');
+    writeFileSync(where, "export default () => new Error('where').stack;\n");
+    const job = join(home, 'job.json');
+    writeFileSync(job, JSON.stringify({ name: 'bundled', tasks: [{ id: 'echo', kind: 'demo.echo', value: 7 }, { id: 'where', kind: 'script', module: where }] }));
+    const entry = 'const { main } = await import(process.argv[1]); process.exitCode = await main(process.argv.slice(2));';
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', entry, join(out, 'threadline.js'), 'run', job, '--json', '--data-dir', join(home, 'data')], {
+      cwd: home,
+      encoding: 'utf8',
+    });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const { tasks } = JSON.parse(run.stdout) as { tasks: Array<{ id: string; state: string; result: unknown }> };
+    expect(tasks.map((task) => [task.id, task.state])).toEqual([['echo', 'succeeded'], ['where', 'succeeded']]);
+    expect(tasks[0]!.result).toBe(7);
+    const stack = String(tasks[1]!.result);
+    expect(stack).toContain(`${out}/worker-script-`);
+    expect(stack).not.toContain('/dist/workers/');
+  });
+
+  it('refuses an unknown option and a folder that holds something else, in one line each', () => {
+    const unknown = spawnSync(process.execPath, [BUNDLE_SCRIPT, '--outdir', tempDir()], { encoding: 'utf8' });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/^bundle-cli: Unknown option '--outdir' \(usage: node scripts\/bundle-cli\.mjs \[--out DIR\]\)\n$/);
+
+    const taken = tempDir();
+    writeFileSync(join(taken, 'notes.txt'), 'mine');
+    const refused = spawnSync(process.execPath, [BUNDLE_SCRIPT, '--out', taken], { encoding: 'utf8' });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toBe(`bundle-cli: ${taken} is not empty and holds no bundle of an earlier build\n`);
+    expect(readdirSync(taken)).toEqual(['notes.txt']);
+  });
+});
+
+describe('bin/threadline.js', () => {
+  it('runs the bundle made after the last compile, else the compiled modules, else says how to build', () => {
+    const home = tempDir();
+    writeFileSync(join(home, 'package.json'), '{ "type": "module" }\n');
+    mkdirSync(join(home, 'bin'));
+    copyFileSync(BIN, join(home, 'bin', 'threadline.js'));
+    const entry = (path: string, name: string) => {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, `export async function main(argv) { process.stdout.write(${JSON.stringify(name)} + ' ' + argv.join(' ')); return 3; }\n`);
+    };
+    entry(join(home, 'dist', 'cli', 'threadline.js'), 'bundle');
+    entry(join(home, 'dist', 'electron', 'cli', 'main.js'), 'compiled');
+    const stamp = (path: string, seconds: number) => {
+      writeFileSync(path, '');
+      utimesSync(path, seconds, seconds);
+    };
+    const run = () => spawnSync(process.execPath, [join(home, 'bin', 'threadline.js'), 'jobs', '--json'], { encoding: 'utf8' });
+
+    const unbuilt = run();
+    expect(unbuilt.status).toBe(2);
+    expect(unbuilt.stderr).toBe('threadline: the CLI is not built yet; run "npm install" (or "npm run build:node") in the project folder\n');
+    expectNoStack(unbuilt.stderr);
+
+    stamp(join(home, 'dist', '.tsbuildinfo.node'), 1_000);
+    expect(run()).toMatchObject({ status: 3, stdout: 'compiled jobs --json' });
+    stamp(join(home, 'dist', 'cli', 'built'), 2_000);
+    expect(run()).toMatchObject({ status: 3, stdout: 'bundle jobs --json' });
+    // Compiled again after the bundle was made (a bare tsc -b): the bundle is out of date.
+    stamp(join(home, 'dist', '.tsbuildinfo.node'), 3_000);
+    expect(run()).toMatchObject({ status: 3, stdout: 'compiled jobs --json' });
+  });
+});
