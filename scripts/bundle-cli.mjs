@@ -5,9 +5,10 @@
  *
  *   dist/cli/threadline.js        the CLI (bin/threadline.js runs it); each command's modules in
  *                                 chunks beside it, loaded when that command runs
- *   dist/cli/pool-worker.js       the pool worker (dist/workers/entry.js), its kinds' handlers in
- *                                 chunks loaded on a kind's first task in a thread
- *   dist/cli/pool-worker.cjs      what piscina loads: dist/workers/entry.cjs, which import()s the above
+ *   dist/cli/pool-worker.cjs      the pool worker (dist/workers/entry.js) as CommonJS, which piscina
+ *                                 require()s: a thread starts without an ES module loader (and
+ *                                 never require()s an ES module, see workers/entry.cts); its kinds'
+ *                                 handlers in chunks loaded on a kind's first task in a thread
  *   dist/cli/job-reader.js        the job reader thread
  *   dist/cli/store-checkpoint.js  the store's checkpoint thread
  *
@@ -18,7 +19,7 @@
  *
  * `--out DIR` writes them elsewhere (the tests check a bundle away from dist/).
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -50,17 +51,17 @@ const EXTERNAL = ['piscina', 'better-sqlite3', 'bullmq', 'ioredis'];
 
 /** Each bundle on its own, so that a thread reads one file and no chunk of another's. */
 const BUNDLES = [
-  { name: 'threadline', from: 'electron/cli/main.js', chunks: 'cli' },
-  { name: 'pool-worker', from: 'workers/entry.js', chunks: 'worker' },
-  { name: 'job-reader', from: 'electron/engine/job-reader-thread.js', chunks: 'reader' },
-  { name: 'store-checkpoint', from: 'electron/engine/store-checkpoint-thread.js', chunks: 'checkpoint' },
+  { name: 'threadline', from: 'electron/cli/main.js', chunks: 'cli', format: 'esm' },
+  { name: 'pool-worker', from: 'workers/entry.js', chunks: 'worker', format: 'cjs' },
+  { name: 'job-reader', from: 'electron/engine/job-reader-thread.js', chunks: 'reader', format: 'esm' },
+  { name: 'store-checkpoint', from: 'electron/engine/store-checkpoint-thread.js', chunks: 'checkpoint', format: 'esm' },
 ];
 
 // What a build left is replaced whole (no stale chunk stays); any other folder is left alone.
 if (existsSync(out) && readdirSync(out).length > 0 && !existsSync(join(out, 'built'))) fail(`${out} is not empty and holds no bundle of an earlier build`);
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-for (const { name, from, chunks } of BUNDLES) {
+for (const { name, from, chunks, format } of BUNDLES) {
   const bundle = await rolldown({
     input: { [name]: join(dist, from) },
     platform: 'node',
@@ -73,9 +74,10 @@ for (const { name, from, chunks } of BUNDLES) {
       else handler(level, log);
     },
   });
-  await bundle.write({ dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: `${chunks}-[name]-[hash].js` });
+  // The package is "type": "module": CommonJS files must say so by their extension.
+  const extension = format === 'cjs' ? 'cjs' : 'js';
+  await bundle.write({ dir: out, format, entryFileNames: `[name].${extension}`, chunkFileNames: `${chunks}-[name]-[hash].${extension}` });
   await bundle.close();
 }
-copyFileSync(join(dist, 'workers/entry.cjs'), join(out, 'pool-worker.cjs'));
 // Written last: bin/threadline.js trusts the bundles only when this is newer than tsc's last build.
 writeFileSync(join(out, 'built'), `${new Date().toISOString()}\n`);

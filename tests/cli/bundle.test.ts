@@ -26,7 +26,7 @@ describe('the bundled CLI (scripts/bundle-cli.mjs)', () => {
     const built = spawnSync(process.execPath, [BUNDLE_SCRIPT, '--out', out], { encoding: 'utf8' });
     expect(built.stderr).toBe('');
     expect(built.status).toBe(0);
-    expect(readdirSync(out)).toEqual(expect.arrayContaining(['threadline.js', 'pool-worker.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js', 'built']));
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['threadline.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js', 'built']));
 
     // A script task reports the stack it was called from: the handler that called it, in a pool thread.
     const where = join(home, 'where.mjs');
