@@ -23,7 +23,7 @@ function dataDirOption(command: Command): Command {
 
 function engineOptions(command: Command): Command {
   return dataDirOption(command)
-    .option('--workers <n>', 'threads in the worker pool (default: one per CPU core; 0 with --redis: none, every sync task runs on a remote worker)', nonNegativeInt('--workers'))
+    .option('--workers <n>', 'threads in the worker pool (default: one per CPU core, and for run no more than the job has sync tasks; 0 with --redis: none, every sync task runs on a remote worker)', nonNegativeInt('--workers'))
     .option('--redis <url>', 'also run sync tasks on the "threadline worker"s of this Redis: redis://[user:password@]host[:port][/db], or rediss://')
     .option('--grace <ms>', 'how long a cancelled task may take to stop before its thread is ended', nonNegativeInt('--grace'), 2000)
     .option('--loop-concurrency <n>', 'async tasks (http.fetch, demo.sleep) of jobs without a concurrency of their own running at once', positiveInt('--loop-concurrency'), 64)
