@@ -5,8 +5,8 @@
  * and bumps the signal; the worker then takes the reply with `receiveMessageOnPort`, which reads
  * a channel synchronously, without the event loop this thread is not running.
  */
-import { BroadcastChannel, receiveMessageOnPort, threadId, type MessagePort } from 'node:worker_threads';
-import { workerData } from 'piscina';
+// Node's workerData is piscina's (see entry.ts).
+import { BroadcastChannel, receiveMessageOnPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { CallReply, PoolWorkerData, WorkerEvent } from '../shared/pool-protocol.js';
 import { callReplyChannel } from '../shared/pool-protocol.js';
 import { TaskCancelledError, TaskInputError } from '../shared/task-errors.js';

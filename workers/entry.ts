@@ -4,8 +4,9 @@
  */
 import { readlinkSync } from 'node:fs';
 import { getHeapStatistics } from 'node:v8';
-import { BroadcastChannel, threadId } from 'node:worker_threads';
-import { workerData } from 'piscina';
+// piscina gives a thread its workerData as Node's own: taken from piscina, it would load the
+// whole pool's code into every thread.
+import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
 import { poolHandler } from './handlers/index.js';
 import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from '../shared/pool-protocol.js';
 import { preciseNow, TaskStage } from '../shared/pool-protocol.js';
