@@ -3,6 +3,7 @@ import type { JobSpec } from '../../contract/job-spec.js';
 import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord, TaskLogLine } from '../../contract/records.js';
 import { Engine } from '../engine/engine.js';
+import { DEFAULTS } from '../engine/engine-options.js';
 import { describeIssues, loadJobFile } from '../engine/job-file.js';
 import { CliError } from './cli-error.js';
 import type { NodeApiClient } from '../serve/node-api-client.js';
@@ -87,7 +88,15 @@ export async function resumeJobs(jobIds: string[], options: EngineRunOptions, io
 
 /** Runs jobs on an engine of this process, to the end or to a stop by a signal. */
 export async function drive(options: EngineRunOptions, io: Output, start: (engine: Engine, log: (line: string) => void) => JobRecord[] | Promise<JobRecord[]>): Promise<number> {
-  const engineOptions = { dataDir: dataDirOf(options), poolSize: options.workers || undefined, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget };
+  const engineOptions = {
+    dataDir: dataDirOf(options),
+    poolSize: options.workers || undefined,
+    cancelGraceMs: options.grace,
+    loopConcurrency: options.loopConcurrency,
+    crashBudget: options.crashBudget,
+    // A run that ends within its first checkpoint interval never starts the checkpoint thread.
+    checkpointThreadDelayMs: DEFAULTS.checkpointIntervalMs,
+  };
   const engine = new Engine(await withRemoteWorkers(engineOptions, options));
   const { feed, detach } = engineFeed(engine);
   const reporter = attachReporter(feed, options, io);

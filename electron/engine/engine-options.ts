@@ -44,6 +44,11 @@ export interface EngineOptions {
   checkpointFile?: string | null;
   /** How often that thread folds the store's write-ahead log into the file. */
   checkpointIntervalMs?: number;
+  /**
+   * How long after the engine that thread starts (default 0: with the engine). A short run (a
+   * CLI job of a few tasks) that ends first never starts it; the main connection checkpoints meanwhile.
+   */
+  checkpointThreadDelayMs?: number;
   /** Async services pool tasks reach with `ctx.call(name, ...args)`, besides `fetch` and `sleep`. */
   services?: CallServiceMap;
   /** Conditions the host found before the engine started (an unreachable Redis), shown as long as it runs. */

@@ -46,6 +46,7 @@ export class Engine extends EventEmitter<EngineEvents> {
     this.checkpointer = new StoreCheckpointer(this.store, {
       threadFile: checkpointFile,
       intervalMs: options.checkpointIntervalMs ?? DEFAULTS.checkpointIntervalMs,
+      startAfterMs: options.checkpointThreadDelayMs ?? 0,
     });
     this.parts = assembleParts(this.store, options, { events: this, closing: () => this.closing, assertOpen: () => this.assertOpen() });
     this.parts.telemetry.start();

@@ -23,15 +23,18 @@ export class StoreCheckpointer {
 
   constructor(
     private readonly store: JobStore,
-    options: { threadFile: string | null; intervalMs: number },
+    options: { threadFile: string | null; intervalMs: number; startAfterMs?: number },
   ) {
     // No thread: the main connection checkpoints, as SQLite does by default.
     if (options.threadFile === null) return;
-    const { threadFile, intervalMs } = options;
-    // The thread starts when its first checkpoint would be due, not with the engine: a short run
-    // (a CLI job of a few tasks) never pays for a thread, and does not share the cores with one
-    // while its pool starts. Until then the main connection checkpoints, as SQLite does by default.
-    this.starting = setTimeout(() => this.start(threadFile, intervalMs), intervalMs);
+    const { threadFile, intervalMs, startAfterMs = 0 } = options;
+    if (startAfterMs <= 0) {
+      this.start(threadFile, intervalMs);
+      return;
+    }
+    // A late start: a short run (a CLI job of a few tasks) never pays for a thread, nor shares the
+    // cores with one while its pool starts. Until then the main connection checkpoints.
+    this.starting = setTimeout(() => this.start(threadFile, intervalMs), startAfterMs);
     this.starting.unref();
   }
 
