@@ -11,6 +11,11 @@ export interface PoolWorkerData {
   cancelFlags: SharedArrayBuffer;
   /** One Int32 per task slot: the worker's progress through it (see `TaskStage`). */
   taskStages: SharedArrayBuffer;
+  /**
+   * One Int32 per task slot: how many log lines its task has posted on the channel. The engine
+   * ends a task only once that many have arrived (the outcome travels apart from them).
+   */
+  logCounts: SharedArrayBuffer;
   /** The BroadcastChannel the engine listens on. */
   channel: string;
   /** One Int32 per task slot, bumped by the engine when it has posted a reply to a `ctx.call`. */

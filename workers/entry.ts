@@ -21,6 +21,7 @@ channel.unref();
 const deps: TaskContextDeps = {
   cancelFlags: new Int32Array(data.cancelFlags),
   taskStages: new Int32Array(data.taskStages),
+  logCounts: new Int32Array(data.logCounts),
   post: (event: WorkerEvent) => channel.postMessage(event),
 };
 let lastHeapAt = 0;

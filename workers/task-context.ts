@@ -27,11 +27,14 @@ export interface TaskContext {
 export interface TaskContextDeps {
   cancelFlags: Int32Array;
   taskStages: Int32Array;
+  /** Per slot: log lines posted, read by the engine before it ends the task. */
+  logCounts: Int32Array;
   post(event: WorkerEvent): void;
 }
 
 export class WorkerTaskContext implements TaskContext {
   private readonly progressThrottle = new ProgressThrottle();
+  private logsPosted = 0;
 
   constructor(
     private readonly deps: TaskContextDeps,
@@ -55,6 +58,8 @@ export class WorkerTaskContext implements TaskContext {
 
   log(message: string, level: TaskLogLine['level'] = 'info'): void {
     this.deps.post({ type: 'log', key: this.key, level, message: String(message), at: Date.now() });
+    // Counted once posted (a level that cannot be sent throws above and posts nothing).
+    Atomics.store(this.deps.logCounts, this.slot, ++this.logsPosted);
   }
 
   call(name: string, ...args: unknown[]): unknown {

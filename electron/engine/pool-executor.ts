@@ -13,6 +13,7 @@ import { CallServer, type CallServiceMap } from './call-services.js';
 import { MemoryWatch, type MemoryLimits } from './memory-watch.js';
 import type { TaskError } from '../../contract/records.js';
 import { ThreadBusyMeter } from './thread-busy.js';
+import { LogArrivals } from './log-arrivals.js';
 
 export interface PoolOptions {
   /** The built worker file piscina loads (`workers/entry.cjs`). */
@@ -29,6 +30,8 @@ export interface PoolOptions {
 interface Batch {
   tasks: Task[];
   abort: AbortController;
+  /** The task slot of each task, in order. */
+  slots: number[];
   /** Set once a thread has taken the batch. */
   worker: string | null;
   threadId: number | null;
@@ -38,7 +41,11 @@ interface Batch {
 /** Batches queued in piscina per thread, so a thread never waits for the next batch. */
 const PIPELINE_DEPTH = 2;
 const MAX_BATCH = 64;
-
+/**
+ * Longest a task's end waits for log lines it posted that have not arrived. They come within a
+ * few turns of the event loop; this bounds the wait only for a line lost some other way.
+ */
+const LOG_LINES_WAIT_MS = 2000;
 
 /**
  * Runs sync kinds on a piscina pool. Tasks a kind has shown to be tiny travel in batches, so
@@ -61,6 +68,7 @@ export class PoolExecutor implements Executor {
   private readonly memoryVerdicts = new Map<Task, TaskError>();
   readonly memory: MemoryWatch<Task>;
   private readonly busy = new ThreadBusyMeter();
+  private readonly logArrivals: LogArrivals;
   private inFlight = 0;
   private batches = 0;
   private closed = false;
@@ -71,6 +79,7 @@ export class PoolExecutor implements Executor {
   ) {
     this.size = Math.max(1, options.size ?? cpus().length);
     this.slots = new TaskSlots(this.size * PIPELINE_DEPTH * MAX_BATCH + 64);
+    this.logArrivals = new LogArrivals(this.slots.size, LOG_LINES_WAIT_MS);
     const channel = `threadline:${process.pid}:${newJobId()}`;
     this.channel = new BroadcastChannel(channel);
     this.channel.onmessage = (event) => this.onWorkerEvent((event as { data: WorkerEvent }).data);
@@ -79,6 +88,7 @@ export class PoolExecutor implements Executor {
     const workerData: PoolWorkerData = {
       cancelFlags: this.slots.cancelFlagsBuffer,
       taskStages: this.slots.taskStagesBuffer,
+      logCounts: this.logArrivals.postedBuffer,
       channel,
       callSignals: this.calls.signalsBuffer,
       callReplies: this.calls.replyChannelPrefix,
@@ -125,10 +135,12 @@ export class PoolExecutor implements Executor {
 
   private dispatch(tasks: Task[]): void {
     this.listener.beginning(tasks);
-    const batch: Batch = { tasks, abort: new AbortController(), worker: null, threadId: null, done: false };
+    const batch: Batch = { tasks, slots: [], abort: new AbortController(), worker: null, threadId: null, done: false };
     const request: BatchRequest = {
       tasks: tasks.map((task) => {
         const slot = this.slots.acquire();
+        batch.slots.push(slot);
+        this.logArrivals.reset(slot);
         this.slotOf.set(task, slot);
         this.batchOf.set(task, batch);
         this.byKey.set(task.key, task);
@@ -172,7 +184,10 @@ export class PoolExecutor implements Executor {
       const task = this.byKey.get(event.key);
       const level = event.level === 'warn' || event.level === 'error' ? event.level : 'info';
       const at = typeof event.at === 'number' && Number.isFinite(event.at) ? event.at : Date.now();
-      if (task) this.listener.log({ taskKey: task.key, at, level, message: printable(event.message) });
+      if (!task) return;
+      this.listener.log({ taskKey: task.key, at, level, message: printable(event.message) });
+      const slot = this.slotOf.get(task);
+      if (slot !== undefined) this.logArrivals.arrivedOne(slot);
     } else if (event.type === 'call') {
       // Only the running task in that slot may call (its thread waits on the slot's signal). A
       // call that crossed its task's stop on the way is not started: the task no longer waits for it.
@@ -198,14 +213,35 @@ export class PoolExecutor implements Executor {
     const first = result.outcomes[0];
     const last = result.outcomes.at(-1);
     this.busy.finished(batch, result.threadId, first?.startedAt ?? null, last?.finishedAt ?? Date.now());
-    result.outcomes.forEach((outcome, index) => {
-      const task = batch.tasks[index]!;
-      this.release(task);
-      this.timings.record(task.kind, outcome.finishedAt - outcome.startedAt);
-      const times = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker };
-      if (outcome.ok) this.listener.finished(task, { type: 'succeeded', result: outcome.result, ...times });
-      else if (outcome.cancelled) this.listener.finished(task, { type: 'stopped', ...times });
-      else this.listener.finished(task, { type: 'failed', error: outcome.error, ...times });
+    for (const [index, outcome] of result.outcomes.entries()) this.timings.record(batch.tasks[index]!.kind, outcome.finishedAt - outcome.startedAt);
+    // The thread is free for its next batch from here; the tasks end once their lines are in.
+    this.afterLogLines(batch, () =>
+      result.outcomes.forEach((outcome, index) => {
+        const task = batch.tasks[index]!;
+        this.release(task);
+        const times = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker };
+        if (outcome.ok) this.listener.finished(task, { type: 'succeeded', result: outcome.result, ...times });
+        else if (outcome.cancelled) this.listener.finished(task, { type: 'stopped', ...times });
+        else this.listener.finished(task, { type: 'failed', error: outcome.error, ...times });
+      }),
+    );
+  }
+
+  /**
+   * Runs `end` once every log line `tasks` posted has reached the engine (see `LogArrivals`), so
+   * that a task is never recorded as ended while lines it wrote are still on their way. When the
+   * wait runs out, each short task gets a warning line saying how many never came.
+   */
+  private afterLogLines(batch: Batch, end: () => void): void {
+    this.logArrivals.whenArrived(batch.slots, (missing) => {
+      const now = Date.now();
+      for (const task of missing.size > 0 ? batch.tasks : []) {
+        const count = missing.get(this.slotOf.get(task)!);
+        if (count === undefined) continue;
+        const message = `${count} log line${count === 1 ? '' : 's'} of this task never reached the engine before its end was recorded, and are lost`;
+        this.listener.log({ taskKey: task.key, at: now, level: 'warn', message });
+      }
+      end();
     });
   }
 
@@ -216,6 +252,11 @@ export class PoolExecutor implements Executor {
     const now = Date.now();
     this.busy.finished(batch, null, null, now);
     const worker = batch.worker ?? 'pool';
+    // Lines a task posted before its thread died are still delivered: they are waited for too.
+    this.afterLogLines(batch, () => this.endLostBatch(batch, thrown, now, worker));
+  }
+
+  private endLostBatch(batch: Batch, thrown: unknown, now: number, worker: string): void {
     for (const task of batch.tasks) {
       const slot = this.slotOf.get(task);
       const stage = slot === undefined ? TaskStage.notStarted : this.slots.stage(slot);
@@ -317,6 +358,7 @@ export class PoolExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.logArrivals.close();
     this.memory.close();
     this.channel.close();
     this.calls.close();

@@ -122,6 +122,7 @@ describe('npm run build', () => {
     const workerData: PoolWorkerData = {
       cancelFlags: new SharedArrayBuffer(slots * 4),
       taskStages: new SharedArrayBuffer(slots * 4),
+      logCounts: new SharedArrayBuffer(slots * 4),
       channel: `threadline-build-test-${process.pid}`,
     } as PoolWorkerData;
     const pool = new Piscina<BatchRequest, BatchResult>({ filename: join(out, 'main/pool-worker.cjs'), minThreads: 1, maxThreads: 1, workerData });
