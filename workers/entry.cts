@@ -11,14 +11,14 @@ import type { BatchRequest, BatchResult } from '../shared/pool-protocol.js';
 
 type RunBatch = (request: BatchRequest) => Promise<BatchResult>;
 
-// Loading starts as soon as piscina requires this file, not on the first task, so that a fresh
-// thread (a replacement after a hard cancel) has its entry ready by the time its task arrives.
-// A failure to load is the first task's error.
-const entry = import(`./${basename(__filename, '.cjs')}.js`) as Promise<{ default: RunBatch }>;
-entry.catch(() => {});
+// The module's task function is a promise of it, which piscina awaits before the thread says it
+// is ready: a thread is ready once its entry has loaded, and the load runs while the thread
+// waits for nothing else. (A ready thread idles blocked in `Atomics.wait`, where a load started
+// but not finished would stand still until its first task came.) That is what lets the pool's
+// spare thread take a task at once. A failure to load is every task's error.
+const runBatch: Promise<RunBatch> = import(`./${basename(__filename, '.cjs')}.js`).then(
+  (module: { default: RunBatch }) => module.default,
+  (error: unknown) => () => Promise.reject(error),
+);
 
-function runBatch(request: BatchRequest): Promise<BatchResult> {
-  return entry.then((module) => module.default(request));
-}
-
-export = runBatch;
+export = { __esModule: true, default: runBatch };

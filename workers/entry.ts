@@ -82,6 +82,8 @@ async function loadHandlers(tasks: readonly TaskEnvelope[]): Promise<void> {
 }
 
 export default async function runBatch(request: BatchRequest): Promise<BatchResult> {
+  // The engine's way of making piscina offer its queue to an idle thread: nothing to run or say.
+  if (request.tasks.length === 0) return { threadId, heapUsed: null, outcomes: [] };
   await loadHandlers(request.tasks);
   // The first task is under way from here on: say so before the engine hears of the start, so a
   // cancel that follows the start message never finds it "not begun".

@@ -14,11 +14,12 @@ import { MemoryWatch, type MemoryLimits } from './memory-watch.js';
 import type { TaskError } from '../../contract/records.js';
 import { ThreadBusyMeter } from './thread-busy.js';
 import { LogArrivals } from './log-arrivals.js';
+import { PoolLanes, SPARE_THREADS } from './pool-lanes.js';
 
 export interface PoolOptions {
   /** The built worker file piscina loads (`workers/entry.cjs`). */
   workerFile: string;
-  /** Threads in the pool; default: one per CPU core. */
+  /** Threads running tasks at once (lanes); default: one per CPU core. One more waits as a spare (see `PoolLanes`). */
   size?: number;
   resourceLimits?: ResourceLimits;
   /** Ceilings on memory outside the heap, per task and for the process (see `MemoryWatch`). */
@@ -46,6 +47,9 @@ const MAX_BATCH = 64;
  * few turns of the event loop; this bounds the wait only for a line lost some other way.
  */
 const LOG_LINES_WAIT_MS = 2000;
+/** Runs nothing: handed to piscina so that it offers its queue to the threads it has (see `offerQueue`). */
+const EMPTY_BATCH: BatchRequest = { tasks: [] };
+const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * Runs sync kinds on a piscina pool. Tasks a kind has shown to be tiny travel in batches, so
@@ -69,6 +73,7 @@ export class PoolExecutor implements Executor {
   readonly memory: MemoryWatch<Task>;
   private readonly busy = new ThreadBusyMeter();
   private readonly logArrivals: LogArrivals;
+  private readonly lanes: PoolLanes;
   private inFlight = 0;
   private batches = 0;
   private closed = false;
@@ -78,6 +83,7 @@ export class PoolExecutor implements Executor {
     private readonly listener: ExecutorListener,
   ) {
     this.size = Math.max(1, options.size ?? cpus().length);
+    this.lanes = new PoolLanes(this.size);
     this.slots = new TaskSlots(this.size * PIPELINE_DEPTH * MAX_BATCH + 64);
     this.logArrivals = new LogArrivals(this.slots.size, LOG_LINES_WAIT_MS);
     const channel = `threadline:${process.pid}:${newJobId()}`;
@@ -95,10 +101,11 @@ export class PoolExecutor implements Executor {
     };
     this.pool = new Piscina({
       filename: options.workerFile,
-      minThreads: this.size,
-      maxThreads: this.size,
+      minThreads: this.size + SPARE_THREADS,
+      maxThreads: this.size + SPARE_THREADS,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      loadBalancer: this.lanes.balance,
       resourceLimits: options.resourceLimits,
       workerData,
       recordTiming: false,
@@ -252,6 +259,7 @@ export class PoolExecutor implements Executor {
     const now = Date.now();
     this.busy.finished(batch, null, null, now);
     const worker = batch.worker ?? 'pool';
+    this.offerQueue();
     // Lines a task posted before its thread died are still delivered: they are waited for too.
     this.afterLogLines(batch, () => this.endLostBatch(batch, thrown, now, worker));
   }
@@ -279,6 +287,17 @@ export class PoolExecutor implements Executor {
         this.listener.finished(task, { type: 'returned' });
       }
     }
+  }
+
+  /**
+   * piscina hands queued work to a thread when one becomes free or ready, not when one is taken
+   * away: after a thread is ended, the batches queued behind it would wait for the replacement to
+   * boot though the spare is idle. A run of an empty batch makes piscina look at its queue now
+   * (it goes to an idle thread at once, and when that is done the queue follows).
+   */
+  private offerQueue(): void {
+    if (this.closed) return;
+    this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
   }
 
   withdraw(task: Task): boolean {
@@ -331,7 +350,7 @@ export class PoolExecutor implements Executor {
 
   /** Per-thread heap (from the last batch) and the share of time spent on batches since the last call. */
   workerStats(): WorkerSample[] {
-    const threads = this.pool.threads;
+    const threads = this.lanes.lanesOf(this.pool.threads);
     const shares = this.busy.read(threads.map((thread) => thread.threadId));
     return threads.map((thread) => ({
       threadId: thread.threadId,
@@ -352,8 +371,9 @@ export class PoolExecutor implements Executor {
     return this.batches;
   }
 
+  /** Threads that are lanes: the spare is not counted, and while it is replaced the lanes are whole. */
   get threadCount(): number {
-    return this.pool.threads.length;
+    return Math.min(this.pool.threads.length, this.size);
   }
 
   async close(): Promise<void> {

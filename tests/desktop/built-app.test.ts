@@ -66,8 +66,10 @@ describe('npm run build', () => {
     // The entry piscina require()s is CommonJS, so require() never has to load an ES module; it is the Node build's own.
     const entry = read('main/pool-worker.cjs');
     expect(entry).toBe(readFileSync(join(REPO, 'dist/workers/entry.cjs'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n'));
-    const loaded = createRequire(import.meta.url)(join(out, 'main/pool-worker.cjs')) as unknown;
-    expect(typeof loaded).toBe('function');
+    // Its task function comes as a promise piscina awaits before the thread says it is ready.
+    const loaded = createRequire(import.meta.url)(join(out, 'main/pool-worker.cjs')) as { __esModule: boolean; default: Promise<unknown> };
+    expect(loaded.__esModule).toBe(true);
+    expect(typeof (await loaded.default)).toBe('function');
   });
 
   it('puts the job reader thread next to the main bundle, needing nothing but Node, and reads a big job with it', async () => {

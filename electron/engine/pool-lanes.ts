@@ -1,0 +1,44 @@
+import type { Piscina } from 'piscina';
+
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PoolThread = Parameters<LoadBalancer>[1][number];
+
+/**
+ * A pool runs one thread more than it has lanes: a spare, booted and with its entry loaded ahead
+ * of need. When a thread is ended (a hard cancel, a timeout, a fault), the work queued behind it
+ * goes to the spare at once instead of waiting for a new thread to boot and load (tens of
+ * milliseconds), and piscina's replacement becomes the next spare while it boots.
+ *
+ * This balancer is what keeps the spare out of the work: it never lets more than `lanes` threads
+ * be busy, and gives work to the oldest idle thread, so the youngest thread is the spare.
+ */
+export class PoolLanes {
+  /** Every thread piscina has offered, by id: a thread handed a task while it boots still counts as busy. */
+  private readonly known = new Map<number, PoolThread>();
+
+  constructor(readonly lanes: number) {}
+
+  /** piscina's `loadBalancer`: the thread to run the next task, or null to keep it queued. */
+  readonly balance: LoadBalancer = (_task, offered) => {
+    let idle: PoolThread | null = null;
+    for (const thread of offered) {
+      this.known.set(thread.id, thread);
+      if (thread.currentUsage === 0 && !thread.terminating && !thread.destroyed && (idle === null || thread.id < idle.id)) idle = thread;
+    }
+    if (idle === null) return null;
+    let busy = 0;
+    for (const [id, thread] of this.known) {
+      if (thread.terminating || thread.destroyed) this.known.delete(id);
+      else if (thread.currentUsage > 0) busy++;
+    }
+    return busy < this.lanes ? idle : null;
+  };
+
+  /** The threads that are lanes, oldest first: all but the spare. */
+  lanesOf<T extends { threadId: number }>(threads: readonly T[]): T[] {
+    return [...threads].sort((a, b) => a.threadId - b.threadId).slice(0, this.lanes);
+  }
+}
+
+/** Threads a pool runs besides its lanes. */
+export const SPARE_THREADS = 1;
