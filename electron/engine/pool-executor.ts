@@ -101,7 +101,9 @@ export class PoolExecutor implements Executor {
     };
     this.pool = new Piscina({
       filename: options.workerFile,
-      minThreads: this.size + SPARE_THREADS,
+      // The spare is started when first wanted (see `PoolLanes`), so a short run (a CLI's one task)
+      // does not pay for a thread it never uses.
+      minThreads: this.size,
       maxThreads: this.size + SPARE_THREADS,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
@@ -290,14 +292,16 @@ export class PoolExecutor implements Executor {
   }
 
   /**
-   * piscina hands queued work to a thread when one becomes free or ready, not when one is taken
-   * away: after a thread is ended, the batches queued behind it would wait for the replacement to
-   * boot though the spare is idle. A run of an empty batch makes piscina look at its queue now
-   * (it goes to an idle thread at once, and when that is done the queue follows).
+   * After a thread was ended. piscina hands queued work to a thread when one becomes free or
+   * ready, not when one is taken away: the batches queued behind it would wait for a new thread
+   * to boot though the spare is idle. A run of an empty batch makes piscina look at its queue now
+   * (it goes to an idle thread at once, and when that is done the queue follows). If the spare is
+   * now a lane, a second one, finding no idle thread, makes piscina start the next spare.
    */
   private offerQueue(): void {
     if (this.closed) return;
     this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
+    if (this.pool.threads.length < this.size + SPARE_THREADS) this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
   }
 
   withdraw(task: Task): boolean {

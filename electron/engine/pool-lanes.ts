@@ -7,10 +7,13 @@ type PoolThread = Parameters<LoadBalancer>[1][number];
  * A pool runs one thread more than it has lanes: a spare, booted and with its entry loaded ahead
  * of need. When a thread is ended (a hard cancel, a timeout, a fault), the work queued behind it
  * goes to the spare at once instead of waiting for a new thread to boot and load (tens of
- * milliseconds), and piscina's replacement becomes the next spare while it boots.
+ * milliseconds), and a new spare is started.
  *
- * This balancer is what keeps the spare out of the work: it never lets more than `lanes` threads
- * be busy, and gives work to the oldest idle thread, so the youngest thread is the spare.
+ * piscina starts the spare when first wanted: it keeps `lanes` threads, and starts one more (up to
+ * its maximum, `lanes + 1`) when a batch finds every lane busy, which is when work waits behind
+ * running tasks, the case a hard cancel needs a spare for. This balancer is what keeps the spare
+ * out of the work: it never lets more than `lanes` threads be busy, and gives work to the oldest
+ * idle thread, so the youngest thread is the spare.
  */
 export class PoolLanes {
   /** Every thread piscina has offered, by id: a thread handed a task while it boots still counts as busy. */
