@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../electron/engine/engine.js';
 import type { SqlQueryResult } from '../../workers/handlers/sql-query.js';
 import { makeEngine, tempDir } from '../support/engine-fixture.js';
-import { copyChinook, expectSameRows, parseCsv, runTask, sqlite3, sqlite3Csv, succeeded } from './kind-fixture.js';
+import { copyChinook, expectSameRows, parseCsv, runTask, sqlite3, sqlite3Csv, startTask, succeeded, waitForProgress } from './kind-fixture.js';
 
 /** More rows than SPLIT_MIN_ROWS (200,000): large enough to be split into key ranges. */
 const ROWS = 210_000;
@@ -110,6 +110,31 @@ describe('sql.query, key-ordered exports', () => {
     const wal = await exportTo(engine, dir, 'wal.sqlite', KEYED, 'wal.csv');
     expectSplit(wal.logs, false);
     expect(wal.bytes.equals((await exportTo(engine, dir, 'wal.sqlite', UNKEYED, 'wal-plain.csv')).bytes)).toBe(true);
+    expectNoLeftovers(dir);
+  });
+
+  it('stops a split export at a cancel, removing the partial output and every range thread\'s file; the next export runs whole', async () => {
+    const dir = tempDir();
+    // Large enough that the export is still running when the cancel lands.
+    sqlite3(
+      join(dir, 'big.sqlite'),
+      `CREATE TABLE v (id INTEGER PRIMARY KEY, t TEXT, r REAL);
+       WITH RECURSIVE k(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM k WHERE x < 2000000)
+       INSERT INTO v SELECT x, 'row ' || x || ', with a comma', x / 7.0 FROM k;`,
+    );
+    // A long grace period: the task must stop by itself, at its own cancel checks.
+    const engine = makeEngine({ cancelGraceMs: 120_000 });
+    const { key, jobId } = await startTask(engine, dir, { kind: 'sql.query', db: 'big.sqlite', sql: KEYED, output: { path: 'big.csv' } });
+    await waitForProgress(engine, key);
+    engine.cancelTask(key);
+    await engine.waitForJob(jobId);
+    expect(engine.task(key)?.state).toBe('cancelled');
+    expect(existsSync(join(dir, 'big.csv'))).toBe(false);
+    expectNoLeftovers(dir);
+
+    const again = await exportTo(engine, dir, 'big.sqlite', 'SELECT * FROM v ORDER BY id', 'again.csv');
+    expect(again.result.rowCount).toBe(2_000_000);
+    expectSplit(again.logs, true);
     expectNoLeftovers(dir);
   });
 
