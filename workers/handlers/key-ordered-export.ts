@@ -48,6 +48,14 @@ const HELPER_BUSY_MS = 2_000;
 const MAX_ROWID = 9223372036854775807n;
 const MIN_ROWID = -9223372036854775808n;
 
+/**
+ * Whether this module is a file of its own that a helper thread can run as its entry, as in
+ * `dist/` (`npm run build:node`, which the CLI and the server run). In the desktop bundle it is
+ * part of a chunk whose imports include the pool thread's entry, which must not run in a helper:
+ * there exports are read in batches but not split, until the bundle has a thread entry for it.
+ */
+const HELPER_ENTRY = import.meta.url.endsWith('/key-ordered-export.js');
+
 /** Control words shared with a helper. */
 const STATE = 0;
 const CANCEL = 1;
@@ -165,12 +173,13 @@ export function startKeyOrderedExport(db: Database.Database, target: ExportTarge
 }
 
 /**
- * Whether helper threads may take ranges: not in WAL mode (see the top of this file), and not
+ * Whether helper threads may take ranges: where this module can be a thread's entry (above),
+ * not in WAL mode (see the top of this file), and not
  * for JSON, whose first row is written unlike the others (ranges of equal key spans can leave
  * the first range empty).
  */
 function splittable(db: Database.Database, format: QueryOutputFormat): boolean {
-  return format !== 'json' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
+  return HELPER_ENTRY && format !== 'json' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
 }
 
 function shapeOf(sql: string): Shape | null {
