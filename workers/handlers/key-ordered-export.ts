@@ -173,10 +173,9 @@ export function startKeyOrderedExport(db: Database.Database, target: ExportTarge
 }
 
 /**
- * Whether helper threads may take ranges: where this module can be a thread's entry (above),
- * not in WAL mode (see the top of this file), and not
- * for JSON, whose first row is written unlike the others (ranges of equal key spans can leave
- * the first range empty).
+ * Whether helper threads may take ranges: where this module can be a thread's entry (above), not
+ * in WAL mode (see the top of this file), and not for JSON, whose first row is written unlike the
+ * others (ranges of equal key spans can leave the first range empty).
  */
 function splittable(db: Database.Database, format: QueryOutputFormat): boolean {
   return HELPER_ENTRY && format !== 'json' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
