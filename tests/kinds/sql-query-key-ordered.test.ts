@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,35 @@ describe('sql.query, key-ordered exports', () => {
     const wal = await exportTo(engine, dir, 'wal.sqlite', KEYED, 'wal.csv');
     expectSplit(wal.logs, false);
     expect(wal.bytes.equals((await exportTo(engine, dir, 'wal.sqlite', UNKEYED, 'wal-plain.csv')).bytes)).toBe(true);
+    expectNoLeftovers(dir);
+  });
+
+  it('reads one snapshot across its key ranges while a writer commits an update of every row meanwhile', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'busy.sqlite');
+    writeTable(db, 'x');
+    const engine = makeEngine();
+    const { key, jobId } = await startTask(engine, dir, { kind: 'sql.query', db: 'busy.sqlite', sql: KEYED, output: { path: 'busy.csv' } });
+    // Rows are being written: the export's read transaction is open, so the writer's commit
+    // waits for its end (a range thread that started while the commit waits could not read:
+    // SQLite refuses new read locks then, and its range would be exported on the task's thread,
+    // in the same snapshot).
+    await waitForProgress(engine, key);
+    const writer = new Promise<number | null>((resolve, reject) => {
+      const child = spawn('sqlite3', ['-batch', '-bail', '-cmd', '.timeout 60000', db, "UPDATE v SET t = 'changed', r1 = -1;"], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('exit', resolve);
+    });
+    await engine.waitForJob(jobId);
+    expect(await writer).toBe(0);
+    const rows = succeeded<SqlQueryResult>(engine.task(key)!).rowCount;
+    expect(rows).toBe(ROWS);
+    const text = readFileSync(join(dir, 'busy.csv'), 'utf8');
+    // Every row as before the update: none of it, though the update was committed meanwhile.
+    const lines = parseCsv(text).slice(1);
+    expect(lines.length).toBe(ROWS);
+    expect(lines.filter((cells) => cells[4] === 'changed' || cells[1] === '-1.0').length).toBe(0);
+    expect(sqlite3Csv(db, "SELECT count(*) AS n FROM v WHERE t = 'changed'")[1]).toEqual([String(ROWS)]);
     expectNoLeftovers(dir);
   });
 
