@@ -95,7 +95,7 @@ describe('sql.query, key-ordered exports', () => {
     expectNoLeftovers(dir);
   });
 
-  it('splits a table with sparse and negative keys the same way, and reads a WAL database in one range', async () => {
+  it('splits a table with sparse and negative keys, or nearly all in one range, the same way, and reads a WAL database in one range', async () => {
     const dir = tempDir();
     const engine = makeEngine();
     // Keys from -2e11 to 2e11, at least 21 apart and further and further so: ranges of equal
@@ -106,6 +106,15 @@ describe('sql.query, key-ordered exports', () => {
     expect(keyed.result.rowCount).toBe(ROWS);
     expectSplit(keyed.logs, true);
     expect(keyed.bytes.equals(plain.bytes)).toBe(true);
+
+    // The first range of equal key spans holds 50 rows: the preview goes on into the next.
+    writeTable(join(dir, 'skewed.sqlite'), 'CASE WHEN x <= 50 THEN x ELSE 1000000000000 + x END');
+    const skewed = await exportTo(engine, dir, 'skewed.sqlite', KEYED, 'skewed.csv');
+    const skewedPlain = await exportTo(engine, dir, 'skewed.sqlite', UNKEYED, 'skewed-plain.csv');
+    expectSplit(skewed.logs, true);
+    expect(skewed.bytes.equals(skewedPlain.bytes)).toBe(true);
+    expect(skewed.result.preview).toHaveLength(100);
+    expect(skewed.result.preview).toEqual(skewedPlain.result.preview);
 
     writeTable(join(dir, 'wal.sqlite'), 'x', { wal: true });
     const wal = await exportTo(engine, dir, 'wal.sqlite', KEYED, 'wal.csv');

@@ -130,6 +130,11 @@ export interface KeyOrderedExport {
    * helper's range on this thread) and returns the rows they held. `onWait` may throw to cancel.
    */
   joinHelpers(write: (bytes: Buffer) => void, encoder: RowEncoder, onWait: (rowsSoFar: number) => void, warn: (message: string) => void): number;
+  /**
+   * The first `limit` rows after the first range, in key order (for a preview longer than the
+   * first range, which can hold few rows where keys are uneven). Before `close`.
+   */
+  rowsAfterFirst(limit: number): unknown[][];
   /** Ends the helpers and the read transaction; removes the helpers' files. Always called. */
   close(): void;
 }
@@ -169,6 +174,7 @@ export function startKeyOrderedExport(db: Database.Database, target: ExportTarge
       ranges: ranges.length,
       readFirst: (onBatch) => readRange(reader, ranges[0]!, onBatch),
       joinHelpers: (write, encoder, onWait, warn) => joinHelpers(reader, helpers, write, encoder, onWait, warn),
+      rowsAfterFirst: (limit) => firstRows(reader, { low: ranges[0]!.high + 1n, high: ranges.at(-1)!.high }, limit),
       close: () => closeExport(db, helpers),
     };
   } finally {
@@ -266,6 +272,17 @@ function readRange(reader: RangeReader, range: Range, onBatch: (rows: unknown[][
     if (rows.length < BATCH_ROWS / 2) probe = true;
     low = next;
   }
+}
+
+/** The first `limit` rows of a range (none when the range is empty or reversed). */
+function firstRows(reader: RangeReader, range: { low: bigint; high: bigint }, limit: number): unknown[][] {
+  const rows: unknown[][] = [];
+  if (limit <= 0 || range.low > range.high) return rows;
+  for (const row of reader.rows.iterate(range.low, range.high) as IterableIterator<unknown[]>) {
+    rows.push(row);
+    if (rows.length >= limit) break;
+  }
+  return rows;
 }
 
 function startHelper(target: ExportTarget, shape: Shape, range: Range, number: number): Helper {

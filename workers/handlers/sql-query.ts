@@ -116,6 +116,9 @@ function exportRows(
         },
         (message) => ctx.log(message, 'warn'),
       );
+      if (preview.length < PREVIEW_ROWS && rowCount > preview.length) {
+        for (const row of keyOrdered.rowsAfterFirst(PREVIEW_ROWS - preview.length)) preview.push(previewRow(row));
+      }
     } else {
       for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
         write(row);
