@@ -5,6 +5,7 @@ import type { TaskContext } from '../task-context.js';
 import { TaskInputError } from '../../shared/task-errors.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { OutputFile } from './output-file.js';
+import { startKeyOrderedExport, type KeyOrderedExport } from './key-ordered-export.js';
 import { formatOfPath, previewRow, rowEncoder, type RowEncoder } from './row-encoders.js';
 import { pragmaOf, pragmaReads } from './sql-pragmas.js';
 import { connection } from './sqlite-connections.js';
@@ -41,7 +42,7 @@ export function sqlQuery(input: Input, ctx: TaskContext): SqlQueryResult {
     if (!input.output) rows = countRows(statement.safeIntegers(true), params, ctx);
     else {
       const target = { path: input.output.path, format: input.output.format ?? formatOfPath(input.output.path) };
-      rows = exportRows(statement.safeIntegers(true), params, target, columns, ctx);
+      rows = exportRows(db, statement.safeIntegers(true), input, params, target, columns, ctx);
     }
   } catch (error) {
     const missing = error instanceof RangeError && /too few/i.test(error.message) ? missingPositionalParams(db, input.sql, params.length) : null;
@@ -64,9 +65,16 @@ function countRows(statement: Database.Statement, params: unknown[], ctx: TaskCo
   return { rowCount, preview, output: null };
 }
 
-/** Writes every row to the output; the file appears under its name only when complete. */
+/**
+ * Writes every row to the output; the file appears under its name only when complete. A
+ * key-ordered export (`SELECT ... FROM t ORDER BY id`) is read in batches and, when large, split
+ * into key ranges written by helper threads and joined in order (see `key-ordered-export.ts`);
+ * the bytes are the same either way.
+ */
 function exportRows(
+  db: Database.Database,
   statement: Database.Statement,
+  input: Pick<Input, 'db' | 'sql'>,
   params: unknown[],
   target: { path: string; format: QueryOutputFormat },
   columns: string[],
@@ -76,16 +84,45 @@ function exportRows(
   const output = OutputFile.open(target.path, { overwrite: true });
   const preview: unknown[][] = [];
   let rowCount = 0;
+  let keyOrdered: KeyOrderedExport | null = null;
   try {
     // Rows are written as bytes into one reused buffer, written to the file a megabyte at a time.
     const out = new ChunkWriter((bytes) => output.write(bytes));
     out.text(encoder.head);
-    for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
+    const write = (row: unknown[]) => {
       encoder.row(row, rowCount, out);
       if (rowCount < PREVIEW_ROWS) preview.push(previewRow(row));
-      if ((++rowCount & (CHECK_EVERY_ROWS - 1)) === 0) {
-        ctx.throwIfCancelled();
-        ctx.progress(null, `${rowCount} rows`);
+      rowCount++;
+    };
+    const checkIn = () => {
+      ctx.throwIfCancelled();
+      ctx.progress(null, `${rowCount} rows`);
+    };
+    keyOrdered = startKeyOrderedExport(db, { dbPath: input.db, sql: input.sql, params, format: target.format, columns, partialPath: output.partialPath });
+    if (keyOrdered) {
+      if (keyOrdered.ranges > 1) ctx.log(`rows read in ${keyOrdered.ranges} key ranges, each on a thread of its own`);
+      keyOrdered.readFirst((rows) => {
+        for (const row of rows) write(row);
+        checkIn();
+      });
+      out.flush();
+      const firstRows = rowCount;
+      rowCount += keyOrdered.joinHelpers(
+        (bytes) => output.write(bytes),
+        encoder,
+        (more) => {
+          ctx.throwIfCancelled();
+          ctx.progress(null, `${firstRows + more} rows`);
+        },
+        (message) => ctx.log(message, 'warn'),
+      );
+      if (preview.length < PREVIEW_ROWS && rowCount > preview.length) {
+        for (const row of keyOrdered.rowsAfterFirst(PREVIEW_ROWS - preview.length)) preview.push(previewRow(row));
+      }
+    } else {
+      for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
+        write(row);
+        if ((rowCount & (CHECK_EVERY_ROWS - 1)) === 0) checkIn();
       }
     }
     out.text(encoder.tail);
@@ -94,6 +131,8 @@ function exportRows(
   } catch (error) {
     output.discard();
     throw error;
+  } finally {
+    keyOrdered?.close();
   }
   return { rowCount, preview, output: { path: output.path, format: target.format, bytes: output.bytes } };
 }
