@@ -7,6 +7,8 @@
  *                            what those share with the main bundle
  *   out/main/job-reader.js   the job reader thread (electron/engine/job-reader-thread.ts, ?modulePath)
  *   out/main/store-checkpoint.js  the store's checkpoint thread (electron/engine/store-checkpoint-thread.ts)
+ *   out/main/key-range-thread.js  a helper of a split sql.query export (workers/key-range-thread.ts),
+ *                                 found by the pool beside pool-worker.cjs
  *   out/preload/index.cjs    the preload (sandboxed, so CommonJS with everything bundled in)
  *   out/renderer/            the React renderer (renderer/index.html)
  */
@@ -30,6 +32,7 @@ const THREAD_ENTRIES = new Map([
   [fromRoot('workers/entry.ts'), 'pool-worker.js'],
   [fromRoot('electron/engine/job-reader-thread.ts'), 'job-reader.js'],
   [fromRoot('electron/engine/store-checkpoint-thread.ts'), 'store-checkpoint.js'],
+  [fromRoot('workers/key-range-thread.ts'), 'key-range-thread.js'],
 ]);
 const threadFileName = (moduleId: string | null) => (moduleId === null ? undefined : THREAD_ENTRIES.get(resolve(moduleId.split('?')[0]!)));
 

@@ -8,6 +8,8 @@ import { app, dialog } from 'electron';
 import poolWorkerModule from '../workers/entry.ts?modulePath';
 import jobReaderFile from './engine/job-reader-thread.ts?modulePath';
 import checkpointFile from './engine/store-checkpoint-thread.ts?modulePath';
+// Emitted beside the pool's entry, where the pool finds it (a split sql.query export's helpers).
+import '../workers/key-range-thread.ts?modulePath';
 import { startDesktopApp } from './desktop/desktop-app.js';
 
 startDesktopApp({

@@ -11,6 +11,7 @@
  *                                 handlers in chunks loaded on a kind's first task in a thread
  *   dist/cli/job-reader.js        the job reader thread
  *   dist/cli/store-checkpoint.js  the store's checkpoint thread
+ *   dist/cli/key-range-thread.js  a helper thread of a split sql.query export, beside the pool worker
  *
  * The threads' entries have the names electron-vite gives them in the desktop bundle (out/main/),
  * and the engine looks for them beside itself (electron/engine/paths.ts). The bundles are built
@@ -55,6 +56,7 @@ const BUNDLES = [
   { name: 'pool-worker', from: 'workers/entry.js', chunks: 'worker', format: 'cjs' },
   { name: 'job-reader', from: 'electron/engine/job-reader-thread.js', chunks: 'reader', format: 'esm' },
   { name: 'store-checkpoint', from: 'electron/engine/store-checkpoint-thread.js', chunks: 'checkpoint', format: 'esm' },
+  { name: 'key-range-thread', from: 'workers/key-range-thread.js', chunks: 'key-range', format: 'esm' },
 ];
 
 // What a build left is replaced whole (no stale chunk stays); any other folder is left alone.

@@ -22,6 +22,12 @@ export interface PoolWorkerData {
   callSignals: SharedArrayBuffer;
   /** Prefix of the per-thread BroadcastChannels `ctx.call` replies travel on (see `callReplyChannel`). */
   callReplies: string;
+  /**
+   * The thread entry that exports one key range of a split `sql.query` export
+   * (`workers/key-range-thread.ts`, built beside the pool's entry); null where the build has none,
+   * and such exports are then read on the task's thread alone.
+   */
+  keyRangeThreadFile: string | null;
 }
 
 /** Written by the worker, read by the engine when a thread dies mid-batch. */

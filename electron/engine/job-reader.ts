@@ -9,6 +9,7 @@ import { ThreadlineError } from './errors.js';
 import { decodeReply, type ReaderReply, type ReaderRequest } from './job-reader-protocol.js';
 import { readJobTextHere, type JobReadResult } from './job-text.js';
 import { defaultJobReaderFile } from './paths.js';
+import { threadExecArgv } from '../../shared/thread-exec-argv.js';
 
 export type { JobReadResult } from './job-text.js';
 
@@ -42,7 +43,7 @@ function askThread(file: string, request: ReaderRequest): Promise<ReaderReply> {
     let worker: Worker;
     try {
       // Kept referenced while it reads: a CLI has nothing else keeping its loop alive yet.
-      worker = new Worker(file, { workerData: request });
+      worker = new Worker(file, { workerData: request, execArgv: threadExecArgv() });
     } catch (error) {
       reject(readerError(file, firstLine(error), error));
       return;

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
 import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../shared/pool-protocol.js';
@@ -98,6 +100,7 @@ export class PoolExecutor implements Executor {
       channel,
       callSignals: this.calls.signalsBuffer,
       callReplies: this.calls.replyChannelPrefix,
+      keyRangeThreadFile: besideEntry(options.workerFile, 'key-range-thread.js'),
     };
     this.pool = new Piscina({
       filename: options.workerFile,
@@ -407,4 +410,13 @@ function printable(value: unknown): string {
   } catch {
     return `[a ${typeof value} that cannot be shown as text]`;
   }
+}
+
+/**
+ * A thread entry that every build puts beside the pool's own (`dist/workers/`, the CLI's bundle
+ * in `dist/cli/`, the desktop app's `out/main/`); null if this build has none.
+ */
+function besideEntry(workerFile: string, name: string): string | null {
+  const file = join(dirname(workerFile), name);
+  return existsSync(file) ? file : null;
 }

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { JobStore } from './job-store.js';
 import type { CheckpointEvent, CheckpointRequest, CheckpointResult, CheckpointThreadData } from './store-checkpoint-protocol.js';
+import { threadExecArgv } from '../../shared/thread-exec-argv.js';
 
 /** SQLite's own default: a checkpoint once the log holds this many pages. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
@@ -43,7 +44,7 @@ export class StoreCheckpointer {
     const data: CheckpointThreadData = { file: this.store.file, intervalMs };
     let thread: Worker;
     try {
-      thread = new Worker(threadFile, { workerData: data });
+      thread = new Worker(threadFile, { workerData: data, execArgv: threadExecArgv() });
     } catch (error) {
       this.failure = error as Error;
       return;

@@ -1,13 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/engine-fixture.js';
+import { SPLIT_MIN_ROWS } from '../../workers/handlers/key-ordered-export.js';
 import { assertBuilt, BIN, expectNoStack, ROOT } from './bin.js';
 
 beforeAll(assertBuilt);
 
 const BUNDLE_SCRIPT = join(ROOT, 'scripts', 'bundle-cli.mjs');
+
+function sqlite3(db: string, sql: string): void {
+  execFileSync('sqlite3', [db, sql]);
+}
 
 /** A folder outside the project where ES modules load and packages resolve from the project's node_modules. */
 function foreignHome(): string {
@@ -26,13 +32,17 @@ describe('the bundled CLI (scripts/bundle-cli.mjs)', () => {
     const built = spawnSync(process.execPath, [BUNDLE_SCRIPT, '--out', out], { encoding: 'utf8' });
     expect(built.stderr).toBe('');
     expect(built.status).toBe(0);
-    expect(readdirSync(out)).toEqual(expect.arrayContaining(['threadline.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js', 'built']));
+    expect(readdirSync(out)).toEqual(expect.arrayContaining(['threadline.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js', 'key-range-thread.js', 'built']));
 
     // A script task reports the stack it was called from: the handler that called it, in a pool thread.
     const where = join(home, 'where.mjs');
     writeFileSync(where, "export default () => new Error('where').stack;\n");
     const job = join(home, 'job.json');
-    writeFileSync(job, JSON.stringify({ name: 'bundled', tasks: [{ id: 'echo', kind: 'demo.echo', value: 7 }, { id: 'where', kind: 'script', module: where }] }));
+    // A key-ordered export big enough to be split: its helpers run the bundled key-range thread.
+    const db = join(home, 'rows.sqlite');
+    sqlite3(db, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ${SPLIT_MIN_ROWS}) INSERT INTO t SELECT x, 'row ' || x FROM n;`);
+    const exportTask = { id: 'export', kind: 'sql.query', db, sql: 'SELECT id, name FROM t ORDER BY id', output: { path: join(home, 'rows.csv') } };
+    writeFileSync(job, JSON.stringify({ name: 'bundled', tasks: [{ id: 'echo', kind: 'demo.echo', value: 7 }, { id: 'where', kind: 'script', module: where }, exportTask] }));
     const entry = 'const { main } = await import(process.argv[1]); process.exitCode = await main(process.argv.slice(2));';
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', entry, join(out, 'threadline.js'), 'run', job, '--json', '--data-dir', join(home, 'data')], {
       cwd: home,
@@ -40,8 +50,13 @@ describe('the bundled CLI (scripts/bundle-cli.mjs)', () => {
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const { tasks } = JSON.parse(run.stdout) as { tasks: Array<{ id: string; state: string; result: unknown }> };
-    expect(tasks.map((task) => [task.id, task.state])).toEqual([['echo', 'succeeded'], ['where', 'succeeded']]);
+    const { tasks } = JSON.parse(run.stdout) as { tasks: Array<{ id: string; state: string; result: unknown; logs: Array<{ message: string }> }> };
+    expect(tasks.map((task) => [task.id, task.state])).toEqual([['echo', 'succeeded'], ['where', 'succeeded'], ['export', 'succeeded']]);
+    if (availableParallelism() > 1) expect(tasks[2]!.logs.map((line) => line.message)).toContain(`rows read in ${Math.min(availableParallelism(), 4)} key ranges, each on a thread of its own`);
+    // Every row, in key order, across the ranges' seams (the key-ordered tests compare the bytes).
+    const lines = readFileSync(join(home, 'rows.csv'), 'utf8').split('\r\n');
+    expect(lines).toHaveLength(SPLIT_MIN_ROWS + 2);
+    expect(lines.every((line, i) => i === 0 || i > SPLIT_MIN_ROWS || line === `${i},row ${i}`)).toBe(true);
     expect(tasks[0]!.result).toBe(7);
     const stack = String(tasks[1]!.result);
     expect(stack).toContain(`${out}/worker-script-`);

@@ -5,11 +5,11 @@
  * the desktop IPC handlers to a real engine.
  * Only Electron's processes are replaced (by the stand-in and a small shim for the preload).
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { builtinModules, createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,6 +23,7 @@ import { Engine } from '../../electron/engine/engine.js';
 import { readJobText, THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
 import { readJobTextHere } from '../../electron/engine/job-text.js';
 import type { BatchRequest, BatchResult, PoolWorkerData } from '../../shared/pool-protocol.js';
+import { SPLIT_MIN_ROWS } from '../../workers/handlers/key-ordered-export.js';
 import { jobSpec, tempDir, waitFor } from '../support/engine-fixture.js';
 import { startTestApp } from './desktop-fixture.js';
 import { dialog, ipcRenderer, protocol, session } from './electron-stand-in.js';
@@ -175,6 +176,16 @@ describe('npm run build', () => {
       expect(engine.task(`${job.id}:stuck`)?.state).toBe('cancelled');
       await waitFor(() => engine.checkpointer.checkpoints > 0, 20_000, 'a checkpoint by the built thread');
       expect(engine.checkpointer.failure).toBeNull();
+
+      // A key-ordered export big enough to split: its helpers run the built key-range thread beside the pool's entry.
+      const dir = tempDir();
+      const db = join(dir, 'rows.sqlite');
+      execFileSync('sqlite3', [db, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ${SPLIT_MIN_ROWS}) INSERT INTO t SELECT x, 'row ' || x FROM n;`]);
+      const exportJob = await engine.submitJob(jobSpec([{ id: 'export', kind: 'sql.query', db, sql: 'SELECT * FROM t ORDER BY id', output: { path: join(dir, 'rows.csv') } }]), '/');
+      expect((await engine.waitForJob(exportJob.id)).state).toBe('succeeded');
+      const logs = engine.logsOf(`${exportJob.id}:export`).map((line) => line.message);
+      expect(logs).toEqual([`rows read in ${Math.min(availableParallelism(), 4)} key ranges, each on a thread of its own`]);
+      expect(readFileSync(join(dir, 'rows.csv'), 'utf8').split('\r\n')).toHaveLength(SPLIT_MIN_ROWS + 2);
     } finally {
       await engine.shutdown({ deadlineMs: 1000 });
     }

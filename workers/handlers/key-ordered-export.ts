@@ -27,8 +27,10 @@ import { isMainThread, MessageChannel, receiveMessageOnPort, Worker, workerData,
 import type Database from 'better-sqlite3';
 import type { QueryOutputFormat } from '../../contract/kinds/sql.js';
 import { openDatabase } from '../../shared/open-database.js';
+import type { PoolWorkerData } from '../../shared/pool-protocol.js';
 import { ChunkWriter } from './chunk-writer.js';
 import { rowEncoder, type RowEncoder } from './row-encoders.js';
+import { threadExecArgv } from '../../shared/thread-exec-argv.js';
 
 /** Below this many rows a helper thread's start costs about what it saves. */
 export const SPLIT_MIN_ROWS = 200_000;
@@ -55,12 +57,10 @@ const MAX_ROWID = 9223372036854775807n;
 const MIN_ROWID = -9223372036854775808n;
 
 /**
- * Whether this module is a file of its own that a helper thread can run as its entry, as in
- * `dist/` (`npm run build:node`, which the CLI and the server run). In the desktop bundle it is
- * part of a chunk whose imports include the pool thread's entry, which must not run in a helper:
- * there exports are read in batches but not split, until the bundle has a thread entry for it.
+ * The helpers' thread entry (`workers/key-range-thread.ts`), which every build puts beside the
+ * pool's entry and the engine names in the pool's workerData; without one, nothing is split.
  */
-const HELPER_ENTRY = import.meta.url.endsWith('/key-ordered-export.js');
+const HELPER_ENTRY = isMainThread ? null : ((workerData as Partial<PoolWorkerData> | null)?.keyRangeThreadFile ?? null);
 
 /** Control words shared with a helper. */
 const STATE = 0;
@@ -97,7 +97,7 @@ interface Shape {
   nextKeySql: string;
 }
 
-interface PartJob {
+export interface PartJob {
   db: string;
   shape: Shape;
   range: Range;
@@ -190,7 +190,7 @@ export function startKeyOrderedExport(db: Database.Database, target: ExportTarge
  * others (ranges of equal key spans can leave the first range empty).
  */
 function splittable(db: Database.Database, format: QueryOutputFormat): boolean {
-  return HELPER_ENTRY && format !== 'json' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
+  return HELPER_ENTRY !== null && format !== 'json' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
 }
 
 function shapeOf(sql: string): Shape | null {
@@ -292,9 +292,9 @@ function startHelper(target: ExportTarget, shape: Shape, range: Range, number: n
   const control = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
   const { port1, port2 } = new MessageChannel();
   const job: PartJob = { db: target.dbPath, shape, range, format: target.format, columns: target.columns, file, control, port: port2 };
-  // This very module, which runs `exportPart` when it finds its job in workerData (below).
-  const worker = new Worker(new URL(import.meta.url), {
+  const worker = new Worker(HELPER_ENTRY!, {
     workerData: { keyOrderedExportPart: job },
+    execArgv: threadExecArgv(),
     transferList: [port2],
     // Its rows die young, batch by batch: a small young generation keeps the process's memory
     // down at no cost a scan can measure.
@@ -390,8 +390,8 @@ function encodeRange(reader: RangeReader, range: Range, encoder: RowEncoder, out
   return rows;
 }
 
-/** A helper thread: exports its range to its file, then reports the rows or the error. */
-function exportPart(job: PartJob): void {
+/** A helper thread (`workers/key-range-thread.ts`): exports its range to its file, then reports the rows or the error. */
+export function exportPart(job: PartJob): void {
   const control = new Int32Array(job.control);
   let report: PartReport;
   let db: Database.Database | null = null;
@@ -429,9 +429,4 @@ function exportPart(job: PartJob): void {
   job.port.close();
   Atomics.store(control, STATE, 'rows' in report ? DONE : FAILED);
   Atomics.notify(control, STATE);
-}
-
-if (!isMainThread) {
-  const job = (workerData as { keyOrderedExportPart?: PartJob } | null)?.keyOrderedExportPart;
-  if (job) exportPart(job);
 }
