@@ -149,10 +149,11 @@ export class StoreWriter {
     try {
       this.store.db.transaction(() => {
         for (const jobId of this.discards) this.store.discardJob(jobId);
+        // Tasks and attempts are read as they are now, within this call: no copies are needed.
         this.store.saveChanges(
           jobs.map((job) => job.toRecord()),
-          tasks.map((task) => task.toRecord()),
-          attempts.map((entry) => ({ ...entry, attempt: { ...entry.attempt } })),
+          tasks,
+          attempts,
           telemetry,
           logs,
         );
