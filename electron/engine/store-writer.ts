@@ -72,9 +72,11 @@ export class StoreWriter {
     this.schedule();
   }
 
+  /** A job that ended is written at the next turn of the loop: whoever waits for its end reads the store next. */
   job(job: Job): void {
     this.jobs.set(job.id, job);
-    this.schedule();
+    if (job.state === 'running') this.schedule();
+    else this.hurry();
   }
 
   /** A task's log line; `n` is its number in the task's log (from 1), which bounds what is kept. */
@@ -101,6 +103,14 @@ export class StoreWriter {
   private wakeDrainWaiters(): void {
     if (this.pending > 0 || this.drainWaiters.length === 0) return;
     for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  /** The next write at the next turn of the loop (not while writes fail: those wait for their retry). */
+  private hurry(): void {
+    if (this.failure) return this.schedule();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flushSlice(), 0);
+    this.timer.unref();
   }
 
   private schedule(): void {
