@@ -246,7 +246,7 @@ export class JobStore {
   saveChanges(
     jobs: Iterable<JobRecord>,
     tasks: Iterable<TaskChange>,
-    attempts: Iterable<{ readonly jobId: string; readonly taskId: string; readonly attempt: Readonly<TaskAttempt> }>,
+    attempts: Iterable<readonly [Readonly<TaskAttempt>, Pick<TaskChange, 'job' | 'id'>]>,
     telemetry: Iterable<TelemetrySample> = [],
     logs: Iterable<StoredLogLine> = [],
   ): void {
@@ -257,8 +257,8 @@ export class JobStore {
       for (const t of tasks) {
         s.updateTask.run(t.state, t.attempts, t.queuedAt, t.startedAt, t.finishedAt, t.worker, t.progress, json(t.error), json(t.result), t.job.id, t.id);
       }
-      for (const { jobId, taskId, attempt: a } of attempts) {
-        s.upsertAttempt.run(jobId, taskId, a.attempt, a.startedAt, a.finishedAt, a.worker, a.state);
+      for (const [a, task] of attempts) {
+        s.upsertAttempt.run(task.job.id, task.id, a.attempt, a.startedAt, a.finishedAt, a.worker, a.state);
       }
       for (const j of jobs) s.updateJob.run(j.state, j.finishedAt, j.id);
     })();
