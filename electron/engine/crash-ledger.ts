@@ -10,29 +10,40 @@ export interface CrashRecord {
   suspect: boolean;
 }
 
+/** One hand-over as the ledger holds it: its row, and how many of its tasks are still on an executor. */
+interface HandOver {
+  row: number;
+  tasks: readonly Task[];
+  running: number;
+}
+
 /**
- * The durable record of which tasks were handed to an executor when the process died. A task
- * is marked before it is handed over (one statement per batch, committed before any of it can
- * begin) and unmarked after its end, with the next hand-over's marks or within an interval,
- * whichever comes first. A crash leaves marked every task that may have killed the process, and
- * perhaps a few that ended after the last hand-over: these only share the suspicion. Each
- * suspect then runs alone, and only a crash during a run alone charges it.
+ * The durable record of which tasks were handed to an executor when the process died. Each
+ * hand-over is one row of `hand_overs` listing its tasks, committed before any of them can
+ * begin (a batch of 64 costs one short insert, not a row per task). Tasks' ends are written
+ * with the next hand-over, or within an interval, whichever comes first: a hand-over whose
+ * tasks all ended loses its row, one with some still running has its row rewritten without the
+ * ended ones. A crash leaves recorded every task that may have killed the process, and perhaps
+ * a few that ended after the last write: these only share the suspicion. Each suspect then runs
+ * alone, and only a crash during a run alone charges it.
  */
 export class CrashLedger {
   private readonly statements;
-  /** Tasks that ended and are still marked, by key. */
-  private readonly ended = new Map<string, Task>();
+  /** The recorded hand-over of each task on an executor. */
+  private readonly handOverOf = new Map<Task, HandOver>();
+  /** Hand-overs with tasks that ended since their row was written. */
+  private readonly changed = new Set<HandOver>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly db: Database.Database,
-    /** How long ends are gathered before their marks are removed in one write. */
+    /** How long ends are gathered before they are written together. */
     private readonly unmarkAfterMs: number,
   ) {
     this.statements = {
-      // One statement per batch, its rows as a JSON array of [jobId, taskId]: one short write.
-      mark: db.prepare("INSERT OR IGNORE INTO task_runs (job_id, task_id) SELECT value ->> 0, value ->> 1 FROM json_each(?)"),
-      unmark: db.prepare('DELETE FROM task_runs WHERE (job_id, task_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))'),
+      mark: db.prepare<[string]>('INSERT INTO hand_overs (tasks) VALUES (?)'),
+      rewrite: db.prepare<[string, number]>('UPDATE hand_overs SET tasks = ? WHERE id = ?'),
+      remove: db.prepare<[number]>('DELETE FROM hand_overs WHERE id = ?'),
       ofJob: db.prepare<[string], { task_id: string; crashes: number; suspect: number }>(
         'SELECT task_id, crashes, suspect FROM task_crashes WHERE job_id = ?',
       ),
@@ -40,59 +51,87 @@ export class CrashLedger {
   }
 
   /**
-   * Before `tasks` are handed over: durable once this returns. The marks of tasks that ended
-   * since the last write go in the same transaction, so a crash while these run blames only
-   * what was on an executor with them (a task that just ended does not share the suspicion).
+   * Before `tasks` are handed over: durable once this returns. The ends since the last write go
+   * in the same transaction, so a crash while these run blames only what was on an executor
+   * with them (a task that just ended does not share the suspicion).
    */
   markHandedOver(tasks: readonly Task[]): void {
     if (!this.db.open) return;
-    // Handed over again before its last end was written: its mark must stay.
-    for (const task of tasks) this.ended.delete(task.key);
-    const ended = this.takeEnded();
-    const marks = tasks.map((task) => [task.job.id, task.id]);
-    this.write(() => {
-      if (ended.length > 0) this.statements.unmark.run(JSON.stringify(ended));
-      this.statements.mark.run(JSON.stringify(marks));
+    // Handed over again before its last end was written (a batch given back): it is in the new row.
+    for (const task of tasks) this.leave(task);
+    const ended = this.takeChanged();
+    const row = this.write(() => {
+      this.writeEnds(ended);
+      return Number(this.statements.mark.run(rowOf(tasks)).lastInsertRowid);
     });
+    if (row === null) return this.keepChanged(ended);
+    const handOver: HandOver = { row, tasks, running: tasks.length };
+    for (const task of tasks) this.handOverOf.set(task, handOver);
   }
 
   /**
-   * `task` left its executor. Its mark goes with the next write: until then a crash counts it
+   * `task` left its executor. Its end goes with the next write: until then a crash counts it
    * among the suspects, which costs it a run alone, never a charge (a charge needs one task alone).
    */
   unmark(task: Task): void {
-    this.ended.set(task.key, task);
-    if (this.timer) return;
+    if (!this.leave(task) || this.timer) return;
     this.timer = setTimeout(() => this.unmarkEnded(), this.unmarkAfterMs);
     this.timer.unref();
   }
 
-  /** Removes the marks of every task that ended (before a suspect runs alone, and at shutdown). */
+  /** Writes every end so far (before a suspect runs alone, and at shutdown). */
   unmarkEnded(): void {
-    if (this.ended.size === 0 || !this.db.open) return;
-    const ended = this.takeEnded();
-    this.write(() => this.statements.unmark.run(JSON.stringify(ended)));
+    if (this.changed.size === 0 || !this.db.open) return;
+    const ended = this.takeChanged();
+    if (this.write(() => this.writeEnds(ended)) === null) this.keepChanged(ended);
   }
 
-  /** The tasks that ended and are still marked, as [jobId, taskId] rows; the timer is no longer needed. */
-  private takeEnded(): string[][] {
+  /** Forgets `task`'s hand-over, whose row must change; false if it had none (its mark was lost). */
+  private leave(task: Task): boolean {
+    const handOver = this.handOverOf.get(task);
+    if (!handOver) return false;
+    this.handOverOf.delete(task);
+    handOver.running--;
+    this.changed.add(handOver);
+    return true;
+  }
+
+  /** The hand-overs whose rows must change; the timer is no longer needed. */
+  private takeChanged(): HandOver[] {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    const ended = [...this.ended.values()].map((task) => [task.job.id, task.id]);
-    this.ended.clear();
-    return ended;
+    const changed = [...this.changed];
+    this.changed.clear();
+    return changed;
+  }
+
+  /** A write that did not go through: its ends go with the next one. */
+  private keepChanged(changed: readonly HandOver[]): void {
+    for (const handOver of changed) this.changed.add(handOver);
+    if (this.changed.size === 0 || this.timer) return;
+    this.timer = setTimeout(() => this.unmarkEnded(), this.unmarkAfterMs);
+    this.timer.unref();
+  }
+
+  private writeEnds(changed: readonly HandOver[]): void {
+    for (const handOver of changed) {
+      if (handOver.running === 0) this.statements.remove.run(handOver.row);
+      else this.statements.rewrite.run(rowOf(handOver.tasks.filter((task) => this.handOverOf.get(task) === handOver)), handOver.row);
+    }
   }
 
   /**
    * A store that cannot be written (a full disk) is the store writer's to report: its notice
    * holds every start until writes go through again. A mark lost meanwhile only leaves a crash
-   * uncharged; an unmark lost makes a task that had ended a suspect (a run alone, no charge).
+   * uncharged; ends not written are tried again with the next write (until then those tasks are
+   * suspects: a run alone, no charge). Returns what `statements` returned, or null when lost.
    */
-  private write(statements: () => void): void {
+  private write<T>(statements: () => T): T | null {
     try {
-      this.db.transaction(statements)();
+      return this.db.transaction(statements)();
     } catch (error) {
       if (!isDiskFull(error)) throw error;
+      return null;
     }
   }
 
@@ -102,19 +141,26 @@ export class CrashLedger {
   }
 }
 
+/** A hand-over's `tasks` column: a JSON array of [jobId, taskId]. */
+function rowOf(tasks: readonly Task[]): string {
+  return JSON.stringify(tasks.map((task) => [task.job.id, task.id]));
+}
+
 /**
  * At recovery from a dead owner, inside its transaction: the marks left are the tasks that were
  * on an executor when the process died. One alone is charged a crash; several share the
  * suspicion (each then runs alone, which either clears it or charges it).
  */
 export function chargeCrash(db: Database.Database): void {
-  const left = db.prepare<[], { job_id: string; task_id: string }>('SELECT job_id, task_id FROM task_runs').all();
-  if (left.length === 0) return;
+  // A task removed from the store since (its job discarded or dropped) is no one's suspect.
+  const left = db
+    .prepare<[], { job_id: string; task_id: string }>('SELECT r.job_id, r.task_id FROM task_runs r JOIN tasks t ON t.job_id = r.job_id AND t.id = r.task_id')
+    .all();
   const charge = db.prepare(
     `INSERT INTO task_crashes (job_id, task_id, crashes, suspect) VALUES (?, ?, ?, ?)
      ON CONFLICT (job_id, task_id) DO UPDATE SET crashes = crashes + excluded.crashes, suspect = max(suspect, excluded.suspect)`,
   );
   const alone = left.length === 1;
   for (const run of left) charge.run(run.job_id, run.task_id, alone ? 1 : 0, alone ? 0 : 1);
-  db.prepare('DELETE FROM task_runs').run();
+  db.prepare('DELETE FROM hand_overs').run();
 }

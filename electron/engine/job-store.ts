@@ -62,6 +62,24 @@ export function storeWriteError(error: unknown, dataDir: string): ThreadlineErro
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
+/** Most tasks depend on nothing: their column is the same text. */
+const dependenciesJson = (ids: readonly string[]): string => (ids.length === 0 ? '[]' : JSON.stringify(ids));
+
+/** What a write of a task's state reads: the engine's live task is one, so no record is copied. */
+export interface TaskChange {
+  readonly job: { readonly id: string };
+  readonly id: string;
+  readonly state: TaskRecord['state'];
+  readonly attempts: number;
+  readonly queuedAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  readonly worker: string | null;
+  readonly progress: number | null;
+  readonly error: TaskRecord['error'];
+  readonly result: unknown;
+}
+
 /** The SQL side of the job store. One connection, WAL, prepared statements. */
 export class JobStore {
   readonly db: Database.Database;
@@ -210,7 +228,7 @@ export class JobStore {
     const insert = this.statements.insertTask;
     this.db.transaction(() => {
       for (const t of tasks) {
-        insert.run(jobId, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, JSON.stringify(t.dependsOn), t.state, t.attempts, t.queuedAt, t.runOn ?? null);
+        insert.run(jobId, t.id, t.seq, t.kind, JSON.stringify(t.input), t.priority, t.timeoutMs, t.retries, t.retryBackoffMs, dependenciesJson(t.dependsOn), t.state, t.attempts, t.queuedAt, t.runOn ?? null);
       }
     })();
   }
@@ -224,11 +242,11 @@ export class JobStore {
     this.statements.discardJob.run(jobId);
   }
 
-  /** Writes the given changes in one transaction. */
+  /** Writes the given changes in one transaction, as they are during this call. */
   saveChanges(
     jobs: Iterable<JobRecord>,
-    tasks: Iterable<TaskRecord>,
-    attempts: Iterable<{ jobId: string; taskId: string; attempt: TaskAttempt }>,
+    tasks: Iterable<TaskChange>,
+    attempts: Iterable<readonly [Readonly<TaskAttempt>, Pick<TaskChange, 'job' | 'id'>]>,
     telemetry: Iterable<TelemetrySample> = [],
     logs: Iterable<StoredLogLine> = [],
   ): void {
@@ -237,10 +255,10 @@ export class JobStore {
       for (const sample of telemetry) s.insertTelemetry.run(sample.at, JSON.stringify(sample));
       this.saveLogs(logs);
       for (const t of tasks) {
-        s.updateTask.run(t.state, t.attempts, t.queuedAt, t.startedAt, t.finishedAt, t.worker, t.progress, json(t.error), json(t.result), t.jobId, t.id);
+        s.updateTask.run(t.state, t.attempts, t.queuedAt, t.startedAt, t.finishedAt, t.worker, t.progress, json(t.error), json(t.result), t.job.id, t.id);
       }
-      for (const { jobId, taskId, attempt: a } of attempts) {
-        s.upsertAttempt.run(jobId, taskId, a.attempt, a.startedAt, a.finishedAt, a.worker, a.state);
+      for (const [a, task] of attempts) {
+        s.upsertAttempt.run(task.job.id, task.id, a.attempt, a.startedAt, a.finishedAt, a.worker, a.state);
       }
       for (const j of jobs) s.updateJob.run(j.state, j.finishedAt, j.id);
     })();

@@ -27,7 +27,8 @@ export interface StoreWriterHealth {
 export class StoreWriter {
   private readonly tasks = new Map<string, Task>();
   private readonly jobs = new Map<string, Job>();
-  private readonly attempts = new Map<string, AttemptEntry>();
+  /** Attempts to write, each with its task, keyed by the attempt itself: one object per try. */
+  private readonly attempts = new Map<TaskAttempt, Task>();
   private telemetrySamples: TelemetrySample[] = [];
   private logLines: StoredLogLine[] = [];
   /** Jobs whose abandoned admission left rows to remove. */
@@ -67,14 +68,15 @@ export class StoreWriter {
   }
 
   attempt(task: Task, attempt: TaskAttempt): void {
-    const entry = { jobId: task.job.id, taskId: task.id, attempt };
-    this.attempts.set(attemptKey(entry), entry);
+    this.attempts.set(attempt, task);
     this.schedule();
   }
 
+  /** A job that ended is written at the next turn of the loop: whoever waits for its end reads the store next. */
   job(job: Job): void {
     this.jobs.set(job.id, job);
-    this.schedule();
+    if (job.state === 'running') this.schedule();
+    else this.hurry();
   }
 
   /** A task's log line; `n` is its number in the task's log (from 1), which bounds what is kept. */
@@ -103,6 +105,14 @@ export class StoreWriter {
     for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 
+  /** The next write at the next turn of the loop (not while writes fail: those wait for their retry). */
+  private hurry(): void {
+    if (this.failure) return this.schedule();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.flushSlice(), 0);
+    this.timer.unref();
+  }
+
   private schedule(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => this.flushSlice(), this.failure ? RETRY_MS : this.intervalMs);
@@ -118,7 +128,7 @@ export class StoreWriter {
     this.timer = null;
     const started = performance.now();
     const tasks = take(this.tasks, this.sliceRows.size);
-    const attempts = take(this.attempts, this.sliceRows.size);
+    const attempts = takeEntries(this.attempts, this.sliceRows.size);
     const logs = this.logLines.splice(0, this.sliceRows.size);
     const last = this.tasks.size === 0 && this.attempts.size === 0;
     const jobs = last ? take(this.jobs, Number.POSITIVE_INFINITY) : [];
@@ -138,21 +148,22 @@ export class StoreWriter {
     this.timer = null;
     if (this.pending === 0) return;
     const all = Number.POSITIVE_INFINITY;
-    if (!this.write(take(this.tasks, all), take(this.attempts, all), take(this.jobs, all), this.telemetrySamples.splice(0), this.logLines.splice(0))) this.schedule();
+    if (!this.write(take(this.tasks, all), takeEntries(this.attempts, all), take(this.jobs, all), this.telemetrySamples.splice(0), this.logLines.splice(0))) this.schedule();
     this.wakeDrainWaiters();
   }
 
   /** One transaction of the latest records; if it fails, what it carried is pending again and false is returned. */
-  private write(tasks: Task[], attempts: AttemptEntry[], jobs: Job[], telemetry: TelemetrySample[], logs: StoredLogLine[]): boolean {
+  private write(tasks: Task[], attempts: Array<[TaskAttempt, Task]>, jobs: Job[], telemetry: TelemetrySample[], logs: StoredLogLine[]): boolean {
     // Closed after its last flush (shutdown): nothing can be written any more.
     if (!this.store.db.open) return true;
     try {
       this.store.db.transaction(() => {
         for (const jobId of this.discards) this.store.discardJob(jobId);
+        // Tasks and attempts are read as they are now, within this call: no copies are needed.
         this.store.saveChanges(
           jobs.map((job) => job.toRecord()),
-          tasks.map((task) => task.toRecord()),
-          attempts.map((entry) => ({ ...entry, attempt: { ...entry.attempt } })),
+          tasks,
+          attempts,
           telemetry,
           logs,
         );
@@ -160,7 +171,9 @@ export class StoreWriter {
     } catch (error) {
       // Marked again unless marked anew meanwhile; the next write takes their latest state.
       for (const task of tasks) if (!this.tasks.has(task.key)) this.tasks.set(task.key, task);
-      for (const entry of attempts) this.attempts.set(attemptKey(entry), this.attempts.get(attemptKey(entry)) ?? entry);
+      // Attempts go back ahead of those marked since, so a try discarded before it began never
+      // overwrites the one that took its number.
+      putBack(this.attempts, attempts);
       for (const job of jobs) if (!this.jobs.has(job.id)) this.jobs.set(job.id, job);
       // Log lines are kept in their order, ahead of any marked meanwhile.
       this.logLines = logs.concat(this.logLines);
@@ -178,16 +191,6 @@ export class StoreWriter {
   }
 }
 
-interface AttemptEntry {
-  jobId: string;
-  taskId: string;
-  attempt: TaskAttempt;
-}
-
-function attemptKey(entry: AttemptEntry): string {
-  return `${entry.jobId}:${entry.taskId}#${entry.attempt.attempt}`;
-}
-
 /** Removes and returns up to `n` values, oldest first. */
 function take<V>(map: Map<string, V>, n: number): V[] {
   const out: V[] = [];
@@ -197,4 +200,23 @@ function take<V>(map: Map<string, V>, n: number): V[] {
     map.delete(key);
   }
   return out;
+}
+
+/** Removes and returns up to `n` entries, oldest first. */
+function takeEntries<K, V>(map: Map<K, V>, n: number): Array<[K, V]> {
+  const out: Array<[K, V]> = [];
+  for (const entry of map) {
+    if (out.length >= n) break;
+    out.push(entry);
+    map.delete(entry[0]);
+  }
+  return out;
+}
+
+/** Puts `taken` back ahead of the entries marked since. */
+function putBack<K, V>(map: Map<K, V>, taken: Array<[K, V]>): void {
+  const since = [...map];
+  map.clear();
+  for (const [key, value] of taken) map.set(key, value);
+  for (const [key, value] of since) map.set(key, value);
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';
 import { jobSpec, tempDir } from '../support/engine-fixture.js';
-import { sqlite3 } from '../reliability/sqlite-cli.js';
+import { MIGRATIONS } from '../../electron/engine/store-migrations.js';
+import { sqlite3, sqlite3Json } from '../reliability/sqlite-cli.js';
 import { dies, fakeEngine, settle } from './fake-executor.js';
 
 /**
@@ -102,5 +103,28 @@ describe('tasks on an executor when the process died', () => {
     expect(value(await api.call('cancelJob', { jobId }))).toEqual({ cancelled: 0 });
     expect(engine.resumeInterrupted()).toEqual([]);
     expect(await api.call('cancelJob', { jobId: 'j-nope' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no job j-nope in this engine' } });
+  });
+  it('marks left in a store of schema 7 (a row per task) are charged the same after its upgrade', () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, STORE_FILE);
+    // Written by the shell as schema 7 left it: two tasks of a job on the pool when the process died.
+    const task = (id: string) =>
+      `INSERT INTO tasks (job_id, id, seq, kind, input, priority, retries, retry_backoff_ms, depends_on, state, attempts, queued_at) VALUES ('j-old', '${id}', 0, 'demo.echo', '{}', 0, 0, 0, '[]', 'running', 1, 1);`;
+    sqlite3(file, [
+      ...MIGRATIONS.slice(0, 7),
+      'PRAGMA user_version = 7;',
+      "INSERT INTO jobs (id, name, state, on_failure, base_dir, created_at, task_count) VALUES ('j-old', 'old', 'running', 'continue', '/', 1, 2);",
+      task('a'),
+      task('b'),
+      "INSERT INTO task_runs (job_id, task_id) VALUES ('j-old', 'a'), ('j-old', 'b');",
+    ].join('\n'));
+    const { engine } = fakeEngine({ dataDir });
+    expect(engine.interruptedOnOpen).toEqual(['j-old']);
+    expect(sqlite3Json(file, 'SELECT task_id, crashes, suspect FROM task_crashes ORDER BY task_id')).toEqual([
+      { task_id: 'a', crashes: 0, suspect: 1 },
+      { task_id: 'b', crashes: 0, suspect: 1 },
+    ]);
+    expect(sqlite3(file, 'SELECT count(*) FROM task_runs')).toBe('0');
+    expect(sqlite3(file, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_state'")).toBe('0');
   });
 });

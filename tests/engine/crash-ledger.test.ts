@@ -1,0 +1,70 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CrashLedger } from '../../electron/engine/crash-ledger.js';
+import { Job } from '../../electron/engine/job.js';
+import { JobStore, STORE_FILE } from '../../electron/engine/job-store.js';
+import { Task } from '../../electron/engine/task.js';
+import { tempDir } from '../support/engine-fixture.js';
+import { sqlite3 } from '../reliability/sqlite-cli.js';
+
+const stores: JobStore[] = [];
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+});
+
+function ledgerOnDisk() {
+  const store = new JobStore(tempDir());
+  stores.push(store);
+  // A long interval: ends are written only with a hand-over or when asked.
+  const ledger = new CrashLedger(store.db, 60_000);
+  const job = new Job('j-1', 'ledger', null, 'continue', '/', 1);
+  const task = (id: string) => new Task(job, `j-1:${id}`, id, 0, 'demo.echo', 'pool', {}, 0, null, 0, 0, [], 1);
+  const file = join(store.dataDir, STORE_FILE);
+  // Read by the shell, as the next process after a crash would find them.
+  const marked = () => sqlite3(file, `SELECT group_concat(task_id, ' ') FROM (SELECT task_id FROM task_runs ORDER BY task_id)`);
+  return { ledger, task, marked, file };
+}
+
+describe('crash ledger', () => {
+  it('marks a hand-over before it begins; a hand-over partly ended keeps only the tasks still on an executor', () => {
+    const { ledger, task, marked } = ledgerOnDisk();
+    const [a, b, c] = [task('a'), task('b'), task('c')];
+    ledger.markHandedOver([a, b]);
+    expect(marked()).toBe('a b');
+    ledger.unmark(a);
+    // Not written yet: until then a crash counts it among the suspects.
+    expect(marked()).toBe('a b');
+    ledger.unmarkEnded();
+    expect(marked()).toBe('b');
+    ledger.unmark(b);
+    ledger.markHandedOver([c]);
+    // The end went with the next hand-over, in its transaction.
+    expect(marked()).toBe('c');
+    // A task handed over again (a retry) after its end is marked by its new hand-over.
+    ledger.unmark(c);
+    ledger.markHandedOver([c, a]);
+    expect(marked()).toBe('a c');
+    // Handed over again before its end was written (a batch given back): still marked, once.
+    ledger.markHandedOver([c]);
+    expect(marked()).toBe('a c');
+    ledger.unmark(c);
+    ledger.unmark(a);
+    ledger.unmarkEnded();
+    expect(marked()).toBe('');
+  });
+
+  it('a batch of 64 is one row of hand_overs, removed once all of it ended', () => {
+    const { ledger, task, marked, file } = ledgerOnDisk();
+    const batch = Array.from({ length: 64 }, (_, i) => task(`t${String(i).padStart(2, '0')}`));
+    ledger.markHandedOver(batch);
+    expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('1');
+    expect(sqlite3(file, 'SELECT count(*) FROM task_runs')).toBe('64');
+    expect(sqlite3(file, "SELECT json_array_length(tasks) || ' ' || (tasks ->> '$[63][1]') FROM hand_overs")).toBe('64 t63');
+    for (const t of batch.slice(0, 63)) ledger.unmark(t);
+    ledger.unmarkEnded();
+    expect(marked()).toBe('t63');
+    ledger.unmark(batch[63]!);
+    ledger.unmarkEnded();
+    expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('0');
+  });
+});
