@@ -128,11 +128,14 @@ function parseTask(raw: Record<string, unknown>, index: number): TaskSpec | { is
       issues: [{ path: formatPath([...at, 'kind']), message: `unknown kind ${quote(base.data.kind)}; expected one of ${kindNames().join(', ')}` }],
     };
   }
+  // A job may hold a million tasks: no pairs of `Object.entries` and no copy of the parsed base per task.
   const own: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(raw)) if (!(field in taskBaseSchema.shape)) own[field] = value;
+  for (const field of Object.keys(raw)) if (!(field in taskBaseSchema.shape)) own[field] = raw[field];
   const input = strictInput(kind).safeParse(own, { reportInput: true });
   if (!input.success) return { issues: issuesOf(input.error, at) };
-  return { ...base.data, input: input.data };
+  const task = base.data as TaskSpec; // zod's own copy, not the document's object
+  task.input = input.data;
+  return task;
 }
 
 function checkGraph(tasks: TaskSpec[]): SpecIssue[] {

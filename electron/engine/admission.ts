@@ -214,7 +214,7 @@ function linkDependencies(job: Job, from = 0, to = job.tasks.length): void {
     for (const id of task.dependsOn) {
       const dep = job.byId.get(id);
       if (!dep) throw new ThreadlineError('JOB_FILE_INVALID', `task ${task.id} depends on unknown task ${id}`);
-      dep.dependents.push(task);
+      dep.addDependent(task);
       if (dep.state !== 'succeeded') task.waitingOn++;
     }
   }

@@ -5,8 +5,13 @@ export function newJobId(now = Date.now()): string {
   return `j-${now.toString(36)}-${randomBytes(2).toString('hex')}`;
 }
 
+/**
+ * `<jobId>:<taskId>`, built flat: a concatenation is a rope of two parts that V8 copies into a
+ * flat string the first time the key is hashed or sent to a thread, and then keeps both (72
+ * bytes a key instead of 40, a million times in a big job).
+ */
 export function taskKey(jobId: string, taskId: string): string {
-  return `${jobId}:${taskId}`;
+  return [jobId, taskId].join(':');
 }
 
 /** Splits `<jobId>:<taskId>`; task ids may themselves contain colons. */

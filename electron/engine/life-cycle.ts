@@ -124,7 +124,7 @@ export class TaskLifeCycle {
     task.progress = null;
     task.progressMessage = null;
     const attempt: TaskAttempt = { attempt: task.attempts, startedAt: at, finishedAt: null, worker, state: 'running' };
-    task.history.push(attempt);
+    task.addAttempt(attempt);
     if (task.timeoutMs !== null && task.stopReason === null) {
       task.timers.timeout = setTimeout(() => this.stop(task, 'timeout'), task.timeoutMs);
     }
@@ -184,7 +184,7 @@ export class TaskLifeCycle {
     if (!task.attemptOpen) return;
     task.attemptOpen = false;
     task.attempts--;
-    task.history.pop();
+    task.dropLastAttempt();
     task.startedAt = task.history.at(-1)?.startedAt ?? null;
   }
 

@@ -13,8 +13,59 @@ export interface TaskView extends Readonly<TaskRecord> {
 export type StopReason = 'cancel' | 'timeout' | 'fail-fast' | 'shutdown';
 
 /**
+ * Shared by every task that has none: most tasks of a big job depend on nothing, have no
+ * dependents and no attempt while they wait, and an empty array of each costs 32 bytes a task.
+ * Frozen, so a push into a shared one throws instead of reaching every task.
+ */
+export const NO_DEPENDENCIES: readonly string[] = Object.freeze([]);
+const NO_TASKS: readonly Task[] = Object.freeze([]);
+const NO_ATTEMPTS: readonly TaskAttempt[] = Object.freeze([]);
+
+/**
+ * How a task runs, shared by the tasks that run alike (in a job, usually all of them): one
+ * reference a task instead of five fields.
+ */
+interface RunTraits {
+  readonly kind: string;
+  readonly executor: KindExecutor;
+  readonly timeoutMs: number | null;
+  readonly retries: number;
+  readonly retryBackoffMs: number;
+}
+
+/** The traits of the task built last: tasks are built a job at a time, so the next is mostly alike. */
+let lastTraits: RunTraits | null = null;
+
+function traitsOf(kind: string, executor: KindExecutor, timeoutMs: number | null, retries: number, retryBackoffMs: number): RunTraits {
+  const last = lastTraits;
+  if (last && last.kind === kind && last.executor === executor && last.timeoutMs === timeoutMs && last.retries === retries && last.retryBackoffMs === retryBackoffMs) return last;
+  return (lastTraits = Object.freeze({ kind, executor, timeoutMs, retries, retryBackoffMs }));
+}
+
+/** What few tasks ever need (a failure, a log, a stop, a progress message): made on the first such need. */
+interface TaskExtras {
+  progressMessage: string | null;
+  error: TaskError | null;
+  logLines: TaskLogLine[] | null;
+  logCount: number;
+  runOn: 'local' | undefined;
+  stopReason: StopReason | null;
+}
+
+type TaskTimers = { timeout?: NodeJS.Timeout; grace?: NodeJS.Timeout; retry?: NodeJS.Timeout };
+
+const LIVE = 1;
+const ON_EXECUTOR = 2;
+const ATTEMPT_OPEN = 4;
+const ISOLATED = 8;
+
+/**
  * A task as the engine holds it: the persisted record plus scheduling state. Its `state` changes
  * only through `TaskLifeCycle.transition`.
+ *
+ * A million of these can be held at once, so a task keeps only what changes for every task in
+ * fields of its own: what is shared (kind, executor, timeout and retry settings), rare (errors,
+ * logs, stops) or boolean (packed in one number) sits behind accessors that read as fields.
  */
 export class Task implements TaskView {
   state: TaskState = 'queued';
@@ -23,56 +74,209 @@ export class Task implements TaskView {
   finishedAt: number | null = null;
   worker: string | null = null;
   progress: number | null = null;
-  progressMessage: string | null = null;
-  error: TaskError | null = null;
   result: unknown = null;
-  history: TaskAttempt[] = [];
-  /** The newest log lines of its handler, once it wrote any. */
-  logLines: TaskLogLine[] | null = null;
-  /** Every line it ever wrote, those dropped from `logLines` and from earlier runs included. */
-  logCount = 0;
-  /** `local`: it runs only on the orchestrator's own pool, never on a remote worker. */
-  runOn: 'local' | undefined = undefined;
-
+  /** Its tries: none, the one (most tasks run once), or all of them in order. */
+  private tries: TaskAttempt | TaskAttempt[] | null = null;
   /** Unfinished dependencies; the task is ready when this reaches 0. */
   waitingOn = 0;
-  dependents: Task[] = [];
-  /** Indexed by the engine and free to be queued; a big job's tasks go live in slices. */
-  live = false;
-  /** Set while the task is on an executor (dispatched, not yet finished). */
-  onExecutor = false;
-  /** Between the executor's start report and its outcome. */
-  attemptOpen = false;
-  stopReason: StopReason | null = null;
-  /** Suspected of killing the process before: it runs alone, with nothing beside it. */
-  isolated = false;
-  timers: { timeout?: NodeJS.Timeout; grace?: NodeJS.Timeout; retry?: NodeJS.Timeout } = {};
+  private dependentList: Task[] = NO_TASKS as Task[];
+  private flags = 0;
+  private extras: TaskExtras | null = null;
+  private timerSet: TaskTimers | null = null;
+  private readonly traits: RunTraits;
+  readonly dependsOn: string[];
 
   constructor(
     readonly job: Job,
     readonly key: string,
     readonly id: string,
     readonly seq: number,
-    readonly kind: string,
-    readonly executor: KindExecutor,
+    kind: string,
+    executor: KindExecutor,
     readonly input: Record<string, unknown>,
     readonly priority: number,
-    readonly timeoutMs: number | null,
-    readonly retries: number,
-    readonly retryBackoffMs: number,
-    readonly dependsOn: string[],
+    timeoutMs: number | null,
+    retries: number,
+    retryBackoffMs: number,
+    dependsOn: string[],
     public queuedAt: number,
-  ) {}
+  ) {
+    this.traits = traitsOf(kind, executor, timeoutMs, retries, retryBackoffMs);
+    this.dependsOn = dependsOn.length === 0 ? (NO_DEPENDENCIES as string[]) : dependsOn;
+  }
 
   get jobId(): string {
     return this.job.id;
   }
 
+  get kind(): string {
+    return this.traits.kind;
+  }
+
+  get executor(): KindExecutor {
+    return this.traits.executor;
+  }
+
+  get timeoutMs(): number | null {
+    return this.traits.timeoutMs;
+  }
+
+  get retries(): number {
+    return this.traits.retries;
+  }
+
+  get retryBackoffMs(): number {
+    return this.traits.retryBackoffMs;
+  }
+
+  /**
+   * One entry per try, oldest first; grows through `addAttempt`. A task that ran once holds its
+   * attempt alone, and this is a new array of one on each read: read it, do not keep it.
+   */
+  get history(): TaskAttempt[] {
+    const tries = this.tries;
+    if (tries === null) return NO_ATTEMPTS as TaskAttempt[];
+    return Array.isArray(tries) ? tries : [tries];
+  }
+
+  set history(attempts: TaskAttempt[]) {
+    this.tries = attempts.length === 0 ? null : attempts.length === 1 ? attempts[0]! : attempts;
+  }
+
+  addAttempt(attempt: TaskAttempt): void {
+    const tries = this.tries;
+    if (tries === null) this.tries = attempt;
+    else if (Array.isArray(tries)) tries.push(attempt);
+    else this.tries = [tries, attempt];
+  }
+
+  /** Forgets the newest try (one announced that never began). */
+  dropLastAttempt(): void {
+    const tries = this.tries;
+    if (!Array.isArray(tries)) this.tries = null;
+    else {
+      tries.pop();
+      if (tries.length === 1) this.tries = tries[0]!;
+    }
+  }
+
+  /** Tasks that depend on this one; grows through `addDependent`. */
+  get dependents(): readonly Task[] {
+    return this.dependentList;
+  }
+
+  addDependent(task: Task): void {
+    if (this.dependentList === NO_TASKS) this.dependentList = [task];
+    else this.dependentList.push(task);
+  }
+
+  /** Indexed by the engine and free to be queued; a big job's tasks go live in slices. */
+  get live(): boolean {
+    return (this.flags & LIVE) !== 0;
+  }
+
+  set live(on: boolean) {
+    this.setFlag(LIVE, on);
+  }
+
+  /** Set while the task is on an executor (dispatched, not yet finished). */
+  get onExecutor(): boolean {
+    return (this.flags & ON_EXECUTOR) !== 0;
+  }
+
+  set onExecutor(on: boolean) {
+    this.setFlag(ON_EXECUTOR, on);
+  }
+
+  /** Between the executor's start report and its outcome. */
+  get attemptOpen(): boolean {
+    return (this.flags & ATTEMPT_OPEN) !== 0;
+  }
+
+  set attemptOpen(on: boolean) {
+    this.setFlag(ATTEMPT_OPEN, on);
+  }
+
+  /** Suspected of killing the process before: it runs alone, with nothing beside it. */
+  get isolated(): boolean {
+    return (this.flags & ISOLATED) !== 0;
+  }
+
+  set isolated(on: boolean) {
+    this.setFlag(ISOLATED, on);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
+  }
+
+  get progressMessage(): string | null {
+    return this.extras?.progressMessage ?? null;
+  }
+
+  set progressMessage(message: string | null) {
+    if (message !== null || this.extras) this.more().progressMessage = message;
+  }
+
+  get error(): TaskError | null {
+    return this.extras?.error ?? null;
+  }
+
+  set error(error: TaskError | null) {
+    if (error !== null || this.extras) this.more().error = error;
+  }
+
+  /** The newest log lines of its handler, once it wrote any. */
+  get logLines(): TaskLogLine[] | null {
+    return this.extras?.logLines ?? null;
+  }
+
+  set logLines(lines: TaskLogLine[] | null) {
+    if (lines !== null || this.extras) this.more().logLines = lines;
+  }
+
+  /** Every line it ever wrote, those dropped from `logLines` and from earlier runs included. */
+  get logCount(): number {
+    return this.extras?.logCount ?? 0;
+  }
+
+  set logCount(count: number) {
+    if (count !== 0 || this.extras) this.more().logCount = count;
+  }
+
+  /** `local`: it runs only on the orchestrator's own pool, never on a remote worker. */
+  get runOn(): 'local' | undefined {
+    return this.extras?.runOn;
+  }
+
+  set runOn(where: 'local' | undefined) {
+    if (where !== undefined || this.extras) this.more().runOn = where;
+  }
+
+  get stopReason(): StopReason | null {
+    return this.extras?.stopReason ?? null;
+  }
+
+  set stopReason(reason: StopReason | null) {
+    if (reason !== null || this.extras) this.more().stopReason = reason;
+  }
+
+  private more(): TaskExtras {
+    return (this.extras ??= { progressMessage: null, error: null, logLines: null, logCount: 0, runOn: undefined, stopReason: null });
+  }
+
+  /** Its timeout while it runs, the end of its grace period while it stops, its retry's backoff. */
+  get timers(): TaskTimers {
+    return (this.timerSet ??= {});
+  }
+
   clearTimers(): void {
-    clearTimeout(this.timers.timeout);
-    clearTimeout(this.timers.grace);
-    clearTimeout(this.timers.retry);
-    this.timers = {};
+    const timers = this.timerSet;
+    if (!timers) return;
+    clearTimeout(timers.timeout);
+    clearTimeout(timers.grace);
+    clearTimeout(timers.retry);
+    this.timerSet = null;
   }
 
   toRecord(): TaskRecord {
