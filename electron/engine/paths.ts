@@ -46,3 +46,12 @@ function compiledFile(fromRoot: string, bundledName: string): string {
   if (existsSync(besideEngine)) return besideEngine;
   return resolve(root, 'dist', fromRoot);
 }
+
+/**
+ * A thread entry that every build puts beside the pool's own (`dist/workers/`, the CLI's bundle
+ * in `dist/cli/`, the desktop app's `out/main/`); null if this build has none.
+ */
+export function threadEntryBeside(workerFile: string, name: string): string | null {
+  const file = join(dirname(workerFile), name);
+  return existsSync(file) ? file : null;
+}

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
 import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../shared/pool-protocol.js';
@@ -16,6 +14,8 @@ import { MemoryWatch, type MemoryLimits } from './memory-watch.js';
 import type { TaskError } from '../../contract/records.js';
 import { ThreadBusyMeter } from './thread-busy.js';
 import { LogArrivals } from './log-arrivals.js';
+import { threadEntryBeside } from './paths.js';
+import { describeThreadLoss, printable } from './thread-reports.js';
 import { PoolLanes, SPARE_THREADS } from './pool-lanes.js';
 
 export interface PoolOptions {
@@ -100,7 +100,7 @@ export class PoolExecutor implements Executor {
       channel,
       callSignals: this.calls.signalsBuffer,
       callReplies: this.calls.replyChannelPrefix,
-      keyRangeThreadFile: besideEntry(options.workerFile, 'key-range-thread.js'),
+      keyRangeThreadFile: threadEntryBeside(options.workerFile, 'key-range-thread.js'),
     };
     this.pool = new Piscina({
       filename: options.workerFile,
@@ -391,32 +391,4 @@ export class PoolExecutor implements Executor {
     this.calls.close();
     await this.pool.destroy();
   }
-}
-
-function describeThreadLoss(error: unknown) {
-  const code = (error as { code?: unknown })?.code;
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
-    return { code: 'WORKER_OUT_OF_MEMORY', message: `the worker thread ran out of memory (${message})` };
-  }
-  return { code: typeof code === 'string' ? code : 'WORKER_DIED', message: `the worker thread died: ${message}` };
-}
-
-/** Text of a value a user's code posted: whatever it is, never a throw. */
-function printable(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return String(value);
-  } catch {
-    return `[a ${typeof value} that cannot be shown as text]`;
-  }
-}
-
-/**
- * A thread entry that every build puts beside the pool's own (`dist/workers/`, the CLI's bundle
- * in `dist/cli/`, the desktop app's `out/main/`); null if this build has none.
- */
-function besideEntry(workerFile: string, name: string): string | null {
-  const file = join(dirname(workerFile), name);
-  return existsSync(file) ? file : null;
 }
