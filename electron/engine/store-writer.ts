@@ -97,7 +97,12 @@ export class StoreWriter {
   /** Resolves once every change marked so far (and any marked meanwhile) is in the store. */
   drained(): Promise<void> {
     if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      // Awaited: the write must come even when nothing else keeps the process alive.
+      if (this.timer) this.timer.ref();
+      else this.schedule();
+    });
   }
 
   private wakeDrainWaiters(): void {
@@ -109,14 +114,18 @@ export class StoreWriter {
   private hurry(): void {
     if (this.failure) return this.schedule();
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.flushSlice(), 0);
-    this.timer.unref();
+    this.arm(0);
   }
 
   private schedule(): void {
     if (this.timer) return;
-    this.timer = setTimeout(() => this.flushSlice(), this.failure ? RETRY_MS : this.intervalMs);
-    this.timer.unref();
+    this.arm(this.failure ? RETRY_MS : this.intervalMs);
+  }
+
+  /** The next write in `ms`; it keeps the process alive only while someone awaits `drained()`. */
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.flushSlice(), ms);
+    if (this.drainWaiters.length === 0) this.timer.unref();
   }
 
   /**
@@ -135,10 +144,7 @@ export class StoreWriter {
     const telemetry = last ? this.telemetrySamples.splice(0) : [];
     if (!this.write(tasks, attempts, jobs, telemetry, logs)) return this.schedule();
     this.sliceRows.observe(Math.max(tasks.length, attempts.length, logs.length), performance.now() - started);
-    if (this.pending > 0) {
-      this.timer = setTimeout(() => this.flushSlice(), 0);
-      this.timer.unref();
-    }
+    if (this.pending > 0) this.arm(0);
     this.wakeDrainWaiters();
   }
 
