@@ -106,7 +106,10 @@ export const sqlExport: Benchmark = {
         }
       }
       const failed = engine.stateCounts().failed;
-      if (failed > 0) throw new Error('the engine export failed');
+      if (failed > 0) {
+        const errors = engine.jobs().flatMap((job) => engine.tasksOfJob(job.id).filter((task) => task.state === 'failed').map((task) => `${task.id}: ${task.error?.code} ${task.error?.message}`));
+        throw new Error(`the engine export failed: ${errors.join('; ')}`);
+      }
       // Compared byte by byte, then as values. The shell quotes every text with a space in it and
       // ends lines with LF, the engine quotes only what RFC 4180 needs and ends lines with CRLF, so
       // the bytes differ; the values (text as the shell prints it, REALs included) must not.

@@ -63,6 +63,20 @@ describe('the bundled CLI (scripts/bundle-cli.mjs)', () => {
     expect(stack).not.toContain('/dist/workers/');
   });
 
+  it('starts its threads under Node options of a whole process too (node --expose-gc bin/threadline.js)', () => {
+    const home = tempDir();
+    const db = join(home, 'rows.sqlite');
+    sqlite3(db, `CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ${SPLIT_MIN_ROWS}) INSERT INTO t SELECT x, 'row ' || x FROM n;`);
+    const job = join(home, 'job.json');
+    writeFileSync(job, JSON.stringify({ name: 'gc', tasks: [{ id: 'export', kind: 'sql.query', db, sql: 'SELECT id, name FROM t ORDER BY id', output: { path: join(home, 'rows.csv') } }] }));
+    const run = spawnSync(process.execPath, ['--expose-gc', BIN, 'run', job, '--json', '--data-dir', join(home, 'data')], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const { tasks } = JSON.parse(run.stdout) as { tasks: Array<{ state: string; logs: Array<{ message: string }> }> };
+    expect(tasks[0]!.state).toBe('succeeded');
+    if (availableParallelism() > 1) expect(tasks[0]!.logs.map((line) => line.message)).toEqual([`rows read in ${Math.min(availableParallelism(), 4)} key ranges, each on a thread of its own`]);
+  });
+
   it('refuses an unknown option and a folder that holds something else, in one line each', () => {
     const unknown = spawnSync(process.execPath, [BUNDLE_SCRIPT, '--outdir', tempDir()], { encoding: 'utf8' });
     expect(unknown.status).toBe(2);
