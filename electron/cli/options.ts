@@ -18,6 +18,17 @@ export function nonNegativeInt(name: string) {
   };
 }
 
+/** The flags of every command that runs an engine of its own (`run`, `serve`, `resume`, `rerun`). */
+export interface EngineFlags {
+  dataDir?: string;
+  workers?: number;
+  /** `--redis URL`: tasks also run on the `threadline worker`s of that Redis. */
+  redis?: string;
+  grace?: number;
+  loopConcurrency?: number;
+  crashBudget?: number;
+}
+
 export function dataDirOf(options: { dataDir?: string }): string {
   return resolve(options.dataDir ?? defaultDataDir());
 }

@@ -11,7 +11,7 @@ import { hostName, theHost } from '../serve/serve-info.js';
 import { reachHost, type HostLink } from './host-link.js';
 import { exitCodeOf, printOutcomes, type JobOutcome } from './job-output.js';
 import { withRemoteWorkers } from '../remote/remote-workers-option.js';
-import { dataDirOf } from './options.js';
+import { dataDirOf, type EngineFlags } from './options.js';
 import { attachPlainReporter } from './plain-reporter.js';
 import { attachProgressDisplay } from './progress-display.js';
 import type { Reporter } from './reporter.js';
@@ -22,14 +22,7 @@ import { stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
 // Following a job on a host (host-run.ts, the WebSocket client) loads only when a host owns the
 // data directory: a run of its own does not pay for it at start.
 
-export interface EngineRunOptions {
-  dataDir?: string;
-  workers?: number;
-  /** `--redis URL`: tasks also run on the `threadline worker`s of that Redis. */
-  redis?: string;
-  grace?: number;
-  loopConcurrency?: number;
-  crashBudget?: number;
+export interface EngineRunOptions extends EngineFlags {
   json?: boolean;
   /** False to keep plain lines even on a terminal (`--no-progress`). */
   progress?: boolean;

@@ -7,21 +7,14 @@ import { newToken } from '../serve/access.js';
 import { removeServeInfo, writeServeInfo } from '../serve/serve-info.js';
 import { builtWebRoot, defaultWebRoot } from '../serve/web-root.js';
 import { CliError } from './cli-error.js';
-import { dataDirOf } from './options.js';
+import { dataDirOf, type EngineFlags } from './options.js';
 import type { Output } from './run-command.js';
 import { onShutdownSignals } from './shutdown-signals.js';
 import { withRemoteWorkers } from '../remote/remote-workers-option.js';
 
-export interface ServeOptions {
+export interface ServeOptions extends EngineFlags {
   port: number;
   host: string;
-  dataDir?: string;
-  workers?: number;
-  /** `--redis URL`: tasks also run on the `threadline worker`s of that Redis. */
-  redis?: string;
-  grace?: number;
-  loopConcurrency?: number;
-  crashBudget?: number;
   webRoot?: string;
   /** A token to keep across runs (bookmarks, scripts); default: $THREADLINE_TOKEN, else a fresh one. */
   token?: string;
