@@ -1,6 +1,7 @@
 /** The rows of the store's `jobs` and `tasks` tables, and the records they hold. */
 import type { JobRecord, TaskRecord } from '../../contract/records.js';
 import type { FailurePolicy, JobState, TaskState } from '../../contract/task-states.js';
+import { taskKey } from './ids.js';
 
 export interface TaskRow {
   job_id: string;
@@ -64,7 +65,7 @@ export function jobFromRow(row: JobRow): JobRecord {
 
 export function taskFromRow(row: TaskRow): StoredTask {
   return {
-    key: `${row.job_id}:${row.id}`,
+    key: taskKey(row.job_id, row.id),
     jobId: row.job_id,
     id: row.id,
     seq: row.seq,

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../electron/engine/engine.js';
 import { jobWithTasks, listJobSummaries } from '../../electron/engine/history.js';
+import { taskKey } from '../../electron/engine/ids.js';
 import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { SCHEMA_VERSION } from '../../electron/engine/store-migrations.js';
 import { exited, runCli, startCli } from '../support/cli.js';
@@ -11,6 +13,16 @@ import { jobSpec, makeEngine, onCleanup, tempDir, waitFor } from '../support/eng
 
 function sqlite(db: string, sql: string): string {
   return execFileSync('sqlite3', [db, sql], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * Whether two strings are laid out alike in V8's heap (both flat, or both a concatenation of two
+ * parts that keeps both): what tells a task key built by `taskKey` from one built by `${a}:${b}`,
+ * which are equal as values.
+ */
+function sameLayout(a: string, b: string): boolean {
+  setFlagsFromString('--allow-natives-syntax');
+  return (new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: string, b: string) => boolean)(a, b);
 }
 
 describe('job store and recovery', () => {
@@ -87,6 +99,25 @@ describe('job store and recovery', () => {
     second.cancelTask(`${job.id}:stuck`);
     expect((await second.waitForJob(job.id)).state).toBe('cancelled');
     expect(second.task(`${job.id}:next`)?.state).toBe('succeeded');
+  });
+
+  it("a resumed job's task keys are built as a new job's are", async () => {
+    const dataDir = tempDir();
+    const first = new Engine({ dataDir, poolSize: 1, cancelGraceMs: 50 });
+    const job = await first.submitJob(jobSpec([{ id: 'stuck', kind: 'demo.block', ms: 60_000 }, { id: 'next-one', kind: 'demo.echo', value: 1 }]), '/');
+    await waitFor(() => first.task(`${job.id}:stuck`)?.state === 'running');
+    await first.shutdown({ deadlineMs: 100 });
+
+    const second = makeEngine({ dataDir, poolSize: 1, cancelGraceMs: 0 });
+    expect(second.resumeInterrupted().map((j) => j.id)).toEqual([job.id]);
+    const keys = second.tasksOfJob(job.id).map((t) => t.key);
+    expect(keys.sort()).toEqual([taskKey(job.id, 'next-one'), taskKey(job.id, 'stuck')]);
+    // The probe tells the two ways of building a key apart.
+    const [jobId, taskId] = [job.id, 'next-one'];
+    expect(sameLayout(`${jobId}:${taskId}`, taskKey(jobId, taskId))).toBe(false);
+    for (const key of keys) expect(sameLayout(key, taskKey(jobId, taskId)), key).toBe(true);
+    second.cancelTask(`${job.id}:stuck`);
+    await second.waitForJob(job.id);
   });
 
   it('refuses a store written by a newer schema, naming both versions', async () => {
