@@ -21,7 +21,11 @@ export const taskAttemptSchema = z.object({
   attempt: z.number(),
   startedAt: z.number(),
   finishedAt: z.number().nullable(),
-  /** `loop` for the event loop, else `w<threadId>` for a pool thread (telemetry's `threadId`). */
+  /**
+   * `loop` for the event loop, `w<threadId>` for a pool thread (telemetry's `threadId`),
+   * `<machine>/<thread>` for a remote worker's thread; the machine alone (`build-07`) when it
+   * refused or stopped the task before any of its threads took it.
+   */
   worker: z.string().nullable(),
   state: taskStateSchema,
 });
@@ -47,7 +51,7 @@ export const taskRecordSchema = z.object({
   queuedAt: z.number(),
   startedAt: z.number().nullable(),
   finishedAt: z.number().nullable(),
-  /** Where the latest attempt ran: `loop`, or `w<threadId>` for a pool thread. */
+  /** Where the latest attempt ran, named as its attempt names it (`loop`, `w3`, `build-07/3`, or `build-07` alone). */
   worker: z.string().nullable(),
   /** 0..1, or null when the kind reports none. */
   progress: z.number().nullable(),

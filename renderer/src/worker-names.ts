@@ -25,6 +25,17 @@ export function remoteThread(worker: string | number | null): RemoteThread | nul
   return { machine: worker.slice(0, slash), thread: worker.slice(slash + 1) };
 }
 
+/**
+ * The timeline lane of the thread an attempt ran on: `loop`, a local thread's id, or
+ * `<machine>/<thread>`. Null for a worker that names no thread: a remote machine alone (a task
+ * it refused, or stopped, before any of its threads took it) or an executor's fallback when no
+ * thread was known. Such an attempt never ran on a thread, so it has no lane.
+ */
+export function threadLaneOf(worker: string): string | null {
+  const id = workerId(worker)!;
+  return id === 'loop' || /^\d+$/.test(id) || remoteThread(id) !== null ? id : null;
+}
+
 /** How a worker is named on screen: `loop`, `thread 7`, or what the engine said (`build-07/3`). */
 export function workerLabel(worker: string | number | null): string {
   const id = workerId(worker);

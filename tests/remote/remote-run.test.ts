@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { TaskAttempt } from '../../contract/records.js';
+import { TimelineIndex } from '../../renderer/src/timeline/timeline-index.js';
 import { assertBuilt, expectNoStack, finished, ROOT, runBin, spawnBin } from '../cli/bin.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
@@ -226,6 +228,40 @@ describe('threadline run --redis with two threadline worker processes', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`threadline: cannot reach Redis at redis://:***@127.0.0.1:${redis.port}: connection refused\n`);
     expectNoStack(result.stderr);
+  });
+
+  it('names the machine alone for a task it refused before any thread took it, and the timeline gives that attempt no lane', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const elsewhere = tempDir();
+    writeFileSync(join(root, 'data.txt'), 'inside\n');
+    writeFileSync(join(elsewhere, 'secret.txt'), 'outside\n');
+    const file = join(root, 'job.json');
+    writeFileSync(file, JSON.stringify({ name: 'refusals', tasks: [{ id: 'inside', kind: 'file.hash', paths: ['data.txt'] }, { id: 'outside', kind: 'file.hash', paths: [join(elsewhere, 'secret.txt')] }] }));
+    await startWorker(redis.url, 'build-07', root);
+    const dataDir = tempDir();
+    const run = await runBin(['run', file, '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    expect(run.code, run.stderr).toBe(1);
+    const jobId = (JSON.parse(run.stdout) as RunOutput).job.id;
+
+    const shown = JSON.parse((await runBin(['show', jobId, '--json', '--data-dir', dataDir])).stdout) as {
+      tasks: Array<{ id: string; state: 'succeeded' | 'failed'; startedAt: number; worker: string; error: { code: string } | null; history: TaskAttempt[] }>;
+    };
+    const inside = shown.tasks.find((t) => t.id === 'inside')!;
+    const outside = shown.tasks.find((t) => t.id === 'outside')!;
+    expect(inside).toMatchObject({ state: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/) });
+    // It was judged on build-07, by no thread of it.
+    expect(outside).toMatchObject({ state: 'failed', worker: 'build-07', error: { code: 'PATH_OUTSIDE_ROOT' } });
+    expect(outside.history).toEqual([expect.objectContaining({ attempt: 1, worker: 'build-07', state: 'failed' })]);
+    const stored = execFileSync('sqlite3', [join(dataDir, 'threadline.db'), "SELECT task_id, worker FROM attempts ORDER BY task_id"], { encoding: 'utf8' }).trim().split('\n');
+    expect(stored).toEqual([`inside|${inside.worker}`, 'outside|build-07']);
+
+    // The dashboard's timeline: a lane for the thread that ran a task, none named after the machine alone.
+    const timeline = new TimelineIndex();
+    for (const task of shown.tasks) timeline.setAttempts(`${jobId}:${task.id}`, task.history, { state: task.state, queuedAt: task.startedAt });
+    expect(timeline.lanes.map((lane) => lane.id)).toEqual(['loop', inside.worker]);
+    expect(timeline.lane(inside.worker)).toMatchObject({ kind: 'remote', remote: { machine: 'build-07' } });
+    expect(timeline.size).toBe(1);
   });
 
   it('refuses --workers 0 without --redis', async () => {

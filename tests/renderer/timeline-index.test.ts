@@ -85,6 +85,25 @@ describe('TimelineIndex', () => {
     expect(index.size).toBe(2);
   });
 
+  it('gives no lane to an attempt whose worker names no thread: a remote machine alone, or an executor with no thread known', () => {
+    const index = new TimelineIndex();
+    // Refused by build-07 before a thread took it, then run by a thread of build-08.
+    const tries: TaskAttempt[] = [attempt(1, T0 + 100, T0 + 100, 'build-07', 'failed'), attempt(2, T0 + 300, T0 + 400, 'build-08/2', 'succeeded')];
+    index.setAttempts('j:a', tries, { queuedAt: T0 + 100, state: 'succeeded' });
+    index.setAttempts('j:b', [attempt(1, T0 + 50, T0 + 60, 'remote', 'failed')], facts());
+    index.setAttempts('j:c', [attempt(1, T0 + 70, T0 + 80, 'pool', 'cancelled')], facts());
+    expect(index.lanes.map((lane) => lane.id)).toEqual(['loop', 'build-08/2']);
+    expect(index.barsOf('j:a')).toEqual([expect.objectContaining({ attempt: 2, laneId: 'build-08/2', waitStart: T0 + 100 })]);
+    expect(index.barsOf('j:b')).toEqual([]);
+    expect(index.size).toBe(1);
+    // A bar drawn for an attempt goes when the worker turns out to have been no thread.
+    index.setAttempts('j:d', [attempt(1, T0 + 500, null, 'build-07/1')], facts(T0, 'running'));
+    index.setAttempts('j:d', [attempt(1, T0 + 500, T0 + 500, 'build-07', 'failed')], facts());
+    expect(index.barsOf('j:d')).toEqual([]);
+    expect(index.lane('build-07/1')!.bars).toEqual([]);
+    expect(index.size).toBe(1);
+  });
+
   it('stacks concurrent loop tasks in rows, reusing a row once its bar ended', () => {
     const index = new TimelineIndex();
     index.setAttempts('j:a', [attempt(1, T0, null, 'loop')], facts(T0, 'running'));

@@ -1,11 +1,12 @@
 import type { TaskAttempt } from '../../../contract/records';
 import type { TaskState } from '../../../contract/task-states';
 import type { RemoteMachine } from '../../../contract/telemetry';
-import { remoteThread, workerId, type RemoteThread } from '../worker-names';
+import { remoteThread, threadLaneOf, workerId, type RemoteThread } from '../worker-names';
 
 /**
  * The lane of the event loop; every other lane is a pool thread, named by its thread id, or a
- * thread of a remote worker machine, named `<machine>/<thread>`.
+ * thread of a remote worker machine, named `<machine>/<thread>`. A lane is a thread: an attempt
+ * whose worker names none has no bar.
  */
 export const LOOP_LANE = 'loop';
 
@@ -105,11 +106,14 @@ export class TimelineIndex {
     const next: TimelineBar[] = [];
     const sorted = inAttemptOrder(attempts);
     sorted.forEach((attempt, i) => {
+      // An attempt that never reached a thread (refused by a remote machine) has no bar: an
+      // existing one for it is removed below.
+      const laneId = attempt.worker === null ? LOOP_LANE : threadLaneOf(attempt.worker);
+      if (laneId === null) return;
       const isLast = i === sorted.length - 1;
       const before = i > 0 ? sorted[i - 1] : undefined;
       const existing = byAttempt.get(attempt.attempt);
       byAttempt.delete(attempt.attempt);
-      const laneId = workerId(attempt.worker) ?? LOOP_LANE;
       const waitStart = waitStartOf(attempt, before, isLast, task, existing);
       const state = colourState(attempt, isLast, task.state);
       if (existing && (existing.laneId !== laneId || existing.start !== attempt.startedAt)) this.remove(existing);
