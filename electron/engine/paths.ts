@@ -33,17 +33,18 @@ export function defaultCheckpointFile(): string {
 }
 
 /**
- * A file a thread loads, which must be JavaScript: in a bundle (the CLI's in `dist/cli/`), the
- * bundled entry beside it; next to the compiled engine in `dist/`; when the engine runs from
- * source (tests), the one `npm run build:node` put in `dist/`.
+ * A file a thread loads, which must be JavaScript: next to the compiled engine in `dist/`; in a
+ * bundle (the CLI's in `dist/cli/`), the bundled entry beside it; when the engine runs from
+ * source (tests), the one `npm run build:node` put in `dist/`. The compiled engine is looked at
+ * first: beside it, a bundle's name can be a module of its own (`job-reader.js`).
  */
 function compiledFile(fromRoot: string, bundledName: string): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const bundled = join(here, bundledName);
-  if (existsSync(bundled)) return bundled;
   const root = resolve(here, '../..');
   const besideEngine = resolve(root, fromRoot);
   if (existsSync(besideEngine)) return besideEngine;
+  const bundled = join(here, bundledName);
+  if (existsSync(bundled)) return bundled;
   return resolve(root, 'dist', fromRoot);
 }
 

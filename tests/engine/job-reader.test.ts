@@ -3,6 +3,7 @@
  * the same spec or the same issues as a read on the calling thread, failures of the thread
  * reported instead of waited for, and the event loop free while it works.
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +12,7 @@ import { soakJobText } from '../../bench/soak.js';
 import { ThreadlineError } from '../../electron/engine/errors.js';
 import { readJobText, THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
 import { readJobTextHere } from '../../electron/engine/job-text.js';
+import { ROOT } from '../cli/bin.js';
 import { tempDir } from '../support/engine-fixture.js';
 
 const BASE = '/jobs/nightly (q1)';
@@ -70,6 +72,22 @@ describe('reading big job texts in a thread', () => {
     expect(read).toStrictEqual(readJobTextHere(text, fileName, BASE));
     if (read.ok) return;
     for (const issue of read.issues) expect(issue.message).not.toMatch(/[\r\n]/);
+  });
+
+  it('is found by the compiled engine in dist/ (how bin runs before a bundle is made), not the module named as the bundle names its entry', () => {
+    const dir = tempDir();
+    const script = join(dir, 'read.mjs');
+    writeFileSync(join(dir, 'big.json'), bigTasks(3000, (i) => ({ id: `t${i}`, kind: 'demo.echo', value: i })));
+    writeFileSync(
+      script,
+      [
+        `import { readFileSync } from 'node:fs';`,
+        `import { readJobText } from ${JSON.stringify(join(ROOT, 'dist/electron/engine/job-reader.js'))};`,
+        `const read = await readJobText(readFileSync(${JSON.stringify(join(dir, 'big.json'))}, 'utf8'), 'big.json', '/');`,
+        `console.log(read.ok ? read.spec.tasks.length : JSON.stringify(read));`,
+      ].join('\n'),
+    );
+    expect(execFileSync(process.execPath, [script], { encoding: 'utf8' }).trim()).toBe('3000');
   });
 
   it('keeps the event loop turning while it reads', async () => {
