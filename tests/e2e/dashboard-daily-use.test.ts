@@ -108,9 +108,10 @@ describe('the dashboard day to day, in Chromium against threadline serve', () =>
     await page.keyboard.press('Enter');
     await expect.poll(() => drawer().isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await drawer().evaluate((element) => element.contains(document.activeElement))).toBe(true);
-    // Not covered by the drawer: a click there reaches the buttons.
-    await page.getByRole('button', { name: 'Fit all' }).click({ trial: true, timeout: 2000 });
-    await page.getByRole('button', { name: 'Live', exact: true }).click({ trial: true, timeout: 2000 });
+    // Not covered by the drawer: a click there reaches the buttons (a covered one never would,
+    // however long it is given; a loaded machine may take seconds to settle the layout).
+    await page.getByRole('button', { name: 'Fit all' }).click({ trial: true, timeout: 10_000 });
+    await page.getByRole('button', { name: 'Live', exact: true }).click({ trial: true, timeout: 10_000 });
     expect(await axeViolations(page)).toEqual([]);
     await page.keyboard.press('Escape');
     await expect.poll(() => drawer().count(), { timeout: 10_000 }).toBe(0);
