@@ -4,10 +4,13 @@ import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FileHashResult } from '../../workers/handlers/file-hash.js';
+import { CLI } from '../support/cli.js';
 import { makeEngine, tempDir } from '../support/engine-fixture.js';
 import { expectTaskError, runTask, startTask, succeeded, tool, toolRun, waitForProgress } from './kind-fixture.js';
 
 const MiB = 1024 * 1024;
+/** An address-space limit (KiB) Node and its threads run under, too small for a WebAssembly memory's reservation. */
+const ADDRESS_SPACE_KB = 4_000_000;
 const CHECKERS = { sha256: 'sha256sum', sha1: 'sha1sum', sha512: 'sha512sum', md5: 'md5sum' } as const;
 
 /** Files around the 1 MiB read size, empty ones, and names that need care in a manifest. */
@@ -84,6 +87,20 @@ describe('file.hash', () => {
     succeeded(await runTask(engine, dir, { kind: 'file.hash', paths: ['ok.txt'], manifest: 'new/folder/SUMS' }));
     expect(execFileSync('sha256sum', ['-c', join(dir, 'new/folder/SUMS')], { cwd: join(dir, 'new/folder'), encoding: 'utf8' })).toMatch(/ok\.txt: OK/);
     expectTaskError(await runTask(engine, dir, { kind: 'file.hash', paths: ['ok.txt'], manifest: 'ok.txt/SUMS' }), 'ENOTDIR', /the folder of .*ok\.txt\/SUMS cannot be created: a part of its path is a file/);
+  });
+
+  it('hashes in a process short of address space, where its read buffer is a plain one, with the digests sha256sum computes', () => {
+    const dir = tempDir();
+    const paths = writeTree(dir);
+    writeFileSync(join(dir, 'job.yaml'), 'name: limited\ntasks:\n  - id: h\n    kind: file.hash\n    paths: ["tree/**/*"]\n');
+    const limited = (...command: string[]) => toolRun('sh', ['-c', 'ulimit -v "$0" && exec "$@"', String(ADDRESS_SPACE_KB), ...command], { cwd: dir });
+    // The case is real: under this limit a page-aligned buffer cannot be had.
+    expect(limited(process.execPath, '-e', 'new WebAssembly.Memory({ initial: 16, maximum: 16 })').stderr).toContain('could not allocate memory');
+    const run = limited(process.execPath, CLI, 'run', 'job.yaml', '--json', '--workers', '1', '--data-dir', join(dir, 'data'));
+    expect(run.status, run.stderr).toBe(0);
+    const result = (JSON.parse(run.stdout) as { tasks: Array<{ result: FileHashResult }> }).tasks[0]!.result;
+    expect(result.files.map((file) => file.path)).toEqual([...paths].sort());
+    for (const file of result.files) expect(file.digest, file.path).toBe(tool('sha256sum', ['--', file.path]).replace(/^\\/, '').split(' ')[0]);
   });
 
   it('reports progress by bytes and stops between chunks at a cancel', async () => {
