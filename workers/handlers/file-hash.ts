@@ -27,8 +27,8 @@ export interface FileHashResult {
 }
 
 /**
- * Hashes each file in 1 MiB chunks. A file that cannot be read is reported in its entry (and
- * logged); the rest are still hashed. The manifest lists the hashed files.
+ * Hashes each file in 1 MiB chunks, reporting progress by bytes. A file that cannot be read is
+ * reported in its entry (and logged); the rest are still hashed. The manifest lists the hashed files.
  */
 export function fileHash(input: z.infer<typeof spec.input>, ctx: TaskContext): FileHashResult {
   // A manifest never lists itself (from an earlier run): it could not check out.
@@ -47,7 +47,9 @@ export function fileHash(input: z.infer<typeof spec.input>, ctx: TaskContext): F
           hash.update(chunk);
           done += chunk.length;
           ctx.throwIfCancelled();
-          ctx.progress(total > 0 ? Math.min(1, done / total) : null, file.path);
+          // Nothing is reported once the listed bytes are read: the task's end says it is done, a
+          // message sooner says it again, and a file that grew since the listing would send one a chunk.
+          if (done < total) ctx.progress(done / total, file.path);
         });
         results.push({ path: file.path, size, digest: hash.digest('hex') });
       } finally {
