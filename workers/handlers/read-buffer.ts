@@ -12,14 +12,14 @@ const WASM_PAGE = 65_536;
  * page size. Some CPUs copy much slower when the destination sits a few bytes after the source's
  * place in its page (an AMD EPYC of the Zen 4 family here: reading 400 MB from the cache in 1 MiB
  * chunks took 34 ms of CPU into a page-aligned buffer, 57 ms into one 16 bytes into a page, 136
- * ms at 8 bytes), and that is where malloc puts a large block: 16 bytes into a page of its own.
- * Reads of whole chunks from offset 0 into a page-aligned buffer keep both sides at the same place
- * in their pages.
+ * ms at 8 bytes), and 16 bytes into a page is where glibc's malloc puts a block it maps on pages
+ * of its own, as a 1 MiB `Buffer` is until the process has freed a large block. Reads of whole
+ * chunks from offset 0 into a page-aligned buffer keep both sides at the same place in their pages.
  *
  * A WebAssembly memory is the one allocation JavaScript can ask for that V8 maps on pages of its
  * own, so it starts on a page boundary. It reserves address space around it (about 10 GiB on
- * 64-bit Linux, none of it backed by memory); a process limited in address space cannot reserve
- * it, and gets a plain buffer.
+ * 64-bit Linux, none of it backed by memory); where that cannot be reserved (a process limited in
+ * address space) the thread gets a plain buffer.
  */
 export function pageAlignedBuffer(bytes: number): Buffer {
   const pages = Math.ceil(bytes / WASM_PAGE);
