@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { BroadcastChannel, type ResourceLimits } from 'node:worker_threads';
+import { BroadcastChannel, type ResourceLimits, type Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { BatchRequest, BatchResult, PoolWorkerData, WorkerEvent } from '../../shared/pool-protocol.js';
 import { TaskStage } from '../../shared/pool-protocol.js';
@@ -23,6 +23,11 @@ export interface PoolOptions {
   workerFile: string;
   /** Threads running tasks at once (lanes); default: one per CPU core. One more waits as a spare (see `PoolLanes`). */
   size?: number;
+  /**
+   * Start the spare with the pool (default), or only once work waits behind busy lanes: for a
+   * short run (a CLI's job of a few tasks) that would pay for a thread it may never use.
+   */
+  spareAhead?: boolean;
   resourceLimits?: ResourceLimits;
   /** Ceilings on memory outside the heap, per task and for the process (see `MemoryWatch`). */
   memoryLimits?: MemoryLimits;
@@ -76,6 +81,8 @@ export class PoolExecutor implements Executor {
   private readonly busy = new ThreadBusyMeter();
   private readonly logArrivals: LogArrivals;
   private readonly lanes: PoolLanes;
+  /** Threads this pool ended that the kernel still runs: no spare starts until they are gone (see `startSpare`). */
+  private readonly exiting = new Set<Worker>();
   private inFlight = 0;
   private batches = 0;
   private closed = false;
@@ -104,8 +111,8 @@ export class PoolExecutor implements Executor {
     };
     this.pool = new Piscina({
       filename: options.workerFile,
-      // The spare is started when first wanted (see `PoolLanes`), so a short run (a CLI's one task)
-      // does not pay for a thread it never uses.
+      // Not `size + 1`: piscina tops a pool up to its minimum the moment it ends a thread, and the
+      // spare's replacement must wait for the ended thread's exit (see `startSpare`).
       minThreads: this.size,
       maxThreads: this.size + SPARE_THREADS,
       idleTimeout: Number.POSITIVE_INFINITY,
@@ -123,6 +130,7 @@ export class PoolExecutor implements Executor {
       options.memoryLimits,
       options.resourceLimits,
     );
+    if (options.spareAhead !== false) this.startSpare();
   }
 
   fill(next: ReadySource): void {
@@ -298,13 +306,31 @@ export class PoolExecutor implements Executor {
    * After a thread was ended. piscina hands queued work to a thread when one becomes free or
    * ready, not when one is taken away: the batches queued behind it would wait for a new thread
    * to boot though the spare is idle. A run of an empty batch makes piscina look at its queue now
-   * (it goes to an idle thread at once, and when that is done the queue follows). If the spare is
-   * now a lane, a second one, finding no idle thread, makes piscina start the next spare.
+   * (it goes to an idle thread at once, and when that is done the queue follows). With no idle
+   * thread (the spare still boots) there is nothing to offer the queue to, and the run would make
+   * piscina start a thread: the queue goes to the spare when it is ready. Then the next spare is
+   * started, or will be once the ended thread has exited.
    */
   private offerQueue(): void {
     if (this.closed) return;
-    this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
-    if (this.pool.threads.length < this.size + SPARE_THREADS) this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
+    if (this.pool.idleThreads > 0) this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
+    this.startSpare();
+  }
+
+  /**
+   * Starts the spare if the pool lacks it, unless a thread it ended is still exiting: a thread's
+   * boot (tens of milliseconds of a core) beside an ending thread's teardown slows both, on a
+   * machine of few cores, and the work the spare took waits for the core they share.
+   */
+  private startSpare(): void {
+    for (let started = 0; started <= this.size && !this.closed && this.exiting.size === 0; started++) {
+      const threads = this.pool.threads.length;
+      if (threads >= this.size + SPARE_THREADS) return;
+      const withdrawn = new AbortController();
+      this.lanes.startThread(() => this.pool.run(EMPTY_BATCH, { signal: withdrawn.signal }).catch(() => {}));
+      withdrawn.abort();
+      if (this.pool.threads.length === threads) return; // piscina is closing
+    }
   }
 
   withdraw(task: Task): boolean {
@@ -352,7 +378,22 @@ export class PoolExecutor implements Executor {
   }
 
   terminate(task: Task): void {
-    this.batchOf.get(task)?.abort.abort(new Error(`task ${task.key} terminated`));
+    const batch = this.batchOf.get(task);
+    if (!batch) return;
+    const before = this.pool.threads;
+    // piscina ends the batch's thread (if it has one) within this call.
+    batch.abort.abort(new Error(`task ${task.key} terminated`));
+    const after = new Set(this.pool.threads);
+    for (const thread of before) if (!after.has(thread)) this.untilExited(thread);
+  }
+
+  /** The next spare starts once `thread`, ended, has exited: the kernel no longer runs it. */
+  private untilExited(thread: Worker): void {
+    this.exiting.add(thread);
+    thread.once('exit', () => {
+      this.exiting.delete(thread);
+      this.startSpare();
+    });
   }
 
   /** Per-thread heap (from the last batch) and the share of time spent on batches since the last call. */
@@ -381,6 +422,11 @@ export class PoolExecutor implements Executor {
   /** Threads that are lanes: the spare is not counted, and while it is replaced the lanes are whole. */
   get threadCount(): number {
     return Math.min(this.pool.threads.length, this.size);
+  }
+
+  /** Threads the pool has started and not ended, the spare (booting or ready) included. */
+  get threadsWithSpare(): number {
+    return this.pool.threads.length;
   }
 
   async close(): Promise<void> {

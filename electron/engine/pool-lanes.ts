@@ -7,22 +7,25 @@ type PoolThread = Parameters<LoadBalancer>[1][number];
  * A pool runs one thread more than it has lanes: a spare, booted and with its entry loaded ahead
  * of need. When a thread is ended (a hard cancel, a timeout, a fault), the work queued behind it
  * goes to the spare at once instead of waiting for a new thread to boot and load (tens of
- * milliseconds), and a new spare is started.
+ * milliseconds), and a new spare is started once the ended thread has exited.
  *
- * piscina starts the spare when first wanted: it keeps `lanes` threads, and starts one more (up to
- * its maximum, `lanes + 1`) when a batch finds every lane busy, which is when work waits behind
- * running tasks, the case a hard cancel needs a spare for. This balancer is what keeps the spare
- * out of the work: it never lets more than `lanes` threads be busy, and gives work to the oldest
- * idle thread, so the youngest thread is the spare.
+ * piscina keeps `lanes` threads and starts one more (up to its maximum, `lanes + 1`) when a run
+ * finds no thread to take it: the pool starts the spare that way (`startThread`), with the pool
+ * or, for a short run, when work first waits behind busy lanes. This balancer is what keeps the
+ * spare out of the work: it never lets more than `lanes` threads be busy, and gives work to the
+ * oldest idle thread, so the youngest thread is the spare.
  */
 export class PoolLanes {
   /** Every thread piscina has offered, by id: a thread handed a task while it boots still counts as busy. */
   private readonly known = new Map<number, PoolThread>();
+  /** Set during a run made only to have piscina start a thread: no thread is given it. */
+  private refusing = false;
 
   constructor(readonly lanes: number) {}
 
   /** piscina's `loadBalancer`: the thread to run the next task, or null to keep it queued. */
   readonly balance: LoadBalancer = (_task, offered) => {
+    if (this.refusing) return null;
     let idle: PoolThread | null = null;
     for (const thread of offered) {
       this.known.set(thread.id, thread);
@@ -36,6 +39,19 @@ export class PoolLanes {
     }
     return busy < this.lanes ? idle : null;
   };
+
+  /**
+   * Makes piscina start a thread (if it has fewer than its maximum): `run` submits a run, which
+   * finds no thread to take it, and withdraws it at once.
+   */
+  startThread(run: () => void): void {
+    this.refusing = true;
+    try {
+      run();
+    } finally {
+      this.refusing = false;
+    }
+  }
 
   /** The threads that are lanes, oldest first: all but the spare. */
   lanesOf<T extends { threadId: number }>(threads: readonly T[]): T[] {

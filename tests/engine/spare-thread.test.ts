@@ -1,9 +1,11 @@
 /**
  * The pool keeps a spare thread, booted ahead of need: a hard cancel hands the work queued behind
  * the stuck task to it rather than to a thread started after the cancel, and the spare never
- * runs work beside the pool's `poolSize` lanes.
+ * runs work beside the pool's `poolSize` lanes. The next spare starts only once the ended thread
+ * has exited.
  */
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
@@ -18,7 +20,110 @@ function bornScript(dir: string): string {
   return file;
 }
 
+/**
+ * A script that writes the kernel id of its thread to `args.tidFile`, then reads the FIFO
+ * `args.fifo`: the thread blocks in the kernel, where ending it cannot reach it, until the FIFO's
+ * writer closes it.
+ */
+function blockedScript(dir: string): string {
+  const file = join(dir, 'blocked.mjs');
+  writeFileSync(
+    file,
+    [
+      "import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';",
+      'export function run(args) {',
+      "  writeFileSync(args.tidFile, readlinkSync('/proc/thread-self').split('/').pop());",
+      '  return readFileSync(args.fifo).length;',
+      '}',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** The FIFO's write end, opened once a reader has the FIFO open (before that, opening it fails). */
+function openWriter(fifo: string): number | null {
+  try {
+    return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return null;
+    throw error;
+  }
+}
+
 describe('the spare thread', () => {
+  it('is started with the pool, before any work is queued', () => {
+    const engine = makeEngine({ poolSize: 2 });
+    expect(engine.pool.threadsWithSpare).toBe(3);
+    expect(engine.pool.threadCount).toBe(2);
+  });
+
+  it('waits for work queued behind busy threads when the engine asks for it only then (a short CLI run)', async () => {
+    const engine = makeEngine({ poolSize: 1, spareThreadAhead: false });
+    expect(engine.pool.threadsWithSpare).toBe(1);
+    const one = await engine.submitJob(jobSpec([{ id: 'one', kind: 'demo.echo', value: 1 }]), '/');
+    expect((await engine.waitForJob(one.id)).state).toBe('succeeded');
+    expect(engine.pool.threadsWithSpare).toBe(1);
+    const two = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.block', ms: 200 }, { id: 'b', kind: 'demo.echo', value: 2 }]), '/');
+    await waitFor(() => engine.task(`${two.id}:a`)?.state === 'running', 20_000, 'the first task to run');
+    // The second task waits behind the busy lane: that starts the spare.
+    await waitFor(() => engine.pool.threadsWithSpare === 2, 20_000, 'the spare to start');
+    expect((await engine.waitForJob(two.id)).state).toBe('succeeded');
+    expect(engine.pool.threadCount).toBe(1);
+  });
+
+  it('starts the next spare only once the thread it replaces has exited', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const tidFile = join(dir, 'tid');
+    const born = bornScript(dir);
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 0 });
+    const job = await engine.submitJob(
+      jobSpec([
+        { id: 'blocked', kind: 'script', module: blockedScript(dir), export: 'run', args: { fifo, tidFile } },
+        { id: 'next', kind: 'script', module: born, export: 'run', priority: -1 },
+      ]),
+      dir,
+    );
+    const writer = await waitFor(() => openWriter(fifo), 20_000, 'the blocked task to open the FIFO');
+    const tid = readFileSync(tidFile, 'utf8');
+    const wchan = `/proc/self/task/${tid}/wchan`;
+    await waitFor(() => readFileSync(wchan, 'utf8').includes('pipe_read'), 20_000, 'the blocked task to wait in its read');
+    engine.cancelTask(`${job.id}:blocked`);
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:blocked`)?.state).toBe('cancelled');
+    expect(engine.task(`${job.id}:next`)?.state).toBe('succeeded');
+    // The ended thread is still in its read: the spare took the queued task, and no thread replaces it yet.
+    expect(existsSync(`/proc/self/task/${tid}`)).toBe(true);
+    expect(engine.pool.threadsWithSpare).toBe(1);
+    closeSync(writer);
+    let aliveAt = 0;
+    await waitFor(
+      () => {
+        if (!existsSync(`/proc/self/task/${tid}`)) return true;
+        aliveAt = performance.timeOrigin + performance.now();
+        return false;
+      },
+      20_000,
+      'the ended thread to exit',
+    );
+    await waitFor(() => engine.pool.threadsWithSpare === 2, 20_000, 'the next spare to start');
+    // The next hard cancel hands its queued task to that spare: it was born after the exit.
+    const second = await engine.submitJob(
+      jobSpec([
+        { id: 'stuck', kind: 'demo.cpu', ms: 600_000, cooperative: false },
+        { id: 'next', kind: 'script', module: born, export: 'run', priority: -1 },
+      ]),
+      dir,
+    );
+    await waitFor(() => engine.task(`${second.id}:stuck`)?.state === 'running', 20_000, 'the stuck task to run');
+    engine.cancelTask(`${second.id}:stuck`);
+    await engine.waitForJob(second.id);
+    const next = engine.task(`${second.id}:next`)!;
+    expect(next.state).toBe('succeeded');
+    expect(next.result as number).toBeGreaterThan(aliveAt);
+  });
+
   it('takes the task queued behind a hard-cancelled one: it was started before the cancel, and so is the next spare', async () => {
     const dir = tempDir();
     const born = bornScript(dir);
