@@ -41,15 +41,17 @@ export class PoolLanes {
   };
 
   /**
-   * Makes piscina start a thread (if it has fewer than its maximum): `run` submits a run, which
-   * finds no thread to take it, and withdraws it at once.
+   * Makes piscina start a thread (if it has fewer than its maximum): `run` submits a run with the
+   * signal given, the run finds no thread to take it, and it is withdrawn at once.
    */
-  startThread(run: () => void): void {
+  startThread(run: (signal: AbortSignal) => void): void {
+    const withdrawn = new AbortController();
     this.refusing = true;
     try {
-      run();
+      run(withdrawn.signal);
     } finally {
       this.refusing = false;
+      withdrawn.abort();
     }
   }
 

@@ -57,6 +57,27 @@ describe('the spare thread', () => {
     expect(engine.pool.threadCount).toBe(2);
   });
 
+  it('is started again after a thread dies by itself; the task queued behind runs on another thread', async () => {
+    const dir = tempDir();
+    const exits = join(dir, 'exits.mjs');
+    writeFileSync(exits, 'export function run() { process.exit(3); }\n');
+    const engine = makeEngine({ poolSize: 1 });
+    const job = await engine.submitJob(
+      jobSpec([
+        { id: 'dies', kind: 'script', module: exits, export: 'run' },
+        { id: 'next', kind: 'demo.echo', value: 1, priority: -1 },
+      ]),
+      dir,
+    );
+    await engine.waitForJob(job.id);
+    expect(engine.task(`${job.id}:dies`)?.state).toBe('failed');
+    const next = engine.task(`${job.id}:next`)!;
+    expect(next.state).toBe('succeeded');
+    expect(next.worker).not.toBe(engine.task(`${job.id}:dies`)?.worker);
+    await waitFor(() => engine.pool.threadsWithSpare === 2, 20_000, 'a new spare');
+    expect(engine.pool.threadCount).toBe(1);
+  });
+
   it('waits for work queued behind busy threads when the engine asks for it only then (a short CLI run)', async () => {
     const engine = makeEngine({ poolSize: 1, spareThreadAhead: false });
     expect(engine.pool.threadsWithSpare).toBe(1);
@@ -88,7 +109,7 @@ describe('the spare thread', () => {
     const writer = await waitFor(() => openWriter(fifo), 20_000, 'the blocked task to open the FIFO');
     const tid = readFileSync(tidFile, 'utf8');
     const wchan = `/proc/self/task/${tid}/wchan`;
-    await waitFor(() => readFileSync(wchan, 'utf8').includes('pipe_read'), 20_000, 'the blocked task to wait in its read');
+    await waitFor(() => /pipe/.test(readFileSync(wchan, 'utf8')), 20_000, 'the blocked task to wait in its read');
     engine.cancelTask(`${job.id}:blocked`);
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:blocked`)?.state).toBe('cancelled');
