@@ -318,9 +318,9 @@ export class PoolExecutor implements Executor {
   }
 
   /**
-   * Starts the spare if the pool lacks it, unless a thread it ended is still exiting: a thread's
-   * boot (tens of milliseconds of a core) beside an ending thread's teardown slows that exit on a
-   * machine of few cores. (Also tops up lanes piscina did not replace.)
+   * Starts the spare if the pool lacks it, unless a thread it ended is still exiting (see
+   * `terminate`): a thread's boot (tens of milliseconds of a core) beside an ending thread's
+   * teardown slows that exit on a machine of few cores. (Also tops up lanes piscina did not replace.)
    */
   private startSpare(): void {
     for (let started = 0; started <= this.size && !this.closed && this.exiting.size === 0; started++) {
@@ -381,6 +381,10 @@ export class PoolExecutor implements Executor {
     const before = this.pool.threads;
     // piscina ends the batch's thread (if it has one) within this call.
     batch.abort.abort(new Error(`task ${task.key} terminated`));
+    // With a thread ready for the work queued behind (the spare), the next spare waits for the
+    // ended thread's exit. With none (the spare still boots), that work waits for a boot anyway:
+    // the next spare starts at once, so that the next hard cancel is likelier to find it ready.
+    if (this.pool.idleThreads === 0) return;
     const after = new Set(this.pool.threads);
     for (const thread of before) if (!after.has(thread)) this.untilExited(thread);
   }
@@ -425,6 +429,11 @@ export class PoolExecutor implements Executor {
   /** Threads the pool has started and not ended, the spare (booting or ready) included. */
   get threadsWithSpare(): number {
     return this.pool.threads.length;
+  }
+
+  /** Threads ready and without work: the spare, once booted, and idle lanes. */
+  get idleThreads(): number {
+    return this.pool.idleThreads;
   }
 
   async close(): Promise<void> {

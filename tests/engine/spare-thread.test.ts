@@ -110,6 +110,8 @@ describe('the spare thread', () => {
     const tid = readFileSync(tidFile, 'utf8');
     const wchan = `/proc/self/task/${tid}/wchan`;
     await waitFor(() => /pipe/.test(readFileSync(wchan, 'utf8')), 20_000, 'the blocked task to wait in its read');
+    // The spare is ready for the queued task (had it still been booting, the next spare would start at once).
+    await waitFor(() => engine.pool.idleThreads === 1, 20_000, 'the spare to be ready');
     engine.cancelTask(`${job.id}:blocked`);
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:blocked`)?.state).toBe('cancelled');
