@@ -89,8 +89,8 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     crashBudget: options.crashBudget,
     // A run that ends within its first checkpoint interval never starts the checkpoint thread.
     checkpointThreadDelayMs: DEFAULTS.checkpointIntervalMs,
-    // Nor the pool's spare thread, unless its work waits behind busy threads.
-    spareThreadAhead: false,
+    // Nor the pool's spare threads, unless its work waits behind busy threads.
+    spareThreadsAhead: false,
   };
   const engine = new Engine(await withRemoteWorkers(engineOptions, options));
   const { feed, detach } = engineFeed(engine);

@@ -19,10 +19,10 @@ export interface EngineOptions {
   /** Threads in the pool; default: one per CPU core. */
   poolSize?: number;
   /**
-   * Start the pool's spare thread with the engine (default), or only once work waits behind busy
-   * threads: for a short run that may never use it (see `PoolOptions.spareAhead`).
+   * Start the pool's spare threads with the engine (default), or only as work waits behind busy
+   * threads: for a short run that may never use them (see `PoolOptions.spareAhead`).
    */
-  spareThreadAhead?: boolean;
+  spareThreadsAhead?: boolean;
   /** V8 limits for each pool thread; a task over them fails alone. */
   resourceLimits?: ResourceLimits;
   /** Ceilings on memory the heap limit does not count, per task and for the process. */
@@ -81,5 +81,5 @@ function defaultPool(options: EngineOptions): ExecutorFactory {
   }
   const resourceLimits = options.resourceLimits ?? DEFAULTS.resourceLimits;
   return (listener) =>
-    new PoolExecutor({ workerFile, size: options.poolSize, spareAhead: options.spareThreadAhead, resourceLimits, memoryLimits: options.memoryLimits, services: options.services }, listener);
+    new PoolExecutor({ workerFile, size: options.poolSize, spareAhead: options.spareThreadsAhead, resourceLimits, memoryLimits: options.memoryLimits, services: options.services }, listener);
 }

@@ -21,11 +21,12 @@ import { PoolLanes, SPARE_THREADS } from './pool-lanes.js';
 export interface PoolOptions {
   /** The built worker file piscina loads (`workers/entry.cjs`). */
   workerFile: string;
-  /** Threads running tasks at once (lanes); default: one per CPU core. One more waits as a spare (see `PoolLanes`). */
+  /** Threads running tasks at once (lanes); default: one per CPU core. Two more wait as spares (see `PoolLanes`). */
   size?: number;
   /**
-   * Start the spare with the pool (default), or only once work waits behind busy lanes: for a
-   * short run (a CLI's job of a few tasks) that would pay for a thread it may never use.
+   * Start the spares with the pool (default), or run one spare only, started once work waits
+   * behind busy lanes: for a short run (a CLI's job of a few tasks) that would pay for threads it
+   * may never use, and that starts no more threads than it has tasks.
    */
   spareAhead?: boolean;
   resourceLimits?: ResourceLimits;
@@ -81,7 +82,9 @@ export class PoolExecutor implements Executor {
   private readonly busy = new ThreadBusyMeter();
   private readonly logArrivals: LogArrivals;
   private readonly lanes: PoolLanes;
-  /** Threads this pool ended that the kernel still runs: no spare starts until they are gone (see `startSpare`). */
+  /** Threads besides the lanes: `SPARE_THREADS`, or one for a pool that starts it only when work waits. */
+  private readonly spares: number;
+  /** Threads this pool ended that the kernel still runs: no spare starts until they are gone (see `terminate`). */
   private readonly exiting = new Set<Worker>();
   private inFlight = 0;
   private batches = 0;
@@ -93,6 +96,7 @@ export class PoolExecutor implements Executor {
   ) {
     this.size = Math.max(1, options.size ?? cpus().length);
     this.lanes = new PoolLanes(this.size);
+    this.spares = options.spareAhead === false ? 1 : SPARE_THREADS;
     this.slots = new TaskSlots(this.size * PIPELINE_DEPTH * MAX_BATCH + 64);
     this.logArrivals = new LogArrivals(this.slots.size, LOG_LINES_WAIT_MS);
     const channel = `threadline:${process.pid}:${newJobId()}`;
@@ -111,10 +115,10 @@ export class PoolExecutor implements Executor {
     };
     this.pool = new Piscina({
       filename: options.workerFile,
-      // Not `size + 1`: piscina tops a pool up to its minimum the moment it ends a thread, and the
-      // spare's replacement must wait for the ended thread's exit (see `startSpare`).
+      // Not `size + spares`: piscina tops a pool up to its minimum the moment it ends a
+      // thread, and a spare's replacement may have to wait for the ended thread's exit (see `terminate`).
       minThreads: this.size,
-      maxThreads: this.size + SPARE_THREADS,
+      maxThreads: this.size + this.spares,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
       loadBalancer: this.lanes.balance,
@@ -305,10 +309,10 @@ export class PoolExecutor implements Executor {
   /**
    * After a thread was ended. piscina hands queued work to a thread when one becomes free or
    * ready, not when one is taken away: the batches queued behind it would wait for a new thread
-   * to boot though the spare is idle. A run of an empty batch makes piscina look at its queue now
+   * to boot though a spare is idle. A run of an empty batch makes piscina look at its queue now
    * (it goes to an idle thread at once, and when that is done the queue follows). With no idle
-   * thread (the spare still boots) there is nothing to offer the queue to, and the run would make
-   * piscina start a thread: the queue goes to the spare when it is ready. Then the next spare is
+   * thread (the spares still boot) there is nothing to offer the queue to, and the run would make
+   * piscina start a thread: the queue goes to a spare when it is ready. Then the next spare is
    * started, or will be once the ended thread has exited.
    */
   private offerQueue(): void {
@@ -318,14 +322,14 @@ export class PoolExecutor implements Executor {
   }
 
   /**
-   * Starts the spare if the pool lacks it, unless a thread it ended is still exiting (see
+   * Starts spares the pool lacks, unless a thread it ended is still exiting (see
    * `terminate`): a thread's boot (tens of milliseconds of a core) beside an ending thread's
    * teardown slows that exit on a machine of few cores. (Also tops up lanes piscina did not replace.)
    */
   private startSpare(): void {
-    for (let started = 0; started <= this.size && !this.closed && this.exiting.size === 0; started++) {
+    for (let started = 0; started < this.size + this.spares && !this.closed && this.exiting.size === 0; started++) {
       const threads = this.pool.threads.length;
-      if (threads >= this.size + SPARE_THREADS) return;
+      if (threads >= this.size + this.spares) return;
       this.lanes.startThread((signal) => this.pool.run(EMPTY_BATCH, { signal }).catch(() => {}));
       if (this.pool.threads.length === threads) return; // piscina is closing
     }
@@ -381,9 +385,9 @@ export class PoolExecutor implements Executor {
     const before = this.pool.threads;
     // piscina ends the batch's thread (if it has one) within this call.
     batch.abort.abort(new Error(`task ${task.key} terminated`));
-    // With a thread ready for the work queued behind (the spare), the next spare waits for the
-    // ended thread's exit. With none (the spare still boots), that work waits for a boot anyway:
-    // the next spare starts at once, so that the next hard cancel is likelier to find it ready.
+    // With a thread ready for the work queued behind (a spare), the next spare waits for the
+    // ended thread's exit. With none (the spares still boot), that work waits for a boot anyway:
+    // the next spare starts at once, so that the next hard cancel is likelier to find one ready.
     if (this.pool.idleThreads === 0) return;
     const after = new Set(this.pool.threads);
     for (const thread of before) if (!after.has(thread)) this.untilExited(thread);
@@ -421,17 +425,17 @@ export class PoolExecutor implements Executor {
     return this.batches;
   }
 
-  /** Threads that are lanes: the spare is not counted, and while it is replaced the lanes are whole. */
+  /** Threads that are lanes: the spares are not counted, and while one is replaced the lanes are whole. */
   get threadCount(): number {
     return Math.min(this.pool.threads.length, this.size);
   }
 
-  /** Threads the pool has started and not ended, the spare (booting or ready) included. */
+  /** Threads the pool has started and not ended, the spares (booting or ready) included. */
   get threadsWithSpare(): number {
     return this.pool.threads.length;
   }
 
-  /** Threads ready and without work: the spare, once booted, and idle lanes. */
+  /** Threads ready and without work: the spares, once booted, and idle lanes. */
   get idleThreads(): number {
     return this.pool.idleThreads;
   }

@@ -4,16 +4,18 @@ type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina
 type PoolThread = Parameters<LoadBalancer>[1][number];
 
 /**
- * A pool runs one thread more than it has lanes: a spare, booted and with its entry loaded ahead
- * of need. When a thread is ended (a hard cancel, a timeout, a fault), the work queued behind it
- * goes to the spare at once instead of waiting for a new thread to boot and load (tens of
- * milliseconds), and a new spare is started once the ended thread has exited.
+ * A pool runs `SPARE_THREADS` threads more than it has lanes: spares, booted and with their entry
+ * loaded ahead of need. When a thread is ended (a hard cancel, a timeout, a fault), the work
+ * queued behind it goes to a spare at once instead of waiting for a new thread to boot and load
+ * (tens of milliseconds of a core), and a new spare is started. Two spares, so that a second
+ * thread ended before the first one's replacement is ready (two stuck tasks of a cancelled job,
+ * or cancels in quick succession on busy cores) finds one too.
  *
- * piscina keeps `lanes` threads and starts one more (up to its maximum, `lanes + 1`) when a run
- * finds no thread to take it: the pool starts the spare that way (`startThread`), with the pool
- * or, for a short run, when work first waits behind busy lanes. This balancer is what keeps the
- * spare out of the work: it never lets more than `lanes` threads be busy, and gives work to the
- * oldest idle thread, so the youngest thread is the spare.
+ * piscina keeps `lanes` threads and starts one more (up to its maximum, `lanes + SPARE_THREADS`)
+ * when a run finds no thread to take it: the pool starts the spares that way (`startThread`), with
+ * the pool or, for a short run, when work first waits behind busy lanes. This balancer is what
+ * keeps the spares out of the work: it never lets more than `lanes` threads be busy, and gives
+ * work to the oldest idle thread, so the youngest threads are the spares.
  */
 export class PoolLanes {
   /** Every thread piscina has offered, by id: a thread handed a task while it boots still counts as busy. */
@@ -55,11 +57,11 @@ export class PoolLanes {
     }
   }
 
-  /** The threads that are lanes, oldest first: all but the spare. */
+  /** The threads that are lanes, oldest first: all but the spares. */
   lanesOf<T extends { threadId: number }>(threads: readonly T[]): T[] {
     return [...threads].sort((a, b) => a.threadId - b.threadId).slice(0, this.lanes);
   }
 }
 
-/** Threads a pool runs besides its lanes. */
-export const SPARE_THREADS = 1;
+/** Threads a pool runs besides its lanes (about 9 MB of memory each, idle). */
+export const SPARE_THREADS = 2;
