@@ -129,4 +129,25 @@ describe('sql.query output chunks', () => {
     expect(bytes.toString('utf8')).toBe(`id,name\r\n${rows.join('')}`);
     expect(chunks.every((length) => length > 0)).toBe(true);
   });
+
+  it('writes plain ASCII text in one pass and writes nothing of text it refuses (a stop character, non-ASCII, longer than 64)', () => {
+    const stop = new Uint8Array(128);
+    for (const code of [0x2c, 0x22, 0x0a, 0x0d]) stop[code] = 1;
+    const texts = ['plain note 7', 'item 123', 'say "hi", friend', 'a,b', 'line\r\nbreak', 'ünïcödé', '😀', 'x'.repeat(64), 'y'.repeat(65), ' spaced ', '~'];
+    for (const size of [8, 70, 1 << 20]) {
+      const taken: boolean[] = [];
+      const { bytes } = collect(size, (out) =>
+        texts.forEach((text) => {
+          const plain = out.plainAscii(text, stop);
+          taken.push(plain);
+          // What it refuses goes on as other text, to show that nothing of it was written before.
+          if (!plain) out.text(`[${text}]`);
+        }),
+      );
+      // (Text longer than the whole buffer is refused too: the plain path never writes past it.)
+      const plain = [true, true, false, false, false, false, false, true, false, true, true];
+      expect(taken).toEqual(plain.map((yes, i) => yes && texts[i]!.length <= size));
+      expect(bytes.toString('utf8'), `chunks of ${size} bytes`).toBe(texts.map((text, i) => (taken[i] ? text : `[${text}]`)).join(''));
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +10,9 @@ import { copyChinook, expectSameRows, parseCsv, runTask, sqlite3, sqlite3Csv, st
 
 /** More rows than SPLIT_MIN_ROWS (200,000): large enough to be split into key ranges. */
 const ROWS = 210_000;
-/** Ranges (threads) a large export is split into on this machine. */
-const RANGES = Math.min(availableParallelism(), 4);
-const SPLIT_LOG = /^rows read in (\d) key ranges, each on a thread of its own$/;
+/** Threads a large export is read on, on this machine. */
+const THREADS = Math.min(availableParallelism(), 4);
+const SPLIT_LOG = /^rows read on (\d) threads at once, in (\d+) key ranges taken in turn: (\d+) by the task's thread$/;
 
 /**
  * Awkward values in every range: 64-bit integers, reals of every kind, text to quote, text beyond
@@ -48,11 +48,14 @@ async function exportTo(engine: Engine, dir: string, db: string, sql: string, pa
 }
 
 function expectSplit(logs: string[], split: boolean): void {
-  const said = logs.find((line) => SPLIT_LOG.test(line));
-  if (split && RANGES > 1) expect(said).toBe(`rows read in ${RANGES} key ranges, each on a thread of its own`);
-  else expect(said).toBeUndefined();
-  // No range was given back to the task's thread.
-  expect(logs.filter((line) => line.startsWith('key range'))).toEqual([]);
+  const said = logs.map((line) => SPLIT_LOG.exec(line)).find((match) => match !== null);
+  if (split && THREADS > 1) {
+    expect(said?.[1]).toBe(String(THREADS));
+    // The task's thread reads from the front until it meets the range threads: never more than all.
+    expect(Number(said?.[3])).toBeLessThanOrEqual(Number(said?.[2]));
+  } else expect(said).toBeUndefined();
+  // No range thread failed or was given up.
+  expect(logs.filter((line) => line.startsWith('key range thread'))).toEqual([]);
 }
 
 function expectNoLeftovers(dir: string): void {
@@ -174,6 +177,30 @@ describe('sql.query, key-ordered exports', () => {
     const again = await exportTo(engine, dir, 'big.sqlite', 'SELECT * FROM v ORDER BY id', 'again.csv');
     expect(again.result.rowCount).toBe(2_000_000);
     expectSplit(again.logs, true);
+    expectNoLeftovers(dir);
+  });
+
+  it('writes every range on the task\'s thread when a range thread cannot write its file, and leaves the thing in its way alone', async () => {
+    const dir = tempDir();
+    writeTable(join(dir, 'dense.sqlite'), 'x');
+    // A folder where the second thread's file goes: that thread fails before it claims a range.
+    mkdirSync(join(dir, 'keyed.csv.partial.2'));
+    const engine = makeEngine();
+    const keyed = await exportTo(engine, dir, 'dense.sqlite', KEYED, 'keyed.csv');
+    const plain = await exportTo(engine, dir, 'dense.sqlite', UNKEYED, 'plain.csv');
+    expect(keyed.bytes.equals(plain.bytes)).toBe(true);
+    expect(keyed.result.rowCount).toBe(ROWS);
+    expect(keyed.result.preview).toEqual(plain.result.preview);
+    if (THREADS === 2) {
+      // The only range thread claimed nothing; had it failed by the end, the log says so.
+      const said = keyed.logs.map((line) => SPLIT_LOG.exec(line)).find((match) => match !== null);
+      expect(said?.[3]).toBe(said?.[2]);
+      for (const line of keyed.logs.filter((line) => line.startsWith('key range thread'))) {
+        expect(line).toMatch(/^key range thread 2 of 2 failed: EISDIR.*: the other threads read its share$/);
+      }
+    }
+    expect(statSync(join(dir, 'keyed.csv.partial.2')).isDirectory()).toBe(true);
+    rmdirSync(join(dir, 'keyed.csv.partial.2'));
     expectNoLeftovers(dir);
   });
 

@@ -89,6 +89,26 @@ export class ChunkWriter {
     this.used = start + bytes.write(text, start, 'utf8');
   }
 
+  /**
+   * Writes short ASCII text that holds none of the characters `stop` marks (by code, below 128)
+   * and returns true; returns false having written nothing for any other text. One pass over the
+   * text, for a format's plain case (a CSV field that needs no quotes).
+   */
+  plainAscii(text: string, stop: Uint8Array): boolean {
+    const length = text.length;
+    if (length > 64 || length > this.bytes.length) return false;
+    if (this.used + length > this.bytes.length) this.flush();
+    const bytes = this.bytes;
+    const start = this.used;
+    for (let i = 0; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80 || stop[code] !== 0) return false;
+      bytes[start + i] = code;
+    }
+    this.used = start + length;
+    return true;
+  }
+
   /** A number as `String(value)` writes it, digit for digit. */
   number(value: number): void {
     if (Number.isSafeInteger(value)) this.integer(value);

@@ -32,6 +32,10 @@ function needsQuotes(text: string): boolean {
   return false;
 }
 
+/** The characters that make RFC 4180 quote a field, by code. */
+const CSV_QUOTED = new Uint8Array(128);
+for (const code of [COMMA, QUOTE, LF, CR]) CSV_QUOTED[code] = 1;
+
 function csvText(text: string): string {
   return needsQuotes(text) ? `"${text.replace(ALL_QUOTES, '""')}"` : text;
 }
@@ -49,7 +53,7 @@ function writeCsvField(value: unknown, out: ChunkWriter): void {
   switch (typeof value) {
     case 'string':
       if (value.length === 0) out.bytePair(QUOTE, QUOTE);
-      else out.text(csvText(value));
+      else if (!out.plainAscii(value, CSV_QUOTED)) out.text(csvText(value));
       return;
     case 'number':
       writeReal(value, out);

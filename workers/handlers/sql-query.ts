@@ -67,9 +67,9 @@ function countRows(statement: Database.Statement, params: unknown[], ctx: TaskCo
 
 /**
  * Writes every row to the output; the file appears under its name only when complete. A
- * key-ordered export (`SELECT ... FROM t ORDER BY id`) is read in batches and, when large, split
- * into key ranges written by helper threads and joined in order (see `key-ordered-export.ts`);
- * the bytes are the same either way.
+ * key-ordered export (`SELECT ... FROM t ORDER BY id`) is read in batches and, when large, in key
+ * ranges that this thread takes from the front and range threads from the back, joined in order
+ * (see `key-ordered-export.ts`); the bytes are the same either way.
  */
 function exportRows(
   db: Database.Database,
@@ -100,24 +100,23 @@ function exportRows(
     };
     keyOrdered = startKeyOrderedExport(db, { dbPath: input.db, sql: input.sql, params, format: target.format, columns, partialPath: output.partialPath });
     if (keyOrdered) {
-      if (keyOrdered.ranges > 1) ctx.log(`rows read in ${keyOrdered.ranges} key ranges, each on a thread of its own`);
-      keyOrdered.readFirst((rows) => {
+      const split = keyOrdered;
+      // This thread's rows so far and the range threads'.
+      const report = () => {
+        ctx.throwIfCancelled();
+        ctx.progress(null, `${rowCount + split.helperRows()} rows`);
+      };
+      split.readFront((rows) => {
         for (const row of rows) write(row);
-        checkIn();
+        report();
       });
       out.flush();
-      const firstRows = rowCount;
-      rowCount += keyOrdered.joinHelpers(
-        (bytes) => output.write(bytes),
-        encoder,
-        (more) => {
-          ctx.throwIfCancelled();
-          ctx.progress(null, `${firstRows + more} rows`);
-        },
-        (message) => ctx.log(message, 'warn'),
-      );
+      rowCount += split.joinBack((bytes) => output.write(bytes), encoder, report, (message) => ctx.log(message, 'warn'));
+      if (split.threads > 1) {
+        ctx.log(`rows read on ${split.threads} threads at once, in ${split.ranges} key ranges taken in turn: ${split.frontRanges} by the task's thread`);
+      }
       if (preview.length < PREVIEW_ROWS && rowCount > preview.length) {
-        for (const row of keyOrdered.rowsAfterFirst(PREVIEW_ROWS - preview.length)) preview.push(previewRow(row));
+        for (const row of split.rowsAfterFront(PREVIEW_ROWS - preview.length)) preview.push(previewRow(row));
       }
     } else {
       for (const row of statement.iterate(...params) as IterableIterator<unknown[]>) {
