@@ -56,7 +56,7 @@ export const BATCH_ROWS = 256;
  * that the threads end within about that of each other, and few enough ranges (about 60 for a
  * million rows) that claiming one and recording where its bytes lie cost nothing measurable.
  */
-export const RANGE_KEYS = 16_384;
+const RANGE_KEYS = 16_384;
 /** Ranges at most: on a sparse table a range spans more keys rather than there being more ranges. */
 const MAX_RANGES = 1_024;
 /** A range thread whose heartbeat has not moved for this long is given up and its claimed range written here. */
@@ -267,7 +267,6 @@ function sameColumns(statement: Database.Statement, columns: readonly string[]):
   const names = statement.columns().map((c) => c.name);
   return names.length === columns.length && names.every((name, i) => name === columns[i]);
 }
-
 
 /**
  * The key ranges: one, or spans of RANGE_KEYS keys (at most MAX_RANGES of them) when the export
