@@ -65,6 +65,12 @@ const STALL_MS = 30_000;
 const HELPER_BUSY_MS = 2_000;
 /** The young generation of a range thread's heap, in MB (V8's default is several times more). */
 const HELPER_YOUNG_MB = 4;
+/**
+ * A range thread's page cache, in KiB: what the pool threads' read connections keep (SQLite's own
+ * default). Its ranges are read once, from pages the OS already caches; better-sqlite3's default
+ * of 16 MB would fill as it scans and stay in the process's memory until the thread ends.
+ */
+const HELPER_CACHE_KIB = 2000;
 const MAX_ROWID = 9223372036854775807n;
 const MIN_ROWID = -9223372036854775808n;
 
@@ -504,6 +510,7 @@ export function exportPart(job: PartJob): void {
   try {
     db = openDatabase(job.db, { readonly: true, fileMustExist: true, timeout: HELPER_BUSY_MS });
     db.pragma('query_only = ON');
+    db.pragma(`cache_size = -${HELPER_CACHE_KIB}`);
     // One read transaction, its read lock taken before any range is claimed: every batch from
     // the snapshot the task's thread reads, and a lock that cannot be had fails the thread while
     // it holds no range.
