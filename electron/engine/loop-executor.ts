@@ -22,13 +22,22 @@ export class LoopExecutor implements Executor {
     private readonly listener: ExecutorListener,
   ) {}
 
+  /**
+   * Takes every ready task that fits, and records them as handed over in one write before any of
+   * them begins: a job of a thousand sleeps costs the crash ledger one row, not a thousand.
+   */
   fill(next: ReadySource): void {
-    const fits = (task: Task): boolean => task.job.concurrency !== null || this.underLimit < this.limit;
-    while (!this.closed) {
-      const task = next({ accept: fits });
-      if (!task) return;
-      this.start(task);
+    if (this.closed) return;
+    let taken = 0;
+    const fits = (task: Task): boolean => task.job.concurrency !== null || this.underLimit + taken < this.limit;
+    const tasks: Task[] = [];
+    for (let task = next({ accept: fits }); task; task = next({ accept: fits })) {
+      tasks.push(task);
+      if (this.countsAgainstLimit(task)) taken++;
     }
+    if (tasks.length === 0) return;
+    this.listener.beginning(tasks);
+    for (const task of tasks) this.start(task);
   }
 
   private countsAgainstLimit(task: Task): boolean {
@@ -36,7 +45,6 @@ export class LoopExecutor implements Executor {
   }
 
   private start(task: Task): void {
-    this.listener.beginning([task]);
     const abort = new AbortController();
     this.running.set(task, abort);
     if (this.countsAgainstLimit(task)) this.underLimit++;

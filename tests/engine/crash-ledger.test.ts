@@ -4,7 +4,7 @@ import { CrashLedger } from '../../electron/engine/crash-ledger.js';
 import { Job } from '../../electron/engine/job.js';
 import { JobStore, STORE_FILE } from '../../electron/engine/job-store.js';
 import { Task } from '../../electron/engine/task.js';
-import { tempDir } from '../support/engine-fixture.js';
+import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 import { sqlite3 } from '../reliability/sqlite-cli.js';
 
 const stores: JobStore[] = [];
@@ -66,5 +66,34 @@ describe('crash ledger', () => {
     ledger.unmark(batch[63]!);
     ledger.unmarkEnded();
     expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('0');
+  });
+
+  it('async tasks that start together are one hand-over, durable before the first of them begins', async () => {
+    const dataDir = tempDir();
+    const file = join(dataDir, STORE_FILE);
+    const engine = makeEngine({ dataDir, loopConcurrency: 5 });
+    const marksAtFirstStart: string[] = [];
+    engine.on('task', (task) => {
+      if (task.state === 'running' && task.id === 's0') marksAtFirstStart.push(sqlite3(file, 'SELECT count(*) FROM hand_overs; SELECT count(*) FROM task_runs'));
+    });
+    const sleeps = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `s${i}`, kind: 'demo.sleep', ms: 60_000 }));
+    // A job's own concurrency: all 200 at once.
+    const wide = await engine.submitJob(jobSpec(sleeps(200), { concurrency: 200 }), '/');
+    await waitFor(() => engine.stateCounts().running === 200, 20_000, '200 running');
+    expect(marksAtFirstStart[0]).toBe('1\n200');
+    expect(sqlite3(file, 'SELECT count(*) FROM hand_overs; SELECT count(*) FROM task_runs')).toBe('1\n200');
+    engine.cancelJob(wide.id);
+    await engine.waitForJob(wide.id);
+    // Without one, the loop's limit: five at once, and each that ends lets one more in.
+    marksAtFirstStart.length = 0;
+    const plain = await engine.submitJob(jobSpec(sleeps(7)), '/');
+    await waitFor(() => engine.stateCounts().running === 5, 20_000, '5 running');
+    expect(marksAtFirstStart[0]).toBe('1\n5');
+    engine.cancelTask(`${plain.id}:s1`);
+    await waitFor(() => engine.task(`${plain.id}:s5`)?.state === 'running', 20_000, 's5 running');
+    expect(engine.stateCounts().running).toBe(5);
+    expect(sqlite3(file, `SELECT group_concat(task_id, ' ') FROM (SELECT task_id FROM task_runs WHERE job_id = '${plain.id}' ORDER BY task_id)`)).toBe('s0 s2 s3 s4 s5');
+    engine.cancelJob(plain.id);
+    await engine.waitForJob(plain.id);
   });
 });
