@@ -1,6 +1,7 @@
+import type { TaskLogLine } from '../../contract/records.js';
 import { ProgressThrottle } from '../../shared/progress-throttle.js';
 import { toTaskError } from '../../shared/task-errors.js';
-import type { Executor, ExecutorListener, ReadySource } from './executor.js';
+import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from './executor.js';
 import { loopHandler } from './loop-kinds/index.js';
 import type { LoopTaskContext } from './loop-kinds/loop-handler.js';
 import type { Task } from './task.js';
@@ -8,11 +9,76 @@ import type { Task } from './task.js';
 const LOOP_WORKER = 'loop';
 
 /**
+ * One task running on the loop, and the context its handler gets. One object per task, with
+ * what a handler may never use (its abort signal, its progress throttle) made on first use:
+ * a job of a thousand short waits pays for a thousand small objects, not for ten thousand.
+ */
+class LoopRun implements LoopTaskContext {
+  readonly startedAt = Date.now();
+  /** The attempt's number, once the engine opened it. */
+  attempt = 0;
+  private abort: AbortController | null = null;
+  /** Why it was asked to stop, once it was (an abort signal not yet made is made aborted). */
+  private stopCause: Error | null = null;
+  private stopListeners: Array<(reason: Error) => void> = [];
+  private throttle: ProgressThrottle | null = null;
+
+  constructor(
+    readonly task: Task,
+    private readonly listener: ExecutorListener,
+  ) {}
+
+  get key(): string {
+    return this.task.key;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.abort) {
+      this.abort = new AbortController();
+      if (this.stopCause) this.abort.abort(this.stopCause);
+    }
+    return this.abort.signal;
+  }
+
+  get stopped(): boolean {
+    return this.stopCause !== null;
+  }
+
+  onStop(listener: (reason: Error) => void): () => void {
+    if (this.stopCause) {
+      listener(this.stopCause);
+      return () => {};
+    }
+    this.stopListeners.push(listener);
+    return () => {
+      const at = this.stopListeners.indexOf(listener);
+      if (at >= 0) this.stopListeners.splice(at, 1);
+    };
+  }
+
+  stop(reason: Error): void {
+    if (this.stopCause) return;
+    this.stopCause = reason;
+    this.abort?.abort(reason);
+    for (const listener of this.stopListeners.splice(0)) listener(reason);
+  }
+
+  progress(fraction: number | null, message?: string): void {
+    const report = (this.throttle ??= new ProgressThrottle()).take(fraction);
+    if (report) this.listener.progress(this.task, report.progress, message ?? null);
+  }
+
+  log(message: string, level: TaskLogLine['level'] = 'info'): void {
+    this.listener.log({ taskKey: this.task.key, at: Date.now(), level, message });
+  }
+}
+
+/**
  * Runs async kinds on the event loop. A job with a `concurrency` of its own runs that many of
  * them at once (the engine holds it to that); tasks of jobs without one share `limit`.
  */
 export class LoopExecutor implements Executor {
-  private readonly running = new Map<Task, AbortController>();
+  private readonly running = new Map<Task, LoopRun>();
   /** Running tasks of jobs without a concurrency of their own, against `limit`. */
   private underLimit = 0;
   private closed = false;
@@ -45,46 +111,37 @@ export class LoopExecutor implements Executor {
   }
 
   private start(task: Task): void {
-    const abort = new AbortController();
-    this.running.set(task, abort);
+    const run = new LoopRun(task, this.listener);
+    this.running.set(task, run);
     if (this.countsAgainstLimit(task)) this.underLimit++;
-    const startedAt = Date.now();
-    this.listener.started(task, LOOP_WORKER, startedAt);
-    const throttle = new ProgressThrottle();
-    const ctx: LoopTaskContext = {
-      key: task.key,
-      attempt: task.attempts,
-      signal: abort.signal,
-      progress: (fraction, message) => {
-        const report = throttle.take(fraction);
-        if (report) this.listener.progress(task, report.progress, message ?? null);
-      },
-      log: (message, level = 'info') => this.listener.log({ taskKey: task.key, at: Date.now(), level, message }),
-    };
+    this.listener.started(task, LOOP_WORKER, run.startedAt);
+    run.attempt = task.attempts;
     const handler = loopHandler(task.kind);
-    const run = handler
-      ? Promise.resolve().then(() => handler(task.input, ctx))
+    const outcome = handler
+      ? Promise.resolve().then(() => handler(task.input, run))
       : Promise.reject(Object.assign(new Error(`no loop handler for kind "${task.kind}"`), { code: 'UNKNOWN_KIND' }));
-    run.then(
-      (result) => this.settle(task, () => ({ type: 'succeeded', result: result ?? null, startedAt, finishedAt: Date.now(), worker: LOOP_WORKER })),
+    outcome.then(
+      (result) => this.settle(run, { type: 'succeeded', result: result ?? null, startedAt: run.startedAt, finishedAt: Date.now(), worker: LOOP_WORKER }),
       (error: unknown) =>
-        this.settle(task, () =>
-          abort.signal.aborted
-            ? { type: 'stopped', startedAt, finishedAt: Date.now(), worker: LOOP_WORKER }
-            : { type: 'failed', error: toTaskError(error), startedAt, finishedAt: Date.now(), worker: LOOP_WORKER },
+        this.settle(
+          run,
+          run.stopped
+            ? { type: 'stopped', startedAt: run.startedAt, finishedAt: Date.now(), worker: LOOP_WORKER }
+            : { type: 'failed', error: toTaskError(error), startedAt: run.startedAt, finishedAt: Date.now(), worker: LOOP_WORKER },
         ),
     );
   }
 
-  private settle(task: Task, outcome: () => Parameters<ExecutorListener['finished']>[1]): void {
+  private settle(run: LoopRun, outcome: ExecutorOutcome): void {
     // A task given up on by `terminate` has already been reported.
-    if (!this.forget(task)) return;
-    this.listener.finished(task, outcome());
+    if (!this.forget(run)) return;
+    this.listener.finished(run.task, outcome);
   }
 
-  private forget(task: Task): boolean {
-    if (!this.running.delete(task)) return false;
-    if (this.countsAgainstLimit(task)) this.underLimit--;
+  private forget(run: LoopRun): boolean {
+    if (this.running.get(run.task) !== run) return false;
+    this.running.delete(run.task);
+    if (this.countsAgainstLimit(run.task)) this.underLimit--;
     return true;
   }
 
@@ -94,16 +151,16 @@ export class LoopExecutor implements Executor {
   }
 
   requestStop(task: Task): void {
-    this.running.get(task)?.abort(new Error('task was cancelled'));
+    this.running.get(task)?.stop(new Error('task was cancelled'));
   }
 
   /** An async task cannot be killed; it is aborted and no longer waited for. */
   terminate(task: Task): void {
-    const abort = this.running.get(task);
-    if (!abort) return;
-    abort.abort(new Error('task was terminated'));
+    const run = this.running.get(task);
+    if (!run) return;
+    run.stop(new Error('task was terminated'));
     const now = Date.now();
-    this.forget(task);
+    this.forget(run);
     this.listener.finished(task, { type: 'stopped', startedAt: task.startedAt ?? now, finishedAt: now, worker: LOOP_WORKER });
   }
 
