@@ -31,8 +31,12 @@ export const jobHeaderSchema = z.object({
   onFailure: z.enum(FAILURE_POLICIES).default('continue'),
   /** When the job runs by itself (`threadline schedule add`); ignored by `threadline run`. */
   schedule: scheduleSchema.optional(),
-  tasks: z.array(z.looseObject({})).min(1, 'expected at least one task'),
+  // Each task is checked on its own (parseTask): the header does not copy a million of them first.
+  tasks: z.array(z.unknown()).min(1, 'expected at least one task'),
 });
+
+/** What every task must be before its fields are looked at. */
+const taskObjectSchema = z.looseObject({});
 
 export type TaskBase = z.infer<typeof taskBaseSchema>;
 
@@ -118,8 +122,53 @@ function strictInput(kind: KindSpec): z.ZodObject {
   return schema;
 }
 
-function parseTask(raw: Record<string, unknown>, index: number): TaskSpec | { issues: SpecIssue[] } {
+const strictTasks = new Map<KindSpec, z.ZodObject | null>();
+
+/**
+ * A task of the kind, base fields and the kind's own in one strict object: one parse per task
+ * instead of two. Null for a kind with a field of the same name as a base field.
+ */
+function strictTask(kind: KindSpec): z.ZodObject | null {
+  let schema = strictTasks.get(kind);
+  if (schema === undefined) {
+    const clash = Object.keys(kind.input.shape).some((field) => Object.hasOwn(taskBaseSchema.shape, field));
+    strictTasks.set(kind, (schema = clash ? null : z.strictObject({ ...taskBaseSchema.shape, ...kind.input.shape })));
+  }
+  return schema;
+}
+
+function isTaskObject(raw: unknown): raw is Record<string, unknown> {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw);
+}
+
+function parseTask(raw: unknown, index: number): TaskSpec | { issues: SpecIssue[] } {
   const at = ['tasks', index];
+  if (!isTaskObject(raw)) return { issues: issuesOf(taskObjectSchema.safeParse(raw, { reportInput: true }).error!, at) };
+  const kind = typeof raw.kind === 'string' ? findKind(raw.kind) : undefined;
+  const schema = kind && strictTask(kind);
+  if (schema) {
+    // The common case, a valid task of a known kind. A task that fails is parsed again below,
+    // for the same issues as always: its base fields' first, then its kind's.
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return splitTask(parsed.data, kind.input.shape);
+  }
+  return parseTaskInTwo(raw, at);
+}
+
+/** A task parsed as one object: its base fields, with the kind's own under `input`. */
+function splitTask(parsed: Record<string, unknown>, inputShape: Record<string, unknown>): TaskSpec {
+  const task: Record<string, unknown> = {};
+  const input: Record<string, unknown> = {};
+  for (const field in parsed) {
+    if (Object.hasOwn(inputShape, field)) input[field] = parsed[field];
+    else task[field] = parsed[field];
+  }
+  task.input = input;
+  return task as unknown as TaskSpec;
+}
+
+/** The base fields, then the kind's own: the issues of the first part that has any. */
+function parseTaskInTwo(raw: Record<string, unknown>, at: readonly PropertyKey[]): TaskSpec | { issues: SpecIssue[] } {
   const base = taskBaseSchema.safeParse(raw, { reportInput: true });
   if (!base.success) return { issues: issuesOf(base.error, at) };
   const kind = findKind(base.data.kind);

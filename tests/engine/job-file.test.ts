@@ -53,6 +53,8 @@ describe('job files', () => {
     ['unknown kind', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ kind: 'demo.nope' })] }), /tasks\[0\]\.kind: unknown kind "demo\.nope"; expected one of (\S+, )*demo\.echo, demo\.cpu, /],
     ['wrong type', 'job.json', JSON.stringify({ name: 'x', tasks: [task(), task({ id: 'b', ms: 'fast' })] }), /tasks\[1\]\.ms: expected number, received string$/],
     ['wrong type of a common field', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ retries: -1 })] }), /tasks\[0\]\.retries: expected a number >= 0, got -1$/],
+    ['a task that is not an object', 'job.json', JSON.stringify({ name: 'x', tasks: [task(), 'demo.cpu'] }), /job\.json: tasks\[1\]: expected object, received string$/],
+    ['a common field and a kind’s field both wrong (the common field is named)', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ retries: -1, ms: 'fast' })] }), /job\.json: tasks\[0\]\.retries: expected a number >= 0, got -1$/],
     ['unknown field (a typo)', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ timeout: 5 })] }), /tasks\[0\]: unknown field "timeout"$/],
     ['duplicate id', 'job.json', JSON.stringify({ name: 'x', tasks: [task(), task()] }), /tasks\[1\]\.id: duplicate id "a" \(also tasks\[0\]\)$/],
     ['unknown dependsOn', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['ghost'] })] }), /tasks\[0\]\.dependsOn\[0\]: unknown task id "ghost"$/],
