@@ -95,9 +95,9 @@ export class LoopExecutor implements Executor {
   fill(next: ReadySource): void {
     if (this.closed) return;
     let taken = 0;
-    const fits = (task: Task): boolean => task.job.concurrency !== null || this.underLimit + taken < this.limit;
+    const request = { accept: (task: Task): boolean => task.job.concurrency !== null || this.underLimit + taken < this.limit };
     const tasks: Task[] = [];
-    for (let task = next({ accept: fits }); task; task = next({ accept: fits })) {
+    for (let task = next(request); task; task = next(request)) {
       tasks.push(task);
       if (this.countsAgainstLimit(task)) taken++;
     }

@@ -20,7 +20,7 @@ export class ReadyQueue {
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      swap(heap, i, parent);
       i = parent;
     }
   }
@@ -43,10 +43,17 @@ export class ReadyQueue {
         if (left < heap.length && before(heap[left]!, heap[best]!)) best = left;
         if (right < heap.length && before(heap[right]!, heap[best]!)) best = right;
         if (best === i) break;
-        [heap[i], heap[best]] = [heap[best]!, heap[i]!];
+        swap(heap, i, best);
         i = best;
       }
     }
     return top;
   }
+}
+
+/** Swaps two places of the heap (a destructuring swap makes an array each time until the code is optimised). */
+function swap(heap: Task[], a: number, b: number): void {
+  const t = heap[a]!;
+  heap[a] = heap[b]!;
+  heap[b] = t;
 }

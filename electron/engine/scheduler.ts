@@ -18,6 +18,8 @@ export class Scheduler {
   /** The suspect on an executor now: nothing runs beside it. */
   private solo: Task | null = null;
   private executors: Executors | null = null;
+  /** What each executor pulls from: made once, as the scheduler pumps at every task's end. */
+  private readonly sources: Record<KindExecutor, ReadySource> = { pool: this.readySource('pool'), loop: this.readySource('loop') };
   private onExecutors = 0;
   private pumpScheduled = false;
   private stopped = false;
@@ -62,12 +64,15 @@ export class Scheduler {
   schedulePump(): void {
     if (this.pumpScheduled || this.stopped || this.held) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      if (this.stopped || this.held || !this.executors) return;
-      for (const kind of ['pool', 'loop'] as const) this.executors[kind].fill(this.readySource(kind));
-    });
+    queueMicrotask(this.pump);
   }
+
+  /** Lets every executor take what it has room for (one function for every pump). */
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    if (this.stopped || this.held || !this.executors) return;
+    for (const kind of EXECUTOR_KINDS) this.executors[kind].fill(this.sources[kind]);
+  };
 
   /** `task` came back from its executor; `ran` is false when it never began there. */
   left(task: Task, ran: boolean): void {
@@ -86,7 +91,7 @@ export class Scheduler {
 
   private readySource(kind: KindExecutor): ReadySource {
     const queue = this.ready[kind];
-    return (request = {}) => {
+    return (request = ANY_TASK) => {
       const { accept } = request;
       if (this.solo) return null;
       while (this.isolated.length > 0 && !waiting(this.isolated[0]!)) this.isolated.shift();
@@ -127,6 +132,11 @@ export class Scheduler {
     return task;
   }
 }
+
+const EXECUTOR_KINDS = ['pool', 'loop'] as const;
+
+/** A request with no conditions (one object for every call that gives none). */
+const ANY_TASK: ReadyRequest = Object.freeze({});
 
 function waiting(task: Task): boolean {
   return task.state === 'queued' && !task.onExecutor;
