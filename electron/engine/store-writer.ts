@@ -9,6 +9,14 @@ import type { Task } from './task.js';
 /** While writes fail (a full disk), how often they are tried again. */
 const RETRY_MS = 1000;
 
+/**
+ * A turn of the writer takes at most this many slices' worth of rows at once: enough to write
+ * what a busy loop marked since the last turn (a turn comes once per turn of the loop, and a
+ * loop busy with a million short tasks turns every few tens of milliseconds), little enough that
+ * a turn stays within a few tens of milliseconds.
+ */
+const MAX_SLICES_PER_TURN = 8;
+
 /** Who hears that the store stopped taking writes, and that it takes them again. */
 export interface StoreWriterHealth {
   failed(error: ThreadlineError): void;
@@ -25,10 +33,16 @@ export interface StoreWriterHealth {
  * one goes through (`health.recovered`). Telemetry samples of a failed write are dropped.
  */
 export class StoreWriter {
-  private readonly tasks = new Map<string, Task>();
+  /**
+   * Tasks with a row or an attempt to write, oldest mark first, from `head` on; what is to be
+   * written of each is marked on the task itself (`rowUnstored`, `attemptUnstored`), so a task is
+   * here at most once and costs one slot of this array.
+   */
+  private queue: Task[] = [];
+  private head = 0;
+  /** Attempts a newer attempt of their task replaced as its unstored one before they were written (a quick retry). */
+  private earlierAttempts: Array<[TaskAttempt, Task]> = [];
   private readonly jobs = new Map<string, Job>();
-  /** Attempts to write, each with its task, keyed by the attempt itself: one object per try. */
-  private readonly attempts = new Map<TaskAttempt, Task>();
   private telemetrySamples: TelemetrySample[] = [];
   private logLines: StoredLogLine[] = [];
   /** Jobs whose abandoned admission left rows to remove. */
@@ -38,8 +52,10 @@ export class StoreWriter {
   private timer: NodeJS.Timeout | null = null;
   /** Callers of `drained()` waiting for the pending changes to be written. */
   private drainWaiters: Array<() => void> = [];
-  /** Rows per sliced write, so that one takes about 4 ms on this machine. */
+  /** Tasks (a row and an attempt each, at most) per sliced write, so that one takes about 4 ms on this machine. */
   private readonly sliceRows = new BatchSizer({ budgetMs: 4, initial: 250, min: 50, max: 2000 });
+  /** Tasks queued since the last turn: what the next one should write to keep up. */
+  private marked = 0;
 
   constructor(
     private readonly store: JobStore,
@@ -63,13 +79,33 @@ export class StoreWriter {
   }
 
   task(task: Task): void {
-    this.tasks.set(task.key, task);
+    if (!task.rowUnstored) {
+      this.enqueue(task);
+      task.rowUnstored = true;
+    }
     this.schedule();
   }
 
+  /** `attempt` is `task`'s newest: the one written is the newest of that number when the write comes. */
   attempt(task: Task, attempt: TaskAttempt): void {
-    this.attempts.set(attempt, task);
+    const unstored = task.attemptUnstored;
+    if (unstored !== attempt.attempt) {
+      if (unstored !== 0) {
+        // A newer try replaces an unwritten one: that one is written as it is now, before it.
+        const earlier = task.attemptNumbered(unstored);
+        if (earlier) this.earlierAttempts.push([earlier, task]);
+      }
+      this.enqueue(task);
+      task.attemptUnstored = attempt.attempt;
+    }
     this.schedule();
+  }
+
+  /** Queues a task that had nothing unwritten (a task with marks is in the queue already). */
+  private enqueue(task: Task): void {
+    if (task.rowUnstored || task.attemptUnstored !== 0) return;
+    this.queue.push(task);
+    this.marked++;
   }
 
   /** A job that ended is written at the next turn of the loop: whoever waits for its end reads the store next. */
@@ -90,8 +126,13 @@ export class StoreWriter {
     this.schedule();
   }
 
+  /** Tasks with something to write, and every other pending record. */
   get pending(): number {
-    return this.tasks.size + this.jobs.size + this.attempts.size + this.telemetrySamples.length + this.logLines.length + this.discards.size;
+    return this.queuedTasks + this.earlierAttempts.length + this.jobs.size + this.telemetrySamples.length + this.logLines.length + this.discards.size;
+  }
+
+  private get queuedTasks(): number {
+    return this.queue.length - this.head;
   }
 
   /** Resolves once every change marked so far (and any marked meanwhile) is in the store. */
@@ -129,17 +170,23 @@ export class StoreWriter {
   }
 
   /**
-   * The timer's write: task and attempt rows for about 4 ms per transaction, the rest
-   * after the loop has had a turn, so a burst of transitions never blocks it for long. Job rows
-   * go last, so a job never reads finished in the store while one of its tasks does not.
+   * The timer's write: task and attempt rows for about 4 ms per transaction, the rest after the
+   * loop has had a turn, so a burst of transitions never blocks it for long. A turn writes at
+   * least what was marked since the last one (up to `MAX_SLICES_PER_TURN` slices): a loop busy
+   * with short tasks gives the writer one turn in many milliseconds, and a writer held to one
+   * slice a turn falls behind, holding every task it has not written (a million-task job's
+   * backlog reached most of its tasks, written long after their job had ended). Job rows go
+   * last, so a job never reads finished in the store while one of its tasks does not.
    */
   private flushSlice(): void {
     this.timer = null;
     const started = performance.now();
-    const tasks = take(this.tasks, this.sliceRows.size);
-    const attempts = takeEntries(this.attempts, this.sliceRows.size);
-    const logs = this.logLines.splice(0, this.sliceRows.size);
-    const last = this.tasks.size === 0 && this.attempts.size === 0;
+    const slice = this.sliceRows.size;
+    const rows = Math.min(slice * MAX_SLICES_PER_TURN, Math.max(slice, this.marked));
+    this.marked = 0;
+    const { tasks, attempts } = this.takeTasks(rows);
+    const logs = this.logLines.splice(0, rows);
+    const last = this.queuedTasks === 0;
     const jobs = last ? take(this.jobs, Number.POSITIVE_INFINITY) : [];
     const telemetry = last ? this.telemetrySamples.splice(0) : [];
     if (!this.write(tasks, attempts, jobs, telemetry, logs)) return this.schedule();
@@ -154,7 +201,8 @@ export class StoreWriter {
     this.timer = null;
     if (this.pending === 0) return;
     const all = Number.POSITIVE_INFINITY;
-    if (!this.write(take(this.tasks, all), takeEntries(this.attempts, all), take(this.jobs, all), this.telemetrySamples.splice(0), this.logLines.splice(0))) this.schedule();
+    const { tasks, attempts } = this.takeTasks(all);
+    if (!this.write(tasks, attempts, take(this.jobs, all), this.telemetrySamples.splice(0), this.logLines.splice(0))) this.schedule();
     this.wakeDrainWaiters();
   }
 
@@ -175,11 +223,8 @@ export class StoreWriter {
         );
       })();
     } catch (error) {
-      // Marked again unless marked anew meanwhile; the next write takes their latest state.
-      for (const task of tasks) if (!this.tasks.has(task.key)) this.tasks.set(task.key, task);
-      // Attempts go back ahead of those marked since, so a try discarded before it began never
-      // overwrites the one that took its number.
-      putBack(this.attempts, attempts);
+      // Marked again; the next write takes their latest state.
+      this.putBack(tasks, attempts);
       for (const job of jobs) if (!this.jobs.has(job.id)) this.jobs.set(job.id, job);
       // Log lines are kept in their order, ahead of any marked meanwhile.
       this.logLines = logs.concat(this.logLines);
@@ -195,6 +240,58 @@ export class StoreWriter {
     }
     return true;
   }
+
+  /**
+   * Takes up to `n` queued tasks, oldest mark first, with what each has to write: its row, its
+   * unwritten attempt (the newest of that number: one discarded before it began is not written),
+   * and any earlier attempts a retry replaced before they were written (all of them, first).
+   */
+  private takeTasks(n: number): { tasks: Task[]; attempts: Array<[TaskAttempt, Task]> } {
+    const tasks: Task[] = [];
+    const attempts = this.earlierAttempts;
+    this.earlierAttempts = [];
+    const queue = this.queue;
+    const end = Math.min(queue.length, this.head + n);
+    for (let i = this.head; i < end; i++) {
+      const task = queue[i]!;
+      if (task.rowUnstored) tasks.push(task);
+      const number = task.attemptUnstored;
+      const attempt = number === 0 ? undefined : task.attemptNumbered(number);
+      if (attempt) attempts.push([attempt, task]);
+      task.rowUnstored = false;
+      task.attemptUnstored = 0;
+    }
+    this.head = end;
+    if (this.head === queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head >= 4096 && this.head * 2 >= queue.length) {
+      // Taken slots are dropped once they are half the array: each slot is moved at most once per take.
+      queue.copyWithin(0, this.head);
+      queue.length -= this.head;
+      this.head = 0;
+    }
+    return { tasks, attempts };
+  }
+
+  /** After a failed write: what it carried is marked again, in one turn, unless marked anew meanwhile. */
+  private putBack(tasks: Task[], attempts: Array<[TaskAttempt, Task]>): void {
+    for (const task of tasks) {
+      this.enqueue(task);
+      task.rowUnstored = true;
+    }
+    for (const [attempt, task] of attempts) {
+      const unstored = task.attemptUnstored;
+      if (unstored === attempt.attempt) continue;
+      if (unstored !== 0 || task.attemptNumbered(attempt.attempt) !== attempt) {
+        // An attempt a newer one replaced (or one kept aside before): written first again.
+        this.earlierAttempts.push([attempt, task]);
+        continue;
+      }
+      this.enqueue(task);
+      task.attemptUnstored = attempt.attempt;
+    }
+  }
 }
 
 /** Removes and returns up to `n` values, oldest first. */
@@ -206,23 +303,4 @@ function take<V>(map: Map<string, V>, n: number): V[] {
     map.delete(key);
   }
   return out;
-}
-
-/** Removes and returns up to `n` entries, oldest first. */
-function takeEntries<K, V>(map: Map<K, V>, n: number): Array<[K, V]> {
-  const out: Array<[K, V]> = [];
-  for (const entry of map) {
-    if (out.length >= n) break;
-    out.push(entry);
-    map.delete(entry[0]);
-  }
-  return out;
-}
-
-/** Puts `taken` back ahead of the entries marked since. */
-function putBack<K, V>(map: Map<K, V>, taken: Array<[K, V]>): void {
-  const since = [...map];
-  map.clear();
-  for (const [key, value] of taken) map.set(key, value);
-  for (const [key, value] of since) map.set(key, value);
 }

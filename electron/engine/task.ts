@@ -58,6 +58,11 @@ const LIVE = 1;
 const ON_EXECUTOR = 2;
 const ATTEMPT_OPEN = 4;
 const ISOLATED = 8;
+/** Its row waits for the store writer. */
+const ROW_UNSTORED = 16;
+/** The bits above these hold the number of the attempt that waits for the store writer (0: none). */
+const ATTEMPT_UNSTORED_SHIFT = 5;
+const FLAG_BITS = (1 << ATTEMPT_UNSTORED_SHIFT) - 1;
 
 /**
  * A task as the engine holds it: the persisted record plus scheduling state. Its `state` changes
@@ -143,6 +148,22 @@ export class Task implements TaskView {
     this.tries = attempts.length === 0 ? null : attempts.length === 1 ? attempts[0]! : attempts;
   }
 
+  /** Its newest try, without making an array of one. */
+  get lastAttempt(): TaskAttempt | undefined {
+    const tries = this.tries;
+    if (tries === null) return undefined;
+    return Array.isArray(tries) ? tries.at(-1) : tries;
+  }
+
+  /** Its newest try numbered `n`, if it has one. */
+  attemptNumbered(n: number): TaskAttempt | undefined {
+    const tries = this.tries;
+    if (tries === null) return undefined;
+    if (!Array.isArray(tries)) return tries.attempt === n ? tries : undefined;
+    for (let i = tries.length - 1; i >= 0; i--) if (tries[i]!.attempt === n) return tries[i];
+    return undefined;
+  }
+
   addAttempt(attempt: TaskAttempt): void {
     const tries = this.tries;
     if (tries === null) this.tries = attempt;
@@ -204,6 +225,27 @@ export class Task implements TaskView {
 
   set isolated(on: boolean) {
     this.setFlag(ISOLATED, on);
+  }
+
+  /**
+   * Its row waits for the store writer (see store-writer.ts): marks kept in the task's flags, so
+   * a task that waits to be written costs the writer one slot of a queue and no entry of a map.
+   */
+  get rowUnstored(): boolean {
+    return (this.flags & ROW_UNSTORED) !== 0;
+  }
+
+  set rowUnstored(on: boolean) {
+    this.setFlag(ROW_UNSTORED, on);
+  }
+
+  /** The number of its attempt that waits for the store writer; 0 when none does. */
+  get attemptUnstored(): number {
+    return this.flags >>> ATTEMPT_UNSTORED_SHIFT;
+  }
+
+  set attemptUnstored(n: number) {
+    this.flags = (this.flags & FLAG_BITS) | (n << ATTEMPT_UNSTORED_SHIFT);
   }
 
   private setFlag(flag: number, on: boolean): void {
