@@ -95,12 +95,12 @@ export class TaskLifeCycle {
       },
       interrupted: (task, at) => {
         if (!task.onExecutor || !task.attemptOpen) return;
-        const attempt = task.history.at(-1)!;
+        const attempt = task.lastAttempt!;
         attempt.state = 'interrupted';
         attempt.finishedAt = at;
         task.attemptOpen = false;
         // The task's timeout runs for each attempt: the next one starts its own.
-        clearTimeout(task.timers.timeout);
+        task.clearTimer('timeout');
         this.parts.writer.attempt(task, attempt);
         this.changed(task);
       },
@@ -154,7 +154,7 @@ export class TaskLifeCycle {
     }
     task.attemptOpen = false;
     // The worker measured the attempt precisely; the start event may have been coarser.
-    const attempt = task.history.at(-1)!;
+    const attempt = task.lastAttempt!;
     attempt.startedAt = task.startedAt = outcome.startedAt;
     attempt.finishedAt = outcome.finishedAt;
     attempt.worker = task.worker = outcome.worker;
@@ -174,8 +174,8 @@ export class TaskLifeCycle {
   }
 
   private leaveExecutor(task: Task, ran: boolean): void {
-    clearTimeout(task.timers.timeout);
-    clearTimeout(task.timers.grace);
+    task.clearTimer('timeout');
+    task.clearTimer('grace');
     this.parts.scheduler.left(task, ran);
   }
 
@@ -185,7 +185,7 @@ export class TaskLifeCycle {
     task.attemptOpen = false;
     task.attempts--;
     task.dropLastAttempt();
-    task.startedAt = task.history.at(-1)?.startedAt ?? null;
+    task.startedAt = task.lastAttempt?.startedAt ?? null;
   }
 
   private failOrRetry(task: Task, state: 'failed' | 'timed_out', error: TaskError, at: number): void {
@@ -193,7 +193,7 @@ export class TaskLifeCycle {
       this.finish(task, state, error, at);
       return;
     }
-    const attempt = task.history.at(-1);
+    const attempt = task.lastAttempt;
     if (attempt) {
       attempt.state = state;
       this.parts.writer.attempt(task, attempt);
@@ -219,7 +219,7 @@ export class TaskLifeCycle {
       if (isSettled(task.state)) continue;
       task.clearTimers();
       task.stopReason = null;
-      const attempt = task.history.at(-1);
+      const attempt = task.lastAttempt;
       if (attempt && attempt.finishedAt !== null && attempt.state === 'running') {
         attempt.state = state;
         this.parts.writer.attempt(task, attempt);

@@ -44,6 +44,8 @@ function traitsOf(kind: string, executor: KindExecutor, timeoutMs: number | null
 
 /** What few tasks ever need (a failure, a log, a stop, a progress message): made on the first such need. */
 interface TaskExtras {
+  /** When it was queued, if not when its job was created (a retry, a resumed task). */
+  queuedAt: number | null;
   progressMessage: string | null;
   error: TaskError | null;
   logLines: TaskLogLine[] | null;
@@ -53,6 +55,13 @@ interface TaskExtras {
 }
 
 type TaskTimers = { timeout?: NodeJS.Timeout; grace?: NodeJS.Timeout; retry?: NodeJS.Timeout };
+
+/** Its place in its job's graph, for a task that has one (most tasks of a big job depend on nothing and have no dependents). */
+interface TaskLinks {
+  dependsOn: string[];
+  dependents: Task[];
+  waitingOn: number;
+}
 
 const LIVE = 1;
 const ON_EXECUTOR = 2;
@@ -82,14 +91,11 @@ export class Task implements TaskView {
   result: unknown = null;
   /** Its tries: none, the one (most tasks run once), or all of them in order. */
   private tries: TaskAttempt | TaskAttempt[] | null = null;
-  /** Unfinished dependencies; the task is ready when this reaches 0. */
-  waitingOn = 0;
-  private dependentList: Task[] = NO_TASKS as Task[];
+  private links: TaskLinks | null = null;
   private flags = 0;
   private extras: TaskExtras | null = null;
   private timerSet: TaskTimers | null = null;
   private readonly traits: RunTraits;
-  readonly dependsOn: string[];
 
   constructor(
     readonly job: Job,
@@ -104,10 +110,43 @@ export class Task implements TaskView {
     retries: number,
     retryBackoffMs: number,
     dependsOn: string[],
-    public queuedAt: number,
+    queuedAt: number,
   ) {
     this.traits = traitsOf(kind, executor, timeoutMs, retries, retryBackoffMs);
-    this.dependsOn = dependsOn.length === 0 ? (NO_DEPENDENCIES as string[]) : dependsOn;
+    if (dependsOn.length > 0) this.links = { dependsOn, dependents: NO_TASKS as Task[], waitingOn: 0 };
+    this.queuedAt = queuedAt;
+  }
+
+  /** The ids of the tasks it depends on. */
+  get dependsOn(): string[] {
+    return this.links?.dependsOn ?? (NO_DEPENDENCIES as string[]);
+  }
+
+  /** Unfinished dependencies; the task is ready when this reaches 0. */
+  get waitingOn(): number {
+    return this.links?.waitingOn ?? 0;
+  }
+
+  set waitingOn(n: number) {
+    if (n !== 0 || this.links) this.linked().waitingOn = n;
+  }
+
+  private linked(): TaskLinks {
+    return (this.links ??= { dependsOn: NO_DEPENDENCIES as string[], dependents: NO_TASKS as Task[], waitingOn: 0 });
+  }
+
+  /**
+   * When it was (last) queued. Every task of a job is queued when the job is created, so that
+   * time is the job's, and a task keeps one of its own only once it differs (a boxed number of
+   * its own, a million times over in a big job, otherwise).
+   */
+  get queuedAt(): number {
+    return this.extras?.queuedAt ?? this.job.createdAt;
+  }
+
+  set queuedAt(at: number) {
+    const own = at === this.job.createdAt ? null : at;
+    if (own !== null || this.extras) this.more().queuedAt = own;
   }
 
   get jobId(): string {
@@ -183,12 +222,13 @@ export class Task implements TaskView {
 
   /** Tasks that depend on this one; grows through `addDependent`. */
   get dependents(): readonly Task[] {
-    return this.dependentList;
+    return this.links?.dependents ?? NO_TASKS;
   }
 
   addDependent(task: Task): void {
-    if (this.dependentList === NO_TASKS) this.dependentList = [task];
-    else this.dependentList.push(task);
+    const links = this.linked();
+    if (links.dependents === NO_TASKS) links.dependents = [task];
+    else links.dependents.push(task);
   }
 
   /** Indexed by the engine and free to be queued; a big job's tasks go live in slices. */
@@ -304,12 +344,20 @@ export class Task implements TaskView {
   }
 
   private more(): TaskExtras {
-    return (this.extras ??= { progressMessage: null, error: null, logLines: null, logCount: 0, runOn: undefined, stopReason: null });
+    return (this.extras ??= { queuedAt: null, progressMessage: null, error: null, logLines: null, logCount: 0, runOn: undefined, stopReason: null });
   }
 
   /** Its timeout while it runs, the end of its grace period while it stops, its retry's backoff. */
   get timers(): TaskTimers {
     return (this.timerSet ??= {});
+  }
+
+  /** Clears one of its timers, if it has it (without making the record of timers for it). */
+  clearTimer(name: keyof TaskTimers): void {
+    const timers = this.timerSet;
+    if (!timers) return;
+    clearTimeout(timers[name]);
+    timers[name] = undefined;
   }
 
   clearTimers(): void {
