@@ -44,6 +44,8 @@ function traitsOf(kind: string, executor: KindExecutor, timeoutMs: number | null
 
 /** What few tasks ever need (a failure, a log, a stop, a progress message): made on the first such need. */
 interface TaskExtras {
+  /** Its key, when it is not `<jobId>:<taskId>` (a remote worker's stand-in for a task of the orchestrator). */
+  key: string | null;
   /** When it was queued, if not when its job was created (a retry, a resumed task). */
   queuedAt: number | null;
   progressMessage: string | null;
@@ -99,7 +101,7 @@ export class Task implements TaskView {
 
   constructor(
     readonly job: Job,
-    readonly key: string,
+    key: string,
     readonly id: string,
     readonly seq: number,
     kind: string,
@@ -115,6 +117,15 @@ export class Task implements TaskView {
     this.traits = traitsOf(kind, executor, timeoutMs, retries, retryBackoffMs);
     if (dependsOn.length > 0) this.links = { dependsOn, dependents: NO_TASKS as Task[], waitingOn: 0 };
     this.queuedAt = queuedAt;
+    if (!isKeyOf(key, job.id, id)) this.more().key = key;
+  }
+
+  /**
+   * `<jobId>:<taskId>`, made when read rather than kept: a million keys of 40 bytes each are
+   * worth more than the short strings made while a task is handed over and stored.
+   */
+  get key(): string {
+    return this.extras?.key ?? `${this.job.id}:${this.id}`;
   }
 
   /** The ids of the tasks it depends on. */
@@ -344,7 +355,7 @@ export class Task implements TaskView {
   }
 
   private more(): TaskExtras {
-    return (this.extras ??= { queuedAt: null, progressMessage: null, error: null, logLines: null, logCount: 0, runOn: undefined, stopReason: null });
+    return (this.extras ??= { key: null, queuedAt: null, progressMessage: null, error: null, logLines: null, logCount: 0, runOn: undefined, stopReason: null });
   }
 
   /** Its timeout while it runs, the end of its grace period while it stops, its retry's backoff. */
@@ -394,4 +405,8 @@ export class Task implements TaskView {
       result: this.result,
     };
   }
+}
+
+function isKeyOf(key: string, jobId: string, taskId: string): boolean {
+  return key.length === jobId.length + 1 + taskId.length && key.startsWith(jobId) && key.charCodeAt(jobId.length) === 58 /* : */ && key.endsWith(taskId);
 }

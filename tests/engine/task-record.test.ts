@@ -36,4 +36,13 @@ describe('a task held by the engine', () => {
     expect(--second.waitingOn).toBe(0);
     expect(second.toRecord().dependsOn).toEqual(['first']);
   });
+
+  it('makes its key from its job and id, and keeps one given otherwise (a remote stand-in keyed by the orchestrator)', () => {
+    const job = new Job('j-1', 'test', null, 'continue', '/', 1000);
+    expect(task(job, 'a').key).toBe('j-1:a');
+    expect(task(job, 'a:b').key).toBe('j-1:a:b');
+    const standIn = new Task(job, 'j-9:x', 'j-9:x', 0, 'demo.echo', 'pool', {}, 0, null, 0, 0, [], 1000);
+    expect(standIn.key).toBe('j-9:x');
+    expect(standIn.toRecord()).toMatchObject({ key: 'j-9:x', id: 'j-9:x', jobId: 'j-1' });
+  });
 });
