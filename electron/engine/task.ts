@@ -1,5 +1,6 @@
 import type { TaskAttempt, TaskError, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import type { KindExecutor, TaskState } from '../../contract/task-states.js';
+import { taskKey } from './ids.js';
 import type { Job } from './job.js';
 
 /** What a host sees of a task: its record, read-only. A live object: copy what you keep. */
@@ -121,11 +122,11 @@ export class Task implements TaskView {
   }
 
   /**
-   * `<jobId>:<taskId>`, made when read rather than kept: a million keys of 40 bytes each are
-   * worth more than the short strings made while a task is handed over and stored.
+   * `<jobId>:<taskId>`, made (flat, see `taskKey`) when read rather than kept: a million keys
+   * of 40 bytes each are worth more than the short strings made while a task is handed over.
    */
   get key(): string {
-    return this.extras?.key ?? `${this.job.id}:${this.id}`;
+    return this.extras?.key ?? taskKey(this.job.id, this.id);
   }
 
   /** The ids of the tasks it depends on. */
