@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { TaskAttempt, TaskLogLine } from '../../contract/records.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
 import { BatchSizer } from './batch-sizer.js';
@@ -9,12 +10,16 @@ import type { Task } from './task.js';
 /** While writes fail (a full disk), how often they are tried again. */
 const RETRY_MS = 1000;
 
+/** A slice of the writer's work: about this many milliseconds of rows in one transaction. */
+const SLICE_MS = 4;
+
 /**
- * A turn of the writer takes at most this many slices' worth of rows at once: enough to write
- * what a busy loop marked since the last turn (a turn comes once per turn of the loop, and a
- * loop busy with a million short tasks turns every few tens of milliseconds), little enough that
- * a turn stays within a few tens of milliseconds.
+ * A turn of the writer comes once per turn of the loop. When the loop was busy since the last
+ * one (a million short tasks turn it every few tens of milliseconds), the writer takes up to this
+ * share of that time, so that it keeps up with what was marked; when the loop was idle, one
+ * slice, so that timers and I/O never wait long behind it.
  */
+const LOOP_SHARE = 0.5;
 const MAX_SLICES_PER_TURN = 8;
 
 /** Who hears that the store stopped taking writes, and that it takes them again. */
@@ -53,9 +58,11 @@ export class StoreWriter {
   /** Callers of `drained()` waiting for the pending changes to be written. */
   private drainWaiters: Array<() => void> = [];
   /** Tasks (a row and an attempt each, at most) per sliced write, so that one takes about 4 ms on this machine. */
-  private readonly sliceRows = new BatchSizer({ budgetMs: 4, initial: 250, min: 50, max: 2000 });
+  private readonly sliceRows = new BatchSizer({ budgetMs: SLICE_MS, initial: 250, min: 50, max: 2000 });
   /** Tasks queued since the last turn: what the next one should write to keep up. */
   private marked = 0;
+  /** The loop's utilization when the last turn ended, to tell how busy it was since. */
+  private loopAtLastTurn = performance.eventLoopUtilization();
 
   constructor(
     private readonly store: JobStore,
@@ -171,25 +178,30 @@ export class StoreWriter {
 
   /**
    * The timer's write: task and attempt rows for about 4 ms per transaction, the rest after the
-   * loop has had a turn, so a burst of transitions never blocks it for long. A turn writes at
-   * least what was marked since the last one (up to `MAX_SLICES_PER_TURN` slices): a loop busy
-   * with short tasks gives the writer one turn in many milliseconds, and a writer held to one
-   * slice a turn falls behind, holding every task it has not written (a million-task job's
-   * backlog reached most of its tasks, written long after their job had ended). Job rows go
-   * last, so a job never reads finished in the store while one of its tasks does not.
+   * loop has had a turn, so a burst of transitions never blocks it for long. After a busy loop a
+   * turn writes what was marked since the last one, within `LOOP_SHARE` of the time the loop
+   * worked meanwhile: a loop busy with short tasks gives the writer one turn in many
+   * milliseconds, and a writer held to one slice a turn falls behind, holding every task it has
+   * not written (a million-task job's backlog reached most of its tasks, written long after their
+   * job had ended). Job rows go last, so a job never reads finished in the store while one of
+   * its tasks does not.
    */
   private flushSlice(): void {
     this.timer = null;
     const started = performance.now();
     const slice = this.sliceRows.size;
-    const rows = Math.min(slice * MAX_SLICES_PER_TURN, Math.max(slice, this.marked));
+    const busyMs = performance.eventLoopUtilization(this.loopAtLastTurn).active;
+    const slices = Math.min(MAX_SLICES_PER_TURN, Math.max(1, Math.floor((busyMs * LOOP_SHARE) / SLICE_MS)));
+    const rows = Math.min(slice * slices, Math.max(slice, this.marked));
     this.marked = 0;
     const { tasks, attempts } = this.takeTasks(rows);
     const logs = this.logLines.splice(0, rows);
     const last = this.queuedTasks === 0;
     const jobs = last ? take(this.jobs, Number.POSITIVE_INFINITY) : [];
     const telemetry = last ? this.telemetrySamples.splice(0) : [];
-    if (!this.write(tasks, attempts, jobs, telemetry, logs)) return this.schedule();
+    const written = this.write(tasks, attempts, jobs, telemetry, logs);
+    this.loopAtLastTurn = performance.eventLoopUtilization();
+    if (!written) return this.schedule();
     this.sliceRows.observe(Math.max(tasks.length, attempts.length, logs.length), performance.now() - started);
     if (this.pending > 0) this.arm(0);
     this.wakeDrainWaiters();
