@@ -51,7 +51,7 @@ async function withTarget<T>(dataDir: string, work: (target: Target) => Promise<
 }
 
 function noSchedule(name: string): CliError {
-  return new CliError(`no schedule "${name}" (threadline schedule list shows them)`);
+  return new CliError(`no schedule ${JSON.stringify(name)} (threadline schedule list shows them)`);
 }
 
 /** A time as a person reads it, in the schedule's zone (else the machine's), with its offset. */

@@ -183,7 +183,7 @@ function isFolder(path: string): boolean {
 }
 
 function noSchedule(name: string): ThreadlineError {
-  return new ThreadlineError('NOT_FOUND', `no schedule "${name}"`);
+  return new ThreadlineError('NOT_FOUND', `no schedule ${JSON.stringify(name)}`);
 }
 
 /** A refused payload: every issue at its field, the first one in the message, all on one line. */

@@ -148,7 +148,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   runNow(name: string): Promise<ScheduleRun> {
     return this.inTurn(async () => {
       const stored = this.store.get(name);
-      if (!stored) throw new ThreadlineError('NOT_FOUND', `no schedule "${name}"`);
+      if (!stored) throw new ThreadlineError('NOT_FOUND', `no schedule ${JSON.stringify(name)}`);
       const now = this.clock.now();
       return this.startRun(stored, now, 'manual', null);
     });

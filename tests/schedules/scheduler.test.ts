@@ -189,6 +189,8 @@ describe('overlap', () => {
     const second = await scheduler.runNow('manual');
     expect(second).toMatchObject({ trigger: 'manual', outcome: 'skipped' });
     await expect(scheduler.runNow('nope')).rejects.toThrow('no schedule "nope"');
+    // A name that never was one is quoted as JSON: the refusal stays on one line.
+    await expect(scheduler.runNow('a\nb "c"')).rejects.toThrow('no schedule "a\\nb \\"c\\""');
     engine.cancelAll();
   });
 });
