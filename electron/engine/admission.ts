@@ -189,7 +189,7 @@ export class Admission {
       });
       // An interruption is not the task's fault: it runs again without spending a retry.
       if (task.state === 'interrupted' || task.state === 'running' || task.state === 'cancelling') {
-        assertTaskTransition(task.key, 'interrupted', 'queued');
+        assertTaskTransition(task, 'interrupted', 'queued');
         task.state = 'queued';
         task.queuedAt = Date.now();
       }

@@ -10,7 +10,7 @@ import type { JobRegistry } from './job-registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { StoreWriter } from './store-writer.js';
 import type { StopReason, Task } from './task.js';
-import { assertJobTransition, assertTaskTransition, isSettled, TASK_TRANSITIONS } from './transitions.js';
+import { assertJobTransition, assertTaskTransition, isSettled } from './transitions.js';
 
 const MAX_BACKOFF_MS = 60_000;
 
@@ -46,8 +46,7 @@ export class TaskLifeCycle {
 
   /** The one way a task's state changes. An illegal change throws (a bug in the engine). */
   transition(task: Task, to: TaskState, detail: { error?: TaskError | null; at?: number } = {}): void {
-    // The task's key is made only for the message of an illegal change.
-    if (!TASK_TRANSITIONS[task.state].includes(to)) assertTaskTransition(task.key, task.state, to);
+    assertTaskTransition(task, task.state, to);
     const wasSettled = isSettled(task.state);
     this.counts[task.state]--;
     this.counts[to]++;

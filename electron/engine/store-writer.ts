@@ -86,10 +86,7 @@ export class StoreWriter {
   }
 
   task(task: Task): void {
-    if (!task.rowUnstored) {
-      this.enqueue(task);
-      task.rowUnstored = true;
-    }
+    this.markRow(task);
     this.schedule();
   }
 
@@ -102,10 +99,19 @@ export class StoreWriter {
         const earlier = task.attemptNumbered(unstored);
         if (earlier) this.earlierAttempts.push([earlier, task]);
       }
-      this.enqueue(task);
-      task.attemptUnstored = attempt.attempt;
+      this.markAttempt(task, attempt.attempt);
     }
     this.schedule();
+  }
+
+  private markRow(task: Task): void {
+    this.enqueue(task);
+    task.rowUnstored = true;
+  }
+
+  private markAttempt(task: Task, attempt: number): void {
+    this.enqueue(task);
+    task.attemptUnstored = attempt;
   }
 
   /** Queues a task that had nothing unwritten (a task with marks is in the queue already). */
@@ -288,10 +294,7 @@ export class StoreWriter {
 
   /** After a failed write: what it carried is marked again, in one turn, unless marked anew meanwhile. */
   private putBack(tasks: Task[], attempts: Array<[TaskAttempt, Task]>): void {
-    for (const task of tasks) {
-      this.enqueue(task);
-      task.rowUnstored = true;
-    }
+    for (const task of tasks) this.markRow(task);
     for (const [attempt, task] of attempts) {
       const unstored = task.attemptUnstored;
       if (unstored === attempt.attempt) continue;
@@ -300,8 +303,7 @@ export class StoreWriter {
         this.earlierAttempts.push([attempt, task]);
         continue;
       }
-      this.enqueue(task);
-      task.attemptUnstored = attempt.attempt;
+      this.markAttempt(task, attempt.attempt);
     }
   }
 }

@@ -37,8 +37,9 @@ export class IllegalTransitionError extends Error {
   override name = 'IllegalTransitionError';
 }
 
-export function assertTaskTransition(key: string, from: TaskState, to: TaskState): void {
-  if (!TASK_TRANSITIONS[from].includes(to)) throw new IllegalTransitionError(`task ${key}: ${from} -> ${to} is not a legal transition`);
+/** `of` is the task's key, or the task: its key is then made only for the message of an illegal change. */
+export function assertTaskTransition(of: string | { readonly key: string }, from: TaskState, to: TaskState): void {
+  if (!TASK_TRANSITIONS[from].includes(to)) throw new IllegalTransitionError(`task ${typeof of === 'string' ? of : of.key}: ${from} -> ${to} is not a legal transition`);
 }
 
 export function assertJobTransition(id: string, from: JobState, to: JobState): void {
