@@ -68,7 +68,8 @@ export interface BatchResult {
 export type WorkerEvent =
   /** Once per thread, before its first task: its kernel thread id, for the engine's memory watch (Linux). */
   | { type: 'thread'; threadId: number; tid: number }
-  | { type: 'started'; threadId: number; keys: string[]; at: number }
+  /** A batch began: its tasks' slots, which name this hand-over of each (a task's key outlives a withdrawal). */
+  | { type: 'started'; threadId: number; slots: number[]; at: number }
   | { type: 'progress'; key: string; progress: number | null; message: string | null }
   | { type: 'log'; key: string; level: 'info' | 'warn' | 'error'; message: string; at: number }
   | { type: 'call'; callId: number; threadId: number; slot: number; key: string; name: string; args: unknown[] };

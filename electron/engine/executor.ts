@@ -56,8 +56,9 @@ export interface Executor {
   /** Takes as many ready tasks as it has room for. */
   fill(next: ReadySource): void;
   /**
-   * For a task handed over but not yet begun: makes sure it never begins and returns true.
-   * Its outcome still arrives later (as `stopped`), to free its place on the executor.
+   * For a task handed over but not yet begun: makes sure it never begins, gives it back and
+   * returns true. No event of that hand-over follows (no start, no outcome): the task may be
+   * handed over again at once, and only that hand-over speaks for it.
    */
   withdraw(task: Task): boolean;
   /** Asks a running task to stop at its next check. */

@@ -136,7 +136,8 @@ export class TaskLifeCycle {
   private onFinished(task: Task, outcome: ExecutorOutcome): void {
     this.parts.ledger.unmark(task);
     if (isSettled(task.state)) {
-      // Withdrawn before it began and already ended: only its place on the executor is freed.
+      // No executor should speak for an ended task (a withdrawn one left at once): its word
+      // would only re-run or re-end it. Its place on the executor is freed, nothing more.
       this.leaveExecutor(task, false);
       return;
     }
@@ -266,9 +267,11 @@ export class TaskLifeCycle {
     return true;
   }
 
-  /** A task handed over but not begun is, from the outside, still queued: it stops at once. */
+  /** A task handed over but not begun is, from the outside, still queued: it comes back and stops at once. */
   private withdraw(task: Task): boolean {
     if (task.stopReason !== null || !this.parts.scheduler.executorOf(task).withdraw(task)) return false;
+    this.parts.ledger.unmark(task);
+    this.leaveExecutor(task, false);
     this.discardOpenAttempt(task);
     if (task.state !== 'queued') this.transition(task, 'queued');
     return true;

@@ -37,7 +37,8 @@ export interface PoolOptions {
 }
 
 interface Batch {
-  tasks: Task[];
+  /** Its tasks, in order; null where one was withdrawn (its slot is freed with the batch's end). */
+  tasks: Array<Task | null>;
   abort: AbortController;
   /** The task slot of each task, in order. */
   slots: number[];
@@ -72,6 +73,8 @@ export class PoolExecutor implements Executor {
   private readonly slotOf = new Map<Task, number>();
   private readonly batchOf = new Map<Task, Batch>();
   private readonly byKey = new Map<string, Task>();
+  /** The task each slot was acquired for, while it is on this executor. */
+  private readonly taskInSlot: Array<Task | undefined>;
   private readonly timings = new KindTimings();
   private readonly heapByThread = new Map<number, number>();
   /** The batch each thread took last; the memory watch asks which of its tasks runs. */
@@ -98,6 +101,7 @@ export class PoolExecutor implements Executor {
     this.lanes = new PoolLanes(this.size);
     this.spares = options.spareAhead === false ? 1 : SPARE_THREADS;
     this.slots = new TaskSlots(this.size * PIPELINE_DEPTH * MAX_BATCH + 64);
+    this.taskInSlot = new Array<Task | undefined>(this.slots.size);
     this.logArrivals = new LogArrivals(this.slots.size, LOG_LINES_WAIT_MS);
     const channel = `threadline:${process.pid}:${newJobId()}`;
     this.channel = new BroadcastChannel(channel);
@@ -159,13 +163,15 @@ export class PoolExecutor implements Executor {
 
   private dispatch(tasks: Task[]): void {
     this.listener.beginning(tasks);
-    const batch: Batch = { tasks, slots: [], abort: new AbortController(), worker: null, threadId: null, done: false };
+    // The batch's own copy: a withdrawn task's place in it becomes null.
+    const batch: Batch = { tasks: [...tasks], slots: [], abort: new AbortController(), worker: null, threadId: null, done: false };
     const request: BatchRequest = {
       tasks: tasks.map((task) => {
         const slot = this.slots.acquire();
         batch.slots.push(slot);
         this.logArrivals.reset(slot);
         this.slotOf.set(task, slot);
+        this.taskInSlot[slot] = task;
         this.batchOf.set(task, batch);
         this.byKey.set(task.key, task);
         return { key: task.key, kind: task.kind, input: task.input, attempt: task.attempts + 1, slot };
@@ -183,10 +189,11 @@ export class PoolExecutor implements Executor {
   private onWorkerEvent(event: WorkerEvent): void {
     if (typeof event !== 'object' || event === null) return;
     if (event.type === 'started') {
-      if (!Array.isArray(event.keys) || typeof event.threadId !== 'number' || typeof event.at !== 'number') return;
+      if (!Array.isArray(event.slots) || typeof event.threadId !== 'number' || typeof event.at !== 'number') return;
       const worker = `w${event.threadId}`;
-      for (const key of event.keys) {
-        const task = this.byKey.get(key);
+      for (const slot of event.slots) {
+        // By slot, not key: a task withdrawn from this batch may be in another one by now.
+        const task = typeof slot === 'number' ? this.taskInSlot[slot] : undefined;
         if (!task) continue;
         const batch = this.batchOf.get(task);
         if (batch) {
@@ -222,7 +229,17 @@ export class PoolExecutor implements Executor {
 
   private release(task: Task): void {
     const slot = this.slotOf.get(task);
-    if (slot !== undefined) this.slots.release(slot);
+    if (slot !== undefined) this.releaseSlot(slot);
+    this.forget(task);
+  }
+
+  private releaseSlot(slot: number): void {
+    this.taskInSlot[slot] = undefined;
+    this.slots.release(slot);
+  }
+
+  /** What this executor knows of a task it no longer holds (its slot aside). */
+  private forget(task: Task): void {
     this.slotOf.delete(task);
     this.batchOf.delete(task);
     this.byKey.delete(task.key);
@@ -237,11 +254,15 @@ export class PoolExecutor implements Executor {
     const first = result.outcomes[0];
     const last = result.outcomes.at(-1);
     this.busy.finished(batch, result.threadId, first?.startedAt ?? null, last?.finishedAt ?? Date.now());
-    for (const [index, outcome] of result.outcomes.entries()) this.timings.record(batch.tasks[index]!.kind, outcome.finishedAt - outcome.startedAt);
+    for (const [index, outcome] of result.outcomes.entries()) {
+      const task = batch.tasks[index];
+      if (task) this.timings.record(task.kind, outcome.finishedAt - outcome.startedAt);
+    }
     // The thread is free for its next batch from here; the tasks end once their lines are in.
     this.afterLogLines(batch, () =>
       result.outcomes.forEach((outcome, index) => {
-        const task = batch.tasks[index]!;
+        const task = batch.tasks[index];
+        if (!task) return this.releaseSlot(batch.slots[index]!);
         this.release(task);
         const times = { startedAt: outcome.startedAt, finishedAt: outcome.finishedAt, worker };
         if (outcome.ok) this.listener.finished(task, { type: 'succeeded', result: outcome.result, ...times });
@@ -260,6 +281,7 @@ export class PoolExecutor implements Executor {
     this.logArrivals.whenArrived(batch.slots, (missing) => {
       const now = Date.now();
       for (const task of missing.size > 0 ? batch.tasks : []) {
+        if (!task) continue;
         const count = missing.get(this.slotOf.get(task)!);
         if (count === undefined) continue;
         const message = `${count} log line${count === 1 ? '' : 's'} of this task never reached the engine before its end was recorded, and are lost`;
@@ -282,7 +304,11 @@ export class PoolExecutor implements Executor {
   }
 
   private endLostBatch(batch: Batch, thrown: unknown, now: number, worker: string): void {
-    for (const task of batch.tasks) {
+    for (const [index, task] of batch.tasks.entries()) {
+      if (!task) {
+        this.releaseSlot(batch.slots[index]!);
+        continue;
+      }
       const slot = this.slotOf.get(task);
       const stage = slot === undefined ? TaskStage.notStarted : this.slots.stage(slot);
       const verdict = this.memoryVerdicts.get(task);
@@ -337,11 +363,18 @@ export class PoolExecutor implements Executor {
 
   withdraw(task: Task): boolean {
     const slot = this.slotOf.get(task);
-    if (slot === undefined) return false;
+    const batch = this.batchOf.get(task);
+    if (slot === undefined || !batch) return false;
     // The flag goes up before the stage is read, and the worker writes its stage before it reads
     // the flag: so either we see it started, or it sees the flag and skips the task.
     this.slots.raiseCancel(slot);
-    return this.slots.stage(slot) === TaskStage.notStarted;
+    if (this.slots.stage(slot) !== TaskStage.notStarted) return false;
+    // The batch keeps the slot (its thread may still read the flag) until it ends; nothing it
+    // says of that slot reaches the task, which is free to be handed over again.
+    batch.tasks[batch.tasks.indexOf(task)] = null;
+    this.taskInSlot[slot] = undefined;
+    this.forget(task);
+    return true;
   }
 
   requestStop(task: Task): void {
@@ -364,8 +397,8 @@ export class PoolExecutor implements Executor {
     for (const [threadId, batch] of this.batchOnThread) {
       if (batch.done) continue;
       for (const task of batch.tasks) {
-        const slot = this.slotOf.get(task);
-        if (slot !== undefined && this.slots.stage(slot) === TaskStage.running) {
+        const slot = task ? this.slotOf.get(task) : undefined;
+        if (task && slot !== undefined && this.slots.stage(slot) === TaskStage.running) {
           running.push({ threadId, task });
           break;
         }

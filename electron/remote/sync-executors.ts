@@ -40,7 +40,9 @@ export class SyncExecutors implements Executor {
   }
 
   withdraw(task: Task): boolean {
-    return this.holder.get(task)?.withdraw(task) ?? false;
+    const withdrawn = this.holder.get(task)?.withdraw(task) ?? false;
+    if (withdrawn) this.holder.delete(task);
+    return withdrawn;
   }
 
   requestStop(task: Task): void {

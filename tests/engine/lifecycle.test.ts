@@ -83,6 +83,50 @@ describe('task life cycle', () => {
     expect(engine.task(`${job.id}:first`)?.state).toBe('succeeded');
   });
 
+  /** A job of one pool thread whose second task is handed to the pool behind a running one, and withdrawn from it by a cancel. */
+  async function withdrawnBehindARunningTask(engine: ReturnType<typeof makeEngine>): Promise<{ jobId: string; key: string }> {
+    const job = await engine.submitJob(
+      jobSpec([
+        { id: 'first', kind: 'demo.cpu', ms: 300 },
+        { id: 'waiting', kind: 'demo.echo', value: 'again' },
+      ]),
+      '/',
+    );
+    const key = `${job.id}:waiting`;
+    await waitFor(() => engine.task(`${job.id}:first`)?.state === 'running');
+    // The pool keeps two batches per thread: `waiting` is on its way to the thread, not begun.
+    expect(engine.cancelTask(key)).toBe(true);
+    expect(engine.task(key)).toMatchObject({ state: 'cancelled', attempts: 0 });
+    return { jobId: job.id, key };
+  }
+
+  async function expectRunOnceMore(engine: ReturnType<typeof makeEngine>, jobId: string, key: string): Promise<void> {
+    expect((await engine.waitForJob(jobId)).state).toBe('succeeded');
+    expect(engine.task(key)).toMatchObject({ state: 'succeeded', attempts: 1, result: 'again' });
+    expect(engine.attemptsOf(key)).toEqual([expect.objectContaining({ attempt: 1, state: 'succeeded' })]);
+  }
+
+  it('a task cancelled before it began and retried at once runs, though the batch it was withdrawn from has not yet reached its thread', async () => {
+    const engine = makeEngine({ poolSize: 1 });
+    const { jobId, key } = await withdrawnBehindARunningTask(engine);
+    expect(engine.retryTask(key)).toBe(true);
+    expect(engine.task(key)?.state).toBe('queued');
+    await expectRunOnceMore(engine, jobId, key);
+  });
+
+  it('a task cancelled before it began and retried once that batch ran is run again, once', async () => {
+    const engine = makeEngine({ poolSize: 1 });
+    const { jobId, key } = await withdrawnBehindARunningTask(engine);
+    // The thread still gets the batch, skips the task, and says the batch began. A job after it
+    // on the one thread ends once that batch has ended.
+    const marker = await engine.submitJob(jobSpec([{ id: 'marker', kind: 'demo.echo', value: 1 }]), '/');
+    await engine.waitForJob(marker.id);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(engine.task(key)).toMatchObject({ state: 'cancelled', attempts: 0 });
+    expect(engine.retryTask(key)).toBe(true);
+    await expectRunOnceMore(engine, jobId, key);
+  });
+
   it('soft-cancels a cooperative task: it sees the flag, stops, and its thread lives on', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 10_000 });
     const job = await engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
