@@ -257,7 +257,15 @@ export class TaskLifeCycle {
   /** Stops a task for `reason`. Returns false when it had already ended. */
   stop(task: Task, reason: StopReason): boolean {
     if (isSettled(task.state)) return false;
-    if (task.onExecutor && !this.withdraw(task)) return this.stopRunning(task, reason);
+    if (task.onExecutor) {
+      if (!this.withdraw(task)) return this.stopRunning(task, reason);
+      // Its batch began (that opened its attempt and started its timeout) but it had not: a
+      // timeout runs for an attempt that began, so it goes back to the queue for a whole one.
+      if (reason === 'timeout') {
+        this.parts.scheduler.enqueue(task);
+        return true;
+      }
+    }
     if (reason === 'shutdown') {
       task.clearTimers();
       this.transition(task, 'interrupted');

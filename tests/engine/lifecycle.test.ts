@@ -66,6 +66,29 @@ describe('task life cycle', () => {
     expect(engine.pool.threadCount).toBe(1);
   });
 
+  it('a task whose timeout runs out in a batch that began, before its own turn came, goes back to the queue and runs whole', async () => {
+    const engine = makeEngine({ poolSize: 1 });
+    // A kind that has shown itself tiny travels in batches; a slow task of it holds its batch.
+    const warm = await engine.submitJob(jobSpec(Array.from({ length: 40 }, (_, i) => ({ id: `w${i}`, kind: 'demo.cpu', ms: 0 }))), '/');
+    await engine.waitForJob(warm.id);
+    const sent = engine.pool.batchesSent;
+    const job = await engine.submitJob(
+      jobSpec([
+        { id: 'slow', kind: 'demo.cpu', ms: 400 },
+        { id: 'behind', kind: 'demo.cpu', ms: 0, timeoutMs: 100 },
+      ]),
+      '/',
+    );
+    const key = `${job.id}:behind`;
+    const seen = statesSeen(engine, key);
+    expect((await engine.waitForJob(job.id)).state).toBe('succeeded');
+    // Both went in one batch, then `behind` alone once it was withdrawn.
+    expect(engine.pool.batchesSent - sent).toBe(2);
+    expect(seen).toEqual(['running', 'queued', 'running', 'succeeded']);
+    expect(engine.task(key)).toMatchObject({ state: 'succeeded', attempts: 1, error: null });
+    expect(engine.attemptsOf(key)).toEqual([expect.objectContaining({ attempt: 1, state: 'succeeded' })]);
+  });
+
   it('cancels a queued task at once, without running it', async () => {
     const engine = makeEngine({ poolSize: 1 });
     const job = await engine.submitJob(
