@@ -84,14 +84,15 @@ export function buildTrace(input: TraceInput): TraceFile {
   let nextTid = 1;
   const loopTid = nextTid++;
   const names: Array<{ tid: number; name: string }> = [{ tid: loopTid, name: trackName(LOOP, 0) }];
-  const lanes = new Map<string, Array<{ tid: number; freeAt: number }>>([[LOOP, [{ tid: loopTid, freeAt: -Infinity }]]]);
-  const trackOf = (worker: string): Array<{ tid: number; freeAt: number }> => {
+  // An attempt that names no worker has a track of its own: every string is some worker's name.
+  const lanes = new Map<string | null, Array<{ tid: number; freeAt: number }>>([[LOOP, [{ tid: loopTid, freeAt: -Infinity }]]]);
+  const trackOf = (worker: string | null): Array<{ tid: number; freeAt: number }> => {
     let list = lanes.get(worker);
     if (!list) lanes.set(worker, (list = []));
     return list;
   };
   const tidFor = (slice: Slice): number => {
-    const worker = slice.attempt.worker ?? 'unknown';
+    const worker = slice.attempt.worker;
     const list = trackOf(worker);
     let lane = list.find((l) => l.freeAt <= slice.start);
     if (!lane) {
@@ -151,8 +152,9 @@ export function buildTrace(input: TraceInput): TraceFile {
   };
 }
 
-function trackName(worker: string, lane: number): string {
-  const base = worker === LOOP ? 'event loop' : /^w\d+$/.test(worker) ? `worker thread ${worker.slice(1)}` : `worker ${worker}`;
+/** Names cannot be mixed up: a remote machine is never called `loop` or `w<digits>` (`contract/machine-names.ts`). */
+function trackName(worker: string | null, lane: number): string {
+  const base = worker === null ? 'unknown worker' : worker === LOOP ? 'event loop' : /^w\d+$/.test(worker) ? `worker thread ${worker.slice(1)}` : `worker ${worker}`;
   return lane === 0 ? base : `${base} (concurrent ${lane + 1})`;
 }
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { CliError } from './cli-error.js';
 import { endQuietlyOnClosedPipes } from './closed-pipes.js';
@@ -187,7 +188,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .description('run tasks for orchestrators on other machines, taken from a queue on Redis')
     .requiredOption('--redis <url>', 'the Redis the orchestrator uses: redis://[user:password@]host[:port][/db], or rediss:// for TLS')
     .option('--workers <n>', 'threads in its pool, and tasks it runs at once (default: one per CPU core)', positiveInt('--workers'))
-    .option('--name <name>', 'its name on the queue, unique among the workers; its threads are <name>/<n> in task records (default: the host name)')
+    .option('--name <name>', `its name on the queue, unique among the workers; its threads are <name>/<n> in task records (default: the host name); ${MACHINE_NAME_EXPECTED}`)
     .option('--root <dir>', 'the folder task paths must stay in, e.g. a shared mount (default: the current folder)')
     .addHelpText(
       'after',

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { machineNameRefusal } from '../../contract/machine-names.js';
 import { checkReachable, parseRedisUrl } from '../remote/redis-url.js';
 import { CliError } from './cli-error.js';
 import type { Output } from './run-command.js';
@@ -22,7 +23,9 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
   const root = resolve(options.root ?? process.cwd());
   if (!isFolder(root)) throw new CliError(`--root: ${root} is not a folder`);
   const name = options.name ?? hostname();
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new CliError(`--name: "${name}" must be 1 to 100 of A-Z a-z 0-9 . _ -`);
+  // Without --name the host's name stands in, and is held to the same rule.
+  const refusal = machineNameRefusal(options.name === undefined ? '--name (not given, so this host\'s name)' : '--name', name);
+  if (refusal) throw new CliError(refusal);
   const threads = options.workers ?? (await import('node:os')).availableParallelism();
   await checkReachable(redis);
   const { RemoteWorker } = await import('../worker/remote-worker.js');

@@ -27,6 +27,7 @@ import {
   resultTooBig,
   resultTooBigError,
   stopKey,
+  wireProblem,
   workerAnnouncementSchema,
   type RemoteBatch,
   type RemoteOutcome,
@@ -406,7 +407,8 @@ export class RemoteExecutor implements Executor {
     const outcome = readWire(remoteOutcomeSchema, value);
     this.closeInterrupted(entry, outcome);
     if (!outcome) {
-      this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: 'the worker sent back an outcome that is not one (is it the same Threadline version?)' }, entry.worker));
+      const problem = wireProblem(remoteOutcomeSchema, value);
+      this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: `the worker sent back an outcome that is not one (${problem}; is it the same Threadline version?)` }, entry.worker));
       return;
     }
     if (outcome.type === 'succeeded') {

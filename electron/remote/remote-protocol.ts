@@ -17,6 +17,7 @@
  * - Each worker announces itself on another channel once a second (`WorkerAnnouncement`).
  */
 import { z } from 'zod';
+import { machineNameProblem, machineNameRefusal, machineOfWorker, shownName } from '../../contract/machine-names.js';
 
 export const TASK_QUEUE = 'threadline-tasks';
 
@@ -103,18 +104,41 @@ export function isBatchId(remoteId: string): boolean {
   return remoteId.startsWith('batch.');
 }
 
+/**
+ * A machine's name as a worker announces it: held to the rule `threadline worker --name` is
+ * (`contract/machine-names.ts`), so that a worker of another version, or a forged announcement,
+ * cannot put a name the views would read as a local thread or the event loop on the dashboard.
+ */
+export const machineNameSchema = z.string().superRefine((name, ctx) => {
+  const refusal = machineNameRefusal('name', name);
+  if (refusal) ctx.addIssue({ code: 'custom', message: refusal });
+});
+
+/**
+ * Where a task ran, as a worker reports it: one of its threads (`build-07/3`) or the machine
+ * alone (a task refused before a thread took it). Anything else would be recorded as the task's
+ * worker and could read as a local one (`w1`, `loop`), so it is refused.
+ */
+export const remoteWorkerSchema = z.string().superRefine((worker, ctx) => {
+  if (machineOfWorker(worker) !== null) return;
+  const machine = worker.split('/')[0]!;
+  const problem = machineNameProblem(machine);
+  const why = problem === null ? '' : `: its machine ${shownName(machine)} ${problem}`;
+  ctx.addIssue({ code: 'custom', message: `worker: ${shownName(worker)} is not <machine>/<thread> or <machine> alone${why}` });
+});
+
 const taskErrorSchema = z.object({ code: z.string().max(200), message: z.string().max(MAX_TEXT_CHARS * 4) });
 
 export const remoteReportSchema = z.discriminatedUnion('type', [
   // In a batch, one message starts every task named in `keys` (those not ended in an earlier run).
-  z.object({ type: z.literal('started'), worker: z.string().max(300), at: z.number(), keys: z.array(z.string()).max(MAX_REMOTE_BATCH).optional() }),
+  z.object({ type: z.literal('started'), worker: remoteWorkerSchema, at: z.number(), keys: z.array(z.string()).max(MAX_REMOTE_BATCH).optional() }),
   // In a batch, `key` names the task a progress or log line is of.
   z.object({ type: z.literal('progress'), key: z.string().optional(), progress: z.number().finite().nullable(), message: z.string().max(MAX_TEXT_CHARS + 100).nullable() }),
   z.object({ type: z.literal('log'), key: z.string().optional(), at: z.number(), level: z.enum(['info', 'warn', 'error']), message: z.string().max(MAX_TEXT_CHARS + 100) }),
 ]);
 export type RemoteReport = z.infer<typeof remoteReportSchema>;
 
-const times = { startedAt: z.number(), finishedAt: z.number(), worker: z.string().max(300) };
+const times = { startedAt: z.number(), finishedAt: z.number(), worker: remoteWorkerSchema };
 export const remoteOutcomeSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('succeeded'), result: z.unknown(), ...times }),
   z.object({ type: z.literal('failed'), error: taskErrorSchema, ...times }),
@@ -136,7 +160,7 @@ export const remoteStopSchema = z.object({
 export type RemoteStop = z.infer<typeof remoteStopSchema>;
 
 export const workerAnnouncementSchema = z.object({
-  name: z.string().min(1).max(200),
+  name: machineNameSchema,
   host: z.string().max(300),
   threads: z.number().int().nonnegative(),
   running: z.number().int().nonnegative(),
@@ -149,16 +173,32 @@ export type WorkerAnnouncement = z.infer<typeof workerAnnouncementSchema>;
 
 /** Parses JSON text from Redis against `schema`; null when it is not what was expected. */
 export function readWire<T>(schema: z.ZodType<T>, text: unknown): T | null {
+  const read = parseWire(schema, text);
+  return read.ok ? read.data : null;
+}
+
+/** Why `text` is not what `schema` expects, in one line (the first thing wrong), or null when it is. */
+export function wireProblem<T>(schema: z.ZodType<T>, text: unknown): string | null {
+  const read = parseWire(schema, text);
+  return read.ok ? null : read.problem;
+}
+
+function parseWire<T>(schema: z.ZodType<T>, text: unknown): { ok: true; data: T } | { ok: false; problem: string } {
   let value: unknown = text;
   if (typeof text === 'string') {
     try {
       value = JSON.parse(text);
     } catch {
-      return null;
+      return { ok: false, problem: 'not JSON' };
     }
   }
   const parsed = schema.safeParse(value);
-  return parsed.success ? parsed.data : null;
+  if (parsed.success) return { ok: true, data: parsed.data };
+  const issue = parsed.error.issues[0];
+  if (!issue) return { ok: false, problem: 'not what was expected' };
+  // Our own refusals name their field; zod's say what was expected, and where.
+  const where = issue.code === 'custom' || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
+  return { ok: false, problem: `${where}${issue.message}` };
 }
 
 /** Cuts a text a task wrote to the wire's limit, saying how much was left out. */

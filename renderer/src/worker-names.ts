@@ -1,3 +1,17 @@
+import { machineOfWorker } from '../../contract/machine-names';
+
+/**
+ * How the dashboard reads a task's worker. The strings cannot be mistaken for one another because
+ * a remote machine's name may be none of this machine's own (`loop`, `pool`, `remote`, `w3`, `3`)
+ * and has no `/` (`contract/machine-names.ts`, enforced by `threadline worker --name` and by the
+ * orchestrator where a worker announces itself and reports).
+ */
+
+/** The machine a task's worker names (`build-07` for `build-07/3` and for `build-07` alone); null for local workers. */
+export function machineOf(worker: string | number | null): string | null {
+  return typeof worker === 'string' ? machineOfWorker(worker) : null;
+}
+
 /**
  * One name per executor for lanes and labels. Attempts name a pool thread `w<threadId>` (or by
  * its bare id) while telemetry lists thread ids as numbers; both become the bare id here. A

@@ -260,12 +260,12 @@ describe('remote executor with threadline worker processes on a real redis-serve
     await waitFor(() => recorder.starts.length === 2, 20_000, 'both tasks to start');
     executor.requestStop(cooperative);
     executor.requestStop(stuck);
-    expect(await recorder.ended(cooperative)).toMatchObject({ type: 'stopped', worker: expect.stringMatching(/^w1\/\d+$/) });
+    expect(await recorder.ended(cooperative)).toMatchObject({ type: 'stopped', worker: expect.stringMatching(/^build-1\/\d+$/) });
     // The stuck one never looks at its flag: only ending its thread stops it.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(recorder.outcomeOf(stuck)).toBeUndefined();
     executor.terminate(stuck);
-    expect(await recorder.ended(stuck)).toMatchObject({ type: 'stopped', worker: expect.stringMatching(/^w1\/\d+$/) });
+    expect(await recorder.ended(stuck)).toMatchObject({ type: 'stopped', worker: expect.stringMatching(/^build-1\/\d+$/) });
 
     // The worker's pool replaced the thread: it still runs tasks.
     const after = feed.task('after', 'demo.echo', { value: 7 });
@@ -298,7 +298,7 @@ describe('remote executor with threadline worker processes on a real redis-serve
     const root = tempDir();
     const marks = join(root, 'marks.txt');
     const marker = script(root, 'mark.mjs', `import { appendFileSync } from 'node:fs'; export default () => { appendFileSync(${JSON.stringify(marks)}, 'ran\\n'); return 'done'; };`);
-    await startWorker(redis.url, 'w1', root);
+    await startWorker(redis.url, 'build-1', root);
     const first = new Recorder();
     const before = await remoteExecutor(redis.url, first);
     await workersHeard(before, 1);
@@ -336,7 +336,7 @@ describe('remote executor with threadline worker processes on a real redis-serve
     const redis = await TestRedis.start();
     const port = redis.port;
     await redis.kill();
-    const result = await runBin(['worker', '--redis', `redis://user:hunter2@127.0.0.1:${port}/0`, '--name', 'w1', '--root', tempDir()]);
+    const result = await runBin(['worker', '--redis', `redis://user:hunter2@127.0.0.1:${port}/0`, '--name', 'build-1', '--root', tempDir()]);
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(`threadline: cannot reach Redis at redis://user:***@127.0.0.1:${port}/0: connection refused\n`);
     expect(result.stdout).toBe('');

@@ -99,11 +99,11 @@ export async function workersHeard(executor: RemoteExecutor, count: number): Pro
   await waitFor(() => executor.machines().filter((m) => m.state === 'ready').length >= count, 20_000, `${count} workers to announce themselves`);
 }
 
-/** A Redis of the test's own, a fresh root, a worker `w1` on them and an executor that has heard from it. */
+/** A Redis of the test's own, a fresh root, a worker `build-1` on them and an executor that has heard from it. */
 export async function oneWorker(threads = 1): Promise<{ redis: TestRedis; root: string; worker: StartedWorker; recorder: Recorder; executor: RemoteExecutor }> {
   const redis = await TestRedis.start();
   const root = tempDir();
-  const worker = await startWorker(redis.url, 'w1', root, threads);
+  const worker = await startWorker(redis.url, 'build-1', root, threads);
   const recorder = new Recorder();
   const executor = await remoteExecutor(redis.url, recorder);
   await workersHeard(executor, 1);

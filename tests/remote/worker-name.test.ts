@@ -6,6 +6,7 @@
 import { Redis } from 'ioredis';
 import { hostname } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
 import { assertBuilt, expectNoStack, runBin } from '../cli/bin.js';
 import { onCleanup, tempDir } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
@@ -14,6 +15,39 @@ import { startWorker } from './remote-fixture.js';
 beforeAll(assertBuilt);
 
 describe('threadline worker --name', () => {
+  it('refuses a name a local worker goes by, or that is not a name, in one line naming the flag, the value and what is expected, exit 2', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const refused: Array<[string, string]> = [
+      ['w1', '"w1" would read as a local worker in task records'],
+      ['w007', '"w007" would read as a local worker in task records'],
+      ['12', '"12" would read as a local worker in task records'],
+      ['loop', '"loop" would read as a local worker in task records'],
+      ['Pool', '"Pool" would read as a local worker in task records'],
+      ['remote', '"remote" would read as a local worker in task records'],
+      ['rack/7', '"rack/7" has "/" in it'],
+      ['bäcker', '"bäcker" has "ä" in it'],
+      ['', '"" is empty'],
+      ['n'.repeat(101), `"${'n'.repeat(40)}…" is 101 characters long`],
+      ['two\nlines', '"two\\nlines" has "\\n" in it'],
+    ];
+    const results = await Promise.all(refused.map(([name]) => runBin(['worker', '--redis', redis.url, '--workers', '1', '--name', name, '--root', root])));
+    results.forEach((result, i) => {
+      const [name, problem] = refused[i]!;
+      expect(result.code, name).toBe(2);
+      expect(result.stdout, name).toBe('');
+      expect(result.stderr, name).toBe(`threadline: --name: ${problem}; expected ${MACHINE_NAME_EXPECTED}\n`);
+      expectNoStack(result.stderr);
+    });
+    // None of them took a name on the queue or said a word there.
+    const client = new Redis(redis.port, '127.0.0.1', { lazyConnect: true });
+    onCleanup(() => client.disconnect());
+    expect(await client.keys('threadline:*')).toEqual([]);
+    // The names next to the refused ones are fine.
+    await startWorker(redis.url, 'w1a', root);
+    await startWorker(redis.url, 'loop2', root);
+  });
+
   it('refuses a second live worker under a name in use, in one line naming the holder, exit 2', async () => {
     const redis = await TestRedis.start();
     const root = tempDir();

@@ -76,7 +76,7 @@ describe('task filter', () => {
     expect(filterTaskKeys(order, tasks, { ...NO_FILTER, text: 'SQL' })).toEqual(['j1:load']);
     expect(filterTaskKeys(order, tasks, { ...NO_FILTER, text: 'such file' })).toEqual(['j1:hash']);
     expect(filterTaskKeys(order, tasks, { ...NO_FILTER, text: '3' })).toEqual(['j1:load']);
-    expect(filterTaskKeys(order, tasks, { state: 'failed', jobId: 'j2', text: '' })).toEqual([]);
+    expect(filterTaskKeys(order, tasks, { state: 'failed', jobId: 'j2', machine: null, text: '' })).toEqual([]);
   });
 
   it('offers Cancel to unfinished tasks and Retry to ended ones other than succeeded', () => {

@@ -229,7 +229,47 @@ describe('the Workers panel', () => {
     expect(screen.getByTestId('task-count').textContent).toBe('2 of 4');
     expect(within(taskRow('hash-1')).getByText('build-07/1')).toBeTruthy();
     expect(within(taskRow('hash-2')).getByText('build-07/12')).toBeTruthy();
-    expect((screen.getByRole('searchbox', { name: 'Search' }) as HTMLInputElement).value).toBe('build-07/');
+    expect((screen.getByRole('combobox', { name: 'Machine' }) as HTMLSelectElement).value).toBe('build-07');
+    expect((screen.getByRole('searchbox', { name: 'Search' }) as HTMLInputElement).value).toBe('');
+  });
+
+  it('narrows to all of a machine’s tasks and only its own: those it refused, those it ran in an earlier attempt, not another machine’s with a longer name', () => {
+    const failedHere = { state: 'failed' as const, attempts: 1, startedAt: T0 + 5, finishedAt: T0 + 5, error: { code: 'PATH_OUTSIDE_ROOT', message: 'outside --root' } };
+    const tasks = [
+      task('ran-1', { state: 'succeeded', attempts: 1, startedAt: T0 + 10, finishedAt: T0 + 50, worker: 'build-1/1' }),
+      task('refused-1', { ...failedHere, worker: 'build-1' }),
+      task('ran-10', { state: 'succeeded', attempts: 1, startedAt: T0 + 10, finishedAt: T0 + 50, worker: 'build-10/2' }),
+      task('refused-10', { ...failedHere, worker: 'build-10' }),
+      task('moved', { state: 'succeeded', attempts: 2, startedAt: T0 + 60, finishedAt: T0 + 90, worker: 'build-10/1' }),
+      task('local', { state: 'succeeded', attempts: 1, startedAt: T0 + 10, finishedAt: T0 + 50, worker: 'w1' }),
+      task('fetch', { state: 'succeeded', attempts: 1, startedAt: T0 + 10, finishedAt: T0 + 50, worker: 'loop' }),
+    ];
+    const attempts: Record<string, ReturnType<typeof attempt>[]> = Object.fromEntries(tasks.map((t) => [t.key, [attempt(1, t.startedAt!, t.finishedAt, t.worker)]]));
+    attempts['j1:moved'] = [attempt(1, T0 + 10, T0 + 40, 'build-1/2', 'interrupted'), attempt(2, T0 + 60, T0 + 90, 'build-10/1')];
+    mountApp(
+      new RecordingApi(),
+      snapshot(1, { jobs: [job({ id: 'j1', taskCount: tasks.length })], tasks, attempts, telemetry: [sample(T0 + 500, { machines: [machine('build-1'), machine('build-10')] })], counts: counts({ succeeded: 5, failed: 2 }) }),
+    );
+    const shown = () =>
+      screen
+        .getAllByRole('row')
+        .map((r) => r.getAttribute('data-task-key')?.split(':')[1])
+        .filter((id) => id !== undefined)
+        .sort();
+    const machineFilter = screen.getByRole('combobox', { name: 'Machine' }) as HTMLSelectElement;
+    expect([...machineFilter.options].map((o) => o.textContent)).toEqual(['all machines', 'build-1', 'build-10']);
+
+    fireEvent.click(screen.getByRole('button', { name: 'Tasks on build-1' }));
+    expect(screen.getByTestId('task-count').textContent).toBe('3 of 7');
+    expect(shown()).toEqual(['moved', 'ran-1', 'refused-1']);
+    fireEvent.click(screen.getByRole('button', { name: 'Tasks on build-10' }));
+    expect(shown()).toEqual(['moved', 'ran-10', 'refused-10']);
+    expect(machineFilter.value).toBe('build-10');
+    // The filter goes with the other filters, and is undone from its own control.
+    fireEvent.change(screen.getByRole('combobox', { name: 'State' }), { target: { value: 'failed' } });
+    expect(shown()).toEqual(['refused-10']);
+    fireEvent.change(machineFilter, { target: { value: '' } });
+    expect(shown()).toEqual(['refused-1', 'refused-10']);
   });
 
   it('shows remote workers as the engine names them in the table and the task drawer, and counts their lanes', async () => {

@@ -63,7 +63,7 @@ export function App({ api, store }: AppProps) {
             <HostNotices store={store} />
             <HeadlineNumbers />
             <Timeline store={store} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
-            <WorkersPanel onShowTasks={(machine) => changeFilter({ ...filter, text: `${machine}/` })} />
+            <WorkersPanel onShowTasks={(machine) => changeFilter({ ...filter, machine, text: '' })} />
             <div className="work-area">
               <TaskTable filter={filter} onFilterChange={changeFilter} selectedKey={selectedKey} onOpenTask={setSelectedKey} />
               <div className="side-column">

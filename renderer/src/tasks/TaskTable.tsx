@@ -7,6 +7,7 @@ import { useNotices } from '../app/notices';
 import { formatClock, formatCount, formatDuration } from '../format';
 import { STATE_COLORS, stateLabel } from '../state-colors';
 import { workerLabel } from '../worker-names';
+import { sortMachines } from '../workers/WorkersPanel';
 import { canCancel, canRetry, durationOf, filterTaskKeys, waitOf, type StateFilter, type TaskFilter } from './task-filter';
 import { useTaskActions } from './use-task-actions';
 
@@ -29,7 +30,7 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
   const scrollRef = useRef<HTMLDivElement>(null);
 
   const keys = useMemo(
-    () => filterTaskKeys(store.taskOrder, store.tasks, filter),
+    () => filterTaskKeys(store.taskOrder, store.tasks, filter, store.attempts),
     // The store mutates in place; its version says when to look again.
     [store, filter, version],
   );
@@ -67,6 +68,9 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
 
   // Newest first; runs of one job name told apart by their start time (and id).
   const jobs = [...store.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
+  // The remote machines listed now, and the one filtered on even once it has left.
+  const machines = sortMachines(store.telemetry.last()?.machines ?? []).map((m) => m.name);
+  if (filter.machine !== null && !machines.includes(filter.machine)) machines.push(filter.machine);
 
   return (
     <section className="panel tasks-panel" aria-label="Tasks">
@@ -105,6 +109,19 @@ export function TaskTable({ filter, onFilterChange, selectedKey, onOpenTask }: T
             ))}
           </select>
         </label>
+        {machines.length > 0 && (
+          <label>
+            Machine
+            <select value={filter.machine ?? ''} onChange={(e) => onFilterChange({ ...filter, machine: e.target.value || null })}>
+              <option value="">all machines</option>
+              {machines.map((name) => (
+                <option key={name} value={name}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
         <label className="grow">
           Search
           <input

@@ -1,6 +1,6 @@
-import type { TaskRecord } from '../../../contract/records';
+import type { TaskAttempt, TaskRecord } from '../../../contract/records';
 import { isTerminal, type TaskState } from '../../../contract/task-states';
-import { workerLabel } from '../worker-names';
+import { machineOf, workerLabel } from '../worker-names';
 
 /** `active`: not ended yet (queued, running, cancelling, interrupted). */
 export type StateFilter = 'all' | 'active' | TaskState;
@@ -9,18 +9,29 @@ export interface TaskFilter {
   state: StateFilter;
   /** A job id, or null for every job. */
   jobId: string | null;
+  /**
+   * A remote machine's name: only the tasks one of its threads ran or runs, and those it refused
+   * before a thread took them, in any attempt; null for tasks wherever they ran.
+   */
+  machine: string | null;
   /** Matched case-insensitively against the task id, kind, worker, job id, and error message and code. */
   text: string;
 }
 
-export const NO_FILTER: TaskFilter = { state: 'all', jobId: null, text: '' };
+export const NO_FILTER: TaskFilter = { state: 'all', jobId: null, machine: null, text: '' };
 
 export function isFiltering(filter: TaskFilter): boolean {
-  return filter.state !== 'all' || filter.jobId !== null || filter.text.trim() !== '';
+  return filter.state !== 'all' || filter.jobId !== null || filter.machine !== null || filter.text.trim() !== '';
 }
 
-export function matchesFilter(task: TaskRecord, filter: TaskFilter, needle: string): boolean {
+/** Did an attempt of the task run on `machine`, or did that machine refuse it? By name, never by prefix (`build-1` is not `build-10`). */
+export function ranOnMachine(task: TaskRecord, attempts: readonly TaskAttempt[] | undefined, machine: string): boolean {
+  return machineOf(task.worker) === machine || (attempts ?? []).some((attempt) => machineOf(attempt.worker) === machine);
+}
+
+export function matchesFilter(task: TaskRecord, filter: TaskFilter, needle: string, attempts?: readonly TaskAttempt[]): boolean {
   if (filter.jobId !== null && task.jobId !== filter.jobId) return false;
+  if (filter.machine !== null && !ranOnMachine(task, attempts, filter.machine)) return false;
   if (filter.state === 'active') {
     if (isTerminal(task.state)) return false;
   } else if (filter.state !== 'all' && task.state !== filter.state) return false;
@@ -39,13 +50,14 @@ export function filterTaskKeys(
   order: readonly string[],
   tasks: ReadonlyMap<string, TaskRecord>,
   filter: TaskFilter,
+  attempts: ReadonlyMap<string, readonly TaskAttempt[]> = new Map(),
 ): readonly string[] {
   if (!isFiltering(filter)) return order;
   const needle = filter.text.trim().toLowerCase();
   const out: string[] = [];
   for (const key of order) {
     const task = tasks.get(key);
-    if (task && matchesFilter(task, filter, needle)) out.push(key);
+    if (task && matchesFilter(task, filter, needle, attempts.get(key))) out.push(key);
   }
   return out;
 }
