@@ -10,6 +10,8 @@ function threadIds(): Set<string> {
 }
 
 const WAIT_LIMIT_MS = 60_000;
+/** Between two looks at the process's threads while a hard cancel is under way. */
+const POLL_MS = 1;
 
 /**
  * Resolves when the task of this id (in the engine's one job) reaches `state`; fails, naming
@@ -56,7 +58,12 @@ async function softCancel(engine: Engine): Promise<number> {
 async function hardCancel(engine: Engine): Promise<{ ms: number; exitMs: number }> {
   const running = untilTask(engine, 't', 'running');
   let nextRunning = false;
-  const nextStarted = untilTask(engine, 'next', 'running').then(() => (nextRunning = true));
+  /** Ends the wait between two looks at the thread list early, when the next task starts. */
+  let wake = (): void => {};
+  const nextStarted = untilTask(engine, 'next', 'running').then(() => {
+    nextRunning = true;
+    wake();
+  });
   const job = await engine.submitJob(
     spec([
       { id: 't', kind: 'demo.cpu', ms: 60_000, cooperative: false },
@@ -72,7 +79,10 @@ async function hardCancel(engine: Engine): Promise<{ ms: number; exitMs: number 
   let exitMs = -1;
   const start = performance.now();
   engine.cancelTask(key);
-  // Polled on every turn of the loop: a thread's exit sends no event. The stuck thread is gone
+  // Polled every millisecond, as a thread's exit sends no event; the next task's start ends the
+  // wait at once. Not on every turn of the loop: that kept this thread busy on one of the two
+  // cores for the whole interval, beside the exit and the spare's boot it times (an exit is now
+  // seen up to a tick late, which counts against the pool). The stuck thread is gone
   // when a thread the process had before the cancel is no longer listed (no other thread of this
   // process ends meanwhile: pool threads, the store's checkpoint thread and Node's own live on;
   // two gone at once fail the run). A count of threads would not do: a pool that starts the
@@ -90,7 +100,10 @@ async function hardCancel(engine: Engine): Promise<{ ms: number; exitMs: number 
       await nextStarted; // fails first if the next task never started
       throw new Error(`cancel: the stuck thread still runs after ${WAIT_LIMIT_MS / 1000} s`);
     }
-    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, POLL_MS);
+    });
   }
   const ms = performance.now() - start;
   await engine.waitForJob(job.id);
