@@ -74,7 +74,9 @@ describe('task life cycle', () => {
     const sent = engine.pool.batchesSent;
     const job = await engine.submitJob(
       jobSpec([
-        { id: 'slow', kind: 'demo.cpu', ms: 400 },
+        // Long beside the timeout: the batch's start is heard and the timeout runs out while
+        // `slow` still holds the thread, however busy the machine.
+        { id: 'slow', kind: 'demo.cpu', ms: 2000 },
         { id: 'behind', kind: 'demo.cpu', ms: 0, timeoutMs: 100 },
       ]),
       '/',
