@@ -22,8 +22,8 @@ interface HandOver {
  * hand-over is one row of `hand_overs` listing its tasks, committed before any of them can
  * begin (a batch of 64 costs one short insert, not a row per task). Tasks' ends are written
  * with the next hand-over, or within an interval, whichever comes first: a hand-over whose
- * tasks all ended loses its row, one with some still running has its row rewritten without the
- * ended ones. A crash leaves recorded every task that may have killed the process, and perhaps
+ * tasks all ended loses its row (or gives it to the next hand-over, rewritten with that one's
+ * tasks), one with some still running has its row rewritten without the ended ones. A crash leaves recorded every task that may have killed the process, and perhaps
  * a few that ended after the last write: these only share the suspicion. Each suspect then runs
  * alone, and only a crash during a run alone charges it.
  */
@@ -34,6 +34,9 @@ export class CrashLedger {
   /** Hand-overs with tasks that ended since their row was written. */
   private readonly changed = new Set<HandOver>();
   private timer: NodeJS.Timeout | null = null;
+
+  /** The statements of one write, in one transaction (made once: better-sqlite3 builds a wrapper per call). */
+  private readonly inTransaction: (write: () => number | null) => number | null;
 
   constructor(
     private readonly db: Database.Database,
@@ -48,6 +51,7 @@ export class CrashLedger {
         'SELECT task_id, crashes, suspect FROM task_crashes WHERE job_id = ?',
       ),
     };
+    this.inTransaction = db.transaction((write: () => number | null) => write());
   }
 
   /**
@@ -60,9 +64,16 @@ export class CrashLedger {
     // Handed over again before its last end was written (a batch given back): it is in the new row.
     for (const task of tasks) this.leave(task);
     const ended = this.takeChanged();
-    const row = this.write(() => {
-      this.writeEnds(ended);
-      return Number(this.statements.mark.run(rowOf(tasks)).lastInsertRowid);
+    // A hand-over whose tasks all ended gives its row to this one: one statement writes that end
+    // and this mark (the usual case of a long task: one ends, the next is handed to its thread).
+    const reused = ended.findIndex((handOver) => handOver.running === 0);
+    const others = reused === -1 ? ended : ended.filter((_, index) => index !== reused);
+    const row = this.write(others.length === 0, () => {
+      this.writeEnds(others);
+      if (reused === -1) return Number(this.statements.mark.run(rowOf(tasks)).lastInsertRowid);
+      const { row } = ended[reused]!;
+      this.statements.rewrite.run(rowOf(tasks), row);
+      return row;
     });
     if (row === null) return this.keepChanged(ended);
     const handOver: HandOver = { row, tasks, running: tasks.length };
@@ -83,7 +94,11 @@ export class CrashLedger {
   unmarkEnded(): void {
     if (this.changed.size === 0 || !this.db.open) return;
     const ended = this.takeChanged();
-    if (this.write(() => this.writeEnds(ended)) === null) this.keepChanged(ended);
+    const written = this.write(ended.length === 1, () => {
+      this.writeEnds(ended);
+      return 0;
+    });
+    if (written === null) this.keepChanged(ended);
   }
 
   /** Forgets `task`'s hand-over, whose row must change; false if it had none (its mark was lost). */
@@ -125,10 +140,11 @@ export class CrashLedger {
    * holds every start until writes go through again. A mark lost meanwhile only leaves a crash
    * uncharged; ends not written are tried again with the next write (until then those tasks are
    * suspects: a run alone, no charge). Returns what `statements` returned, or null when lost.
+   * `oneStatement`: they run a single statement, which SQLite makes atomic on its own.
    */
-  private write<T>(statements: () => T): T | null {
+  private write(oneStatement: boolean, statements: () => number): number | null {
     try {
-      return this.db.transaction(statements)();
+      return oneStatement ? statements() : this.inTransaction(statements);
     } catch (error) {
       if (!isDiskFull(error)) throw error;
       return null;

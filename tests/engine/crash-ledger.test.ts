@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CrashLedger } from '../../electron/engine/crash-ledger.js';
+import { chargeCrash, CrashLedger } from '../../electron/engine/crash-ledger.js';
 import { Job } from '../../electron/engine/job.js';
 import { JobStore, STORE_FILE } from '../../electron/engine/job-store.js';
 import { Task } from '../../electron/engine/task.js';
@@ -65,6 +65,60 @@ describe('crash ledger', () => {
     expect(marked()).toBe('t63');
     ledger.unmark(batch[63]!);
     ledger.unmarkEnded();
+    expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('0');
+  });
+
+  it('a hand-over whose tasks all ended gives its row to the next one; a crash then blames only the new tasks', () => {
+    const { ledger, task, marked, file } = ledgerOnDisk();
+    const [a, b, c, d, e] = [task('a'), task('b'), task('c'), task('d'), task('e')];
+    const rows = () => sqlite3(file, `SELECT group_concat(id || ':' || tasks, ' ') FROM (SELECT id, tasks FROM hand_overs ORDER BY id)`);
+    // One long task on each of two threads: as one ends, the next goes to its thread.
+    ledger.markHandedOver([a]);
+    ledger.markHandedOver([b]);
+    expect(rows()).toBe('1:[["j-1","a"]] 2:[["j-1","b"]]');
+    ledger.unmark(a);
+    ledger.markHandedOver([c]);
+    // a's end and c's mark are one write: a's row now lists c, b's is untouched.
+    expect(rows()).toBe('1:[["j-1","c"]] 2:[["j-1","b"]]');
+    expect(marked()).toBe('b c');
+    // Among several changed hand-overs, one that ended whole gives its row; the others are
+    // rewritten or removed as before, in the same transaction.
+    ledger.markHandedOver([d, e]);
+    ledger.unmark(b);
+    ledger.unmark(c);
+    ledger.unmark(d);
+    ledger.markHandedOver([a]);
+    expect(marked()).toBe('a e');
+    expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('2');
+    // What the next process finds after a crash here: only a and e were on an executor.
+    const left = sqlite3(file, `SELECT group_concat(task_id, ' ') FROM (SELECT task_id FROM task_runs ORDER BY task_id)`);
+    expect(left).toBe('a e');
+    // The rows left still end as before: a hand-over partly ended keeps its running task.
+    ledger.unmark(a);
+    ledger.unmarkEnded();
+    expect(marked()).toBe('e');
+    ledger.unmark(e);
+    ledger.unmarkEnded();
+    expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('0');
+  });
+
+  it('a crash after a reused row charges the task alone on it, not the one whose end the reuse wrote', () => {
+    const dataDir = tempDir();
+    const store = new JobStore(dataDir);
+    stores.push(store);
+    const ledger = new CrashLedger(store.db, 60_000);
+    const job = new Job('j-1', 'ledger', null, 'continue', '/', 1);
+    for (const [seq, id] of ['a', 'b'].entries()) job.tasks.push(new Task(job, `j-1:${id}`, id, seq, 'demo.echo', 'pool', {}, 0, null, 0, 0, [], 1));
+    store.insertJob(job.toRecord(), job.tasks.map((task) => ({ ...task.toRecord(), seq: task.seq })));
+    const [a, b] = job.tasks as [Task, Task];
+    ledger.markHandedOver([a]);
+    ledger.unmark(a);
+    ledger.markHandedOver([b]);
+    // The process dies here: the next one charges what the store says was on an executor.
+    store.db.transaction(() => chargeCrash(store.db))();
+    store.close();
+    const file = join(dataDir, STORE_FILE);
+    expect(sqlite3(file, `SELECT group_concat(task_id || ' ' || crashes || ' ' || suspect, ', ') FROM task_crashes`)).toBe('b 1 0');
     expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('0');
   });
 
