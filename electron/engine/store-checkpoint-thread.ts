@@ -4,9 +4,12 @@
  * loop. `npm run build:node` compiles it to dist/electron/engine/store-checkpoint-thread.js; the
  * desktop bundle has it as out/main/store-checkpoint.js.
  */
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../../shared/open-database.js';
 import type { CheckpointEvent, CheckpointRequest, CheckpointThreadData } from './store-checkpoint-protocol.js';
+import { RESTART_FRAMES_MIN, restartFrames } from './store-log-limit.js';
 
 if (!parentPort) throw new Error('store-checkpoint-thread is the entry of a worker thread, not a program');
 const port = parentPort;
@@ -33,21 +36,32 @@ function checkpoint(mode: 'PASSIVE' | 'RESTART' | 'TRUNCATE'): { log: number } |
   return row;
 }
 
-/** A log of this many frames (256 KB) is started over at the next write, not left to grow. */
-const RESTART_FRAMES = 64;
+const pageSize = db.pragma('page_size', { simple: true }) as number;
+
+/** The free space of the store's disk; null when it cannot be asked. */
+function freeBytes(): number | null {
+  try {
+    const { bavail, bsize } = statfsSync(dirname(file));
+    return bavail * bsize;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The log starts over only at a write that begins after a checkpoint copied all of it. Under
  * writes that never pause (a big job), a write nearly always comes first, and the log would
  * grow without end: on a small disk it takes the room the database file needs to take a
- * checkpoint, and then neither can ever be written again. So a log past RESTART_FRAMES gets a
- * RESTART after the PASSIVE copy: it holds the engine's writes only while it copies the frames
- * written in between (and waits at most RESTART_WAIT_MS for a writer or a reader to finish),
- * and the next write starts the log over.
+ * checkpoint, and then neither can ever be written again. So a log past `restartFrames` gets
+ * a RESTART after the PASSIVE copy, and the next write starts the log over. A RESTART holds
+ * the engine's writes while it copies the frames written in between and syncs the log and the
+ * file (and waits at most RESTART_WAIT_MS for a writer or a reader to finish): 5-150 ms on a
+ * loaded machine, which the main thread spends asleep in SQLite's busy handler if it writes
+ * meanwhile. Hence a log allowed to grow where the disk has room.
  */
 function fold(): void {
   const passive = checkpoint('PASSIVE');
-  if (passive === undefined || passive.log < RESTART_FRAMES) return;
+  if (passive === undefined || passive.log < RESTART_FRAMES_MIN || passive.log < restartFrames(freeBytes(), pageSize)) return;
   db.pragma(`busy_timeout = ${RESTART_WAIT_MS}`);
   checkpoint('RESTART');
   db.pragma('busy_timeout = 5000');
