@@ -137,16 +137,18 @@ export class CrashLedger {
 
   /**
    * A store that cannot be written (a full disk) is the store writer's to report: its notice
-   * holds every start until writes go through again. A mark lost meanwhile only leaves a crash
-   * uncharged; ends not written are tried again with the next write (until then those tasks are
-   * suspects: a run alone, no charge). Returns what `statements` returned, or null when lost.
-   * `oneStatement`: they run a single statement, which SQLite makes atomic on its own.
+   * holds every start until writes go through again. A store held by another writer beyond the
+   * busy timeout (a checkpoint's sync on a disk that hardly answers) is the same for the ledger.
+   * A mark lost meanwhile only leaves a crash uncharged; ends not written are tried again with
+   * the next write (until then those tasks are suspects: a run alone, no charge). Neither may
+   * throw out of a hand-over: that would end the process. Returns what `statements` returned,
+   * or null when lost. `oneStatement`: they run a single statement, atomic on its own.
    */
   private write(oneStatement: boolean, statements: () => number): number | null {
     try {
       return oneStatement ? statements() : this.inTransaction(statements);
     } catch (error) {
-      if (!isDiskFull(error)) throw error;
+      if (!isDiskFull(error) && !isBusy(error)) throw error;
       return null;
     }
   }
@@ -155,6 +157,11 @@ export class CrashLedger {
   ofJob(jobId: string): Map<string, CrashRecord> {
     return new Map(this.statements.ofJob.all(jobId).map((row) => [row.task_id, { crashes: row.crashes, suspect: row.suspect === 1 }]));
   }
+}
+
+/** SQLITE_BUSY (or one of its extended codes): another connection held the store past the busy timeout. */
+function isBusy(error: unknown): boolean {
+  return ((error as { code?: unknown } | null)?.code ?? '').toString().startsWith('SQLITE_BUSY');
 }
 
 /** A hand-over's `tasks` column: a JSON array of [jobId, taskId]. */

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { chargeCrash, CrashLedger } from '../../electron/engine/crash-ledger.js';
@@ -120,6 +121,30 @@ describe('crash ledger', () => {
     const file = join(dataDir, STORE_FILE);
     expect(sqlite3(file, `SELECT group_concat(task_id || ' ' || crashes || ' ' || suspect, ', ') FROM task_crashes`)).toBe('b 1 0');
     expect(sqlite3(file, 'SELECT count(*) FROM hand_overs')).toBe('0');
+  });
+
+  it('a store held by another writer past the busy timeout loses the mark, never throws; the next write catches up', () => {
+    const { ledger, task, marked, file } = ledgerOnDisk();
+    const [a, b, c] = [task('a'), task('b'), task('c')];
+    ledger.markHandedOver([a]);
+    ledger.unmark(a);
+    // Another connection holds the write lock (as a checkpoint's sync does), longer than the ledger waits.
+    const other = new Database(file);
+    other.pragma('busy_timeout = 0');
+    const ledgerDb = stores.at(-1)!.db;
+    ledgerDb.pragma('busy_timeout = 20');
+    other.exec('BEGIN IMMEDIATE');
+    expect(() => ledger.markHandedOver([b])).not.toThrow();
+    other.exec('ROLLBACK');
+    other.close();
+    // b's mark is lost (a crash now would not charge it); a's end is still to be written.
+    expect(marked()).toBe('a');
+    ledger.markHandedOver([c]);
+    expect(marked()).toBe('c');
+    ledger.unmark(b);
+    ledger.unmark(c);
+    ledger.unmarkEnded();
+    expect(marked()).toBe('');
   });
 
   it('async tasks that start together are one hand-over, durable before the first of them begins', async () => {
