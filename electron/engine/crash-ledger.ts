@@ -23,9 +23,10 @@ interface HandOver {
  * begin (a batch of 64 costs one short insert, not a row per task). Tasks' ends are written
  * with the next hand-over, or within an interval, whichever comes first: a hand-over whose
  * tasks all ended loses its row (or gives it to the next hand-over, rewritten with that one's
- * tasks), one with some still running has its row rewritten without the ended ones. A crash leaves recorded every task that may have killed the process, and perhaps
- * a few that ended after the last write: these only share the suspicion. Each suspect then runs
- * alone, and only a crash during a run alone charges it.
+ * tasks), one with some still running has its row rewritten without the ended ones. A crash
+ * leaves recorded every task that may have killed the process, and perhaps a few that ended
+ * after the last write: these only share the suspicion. Each suspect then runs alone, and only
+ * a crash during a run alone charges it.
  */
 export class CrashLedger {
   private readonly statements;
