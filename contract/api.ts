@@ -43,10 +43,12 @@ export interface ApiSnapshot {
 /**
  * A condition of the host that lasts, shown until it clears: a job store that cannot be written
  * (`DISK_FULL`: no task starts until space comes back; what ran meanwhile is written then), or the
- * remote workers' Redis that could not be reached when the host started (`REDIS_UNREACHABLE`).
+ * remote workers' Redis that could not be reached when the host started (`REDIS_UNREACHABLE`), or
+ * remote workers announcing themselves under names the orchestrator refuses, whose threads are
+ * therefore not used (`REMOTE_WORKER_REFUSED`, until they stop announcing).
  */
 export interface HostNotice {
-  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE';
+  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE' | 'REMOTE_WORKER_REFUSED';
   /** One line. */
   message: string;
   since: number;
@@ -327,7 +329,7 @@ const telemetrySampleSchema = z.object({
 
 const countsSchema = z.record(taskStateSchema, z.number());
 const noticesSchema = z.array(
-  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
+  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE', 'REMOTE_WORKER_REFUSED']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
 );
 const attemptsByTaskSchema = z.record(z.string(), z.array(taskAttemptSchema));
 

@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import type { HostNotice } from '../../contract/api.js';
 import type { JobSpec } from '../../contract/job-spec.js';
 import { findKind } from '../../contract/kinds/index.js';
 import type { JobRecord, TaskLogLine } from '../../contract/records.js';
@@ -17,7 +18,8 @@ import { attachProgressDisplay } from './progress-display.js';
 import type { Reporter } from './reporter.js';
 import { engineFeed, type RunFeed } from './run-feed.js';
 import { onShutdownSignals, signalExitCode } from './shutdown-signals.js';
-import { stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
+import { noticeLines } from './notice-lines.js';
+import { isStoreNotice, stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
 
 // Following a job on a host (host-run.ts, the WebSocket client) loads only when a host owns the
 // data directory: a run of its own does not pay for it at start.
@@ -105,6 +107,10 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     { beforeHardStop: () => reporter.stop() },
   );
   const storeTrouble = stopOnStoreTrouble(engine);
+  // Other notices (remote workers refused while tasks wait for them) are said as `serve` says them; the store's stops the run instead.
+  const noticeLog = noticeLines(reporter.log);
+  const logNotices = (notices: HostNotice[]) => noticeLog(notices.filter((notice) => !isStoreNotice(notice)));
+  engine.on('notices', logNotices);
   try {
     const jobs = await start(engine, reporter.log);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));
@@ -133,6 +139,7 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     removeSignals();
     // A run that failed already reports its own error: the store's trouble is not a second line.
     storeTrouble.detach();
+    engine.off('notices', logNotices);
     await engine.shutdown();
   }
 }

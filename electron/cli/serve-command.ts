@@ -7,6 +7,7 @@ import { newToken } from '../serve/access.js';
 import { removeServeInfo, writeServeInfo } from '../serve/serve-info.js';
 import { builtWebRoot, defaultWebRoot } from '../serve/web-root.js';
 import { CliError } from './cli-error.js';
+import { noticeLines } from './notice-lines.js';
 import { dataDirOf, type EngineFlags } from './options.js';
 import type { Output } from './run-command.js';
 import { onShutdownSignals } from './shutdown-signals.js';
@@ -60,11 +61,8 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
     throw new CliError(`cannot listen on ${options.host}:${options.port}: ${why}`);
   }
 
-  // The dashboard shows a full disk; the log says it too, once when it starts and once when it ends.
-  engine.on('notices', (notices) => {
-    const [notice] = notices;
-    io.err(notice ? `${notice.message} [${notice.code}]: no task starts until the store can be written` : 'the job store is written again');
-  });
+  // The dashboard shows its notices (a full disk, refused remote workers); the log says each too, once when it starts and once when it ends.
+  engine.on('notices', noticeLines(io.err));
 
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));

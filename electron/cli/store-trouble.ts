@@ -9,15 +9,21 @@ import type { Engine } from '../engine/engine.js';
 export function stopOnStoreTrouble(engine: Engine): { notice(): HostNotice | null; detach(): void } {
   let seen: HostNotice | null = null;
   const stop = (notices: HostNotice[]) => {
-    if (seen || notices.length === 0) return;
-    seen = notices[0]!;
+    const trouble = notices.find(isStoreNotice);
+    if (seen || !trouble) return;
+    seen = trouble;
     void engine.shutdown();
   };
   engine.on('notices', stop);
   return {
-    notice: () => seen ?? engine.notices()[0] ?? null,
+    notice: () => seen ?? engine.notices().find(isStoreNotice) ?? null,
     detach: () => engine.off('notices', stop),
   };
+}
+
+/** A notice of the job store (a full disk, a write that failed), as opposed to one of the remote workers. */
+export function isStoreNotice(notice: HostNotice): boolean {
+  return notice.code === 'DISK_FULL' || notice.code === 'STORE_WRITE_FAILED';
 }
 
 export function storeTroubleLine(notice: HostNotice): string {

@@ -4,7 +4,7 @@ import { Admission } from './admission.js';
 import { CrashLedger } from './crash-ledger.js';
 import type { EngineEvents } from './engine-events.js';
 import { DEFAULTS, defaultPool, type EngineOptions } from './engine-options.js';
-import type { ExecutorListener } from './executor.js';
+import type { Executor, ExecutorListener } from './executor.js';
 import { JobRegistry } from './job-registry.js';
 import type { JobStore } from './job-store.js';
 import { TaskLifeCycle } from './life-cycle.js';
@@ -23,7 +23,7 @@ export interface EngineParts {
   admission: Admission;
   executors: Executors;
   telemetry: Telemetry;
-  /** Conditions people should see until they clear: the host's own, and a store that cannot be written. */
+  /** Conditions people should see until they clear: the host's own, a store that cannot be written, and the executors' own. */
   notices: () => HostNotice[];
 }
 
@@ -44,7 +44,9 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   // While the store cannot be written (a full disk), no task starts: it could not record what runs.
   let storeNotice: HostNotice | null = null;
   const hostNotices = options.notices ?? [];
-  const notices = () => [...hostNotices.map((notice) => ({ ...notice })), ...(storeNotice ? [{ ...storeNotice }] : [])];
+  // The executors' own (remote workers refused), once they are built.
+  let executorNotices = (): HostNotice[] => [];
+  const notices = () => [...hostNotices.map((notice) => ({ ...notice })), ...(storeNotice ? [{ ...storeNotice }] : []), ...executorNotices()];
   const onStoreHealth = (notice: HostNotice | null) => {
     storeNotice = notice;
     scheduler.hold(notice !== null);
@@ -70,7 +72,9 @@ export function assembleParts(store: JobStore, options: EngineOptions, hooks: En
   });
   const loopConcurrency = options.loopConcurrency ?? DEFAULTS.loopConcurrency;
   const loopFactory = options.executors?.loop ?? ((l: ExecutorListener) => new LoopExecutor(loopConcurrency, l));
-  const executors = { pool: poolFactory(listener), loop: loopFactory(listener) };
+  const toExecutors: ExecutorListener = { ...listener, noticesChanged: () => events.emit('notices', notices()) };
+  const executors = { pool: poolFactory(toExecutors), loop: loopFactory(toExecutors) };
+  executorNotices = () => Object.values<Executor>(executors).flatMap((executor) => executor.notices?.() ?? []);
   scheduler.attach(executors);
   const crashBudget = options.crashBudget ?? DEFAULTS.crashBudget;
   const admission = new Admission({ store, writer, events, registry, lifeCycle, scheduler, ledger, crashBudget, assertOpen: hooks.assertOpen });

@@ -1,3 +1,4 @@
+import type { HostNotice } from '../../contract/api.js';
 import type { TaskError, TaskLogLine } from '../../contract/records.js';
 import type { RemoteMachine, WorkerSample } from '../../contract/telemetry.js';
 import type { Task } from './task.js';
@@ -29,6 +30,8 @@ export interface ExecutorListener {
   progress(task: Task, progress: number | null, message: string | null): void;
   log(line: TaskLogLine): void;
   finished(task: Task, outcome: ExecutorOutcome): void;
+  /** The executor's `notices()` changed (given by the engine; absent where nothing shows them). */
+  noticesChanged?(): void;
 }
 
 /** What an executor asks of the ready tasks when it has room for one more. */
@@ -70,4 +73,6 @@ export interface Executor {
   workerStats?(): WorkerSample[];
   /** The machines it runs tasks on, for an executor that runs them on other machines. */
   machines?(): RemoteMachine[];
+  /** Conditions of where it runs tasks that people should see until they clear (remote workers it refuses). */
+  notices?(): HostNotice[];
 }

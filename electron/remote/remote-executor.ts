@@ -1,6 +1,8 @@
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
+import type { HostNotice } from '../../contract/api.js';
+import { machineNameProblem } from '../../contract/machine-names.js';
 import type { TaskError } from '../../contract/records.js';
 import type { RemoteMachine } from '../../contract/telemetry.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
@@ -29,11 +31,13 @@ import {
   stopKey,
   wireProblem,
   workerAnnouncementSchema,
+  announcementUnderAnyNameSchema,
   type RemoteBatch,
   type RemoteOutcome,
   type RemoteStop,
   type RemoteTask,
 } from './remote-protocol.js';
+import { RefusedWorkers } from './refused-workers.js';
 import { WorkerRoster } from './worker-roster.js';
 
 /** One task handed to Redis and not yet back. */
@@ -82,6 +86,8 @@ export class RemoteExecutor implements Executor {
   private readonly subscriber: Redis;
   private readonly clients: Redis[];
   private readonly roster = new WorkerRoster();
+  /** Workers heard under names the orchestrator refuses: not in the roster, but told of in a notice. */
+  private readonly refused = new RefusedWorkers();
   private readonly byTask = new Map<Task, InFlight>();
   /** The tasks following each BullMQ job: one, or a batch's. */
   private readonly byRemoteId = new Map<string, InFlight[]>();
@@ -161,6 +167,12 @@ export class RemoteExecutor implements Executor {
       for (const entry of this.byTask.values()) if (entry.worker?.startsWith(`${name}/`)) running++;
       return running;
     });
+  }
+
+  /** Workers announcing themselves under a refused name, while they do. */
+  notices(): HostNotice[] {
+    const notice = this.refused.notice();
+    return notice ? [notice] : [];
   }
 
   /** A task on Redis may be taken by a worker at any moment: it cannot be withdrawn here (`requestStop` removes it if no worker has it). */
@@ -473,13 +485,22 @@ export class RemoteExecutor implements Executor {
 
   private onAnnouncement(text: string): void {
     const announcement = readWire(workerAnnouncementSchema, text);
-    if (announcement && this.roster.heard(announcement) && this.lastSource) this.fill(this.lastSource);
+    if (announcement) {
+      if (this.roster.heard(announcement) && this.lastSource) this.fill(this.lastSource);
+      return;
+    }
+    // Well formed but for its name: a worker of another version, or a forger, that people should hear of.
+    const refused = readWire(announcementUnderAnyNameSchema, text);
+    const problem = refused && machineNameProblem(refused.name);
+    if (!refused || !problem) return;
+    if (this.refused.heard(refused.name, refused.host, problem, refused.state === 'leaving')) this.listener.noticesChanged?.();
   }
 
   /** Reads the state of every task on Redis: an outcome whose event was lost still arrives, a task Redis lost is queued again. */
   private async reconcile(): Promise<void> {
     if (this.reconciling || this.closed) return;
     this.reconciling = true;
+    if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
     try {
       if (this.lastSource) this.fill(this.lastSource); // workers lost or found since the last fill
       for (const remoteId of [...this.byRemoteId.keys()]) {

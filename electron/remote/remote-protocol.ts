@@ -171,6 +171,9 @@ export const workerAnnouncementSchema = z.object({
 });
 export type WorkerAnnouncement = z.infer<typeof workerAnnouncementSchema>;
 
+/** An announcement held to its shape but not to the naming rule: how a refused name is still heard, to be told of. */
+export const announcementUnderAnyNameSchema = workerAnnouncementSchema.extend({ name: z.string() });
+
 /** Parses JSON text from Redis against `schema`; null when it is not what was expected. */
 export function readWire<T>(schema: z.ZodType<T>, text: unknown): T | null {
   const read = parseWire(schema, text);

@@ -1,3 +1,4 @@
+import type { HostNotice } from '../../contract/api.js';
 import type { RemoteMachine, WorkerSample } from '../../contract/telemetry.js';
 import type { Executor, ExecutorListener, ReadySource } from '../engine/executor.js';
 import type { Task } from '../engine/task.js';
@@ -64,6 +65,11 @@ export class SyncExecutors implements Executor {
   /** The remote machines of the places that have any. */
   machines(): RemoteMachine[] {
     return this.places.flatMap((place) => (hasMachines(place) ? place.machines() : []));
+  }
+
+  /** The notices of the places that have any. */
+  notices(): HostNotice[] {
+    return this.places.flatMap((place) => place.notices?.() ?? []);
   }
 }
 

@@ -38,6 +38,8 @@ export class Recorder implements ExecutorListener {
   readonly interruptions: Task[] = [];
   readonly logs: TaskLogLine[] = [];
   readonly outcomes = new Map<Task, ExecutorOutcome[]>();
+  /** How often the executor said its notices changed. */
+  noticeChanges = 0;
 
   started(task: Task, worker: string, at: number): void {
     this.starts.push({ task, worker, at });
@@ -53,6 +55,9 @@ export class Recorder implements ExecutorListener {
     this.outcomes.set(task, [...(this.outcomes.get(task) ?? []), outcome]);
   }
   beginning(): void {}
+  noticesChanged(): void {
+    this.noticeChanges++;
+  }
 
   outcomeOf(task: Task): ExecutorOutcome | undefined {
     return this.outcomes.get(task)?.[0];

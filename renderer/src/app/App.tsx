@@ -83,7 +83,9 @@ export function App({ api, store }: AppProps) {
   );
 }
 
-const NOTICE_TITLES = { DISK_FULL: 'Disk full', STORE_WRITE_FAILED: 'Job store not written', REDIS_UNREACHABLE: 'Remote workers' } as const;
+const NOTICE_TITLES = { DISK_FULL: 'Disk full', STORE_WRITE_FAILED: 'Job store not written', REDIS_UNREACHABLE: 'Remote workers', REMOTE_WORKER_REFUSED: 'Remote workers refused' } as const;
+/** What a store's notice adds: the others say in their message what follows from them. */
+const STORE_HELD = '. No new task starts until it can be written again.';
 
 /** What the host says lasts until it clears, such as a full disk under its job store. */
 function HostNotices({ store }: { store: DashboardStore }) {
@@ -94,7 +96,7 @@ function HostNotices({ store }: { store: DashboardStore }) {
       {store.hostNotices.map((notice) => (
         <p key={notice.code} className="host-notice">
           <strong>{NOTICE_TITLES[notice.code]}:</strong> {notice.message}
-          {notice.code === 'REDIS_UNREACHABLE' ? '.' : '. No new task starts until it can be written again.'}
+          {notice.code === 'DISK_FULL' || notice.code === 'STORE_WRITE_FAILED' ? STORE_HELD : '.'}
         </p>
       ))}
     </div>
