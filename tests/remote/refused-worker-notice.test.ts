@@ -13,11 +13,13 @@ import { connectApi } from '../../electron/serve/node-api-client.js';
 import { ANNOUNCE_CHANNEL, LOST_AFTER_MS, type WorkerAnnouncement } from '../../electron/remote/remote-protocol.js';
 import { KEPT_REFUSED_NAMES, RefusedWorkers, SHOWN_REFUSED_NAMES } from '../../electron/remote/refused-workers.js';
 import type { RemoteExecutor } from '../../electron/remote/remote-executor.js';
-import { assertBuilt } from '../cli/bin.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertBuilt, finished, spawnBin } from '../cli/bin.js';
 import { openDashboardInChromium } from '../e2e/dashboard-in-chromium.js';
-import { onCleanup, waitFor } from '../support/engine-fixture.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
-import { Recorder, remoteExecutor } from './remote-fixture.js';
+import { Recorder, remoteExecutor, startWorker } from './remote-fixture.js';
 
 function announcement(name: string, state: WorkerAnnouncement['state'] = 'ready', host = 'forged-host'): WorkerAnnouncement {
   return { name, host, threads: 2, running: 0, state, rssBytes: 1, loopDelayP99Ms: 1 };
@@ -180,5 +182,33 @@ describe('a notice for remote workers announcing themselves under refused names'
     await expect.poll(() => page.getByTestId('host-notices').count(), { timeout: 20_000 }).toBe(0);
     await waitFor(() => serve.stderr().includes('no remote worker announces itself under a refused name any more [REMOTE_WORKER_REFUSED]'), 10_000, 'the log to say it cleared');
     expect(dashboard.consoleErrors).toEqual([]);
+  }, 120_000);
+
+  it('is said once by threadline run --redis --workers 0 while its tasks wait, and does not stop the run as a store notice would', async () => {
+    assertBuilt();
+    const redis = await TestRedis.start();
+    const publisher = await publisherOf(redis);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'waits', tasks: [{ id: 'e1', kind: 'demo.echo', value: 1 }] }));
+    const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', tempDir()]);
+    const ended = finished(run);
+    let stderr = '';
+    run.stderr!.on('data', (chunk: string) => (stderr += chunk));
+
+    const beat = () => void publisher.publish(ANNOUNCE_CHANNEL, JSON.stringify(announcement('w1'))).catch(() => {});
+    const heartbeat = setInterval(beat, 500);
+    onCleanup(() => clearInterval(heartbeat));
+    const logged = `${W1_MESSAGE} [REMOTE_WORKER_REFUSED]`;
+    await waitFor(() => stderr.includes(logged), 30_000, 'the run to say why its task waits');
+    const heard = Date.now();
+    await waitFor(() => Date.now() - heard > 2000, 10_000, 'more heartbeats');
+
+    // A worker under a good name comes: the task runs there, and the run ends as it would have.
+    await startWorker(redis.url, 'build-1', dir);
+    const result = await ended;
+    clearInterval(heartbeat);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ job: { state: 'succeeded' }, tasks: [{ id: 'e1', state: 'succeeded', worker: expect.stringMatching(/^build-1\/\d+$/) }] });
+    expect(result.stderr.split('\n').filter((line) => line === logged)).toHaveLength(1);
   }, 120_000);
 });
