@@ -75,21 +75,26 @@ export class RefusedWorkers {
 
   /** The notice for the names heard, or null when none is announcing. */
   notice(): HostNotice | null {
-    const all = [...this.byKey.values()];
-    if (all.length === 0) return null;
-    const since = Math.min(...all.map((r) => r.firstHeardAt));
-    const advice = `upgrade the worker to this version of Threadline, or start it with another --name (expected ${MACHINE_NAME_EXPECTED})`;
-    if (all.length === 1 && !this.overflowed) {
-      const [one] = all as [Refused];
-      return { code: 'REMOTE_WORKER_REFUSED', since, message: `a remote worker on host ${one.host} announced itself as ${one.name}, a name this orchestrator refuses (it ${one.problem}), so its threads are not used; ${advice}` };
+    const listed: Refused[] = [];
+    for (const refused of this.byKey.values()) {
+      listed.push(refused);
+      if (listed.length === SHOWN_REFUSED_NAMES) break;
     }
-    const listed = all.slice(0, SHOWN_REFUSED_NAMES).map((r) => `${r.name} on host ${r.host} (${r.problem})`);
-    const others = all.length - listed.length;
+    const [first] = listed;
+    if (!first) return null;
+    // The map keeps the order names were first heard in: the first is the oldest.
+    const since = first.firstHeardAt;
+    const advice = `upgrade the worker to this version of Threadline, or start it with another --name (expected ${MACHINE_NAME_EXPECTED})`;
+    if (this.byKey.size === 1 && !this.overflowed) {
+      return { code: 'REMOTE_WORKER_REFUSED', since, message: `a remote worker on host ${first.host} announced itself as ${first.name}, a name this orchestrator refuses (it ${first.problem}), so it is not listed and its threads add no room for tasks; ${advice}` };
+    }
+    const others = this.byKey.size - listed.length;
     const more = this.overflowed ? ` and ${others} or more others` : others > 0 ? ` and ${others} more` : '';
+    const names = listed.map((r) => `${r.name} on host ${r.host} (${r.problem})`).join(', ');
     return {
       code: 'REMOTE_WORKER_REFUSED',
       since,
-      message: `remote workers announced themselves under names this orchestrator refuses, so their threads are not used: ${listed.join(', ')}${more}; for each, ${advice}`,
+      message: `remote workers announced themselves under names this orchestrator refuses, so they are not listed and their threads add no room for tasks: ${names}${more}; for each, ${advice}`,
     };
   }
 }

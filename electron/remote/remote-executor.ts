@@ -484,13 +484,21 @@ export class RemoteExecutor implements Executor {
   }
 
   private onAnnouncement(text: string): void {
-    const announcement = readWire(workerAnnouncementSchema, text);
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return;
+    }
+    // Parsed once for both readings below; only an object can be an announcement (a JSON string is not read again).
+    if (typeof value !== 'object' || value === null) return;
+    const announcement = readWire(workerAnnouncementSchema, value);
     if (announcement) {
       if (this.roster.heard(announcement) && this.lastSource) this.fill(this.lastSource);
       return;
     }
     // Well formed but for its name: a worker of another version, or a forger, that people should hear of.
-    const refused = readWire(announcementUnderAnyNameSchema, text);
+    const refused = readWire(announcementUnderAnyNameSchema, value);
     const problem = refused && machineNameProblem(refused.name);
     if (!refused || !problem) return;
     if (this.refused.heard(refused.name, refused.host, problem, refused.state === 'leaving')) this.listener.noticesChanged?.();

@@ -26,7 +26,7 @@ function announcement(name: string, state: WorkerAnnouncement['state'] = 'ready'
 }
 
 const ADVICE = `upgrade the worker to this version of Threadline, or start it with another --name (expected ${MACHINE_NAME_EXPECTED})`;
-const W1_MESSAGE = `a remote worker on host "forged-host" announced itself as "w1", a name this orchestrator refuses (it would read as a local worker in task records), so its threads are not used; ${ADVICE}`;
+const W1_MESSAGE = `a remote worker on host "forged-host" announced itself as "w1", a name this orchestrator refuses (it would read as a local worker in task records), so it is not listed and its threads add no room for tasks; ${ADVICE}`;
 
 async function publisherOf(redis: TestRedis): Promise<Redis> {
   const publisher = new Redis(redis.port, '127.0.0.1');
@@ -91,7 +91,7 @@ describe('a notice for remote workers announcing themselves under refused names'
     await announceInOrder(publisher, executor, [announcement('12'), announcement('evil\nname\u2028'), announcement(long, 'ready', 'host\u0000"quoted"')]);
     const [notice] = executor.notices();
     expect(notice?.message).toBe(
-      `remote workers announced themselves under names this orchestrator refuses, so their threads are not used: ` +
+      `remote workers announced themselves under names this orchestrator refuses, so they are not listed and their threads add no room for tasks: ` +
         `"12" on host "forged-host" (would read as a local worker in task records), ` +
         `"evil\\nname\\u2028" on host "forged-host" (has "\\n" in it), ` +
         `"${'x'.repeat(40)}…" on host "host\\u0000\\"quoted\\"" (has "/" in it); for each, ${ADVICE}`,
