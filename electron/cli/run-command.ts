@@ -111,6 +111,7 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
   const noticeLog = noticeLines(reporter.log);
   const logNotices = (notices: HostNotice[]) => noticeLog(notices.filter((notice) => !isStoreNotice(notice)));
   engine.on('notices', logNotices);
+  logNotices(engine.notices());
   try {
     const jobs = await start(engine, reporter.log);
     const finished = await Promise.all(jobs.map((job) => engine.waitForJob(job.id)));

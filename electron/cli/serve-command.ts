@@ -62,7 +62,9 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   }
 
   // The dashboard shows its notices (a full disk, refused remote workers); the log says each too, once when it starts and once when it ends.
-  engine.on('notices', noticeLines(io.err));
+  const logNotices = noticeLines(io.err);
+  engine.on('notices', logNotices);
+  logNotices(engine.notices()); // any raised while the server started
 
   let stop!: () => void;
   const stopped = new Promise<void>((resolve) => (stop = resolve));

@@ -9,6 +9,8 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
+import type { HostNotice } from '../../contract/api.js';
+import { noticeLines } from '../../electron/cli/notice-lines.js';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { ANNOUNCE_CHANNEL, LOST_AFTER_MS, type WorkerAnnouncement } from '../../electron/remote/remote-protocol.js';
 import { KEPT_REFUSED_NAMES, RefusedWorkers, SHOWN_REFUSED_NAMES } from '../../electron/remote/refused-workers.js';
@@ -144,6 +146,26 @@ describe('a notice for remote workers announcing themselves under refused names'
     expect(refused.notice()).toBeNull();
     expect(refused.heard('w9999', 'h', 'would read as a local worker in task records', false)).toBe(true);
     expect(refused.notice()?.message).toContain('announced itself as "w9999"');
+  });
+
+  it('is one line of the host log when it appears and one when it clears, whatever changes between; the store notice as before', () => {
+    const lines: string[] = [];
+    const log = noticeLines((line) => lines.push(line));
+    const refused = (message: string): HostNotice => ({ code: 'REMOTE_WORKER_REFUSED', message, since: 1 });
+    const disk: HostNotice = { code: 'DISK_FULL', message: 'the disk is full', since: 2 };
+    log([]);
+    log([refused('one name')]);
+    log([refused('two names')]);
+    log([refused('two names'), disk]);
+    log([refused('two names'), { ...disk, code: 'STORE_WRITE_FAILED' }]);
+    log([disk]);
+    log([]);
+    expect(lines).toEqual([
+      'one name [REMOTE_WORKER_REFUSED]',
+      'the disk is full [DISK_FULL]: no task starts until the store can be written',
+      'no remote worker announces itself under a refused name any more [REMOTE_WORKER_REFUSED]',
+      'the job store is written again',
+    ]);
   });
 
   it('shows on a threadline serve --redis --workers 0 host: in the API snapshot, once on its stderr, and on the dashboard', async () => {
