@@ -154,8 +154,11 @@ export class JobStore {
         `UPDATE tasks SET state = ?, attempts = ?, queued_at = ?, started_at = ?, finished_at = ?, worker = ?, progress = ?, error = ?, result = ?
          WHERE job_id = ? AND id = ?`,
       ),
+      // An attempt is written when it opens and again when it ends: the second write updates the
+      // row in place, where a REPLACE would delete it and insert it again.
       upsertAttempt: db.prepare(
-        'INSERT OR REPLACE INTO attempts (job_id, task_id, attempt, started_at, finished_at, worker, state) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO attempts (job_id, task_id, attempt, started_at, finished_at, worker, state) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, task_id, attempt) DO UPDATE SET started_at = excluded.started_at, finished_at = excluded.finished_at, worker = excluded.worker, state = excluded.state`,
       ),
       jobs: db.prepare<[number], JobRow>('SELECT * FROM jobs WHERE admitted = 1 ORDER BY created_at DESC, id DESC LIMIT ?'),
       job: db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE id = ? AND admitted = 1'),

@@ -89,6 +89,39 @@ describe('the store writer', () => {
     expect(sql('SELECT attempt, started_at, state FROM attempts')).toBe('1|12.0|running');
   });
 
+  it('writes an attempt when it opens and again when it ends as one row, every column of it updated (read back by the sqlite3 shell)', () => {
+    const { job, writer, sql } = setup(2);
+    const [a, b] = job.tasks as [Task, Task];
+    const attempt = tryOf(a);
+    writer.attempt(a, attempt);
+    writer.attempt(b, tryOf(b));
+    writer.flush();
+    expect(sql('SELECT task_id, attempt, started_at, finished_at, worker, state FROM attempts ORDER BY task_id')).toBe('t0|1|10.0||w1|running\nt1|1|10.0||w1|running');
+    // Its end as the worker measured it: start, worker and end all differ from what was written.
+    attempt.startedAt = 11;
+    attempt.worker = 'w2';
+    attempt.finishedAt = 20;
+    attempt.state = 'succeeded';
+    writer.attempt(a, attempt);
+    writer.flush();
+    expect(sql('SELECT task_id, attempt, started_at, finished_at, worker, state FROM attempts ORDER BY task_id')).toBe('t0|1|11.0|20.0|w2|succeeded\nt1|1|10.0||w1|running');
+  });
+
+  it('a try written, then taken back, leaves its row to the next try of that number, written over whole', () => {
+    const { job, writer, sql } = setup(1);
+    const task = job.tasks[0]!;
+    writer.attempt(task, tryOf(task));
+    writer.flush();
+    task.attempts--;
+    task.dropLastAttempt();
+    const next = tryOf(task);
+    next.startedAt = 30;
+    next.worker = 'w3';
+    writer.attempt(task, next);
+    writer.flush();
+    expect(sql('SELECT attempt, started_at, finished_at, worker, state FROM attempts')).toBe('1|30.0||w3|running');
+  });
+
   it('keeps what a failed write carried, with what was marked meanwhile, and writes all of it once the store takes writes again', () => {
     const { store, job, writer, failures, recoveries, sql } = setup(3);
     const [a, b, c] = job.tasks as [Task, Task, Task];
