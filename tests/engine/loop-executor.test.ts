@@ -26,11 +26,12 @@ function executor(limit = 64) {
   };
   const loop = new LoopExecutor(limit, listener);
   const job = new Job('j-1', 'loop', null, 'continue', '/', 1);
-  const sleep = (id: string, ms: number) => {
-    const task = new Task(job, `j-1:${id}`, id, 0, 'demo.sleep', 'loop', { ms }, 0, null, 0, 0, [], 1);
-    outcomes.set(task, new Promise((resolve) => settle.set(task, resolve)));
-    return task;
+  const task = (id: string, kind: string, input: Record<string, unknown>) => {
+    const made = new Task(job, `j-1:${id}`, id, 0, kind, 'loop', input, 0, null, 0, 0, [], 1);
+    outcomes.set(made, new Promise((resolve) => settle.set(made, resolve)));
+    return made;
   };
+  const sleep = (id: string, ms: number) => task(id, 'demo.sleep', { ms });
   /** Hands `tasks` over in one fill, as the scheduler does. */
   const fill = (tasks: Task[]) => {
     const ready = [...tasks];
@@ -41,7 +42,7 @@ function executor(limit = 64) {
     });
     return ready;
   };
-  return { loop, heard, sleep, fill, outcome: (task: Task) => outcomes.get(task)! };
+  return { loop, heard, task, sleep, fill, outcome: (task: Task) => outcomes.get(task)! };
 }
 
 describe('loop executor', () => {
@@ -62,6 +63,38 @@ describe('loop executor', () => {
     // The handler begins on the next microtask: the stop is already there for it.
     loop.requestStop(task);
     expect((await outcome(task)).type).toBe('stopped');
+    await loop.close();
+  });
+
+  it('a task of a kind with no loop handler fails alone: the other handlers of its fill still begin', async () => {
+    const { loop, task, sleep, fill, outcome } = executor();
+    const [a, unknown, b] = [sleep('a', 1), task('u', 'demo.nothing', {}), sleep('b', 1)];
+    fill([a, unknown, b]);
+    expect(await outcome(unknown)).toMatchObject({ type: 'failed', error: { code: 'UNKNOWN_KIND' } });
+    expect((await outcome(a)).type).toBe('succeeded');
+    expect((await outcome(b)).type).toBe('succeeded');
+    await loop.close();
+  });
+
+  it('the tasks started before a start that failed still begin', async () => {
+    const ended: Array<[string, ExecutorOutcome['type']]> = [];
+    let starts = 0;
+    const listener: ExecutorListener = {
+      beginning: () => {},
+      started: () => {
+        if (++starts === 2) throw new Error('the second start is refused');
+      },
+      interrupted: () => {},
+      progress: () => {},
+      log: () => {},
+      finished: (task, outcome) => ended.push([task.id, outcome.type]),
+    };
+    const loop = new LoopExecutor(64, listener);
+    const job = new Job('j-1', 'loop', null, 'continue', '/', 1);
+    const ready = ['a', 'b'].map((id, i) => new Task(job, `j-1:${id}`, id, i, 'demo.sleep', 'loop', { ms: 1 }, 0, null, 0, 0, [], 1));
+    expect(() => loop.fill(() => ready.shift() ?? null)).toThrow('the second start is refused');
+    await waitFor(() => ended.length > 0, 20_000, 'the first task to end');
+    expect(ended).toEqual([['a', 'succeeded']]);
     await loop.close();
   });
 
