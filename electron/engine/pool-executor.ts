@@ -46,9 +46,16 @@ interface Batch {
   worker: string | null;
   threadId: number | null;
   done: boolean;
+  /** What piscina is handed; held back (see `waiting`) until a lane can take it. */
+  request: BatchRequest;
+  /** Handed to piscina (it may still be waiting in piscina's queue: see `queuedInPool`). */
+  handed: boolean;
 }
 
-/** Batches queued in piscina per thread, so a thread never waits for the next batch. */
+/**
+ * Batches in flight per lane: one running and one built, waiting to be handed over the moment
+ * its lane is free (see `handOver`).
+ */
 const PIPELINE_DEPTH = 2;
 const MAX_BATCH = 64;
 /**
@@ -87,8 +94,27 @@ export class PoolExecutor implements Executor {
   private readonly lanes: PoolLanes;
   /** Threads besides the lanes: `SPARE_THREADS`, or one for a pool that starts it only when work waits. */
   private readonly spares: number;
+  /** The spare starts only once work waits behind busy lanes (`PoolOptions.spareAhead` false). */
+  private readonly spareWhenWaiting: boolean;
   /** Threads this pool ended that the kernel still runs: no spare starts until they are gone (see `terminate`). */
   private readonly exiting = new Set<Worker>();
+  /**
+   * Batches built and not yet handed to piscina, in the engine's order (higher priority first,
+   * then first admitted). piscina's queue does not keep order: a freed thread takes the queue's
+   * head, and the next run, refused by `PoolLanes.balance` as every lane is busy, goes back to the
+   * tail (a run with an abort signal goes to the tail of its skip queue; with `stricterFIFO`, a
+   * new run refused at once goes to the head instead). So a batch is handed over only when a lane
+   * takes it at once, and the next one as soon as a lane is free again.
+   */
+  private readonly waiting: Batch[] = [];
+  /** Batches handed to piscina and not yet ended: never more than the lanes. */
+  private handedCount = 0;
+  /**
+   * A batch handed over that no thread took at once (no lane was ready: the spares still boot
+   * after a thread was ended): it waits in piscina's queue, and nothing more is handed over
+   * until a thread has taken it, so that piscina never holds two to reorder.
+   */
+  private queuedInPool: Batch | null = null;
   private inFlight = 0;
   private batches = 0;
   private closed = false;
@@ -100,6 +126,7 @@ export class PoolExecutor implements Executor {
     this.size = Math.max(1, options.size ?? cpus().length);
     this.lanes = new PoolLanes(this.size);
     this.spares = options.spareAhead === false ? 1 : SPARE_THREADS;
+    this.spareWhenWaiting = options.spareAhead === false;
     this.slots = new TaskSlots(this.size * PIPELINE_DEPTH * MAX_BATCH + 64);
     this.taskInSlot = new Array<Task | undefined>(this.slots.size);
     this.logArrivals = new LogArrivals(this.slots.size, LOG_LINES_WAIT_MS);
@@ -163,26 +190,57 @@ export class PoolExecutor implements Executor {
 
   private dispatch(tasks: Task[]): void {
     this.listener.beginning(tasks);
+    const request: BatchRequest = { tasks: [] };
     // The batch's own copy: a withdrawn task's place in it becomes null.
-    const batch: Batch = { tasks: [...tasks], slots: [], abort: new AbortController(), worker: null, threadId: null, done: false };
-    const request: BatchRequest = {
-      tasks: tasks.map((task) => {
-        const slot = this.slots.acquire();
-        batch.slots.push(slot);
-        this.logArrivals.reset(slot);
-        this.slotOf.set(task, slot);
-        this.taskInSlot[slot] = task;
-        this.batchOf.set(task, batch);
-        this.byKey.set(task.key, task);
-        return { key: task.key, kind: task.kind, input: task.input, attempt: task.attempts + 1, slot };
-      }),
-    };
+    const batch: Batch = { tasks: [...tasks], slots: [], abort: new AbortController(), worker: null, threadId: null, done: false, request, handed: false };
+    request.tasks = tasks.map((task) => {
+      const slot = this.slots.acquire();
+      batch.slots.push(slot);
+      this.logArrivals.reset(slot);
+      this.slotOf.set(task, slot);
+      this.taskInSlot[slot] = task;
+      this.batchOf.set(task, batch);
+      this.byKey.set(task.key, task);
+      return { key: task.key, kind: task.kind, input: task.input, attempt: task.attempts + 1, slot };
+    });
     this.inFlight++;
     this.batches++;
-    this.pool.run(request, { signal: batch.abort.signal }).then(
-      (result) => this.onBatchDone(batch, result),
-      (error: unknown) => this.onBatchLost(batch, error),
-    );
+    this.wait(batch);
+    this.handOver();
+    // piscina would start a thread for a run no thread takes; none is handed it now, so the spare
+    // of a pool that starts it only when work waits is started here.
+    if (this.spareWhenWaiting && this.waiting.length > 0) this.startSpare();
+  }
+
+  /** Puts `batch` in line, after every batch the engine would run before it. */
+  private wait(batch: Batch): void {
+    const first = batch.tasks[0]!;
+    let at = this.waiting.length;
+    while (at > 0 && runsBefore(first, this.waiting[at - 1]!.tasks.find((task) => task !== null) ?? first)) at--;
+    this.waiting.splice(at, 0, batch);
+  }
+
+  /** Hands piscina the waiting batches, first in line first, while a lane can take one at once. */
+  private handOver(): void {
+    while (!this.closed && this.queuedInPool === null && this.handedCount < this.size && this.waiting.length > 0) {
+      const batch = this.waiting.shift()!;
+      batch.handed = true;
+      this.handedCount++;
+      const placed = this.lanes.placing(() =>
+        this.pool.run(batch.request, { signal: batch.abort.signal }).then(
+          (result) => this.onBatchDone(batch, result),
+          (error: unknown) => this.onBatchLost(batch, error),
+        ),
+      );
+      if (!placed) this.queuedInPool = batch;
+    }
+  }
+
+  /** `batch` left piscina's queue (a thread took it, or it ended): the next may be handed over. */
+  private leftPoolQueue(batch: Batch): void {
+    if (this.queuedInPool !== batch) return;
+    this.queuedInPool = null;
+    this.handOver();
   }
 
   /** Anything on the channel is untrusted (a user's script can post to it): check its shape. */
@@ -201,6 +259,7 @@ export class PoolExecutor implements Executor {
           batch.threadId = event.threadId;
           this.batchOnThread.set(event.threadId, batch);
           this.busy.started(batch, event.threadId, event.at);
+          this.leftPoolQueue(batch);
         }
         this.listener.started(task, worker, event.at);
       }
@@ -249,6 +308,8 @@ export class PoolExecutor implements Executor {
   private onBatchDone(batch: Batch, result: BatchResult): void {
     this.inFlight--;
     this.batchEnded(batch);
+    // First of all: the thread is free, and the next batch in line goes to it now.
+    this.handOver();
     const worker = `w${result.threadId}`;
     if (result.heapUsed !== null) this.heapByThread.set(result.threadId, result.heapUsed);
     const first = result.outcomes[0];
@@ -298,6 +359,8 @@ export class PoolExecutor implements Executor {
     const now = Date.now();
     this.busy.finished(batch, null, null, now);
     const worker = batch.worker ?? 'pool';
+    // The batches in line go to a ready spare now, in order.
+    this.handOver();
     this.offerQueue();
     // Lines a task posted before its thread died are still delivered: they are waited for too.
     this.afterLogLines(batch, () => this.endLostBatch(batch, thrown, now, worker));
@@ -333,8 +396,9 @@ export class PoolExecutor implements Executor {
   }
 
   /**
-   * After a thread was ended. piscina hands queued work to a thread when one becomes free or
-   * ready, not when one is taken away: the batches queued behind it would wait for a new thread
+   * After a thread was ended. The batches in line go to the spares by `handOver`; but piscina
+   * hands work in its own queue (a batch no thread took at once: `queuedInPool`) to a thread when
+   * one becomes free or ready, not when one is taken away: that batch would wait for a new thread
    * to boot though a spare is idle. A run of an empty batch makes piscina look at its queue now
    * (it goes to an idle thread at once, and when that is done the queue follows). With no idle
    * thread (the spares still boot) there is nothing to offer the queue to, and the run would make
@@ -343,7 +407,7 @@ export class PoolExecutor implements Executor {
    */
   private offerQueue(): void {
     if (this.closed) return;
-    if (this.pool.idleThreads > 0) this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
+    if (this.pool.idleThreads > 0 && this.queuedInPool !== null) this.pool.run(EMPTY_BATCH, { signal: NEVER_ABORTED }).catch(() => {});
     this.startSpare();
   }
 
@@ -387,6 +451,8 @@ export class PoolExecutor implements Executor {
 
   private batchEnded(batch: Batch): void {
     batch.done = true;
+    if (batch.handed) this.handedCount--;
+    if (this.queuedInPool === batch) this.queuedInPool = null;
     // The thread's next batch may have said it started before this one's result came back.
     if (batch.threadId !== null && this.batchOnThread.get(batch.threadId) === batch) this.batchOnThread.delete(batch.threadId);
   }
@@ -415,6 +481,13 @@ export class PoolExecutor implements Executor {
   terminate(task: Task): void {
     const batch = this.batchOf.get(task);
     if (!batch) return;
+    if (!batch.handed) {
+      // Still in line: no thread has it, so none is ended. It ends as a run piscina withdrew would.
+      this.waiting.splice(this.waiting.indexOf(batch), 1);
+      const reason = new Error(`task ${task.key} terminated`);
+      queueMicrotask(() => this.onBatchLost(batch, reason));
+      return;
+    }
     const before = this.pool.threads;
     // piscina ends the batch's thread (if it has one) within this call.
     batch.abort.abort(new Error(`task ${task.key} terminated`));
@@ -479,6 +552,13 @@ export class PoolExecutor implements Executor {
     this.memory.close();
     this.channel.close();
     this.calls.close();
+    // Batches never handed over end as piscina ends those it still holds: their tasks never began.
+    for (const batch of this.waiting.splice(0)) this.onBatchLost(batch, new Error('the pool is closing'));
     await this.pool.destroy();
   }
+}
+
+/** The engine's order (the ready queue's): higher priority first, then first admitted. */
+function runsBefore(a: Task, b: Task): boolean {
+  return a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 }

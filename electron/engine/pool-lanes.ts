@@ -22,6 +22,8 @@ export class PoolLanes {
   private readonly known = new Map<number, PoolThread>();
   /** Set during a run made only to have piscina start a thread: no thread is given it. */
   private refusing = false;
+  /** Set when this balancer gives a run a thread; read by `placing`. */
+  private placed = false;
 
   constructor(readonly lanes: number) {}
 
@@ -39,8 +41,20 @@ export class PoolLanes {
       if (thread.terminating || thread.destroyed) this.known.delete(id);
       else if (thread.currentUsage > 0) busy++;
     }
-    return busy < this.lanes ? idle : null;
+    if (busy >= this.lanes) return null;
+    this.placed = true;
+    return idle;
   };
+
+  /**
+   * Whether the run `run` submits went to a thread at once (piscina offers a new run to the
+   * threads within the call, when its queue is empty), or waits in piscina's queue.
+   */
+  placing(run: () => void): boolean {
+    this.placed = false;
+    run();
+    return this.placed;
+  }
 
   /**
    * Makes piscina start a thread (if it has fewer than its maximum): `run` submits a run with the
