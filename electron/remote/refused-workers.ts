@@ -39,8 +39,8 @@ export class RefusedWorkers {
   /** Takes an announcement under a refused name; true when the notice changes (a name not heard of before, or one leaving). */
   heard(name: string, host: string, problem: string, leaving: boolean): boolean {
     const key = name.slice(0, KEY_CHARS);
-    const known = this.byKey.get(key);
     if (leaving) return this.byKey.delete(key);
+    const known = this.byKey.get(key);
     const at = this.now();
     if (known) {
       known.lastHeardAt = at;

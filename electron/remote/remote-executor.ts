@@ -29,7 +29,7 @@ import {
   resultTooBig,
   resultTooBigError,
   stopKey,
-  wireProblem,
+  parseWire,
   workerAnnouncementSchema,
   announcementUnderAnyNameSchema,
   type RemoteBatch,
@@ -416,13 +416,13 @@ export class RemoteExecutor implements Executor {
   }
 
   private taskCompleted(entry: InFlight, value: unknown): void {
-    const outcome = readWire(remoteOutcomeSchema, value);
-    this.closeInterrupted(entry, outcome);
-    if (!outcome) {
-      const problem = wireProblem(remoteOutcomeSchema, value);
-      this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: `the worker sent back an outcome that is not one (${problem}; is it the same Threadline version?)` }, entry.worker));
+    const read = parseWire(remoteOutcomeSchema, value);
+    this.closeInterrupted(entry, read.ok ? read.data : null);
+    if (!read.ok) {
+      this.end(entry, failedOutcome({ code: 'REMOTE_BAD_REPLY', message: `the worker sent back an outcome that is not one (${read.problem}; is it the same Threadline version?)` }, entry.worker));
       return;
     }
+    const outcome = read.data;
     if (outcome.type === 'succeeded') {
       // The worker checks the size too; this side does not trust it to.
       const tooBig = resultTooBig(outcome.result);

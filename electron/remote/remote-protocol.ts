@@ -186,7 +186,8 @@ export function wireProblem<T>(schema: z.ZodType<T>, text: unknown): string | nu
   return read.ok ? null : read.problem;
 }
 
-function parseWire<T>(schema: z.ZodType<T>, text: unknown): { ok: true; data: T } | { ok: false; problem: string } {
+/** Parses JSON text from Redis against `schema`: the value, or why it is not one (as `wireProblem` says). */
+export function parseWire<T>(schema: z.ZodType<T>, text: unknown): { ok: true; data: T } | { ok: false; problem: string } {
   let value: unknown = text;
   if (typeof text === 'string') {
     try {
