@@ -159,7 +159,11 @@ export class PoolExecutor implements Executor {
     });
     // A thread that dies with no task on it is replaced by piscina; nothing is lost.
     this.pool.on('error', () => {});
-    this.pool.on('workerDestroy', () => this.forgetDeadThreads());
+    this.pool.on('workerCreate', (thread: { id: number }) => this.lanes.ready(thread.id));
+    this.pool.on('workerDestroy', (thread: { id: number }) => {
+      this.lanes.ended(thread.id);
+      this.forgetDeadThreads();
+    });
     this.memory = new MemoryWatch<Task>(
       { running: () => this.runningTasks(), end: (task, error) => this.endForMemory(task, error) },
       options.memoryLimits,

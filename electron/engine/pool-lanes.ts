@@ -15,11 +15,22 @@ type PoolThread = Parameters<LoadBalancer>[1][number];
  * when a run finds no thread to take it: the pool starts the spares that way (`startThread`), with
  * the pool or, for a short run, when work first waits behind busy lanes. This balancer is what
  * keeps the spares out of the work: it never lets more than `lanes` threads be busy, and gives
- * work to the oldest idle thread, so the youngest threads are the spares.
+ * work to the oldest idle thread that is ready, so the youngest threads are the spares.
+ *
+ * Ready, not merely idle: piscina offers its queue to every thread it has, booting ones too, when
+ * one becomes ready. A run given to a thread still booting waits for that thread's boot, and
+ * after hard cancels in quick succession (no spare ready, several booting side by side) the
+ * oldest is not always the first to be ready: the work queued behind the cancel went to it and
+ * waited tens of milliseconds longer than it had to, while a younger one stood ready.
  */
 export class PoolLanes {
   /** Every thread piscina has offered, by id: a thread handed a task while it boots still counts as busy. */
   private readonly known = new Map<number, PoolThread>();
+  /**
+   * Threads piscina has said are ready (its `workerCreate` event, told by `ready`): booted, their
+   * entry loaded. piscina takes the threads it starts with its pool as ready from the start.
+   */
+  private readonly readyThreads = new Set<number>();
   /** Set during a run made only to have piscina start a thread: no thread is given it. */
   private refusing = false;
   /** Set when this balancer gives a run a thread; read by `placing`. */
@@ -31,20 +42,38 @@ export class PoolLanes {
   readonly balance: LoadBalancer = (_task, offered) => {
     if (this.refusing) return null;
     let idle: PoolThread | null = null;
+    let idleReady: PoolThread | null = null;
     for (const thread of offered) {
       this.known.set(thread.id, thread);
-      if (thread.currentUsage === 0 && !thread.terminating && !thread.destroyed && (idle === null || thread.id < idle.id)) idle = thread;
+      if (thread.currentUsage !== 0 || thread.terminating || thread.destroyed) continue;
+      if (idle === null || thread.id < idle.id) idle = thread;
+      if (this.readyThreads.has(thread.id) && (idleReady === null || thread.id < idleReady.id)) idleReady = thread;
     }
+    // A booting thread only when none is ready (it runs the work once booted, as piscina would).
+    idle = idleReady ?? idle;
     if (idle === null) return null;
     let busy = 0;
     for (const [id, thread] of this.known) {
-      if (thread.terminating || thread.destroyed) this.known.delete(id);
-      else if (thread.currentUsage > 0) busy++;
+      if (thread.terminating || thread.destroyed) {
+        this.known.delete(id);
+        this.readyThreads.delete(id);
+      } else if (thread.currentUsage > 0) busy++;
     }
     if (busy >= this.lanes) return null;
     this.placed = true;
     return idle;
   };
+
+  /** The thread of this id is ready for work (piscina's `workerCreate`). */
+  ready(threadId: number): void {
+    this.readyThreads.add(threadId);
+  }
+
+  /** The thread of this id has ended (piscina's `workerDestroy`). */
+  ended(threadId: number): void {
+    this.readyThreads.delete(threadId);
+    this.known.delete(threadId);
+  }
 
   /**
    * Whether the run `run` submits went to a thread at once (piscina offers a new run to the
@@ -71,9 +100,10 @@ export class PoolLanes {
     }
   }
 
-  /** The threads that are lanes, oldest first: all but the spares. */
+  /** The threads that are lanes, in the order work goes to them (ready ones first, oldest first): all but the spares. */
   lanesOf<T extends { threadId: number }>(threads: readonly T[]): T[] {
-    return [...threads].sort((a, b) => a.threadId - b.threadId).slice(0, this.lanes);
+    const order = (thread: T) => (this.readyThreads.has(thread.threadId) ? 0 : 1);
+    return [...threads].sort((a, b) => order(a) - order(b) || a.threadId - b.threadId).slice(0, this.lanes);
   }
 }
 

@@ -5,9 +5,10 @@
  * spare starts only once the ended thread has exited.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultWorkerFile } from '../../electron/engine/paths.js';
 import { SPARE_THREADS } from '../../electron/engine/pool-lanes.js';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 
@@ -39,6 +40,40 @@ function blockedScript(dir: string): string {
     ].join('\n'),
   );
   return file;
+}
+
+/**
+ * A pool worker file whose threads hold their boot until the test lets them go: each writes
+ * `booting-<threadId>` in `dir` as it starts, and says it is ready (the real entry loaded) only
+ * once `release-<threadId>` exists there.
+ */
+function heldBootEntry(dir: string): string {
+  const file = join(dir, 'held-boot.cjs');
+  writeFileSync(
+    file,
+    [
+      "const { existsSync, writeFileSync } = require('node:fs');",
+      "const { join } = require('node:path');",
+      "const { threadId } = require('node:worker_threads');",
+      `const dir = ${JSON.stringify(dir)};`,
+      'writeFileSync(join(dir, `booting-${threadId}`), "");',
+      `const entry = require(${JSON.stringify(defaultWorkerFile())}).default;`,
+      'const released = new Promise((resolve) => {',
+      '  const look = () => (existsSync(join(dir, `release-${threadId}`)) ? resolve(entry) : setTimeout(look, 5));',
+      '  look();',
+      '});',
+      'module.exports = { __esModule: true, default: released };',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** The threads of a `heldBootEntry` pool that have started, oldest first. */
+function bootingThreads(dir: string): number[] {
+  return readdirSync(dir)
+    .filter((name) => name.startsWith('booting-'))
+    .map((name) => Number(name.slice('booting-'.length)))
+    .sort((a, b) => a - b);
 }
 
 /** The FIFO's write end, opened once a reader has the FIFO open (before that, opening it fails). */
@@ -153,6 +188,33 @@ describe('the spare thread', () => {
       expect(next.result as number, `round ${round}: the queued task ran on a thread started after the cancel`).toBeLessThan(cancelledAt);
       expect(engine.pool.threadCount).toBe(1);
     }
+  });
+
+  it('gives the task queued behind a hard cancel to the first spare ready, not to an older one still booting', async () => {
+    const dir = tempDir();
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 0, workerFile: heldBootEntry(dir) });
+    const [lane, older, younger] = await waitFor(() => bootingThreads(dir).length === 1 + SPARE_THREADS && bootingThreads(dir), 20_000, 'the pool threads to start');
+    writeFileSync(join(dir, `release-${lane}`), '');
+    const job = await engine.submitJob(
+      jobSpec([
+        { id: 'stuck', kind: 'demo.cpu', ms: 600_000, cooperative: false },
+        { id: 'next', kind: 'demo.echo', value: 1, priority: -1 },
+      ]),
+      '/',
+    );
+    await waitFor(() => engine.task(`${job.id}:stuck`)?.state === 'running', 20_000, 'the stuck task to run');
+    // Both spares still boot: the queued task waits in the pool for the first thread ready, and the
+    // cancel's replacement starts at once.
+    engine.cancelTask(`${job.id}:stuck`);
+    await waitFor(() => bootingThreads(dir).length === 2 + SPARE_THREADS, 20_000, 'the replacement to start');
+    writeFileSync(join(dir, `release-${younger}`), '');
+    // Given to the older spare, it would wait for that boot, which never ends here.
+    await waitFor(() => engine.task(`${job.id}:next`)?.state === 'succeeded', 20_000, 'the queued task to run on the spare that is ready');
+    expect(engine.task(`${job.id}:next`)?.worker).toBe(`w${younger}`);
+    expect(engine.task(`${job.id}:stuck`)?.state).toBe('cancelled');
+    for (const thread of [older!, ...bootingThreads(dir)]) writeFileSync(join(dir, `release-${thread}`), '');
+    await waitFor(() => engine.pool.idleThreads === 1 + SPARE_THREADS, 20_000, 'every thread to be ready');
+    expect(engine.pool.threadCount).toBe(1);
   });
 
   it('runs no more tasks at once than the pool has lanes', async () => {
