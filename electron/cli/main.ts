@@ -3,7 +3,7 @@ import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { CliError } from './cli-error.js';
 import { endQuietlyOnClosedPipes } from './closed-pipes.js';
-import { nonNegativeInt, portNumber, positiveInt } from './options.js';
+import { MAX_TIMER_MS, MAX_WORKER_THREADS, nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { registerRerunCommand } from './rerun-definition.js';
 import type { Output } from './run-command.js';
 import { registerScheduleCommands } from './schedule-definitions.js';
@@ -24,9 +24,9 @@ function dataDirOption(command: Command): Command {
 
 function engineOptions(command: Command): Command {
   return dataDirOption(command)
-    .option('--workers <n>', 'threads in the worker pool (default: one per CPU core, and for run no more than the job has sync tasks; 0 with --redis: none, every sync task runs on a remote worker)', nonNegativeInt('--workers'))
+    .option('--workers <n>', 'threads in the worker pool (default: one per CPU core, and for run no more than the job has sync tasks; 0 with --redis: none, every sync task runs on a remote worker)', nonNegativeInt('--workers', MAX_WORKER_THREADS))
     .option('--redis <url>', 'also run sync tasks on the "threadline worker"s of this Redis: redis://[user:password@]host[:port][/db], or rediss://')
-    .option('--grace <ms>', 'how long a cancelled task may take to stop before its thread is ended', nonNegativeInt('--grace'), 2000)
+    .option('--grace <ms>', 'how long a cancelled task may take to stop before its thread is ended', nonNegativeInt('--grace', MAX_TIMER_MS), 2000)
     .option('--loop-concurrency <n>', 'async tasks (http.fetch, demo.sleep) of jobs without a concurrency of their own running at once', positiveInt('--loop-concurrency'), 64)
     .option('--crash-budget <n>', 'crashes of the process a task may be running at before resume fails it (PROCESS_CRASHED)', positiveInt('--crash-budget'), 2);
 }
@@ -187,7 +187,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('worker')
     .description('run tasks for orchestrators on other machines, taken from a queue on Redis')
     .requiredOption('--redis <url>', 'the Redis the orchestrator uses: redis://[user:password@]host[:port][/db], or rediss:// for TLS')
-    .option('--workers <n>', 'threads in its pool, and tasks it runs at once (default: one per CPU core)', positiveInt('--workers'))
+    .option('--workers <n>', 'threads in its pool, and tasks it runs at once (default: one per CPU core)', positiveInt('--workers', MAX_WORKER_THREADS))
     .option('--name <name>', `its name on the queue, unique among the workers; its threads are <name>/<n> in task records (default: the host name); ${MACHINE_NAME_EXPECTED}`)
     .option('--root <dir>', 'the folder task paths must stay in, e.g. a shared mount (default: the current folder)')
     .addHelpText(

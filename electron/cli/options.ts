@@ -2,20 +2,27 @@ import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { defaultDataDir } from '../engine/paths.js';
 
-export function positiveInt(name: string) {
+/** The most threads `--workers` may ask for: far beyond any machine's cores, short of what would exhaust memory before the first task. */
+export const MAX_WORKER_THREADS = 1024;
+/** The longest wait a timer can keep (2^31 - 1 ms, about 24.8 days); a longer one would fire at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** A whole number of `min` or more (up to `max`), written in digits only: "1e3", "0x10", "" and " 3" are typing mistakes, not numbers. */
+function wholeNumber(name: string, min: number, max: number) {
+  const expected = max === Number.MAX_SAFE_INTEGER ? `of ${min} or more` : `from ${min} to ${max}`;
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of 1 or more (got "${value}")`);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number ${expected} (got "${value}")`);
     return n;
   };
 }
 
-export function nonNegativeInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number of 0 or more (got "${value}")`);
-    return n;
-  };
+export function positiveInt(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return wholeNumber(name, 1, max);
+}
+
+export function nonNegativeInt(name: string, max = Number.MAX_SAFE_INTEGER) {
+  return wholeNumber(name, 0, max);
 }
 
 /** The flags of every command that runs an engine of its own (`run`, `serve`, `resume`, `rerun`). */

@@ -97,7 +97,7 @@ describe('threadline run (the real bin)', () => {
     expect(noFile.stderr).toContain("missing required argument 'jobfile'");
     const workers = await runBin(['run', 'x.json', '--workers', 'two']);
     expect(workers.code).toBe(2);
-    expect(workers.stderr).toContain('--workers must be a whole number of 0 or more (got "two")');
+    expect(workers.stderr).toContain('--workers must be a whole number from 0 to 1024 (got "two")');
     const port = await runBin(['serve', '--port', 'http']);
     expect(port.code).toBe(2);
     expect(port.stderr).toContain('--port must be a whole number from 0 to 65535 (got "http")');
