@@ -11,7 +11,8 @@ import { poolHandler } from './handlers/index.js';
 import type { BatchRequest, BatchResult, PoolWorkerData, TaskEnvelope, TaskOutcome, WorkerEvent } from '../shared/pool-protocol.js';
 import { preciseNow, TaskStage } from '../shared/pool-protocol.js';
 import { WorkerTaskContext, type TaskContextDeps } from './task-context.js';
-import { TaskCancelledError, toTaskError } from '../shared/task-errors.js';
+import { MAX_NESTING_DEPTH, tooDeepAt } from '../shared/nesting.js';
+import { TaskCancelledError, TaskInputError, toTaskError } from '../shared/task-errors.js';
 
 const HEAP_SAMPLE_INTERVAL_MS = 250;
 
@@ -60,6 +61,8 @@ async function settle(task: TaskEnvelope): Promise<TaskOutcome> {
     ctx.throwIfCancelled();
     let result = handler(task.input, ctx);
     if (result instanceof Promise) result = await result;
+    // The engine could not read it back (its structured clone recurses per level): the task would never end.
+    if (tooDeepAt(result) !== null) throw new TaskInputError(`the result nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}`, 'BAD_RESULT');
     return { key: task.key, ok: true, result: result ?? null, startedAt, finishedAt: preciseNow() };
   } catch (thrown) {
     const cancelled = thrown instanceof TaskCancelledError || ctx.cancelled;

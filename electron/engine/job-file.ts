@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { JobSpec, SpecIssue } from '../../contract/job-spec.js';
 import { jobFileError, ThreadlineError } from './errors.js';
@@ -29,7 +29,7 @@ export async function loadJobFile(file: string, options: JobReaderOptions = {}):
     const stats = await stat(path);
     if (stats.isDirectory()) throw jobFileError(file, '', 'is a directory; expected a JSON or YAML job file');
     if (stats.size > MAX_JOB_FILE_BYTES) throw jobFileError(file, '', `is ${stats.size} bytes; the limit is ${MAX_JOB_FILE_BYTES}`);
-    text = await readFile(path, 'utf8');
+    text = await readAtMost(path, stats.size, MAX_JOB_FILE_BYTES, file);
   } catch (error) {
     if (error instanceof ThreadlineError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -40,6 +40,30 @@ export async function loadJobFile(file: string, options: JobReaderOptions = {}):
   const read = await readJobText(text, file, baseDir, options);
   if (!read.ok) throw issueError(file, read.issues);
   return { spec: read.spec, baseDir, file: path, text };
+}
+
+/**
+ * The file's text, read until it ends or passes `limit` bytes: a device, a pipe or a file that
+ * grows while read has no size to check first, and /dev/zero would fill memory for ever.
+ * `sizeHint` (the size stat gave) lets a regular file be read in one go.
+ */
+async function readAtMost(path: string, sizeHint: number, limit: number, file: string): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(sizeHint + 1 - total, 64 * 1024), limit + 1 - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > limit) throw jobFileError(file, '', `is more than ${limit} bytes long; the limit is ${limit}`);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Validates job text as if it came from `fileName` in `baseDir`, on the calling thread. */

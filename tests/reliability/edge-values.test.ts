@@ -4,9 +4,15 @@
  * than a thread's stack, and timeouts longer than a timer can wait. Each is run to completion or
  * refused in one line naming what is wrong; none is a stack dump, a hang or a lost result.
  */
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_NESTING_DEPTH } from '../../shared/nesting.js';
 import { assertBuilt, expectNoStack, jobFile, runBin } from '../cli/bin.js';
-import { tempDir } from '../support/engine-fixture.js';
+import { onCleanup, tempDir } from '../support/engine-fixture.js';
+import { storeFile } from './crash-recovery.js';
+import { sqlite3 } from './sqlite-cli.js';
 
 beforeAll(assertBuilt);
 
@@ -53,5 +59,83 @@ describe('whole-number options at the edge', () => {
     expect(listed.stderr).toBe('');
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toHaveLength(1);
+  });
+});
+
+describe('job files that are not regular files', () => {
+  it('refuses a device that never ends in one line once past the size limit, exit 2', async () => {
+    const result = await runBin(['run', '/dev/zero', '--data-dir', tempDir()]);
+    expect(result.stderr).toBe('threadline: /dev/zero: is more than 268435456 bytes long; the limit is 268435456\n');
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+  });
+
+  it('reads a named pipe to its end and runs the job it carries', async () => {
+    const fifo = join(tempDir(), 'job.json');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', 'printf %s "$1" > "$2"', 'sh', JSON.stringify(ECHO_JOB), fifo], { stdio: 'ignore' });
+    onCleanup(() => void writer.kill('SIGKILL'));
+    const result = await runBin(['run', fifo, '--data-dir', tempDir(), '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ job: { state: 'succeeded' }, tasks: [{ id: 'a', result: 1 }] });
+  });
+});
+
+/** `n` arrays, each the only item of the one around it: `[[[]]]` for 3. */
+function nested(n: number): string {
+  return '['.repeat(n) + ']'.repeat(n);
+}
+
+describe('values nested deeper than a thread can read', () => {
+  // The document, its tasks list and the task take three levels above the value.
+  const deepest = MAX_NESTING_DEPTH - 3;
+
+  it('runs a job file nested to the limit, its value echoed back whole and stored as given', async () => {
+    const dataDir = tempDir();
+    const file = jobFile(`{"name":"deep","tasks":[{"id":"a","kind":"demo.echo","value":${nested(deepest)}}]}`);
+    const result = await runBin(['run', file, '--data-dir', dataDir, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as { tasks: Array<{ result: unknown }> };
+    expect(JSON.stringify(out.tasks[0]!.result)).toBe(nested(deepest));
+    expect(sqlite3(storeFile(dataDir), "SELECT result FROM tasks WHERE id = 'a'")).toBe(nested(deepest));
+  });
+
+  it('refuses a job file nested past the limit by the path that leads there, in one line, exit 2: JSON of any depth and YAML', async () => {
+    const dataDir = tempDir();
+    const cases: Array<[string, string]> = [
+      ['over.json', `{"name":"deep","tasks":[{"id":"a","kind":"demo.echo","value":1},{"id":"b","kind":"demo.echo","value":{"x":${nested(deepest)}}}]}`],
+      // Read in a thread of its own (it is over 64 KiB), where it once ended the thread.
+      ['far.json', `{"name":"deep","tasks":[{"id":"a","kind":"demo.echo","value":1},{"id":"b","kind":"demo.echo","value":{"x":${nested(200_000)}}}]}`],
+      ['over.yaml', `name: deep\ntasks:\n  - id: a\n    kind: demo.echo\n    value: 1\n  - id: b\n    kind: demo.echo\n    value:\n      x: ${nested(deepest)}\n`],
+    ];
+    const files = cases.map(([name, text]) => jobFile(text, name));
+    const results = await Promise.all(files.map((file) => runBin(['run', file, '--data-dir', dataDir])));
+    results.forEach((result, i) => {
+      const [name] = cases[i]!;
+      expect(result.stderr, name).toBe(`threadline: ${files[i]!}: tasks[1].value.x[0]: nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}\n`);
+      expect(result.code, name).toBe(2);
+    });
+  });
+
+  it('fails a task whose result nests past the limit with BAD_RESULT, and the job ends; one at the limit succeeds', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'deep.mjs'), 'export default function deep(args) { let v = []; for (let i = 1; i < args.depth; i++) v = [v]; return v; }\n');
+    const file = join(dir, 'job.json');
+    const task = (id: string, depth: number) => ({ id, kind: 'script', module: './deep.mjs', args: { depth } });
+    writeFileSync(file, JSON.stringify({ name: 'deep results', tasks: [task('at', MAX_NESTING_DEPTH), task('over', MAX_NESTING_DEPTH + 1), task('far', 10_000)] }));
+    const dataDir = join(dir, 'data');
+    const result = await runBin(['run', file, '--data-dir', dataDir, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+    const out = JSON.parse(result.stdout) as { job: { state: string }; tasks: Array<{ id: string; state: string; result: unknown; error: { code: string; message: string } | null }> };
+    expect(out.job.state).toBe('failed');
+    const byId = new Map(out.tasks.map((t) => [t.id, t]));
+    expect(JSON.stringify(byId.get('at')!.result)).toBe(nested(MAX_NESTING_DEPTH));
+    for (const id of ['over', 'far']) {
+      expect(byId.get(id), id).toMatchObject({ state: 'failed', error: { code: 'BAD_RESULT', message: `the result nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}` } });
+    }
+    expect(sqlite3(storeFile(dataDir), 'SELECT id, state FROM tasks ORDER BY seq')).toBe('at|succeeded\nover|failed\nfar|failed');
   });
 });
