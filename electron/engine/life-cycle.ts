@@ -13,6 +13,8 @@ import type { StopReason, Task } from './task.js';
 import { assertJobTransition, assertTaskTransition, isSettled } from './transitions.js';
 
 const MAX_BACKOFF_MS = 60_000;
+/** The longest wait a timer keeps; a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 export interface LifeCycleParts {
   writer: StoreWriter;
@@ -125,12 +127,16 @@ export class TaskLifeCycle {
     task.progressMessage = null;
     const attempt: TaskAttempt = { attempt: task.attempts, startedAt: at, finishedAt: null, worker, state: 'running' };
     task.addAttempt(attempt);
-    if (task.timeoutMs !== null && task.stopReason === null) {
-      task.timers.timeout = setTimeout(() => this.stop(task, 'timeout'), task.timeoutMs);
-    }
+    if (task.timeoutMs !== null && task.stopReason === null) this.armTimeout(task, task.timeoutMs);
     this.parts.writer.attempt(task, attempt);
     if (task.state === 'queued') this.transition(task, task.stopReason ? 'cancelling' : 'running');
     else this.changed(task);
+  }
+
+  /** Times the task out after `left` ms: in steps, since a timer set past 2^31 - 1 ms fires at once. */
+  private armTimeout(task: Task, left: number): void {
+    const step = Math.min(left, LONGEST_TIMER_MS);
+    task.timers.timeout = setTimeout(() => (left > step ? this.armTimeout(task, left - step) : this.stop(task, 'timeout')), step);
   }
 
   private onFinished(task: Task, outcome: ExecutorOutcome): void {

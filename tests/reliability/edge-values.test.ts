@@ -139,3 +139,22 @@ describe('values nested deeper than a thread can read', () => {
     expect(sqlite3(storeFile(dataDir), 'SELECT id, state FROM tasks ORDER BY seq')).toBe('at|succeeded\nover|failed\nfar|failed');
   });
 });
+
+describe('timeouts longer than a timer can wait', () => {
+  it('do not fire at once: tasks with timeouts of 2^31 ms and 2^53 - 1 ms run to their end, on the loop and on the pool', async () => {
+    const dataDir = tempDir();
+    const file = jobFile({
+      name: 'long timeouts',
+      tasks: [
+        { id: 'loop', kind: 'demo.sleep', ms: 300, timeoutMs: 2 ** 31 },
+        { id: 'pool', kind: 'demo.block', ms: 300, timeoutMs: Number.MAX_SAFE_INTEGER },
+      ],
+    });
+    const result = await runBin(['run', file, '--data-dir', dataDir, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as { tasks: Array<{ id: string; state: string }> };
+    expect(out.tasks.map((t) => [t.id, t.state])).toEqual([['loop', 'succeeded'], ['pool', 'succeeded']]);
+    expect(sqlite3(storeFile(dataDir), 'SELECT id, timeout_ms FROM tasks ORDER BY seq')).toBe(`loop|${2 ** 31}\npool|${Number.MAX_SAFE_INTEGER}`);
+  });
+});
