@@ -7,14 +7,15 @@ import { MAX_TIMER_MS, MAX_WORKER_THREADS, nonNegativeInt, portNumber, positiveI
 import { registerRerunCommand } from './rerun-definition.js';
 import type { Output } from './run-command.js';
 import { registerScheduleCommands } from './schedule-definitions.js';
+import { terminalSafe } from './terminal-text.js';
 import { threadlineVersion } from './version.js';
 
 // A command's modules (the engine, the web server, ...) load when that command runs, so that
 // starting one command does not pay for all of them.
 
 const io: Output = {
-  out: (text) => process.stdout.write(`${text}\n`),
-  err: (text) => process.stderr.write(`${text}\n`),
+  out: (text) => process.stdout.write(`${terminalSafe(text)}\n`),
+  err: (text) => process.stderr.write(`${terminalSafe(text)}\n`),
   terminal: process.stderr.isTTY ? process.stderr : undefined,
 };
 

@@ -1,3 +1,5 @@
+import { terminalSafe } from './terminal-text.js';
+
 const ESC = '\u001b[';
 
 /**
@@ -16,12 +18,13 @@ export class TerminalFrame {
   /** Replaces the block's lines. */
   draw(lines: string[]): void {
     if (this.closed) return;
-    this.lines = lines.map((line) => this.fit(line));
+    this.lines = lines.map((line) => this.fit(terminalSafe(line)));
     this.stream.write(this.erase() + this.render());
   }
 
   /** Prints lines above the block, which stays below them. */
-  log(text: string): void {
+  log(line: string): void {
+    const text = terminalSafe(line);
     if (this.closed) {
       this.stream.write(`${text}\n`);
       return;
