@@ -37,14 +37,23 @@ export function parseRedisUrl(text: string, field = '--redis'): RedisTarget {
   const options: RedisSettings = {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : 6379,
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.username ? { username: decoded(url.username, `${field}: the user name in the URL`) } : {}),
+    ...(url.password ? { password: decoded(url.password, `${field}: the password in the URL`) } : {}),
     ...(db ? { db: Number(db) } : {}),
     ...(url.protocol === 'rediss:' ? { tls: { servername: url.hostname } } : {}),
   };
   const shown = new URL(url.href);
   if (shown.password) shown.password = '***';
   return { options, shown: shown.href.replace(/\/$/, '') };
+}
+
+/** A URL's percent-encoded part as the text it stands for; one that is not valid encoding is refused (the password is not shown). */
+function decoded(part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new CliError(`${what} is not valid percent-encoding (a "%" must start %XX, and "%25" is a "%" itself)`);
+  }
 }
 
 /**
@@ -72,8 +81,16 @@ export async function checkReachable(target: RedisTarget, timeoutMs = 3000): Pro
     await client.connect();
     await client.ping();
   } catch (error) {
+    client.disconnect();
     const reason = describe(cause ?? error);
     throw new CliError(`cannot reach Redis at ${target.shown}: ${reason}`);
+  }
+  try {
+    // ioredis reports a SELECT the server refused only as an 'error' event, and goes on in
+    // database 0: a queue meant to be apart would be shared with whoever uses that one.
+    if (target.options.db !== undefined) await client.select(target.options.db);
+  } catch (error) {
+    throw new CliError(`cannot use database ${target.options.db} of Redis at ${target.shown}: ${describe(error)}`);
   } finally {
     client.disconnect();
   }
