@@ -3,7 +3,7 @@ import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { CliError } from './cli-error.js';
 import { endQuietlyOnClosedPipes } from './closed-pipes.js';
-import { MAX_TIMER_MS, MAX_WORKER_THREADS, nonNegativeInt, portNumber, positiveInt } from './options.js';
+import { hostAddress, MAX_TIMER_MS, MAX_WORKER_THREADS, nonNegativeInt, portNumber, positiveInt } from './options.js';
 import { registerRerunCommand } from './rerun-definition.js';
 import type { Output } from './run-command.js';
 import { registerScheduleCommands } from './schedule-definitions.js';
@@ -126,7 +126,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   engineOptions(program.command('serve'))
     .description('run the engine with the dashboard and its API on a local web server')
     .option('--port <n>', 'the port (0 picks a free one)', portNumber, 0)
-    .option('--host <address>', 'the address to bind; anything but loopback exposes the dashboard to the network', '127.0.0.1')
+    .option('--host <address>', 'the address to bind; anything but loopback exposes the dashboard to the network', hostAddress, '127.0.0.1')
     .option('--web-root <dir>', 'the built dashboard (default: out/renderer of the Threadline folder)')
     .option('--token <token>', 'keep this token across runs, for bookmarks and scripts (default: $THREADLINE_TOKEN, else a new random one)')
     .addHelpText(

@@ -40,6 +40,12 @@ export function dataDirOf(options: { dataDir?: string }): string {
   return resolve(options.dataDir ?? defaultDataDir());
 }
 
+/** `--host`: an empty one would make the server listen on every address, the opposite of what was meant. */
+export function hostAddress(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError(`--host must be an address, such as 127.0.0.1, ::1 or 0.0.0.0 (got "${value}")`);
+  return value;
+}
+
 export function portNumber(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isInteger(n) || n > 65_535) {

@@ -5,11 +5,11 @@
  * refused in one line naming what is wrong; none is a stack dump, a hang or a lost result.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NESTING_DEPTH } from '../../shared/nesting.js';
-import { assertBuilt, expectNoStack, jobFile, runBin } from '../cli/bin.js';
+import { assertBuilt, BIN, expectNoStack, finished, jobFile, ROOT, runBin } from '../cli/bin.js';
 import { onCleanup, tempDir } from '../support/engine-fixture.js';
 import { storeFile } from './crash-recovery.js';
 import { sqlite3 } from './sqlite-cli.js';
@@ -156,5 +156,32 @@ describe('timeouts longer than a timer can wait', () => {
     const out = JSON.parse(result.stdout) as { tasks: Array<{ id: string; state: string }> };
     expect(out.tasks.map((t) => [t.id, t.state])).toEqual([['loop', 'succeeded'], ['pool', 'succeeded']]);
     expect(sqlite3(storeFile(dataDir), 'SELECT id, timeout_ms FROM tasks ORDER BY seq')).toBe(`loop|${2 ** 31}\npool|${Number.MAX_SAFE_INTEGER}`);
+  });
+});
+
+describe('where output goes and where serve listens', () => {
+  it('output to a full device ends the command with one line on stderr, exit 2, never a stack; the job is still stored', async () => {
+    const dataDir = tempDir();
+    const full = openSync('/dev/full', 'w');
+    onCleanup(() => closeSync(full));
+    const commands = [['run', jobFile(ECHO_JOB), '--json'], ['jobs', '--json'], ['jobs']];
+    for (const args of commands) {
+      const child = spawn(process.execPath, [BIN, ...args, '--data-dir', dataDir], { cwd: ROOT, stdio: ['ignore', full, 'pipe'] });
+      onCleanup(() => void child.kill('SIGKILL'));
+      const result = await finished(child);
+      expect(result.stderr, args.join(' ')).toBe('threadline: cannot write the output: ENOSPC: no space left on device, write\n');
+      expect(result.code, args.join(' ')).toBe(2);
+    }
+    expect(sqlite3(storeFile(dataDir), 'SELECT name, state FROM jobs')).toBe('edge|succeeded');
+  });
+
+  it('refuses an empty --host, which would listen on every address, in one line, exit 2', async () => {
+    for (const host of ['', ' ']) {
+      const result = await runBin(['serve', '--host', host, '--port', '0', '--data-dir', tempDir()]);
+      expect(result.stderr).toContain(`--host must be an address, such as 127.0.0.1, ::1 or 0.0.0.0 (got "${host}")`);
+      expectNoStack(result.stderr);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+    }
   });
 });
