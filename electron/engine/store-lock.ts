@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openDatabase } from '../../shared/open-database.js';
@@ -82,7 +82,20 @@ function openLock(dataDir: string, create: boolean): Database.Database {
     db.pragma('busy_timeout = 0');
     return db;
   } catch (error) {
+    // mkdir's EEXIST (or SQLite's ENOTDIR) would not say what is wrong with it.
+    if (isSomethingElse(dataDir)) {
+      throw new ThreadlineError('DATA_DIR_UNUSABLE', `the data directory ${dataDir} is not a folder`, { cause: error });
+    }
     throw new ThreadlineError('DATA_DIR_UNUSABLE', `cannot open the lock of the data directory ${dataDir}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Whether `path` is there but is no folder (a file, a device). */
+function isSomethingElse(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -175,6 +175,16 @@ describe('where output goes and where serve listens', () => {
     expect(sqlite3(storeFile(dataDir), 'SELECT name, state FROM jobs')).toBe('edge|succeeded');
   });
 
+  it('refuses a data directory that is a file or a device by saying so, exit 2', async () => {
+    const file = join(tempDir(), 'not-a-folder');
+    writeFileSync(file, 'x');
+    for (const dataDir of [file, '/dev/null']) {
+      const result = await runBin(['run', jobFile(ECHO_JOB), '--data-dir', dataDir]);
+      expect(result.stderr).toBe(`threadline: the data directory ${dataDir} is not a folder\n`);
+      expect(result.code).toBe(2);
+    }
+  });
+
   it('refuses an empty --host, which would listen on every address, in one line, exit 2', async () => {
     for (const host of ['', ' ']) {
       const result = await runBin(['serve', '--host', host, '--port', '0', '--data-dir', tempDir()]);
