@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { open, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { JobSpec, SpecIssue } from '../../contract/job-spec.js';
@@ -60,10 +61,22 @@ async function readAtMost(path: string, sizeHint: number, limit: number, file: s
       total += bytesRead;
       if (total > limit) throw jobFileError(file, '', `is more than ${limit} bytes long; the limit is ${limit}`);
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return jobText(Buffer.concat(chunks, total), file);
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The bytes as text. JSON and YAML files are UTF-8: a file in another encoding is refused by
+ * name rather than read with its bytes replaced (a path in it would then name another file).
+ */
+function jobText(bytes: Buffer, file: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw jobFileError(file, '', 'is UTF-16 text (it starts with a UTF-16 byte order mark); expected UTF-8');
+  }
+  if (!isUtf8(bytes)) throw jobFileError(file, '', 'holds bytes that are not UTF-8 text; expected a UTF-8 JSON or YAML job file');
+  return bytes.toString('utf8');
 }
 
 /** Validates job text as if it came from `fileName` in `baseDir`, on the calling thread. */

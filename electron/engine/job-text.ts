@@ -13,7 +13,8 @@ export type JobReadResult = { ok: true; spec: JobSpec } | { ok: false; issues: S
 
 /** Reads job text as if it came from `fileName` in `baseDir`, on the calling thread. */
 export function readJobTextHere(text: string, fileName: string, baseDir: string): JobReadResult {
-  const parsed = parseJobText(text, fileName);
+  // A UTF-8 byte order mark, as some editors write at the start of a file, is no part of the text.
+  const parsed = parseJobText(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, fileName);
   if (!parsed.ok) return { ok: false, issues: [parsed.issue] };
   // Before anything walks it: validation, the store and the pool's threads all recurse per level.
   const deep = tooDeepAt(parsed.document);

@@ -82,6 +82,33 @@ describe('job files that are not regular files', () => {
   });
 });
 
+describe('job file encodings', () => {
+  it('reads a UTF-8 file with a byte order mark, as JSON and as YAML', async () => {
+    const dataDir = tempDir();
+    const json = jobFile(`\uFEFF${JSON.stringify(ECHO_JOB)}`, 'bom.json');
+    const yaml = jobFile('\uFEFFname: edge\ntasks:\n  - id: a\n    kind: demo.echo\n    value: 1\n', 'bom.yaml');
+    for (const file of [json, yaml]) {
+      const result = await runBin(['run', file, '--data-dir', dataDir, '--json']);
+      expect(result.stderr, file).toBe('');
+      expect(result.code, file).toBe(0);
+      expect(JSON.parse(result.stdout), file).toMatchObject({ job: { name: 'edge', state: 'succeeded' }, tasks: [{ id: 'a', result: 1 }] });
+    }
+  });
+
+  it('refuses UTF-16 and bytes that are not UTF-8 by name, instead of reading them with their bytes replaced', async () => {
+    const dir = tempDir();
+    const utf16 = join(dir, 'utf16.json');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(ECHO_JOB), 'utf16le')]));
+    const latin1 = join(dir, 'latin1.json');
+    // "café" in Latin-1: the path would otherwise be read as "caf\uFFFD", another file.
+    writeFileSync(latin1, Buffer.from(JSON.stringify({ name: 'edge', tasks: [{ id: 'a', kind: 'file.hash', paths: ['café.txt'] }] }), 'latin1'));
+    const results = await Promise.all([utf16, latin1].map((file) => runBin(['run', file, '--data-dir', join(dir, 'data')])));
+    expect(results[0]!.stderr).toBe(`threadline: ${utf16}: is UTF-16 text (it starts with a UTF-16 byte order mark); expected UTF-8\n`);
+    expect(results[1]!.stderr).toBe(`threadline: ${latin1}: holds bytes that are not UTF-8 text; expected a UTF-8 JSON or YAML job file\n`);
+    for (const result of results) expect(result.code).toBe(2);
+  });
+});
+
 /** `n` arrays, each the only item of the one around it: `[[[]]]` for 3. */
 function nested(n: number): string {
   return '['.repeat(n) + ']'.repeat(n);
