@@ -26,7 +26,16 @@ export interface ConnectOptions {
   token: string;
   /** Sent as the Origin header (a browser always sends one; Node clients need not). */
   origin?: string;
+  /** How long the server may take to accept the connection (default `HANDSHAKE_TIMEOUT_MS`). */
+  handshakeTimeoutMs?: number;
 }
+
+/**
+ * A host whose process is stopped (Ctrl-Z, SIGSTOP) or hung still has its port accepting
+ * connections in the kernel, but never answers the upgrade: without a limit, `cancel` and `run`
+ * would wait for it for ever. A live host answers in milliseconds, even while admitting a job.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * The API over `threadline serve`'s WebSocket, from Node: what the CLI's `cancel` and
@@ -34,7 +43,7 @@ export interface ConnectOptions {
  */
 export async function connectApi(options: ConnectOptions): Promise<NodeApiClient> {
   const url = `ws://${hostForUrl(options.host)}:${options.port}${API_WEBSOCKET_PATH}?${TOKEN_QUERY_PARAM}=${encodeURIComponent(options.token)}`;
-  const socket = new WebSocket(url, options.origin ? { origin: options.origin } : {});
+  const socket = new WebSocket(url, { handshakeTimeout: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS, ...(options.origin ? { origin: options.origin } : {}) });
   await new Promise<void>((resolve, reject) => {
     socket.once('open', resolve);
     socket.once('unexpected-response', (_request, response) => {

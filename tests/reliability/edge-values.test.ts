@@ -9,8 +9,8 @@ import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NESTING_DEPTH } from '../../shared/nesting.js';
-import { assertBuilt, BIN, expectNoStack, finished, jobFile, ROOT, runBin } from '../cli/bin.js';
-import { onCleanup, tempDir } from '../support/engine-fixture.js';
+import { assertBuilt, BIN, expectNoStack, finished, jobFile, ROOT, runBin, spawnBin } from '../cli/bin.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { storeFile } from './crash-recovery.js';
 import { sqlite3 } from './sqlite-cli.js';
 
@@ -221,4 +221,29 @@ describe('where output goes and where serve listens', () => {
       expect(result.stdout).toBe('');
     }
   });
+});
+
+describe('a serve that does not answer', () => {
+  it('stopped (SIGSTOP), it makes cancel fail in one line and run refuse its data directory, instead of both waiting for ever', async () => {
+    const dataDir = tempDir();
+    const serve = spawnBin(['serve', '--port', '0', '--data-dir', dataDir]);
+    let stdout = '';
+    serve.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const url = new URL(await waitFor(() => stdout.includes('\n') && stdout.split('\n')[0], 30_000, 'the serve URL'));
+    serve.kill('SIGSTOP');
+    onCleanup(() => void serve.kill('SIGCONT'));
+
+    const cancel = await runBin(['cancel', 'j-none', '--data-dir', dataDir]);
+    expect(cancel.stderr).toBe(`threadline: cannot reach "threadline serve" at 127.0.0.1:${url.port}: Opening handshake has timed out\n`);
+    expect(cancel.code).toBe(2);
+    const run = await runBin(['run', jobFile(ECHO_JOB), '--data-dir', dataDir]);
+    expect(run.stderr).toBe(`threadline: the data directory ${dataDir} is in use by another Threadline (pid ${serve.pid}); stop it or pass another --data-dir\n`);
+    expect(run.code).toBe(2);
+
+    // Going on again, it answers as before.
+    serve.kill('SIGCONT');
+    const again = await runBin(['cancel', 'j-none', '--data-dir', dataDir]);
+    expect(again.stderr).toBe('threadline: no job j-none in this engine\n');
+    expect(again.code).toBe(2);
+  }, 90_000);
 });
