@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineKind } from './kind-spec.js';
-import { pathListSchema, resolvePathList } from './path-list.js';
+import { pathListSchema, pathSchema, resolvePathList } from './path-list.js';
 
 export const HASH_ALGORITHMS = ['sha256', 'sha1', 'sha512', 'md5'] as const;
 export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
@@ -25,7 +25,7 @@ export const fileHash = defineKind({
     paths: pathListSchema,
     algorithm: z.enum(HASH_ALGORITHMS).default('sha256'),
     /** A checksum file in the format of `sha256sum` (or `sha1sum`, `sha512sum`, `md5sum`). */
-    manifest: z.string().min(1).optional(),
+    manifest: pathSchema().optional(),
   }),
   resolvePaths: (input, resolve) => ({
     ...input,
@@ -37,7 +37,7 @@ export const fileHash = defineKind({
 const compressionFields = {
   paths: pathListSchema,
   /** Where outputs go; default: beside each input. Created when missing. */
-  outDir: z.string().min(1).optional(),
+  outDir: pathSchema().optional(),
   /**
    * With `outDir`: `tree` keeps each file's folder below the inputs' common folder (two
    * `app-1.log` in different folders stay apart); `flat` puts every output in `outDir` itself.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineKind } from './kind-spec.js';
+import { pathSchema } from './path-list.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -23,7 +24,7 @@ export const httpFetch = defineKind({
     /** A string is sent as is; any other JSON value is sent as JSON. */
     body: z.unknown().optional(),
     /** Where to stream the body; replaced only when the download completes. */
-    output: z.string().min(1).optional(),
+    output: pathSchema().optional(),
   }),
   resolvePaths: (input, resolve) => ({ ...input, ...(input.output === undefined ? {} : { output: resolve.file(input.output) }) }),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineKind } from './kind-spec.js';
+import { pathSchema } from './path-list.js';
 
 export const script = defineKind({
   name: 'script',
@@ -7,7 +8,7 @@ export const script = defineKind({
   summary: 'Calls a function exported by your own module on the pool: fn(args, ctx), with ctx.call for async services.',
   input: () => z.object({
     /** A JavaScript module (.js, .mjs or .cjs). */
-    module: z.string().min(1, 'expected the path of a JavaScript module'),
+    module: pathSchema('expected the path of a JavaScript module'),
     export: z.string().min(1).default('default'),
     /** Passed to the function as its first argument. */
     args: z.unknown().optional(),

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { defineKind } from './kind-spec.js';
+import { pathSchema } from './path-list.js';
 
-const filePath = z.string().min(1, 'expected a path');
+const filePath = pathSchema();
 const sqlText = z.string().refine((text) => text.trim().length > 0, 'expected SQL text');
 /** A value bound to a `?`, `:name`, `@name` or `$name` parameter. Booleans bind as 1 and 0. */
 const sqlValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);

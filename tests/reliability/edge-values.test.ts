@@ -109,6 +109,29 @@ describe('job file encodings', () => {
   });
 });
 
+describe('NUL in paths', () => {
+  it('refuses a path with a NUL character in the job file, by field, before any task runs', async () => {
+    const nul = '\u0000';
+    const file = jobFile({
+      name: 'nul',
+      tasks: [
+        { id: 'script', kind: 'script', module: `./a${nul}b.mjs` },
+        { id: 'hash', kind: 'file.hash', paths: ['ok.txt', `x${nul}*.txt`] },
+        { id: 'query', kind: 'sql.query', db: `./x${nul}.db`, sql: 'SELECT 1' },
+        { id: 'fetch', kind: 'http.fetch', url: 'http://127.0.0.1:1/', output: `./o${nul}ut` },
+      ],
+    });
+    const dataDir = tempDir();
+    const result = await runBin(['run', file, '--data-dir', dataDir]);
+    const problem = 'a path cannot hold a NUL character (\\u0000)';
+    expect(result.stderr).toBe(
+      [`tasks[0].module: ${problem}`, `tasks[1].paths[1]: ${problem}`, `tasks[2].db: ${problem}`, `tasks[3].output: ${problem}`].map((line) => `threadline: ${file}: ${line}\n`).join(''),
+    );
+    expect(result.code).toBe(2);
+    expect((await runBin(['jobs', '--data-dir', dataDir])).stdout).toBe('no jobs yet\n');
+  });
+});
+
 /** `n` arrays, each the only item of the one around it: `[[[]]]` for 3. */
 function nested(n: number): string {
   return '['.repeat(n) + ']'.repeat(n);
