@@ -18,6 +18,7 @@
  */
 import { z } from 'zod';
 import { machineNameProblem, machineNameRefusal, machineOfWorker, shownName } from '../../contract/machine-names.js';
+import { MAX_NESTING_DEPTH, tooDeepAt } from '../../shared/nesting.js';
 
 export const TASK_QUEUE = 'threadline-tasks';
 
@@ -140,7 +141,12 @@ export type RemoteReport = z.infer<typeof remoteReportSchema>;
 
 const times = { startedAt: z.number(), finishedAt: z.number(), worker: remoteWorkerSchema };
 export const remoteOutcomeSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('succeeded'), result: z.unknown(), ...times }),
+  z.object({
+    type: z.literal('succeeded'),
+    // A worker refuses such a result itself; a forged one would overflow the stack of whatever walks it here (its size check, the store).
+    result: z.unknown().refine((result) => tooDeepAt(result) === null, `the result nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep`),
+    ...times,
+  }),
   z.object({ type: z.literal('failed'), error: taskErrorSchema, ...times }),
   z.object({ type: z.literal('stopped'), ...times }),
 ]);
