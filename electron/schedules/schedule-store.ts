@@ -157,9 +157,21 @@ export class ScheduleStore {
       fileName: stored.fileName,
       createdAt: stored.createdAt,
       updatedAt: stored.updatedAt,
-      nextRunAt: stored.paused ? null : nextDueAfter(stored.schedule, Math.max(stored.handledUntil, now)),
+      nextRunAt: stored.paused ? null : nextDueOrNull(stored.schedule, Math.max(stored.handledUntil, now)),
       lastRun,
     };
+  }
+}
+
+/**
+ * A schedule's next due time, or null when this machine cannot compute it: a row written where
+ * its zone or cron was known (another machine, another version) must not break the whole list.
+ */
+export function nextDueOrNull(schedule: ScheduleSpec, after: number): number | null {
+  try {
+    return nextDueAfter(schedule, after);
+  } catch {
+    return null;
   }
 }
 

@@ -14,11 +14,11 @@
 import { EventEmitter } from 'node:events';
 import type { JobSpec } from '../../contract/job-spec.js';
 import type { JobRecord } from '../../contract/records.js';
-import { latestDueAtOrBefore, nextDueAfter, type ScheduleRecord, type ScheduleRun, type ScheduleSpec, type ScheduleTrigger } from '../../contract/schedule.js';
+import { latestDueAtOrBefore, nextDueAfter, scheduleSchema, type ScheduleRecord, type ScheduleRun, type ScheduleSpec, type ScheduleTrigger } from '../../contract/schedule.js';
 import type { Engine } from '../engine/engine.js';
 import { ThreadlineError } from '../engine/errors.js';
 import { systemClock, type SchedulerClock } from './scheduler-clock.js';
-import { ScheduleStore, type StoredSchedule } from './schedule-store.js';
+import { nextDueOrNull, ScheduleStore, type StoredSchedule } from './schedule-store.js';
 
 /** What the scheduler needs of an engine. */
 export type SchedulerEngine = Pick<Engine, 'submitJob' | 'job' | 'isClosing'> & { store: { db: Engine['store']['db'] } };
@@ -44,6 +44,8 @@ export interface SchedulerEvents {
 const DEFAULTS = { tickMs: 1000, lateMs: 10_000, jumpMs: 5000 };
 /** How many missed due times are counted one by one for the record; beyond, "more than". */
 const MISSED_COUNT_CAP = 1000;
+/** Schedule fields whose check is remembered; beyond, the memory starts afresh. */
+const CHECKED_CACHE_SIZE = 10_000;
 
 export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly store: ScheduleStore;
@@ -58,6 +60,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly started = new Map<string, string>();
   /** Schedules whose run is being admitted right now. */
   private readonly admitting = new Set<string>();
+  /** Schedules this machine cannot read (their zone or cron), with the problem already logged once. */
+  private readonly unreadable = new Map<string, string>();
+  private readonly checked = new Map<string, string | null>();
   private timer: unknown = null;
   private last: { wall: number; mono: number } | null = null;
   /** Ticks and runs on request take turns: one at a time. */
@@ -159,7 +164,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const now = this.clock.now();
     return this.store.list().map((stored) => ({
       name: stored.name,
-      nextRunAt: stored.paused ? null : nextDueAfter(stored.schedule, Math.max(stored.handledUntil, now)),
+      nextRunAt: stored.paused ? null : nextDueOrNull(stored.schedule, Math.max(stored.handledUntil, now)),
     }));
   }
 
@@ -181,7 +186,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     try {
       for (const stored of this.store.list()) {
         if (this.stopped || this.engine.isClosing) return;
-        if (!stored.paused) await this.handleSchedule(stored, now, woke);
+        if (!stored.paused && this.readable(stored)) await this.handleSchedule(stored, now, woke);
       }
     } catch (error) {
       if (!this.engine.isClosing) this.log(`schedules: ${(error as Error).message.split('\n')[0]}`);
@@ -235,6 +240,38 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.record(stored.name, { dueAt, at, trigger, outcome: 'started', jobId: job.id, jobState: job.state, note });
   }
 
+  /**
+   * Whether this machine can compute the schedule's due times. A row stored where its zone or
+   * cron was known (a data directory from another machine or version, an edited store) is left
+   * aside, said once in the log, so that the other schedules still run.
+   */
+  private readable(stored: StoredSchedule): boolean {
+    const problem = this.problemOf(stored.schedule);
+    if (problem === null) {
+      this.unreadable.delete(stored.name);
+      return true;
+    }
+    if (this.unreadable.get(stored.name) !== problem) {
+      this.unreadable.set(stored.name, problem);
+      this.log(`schedule "${stored.name}" does not run: ${problem}; add it again from a job file that this machine can read`);
+    }
+    return false;
+  }
+
+  /** The schedule field's first problem on this machine, or null; remembered, as every tick asks. */
+  private problemOf(schedule: ScheduleSpec): string | null {
+    const key = JSON.stringify(schedule);
+    let problem = this.checked.get(key);
+    if (problem === undefined) {
+      const checked = scheduleSchema.safeParse(schedule);
+      const issue = checked.success ? null : checked.error.issues[0]!;
+      problem = issue ? `${['schedule', ...issue.path].join('.')}: ${issue.message}` : null;
+      if (this.checked.size >= CHECKED_CACHE_SIZE) this.checked.clear();
+      this.checked.set(key, problem);
+    }
+    return problem;
+  }
+
   /** The id of the schedule's run that still runs ('' while one is being admitted), or null. */
   private previousRunning(name: string): string | null {
     if (this.admitting.has(name)) return '';
@@ -259,7 +296,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     try {
       for (const stored of this.store.list()) {
         if (stored.paused) continue;
-        const next = nextDueAfter(stored.schedule, Math.max(stored.handledUntil, now));
+        const next = nextDueOrNull(stored.schedule, Math.max(stored.handledUntil, now));
         // A few ms past the due time: a timer that fires a hair early would find nothing due yet.
         if (next !== null) wait = Math.min(wait, Math.max(0, next - now) + 5);
       }

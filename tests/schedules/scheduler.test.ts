@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ScheduleRun } from '../../contract/schedule.js';
 import type { Engine } from '../../electron/engine/engine.js';
 import type { SchedulerClock } from '../../electron/schedules/scheduler-clock.js';
+import { createMetrics } from '../../electron/hosts/metrics.js';
 import { Scheduler } from '../../electron/schedules/scheduler.js';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 
@@ -292,6 +293,38 @@ describe('a run that cannot start', () => {
     await live(clock, scheduler, 2000);
     expect(runs).toHaveLength(1);
     expect(lines).toEqual([]);
+    await scheduler.stop();
+  });
+});
+
+describe('a schedule this machine cannot read', () => {
+  // As a data directory from another machine or version, or an edited store, could leave it.
+  it('is left aside, said once in the log, while the others run, list and show in the metrics', async () => {
+    const { engine, clock, scheduler, runs, lines } = setUp('2026-06-01T10:00:00.500Z');
+    await scheduler.add(scheduled('a-zone', { cron: '* * * * * *' }), 'a.yaml', '/');
+    await scheduler.add(scheduled('b-cron', { cron: '* * * * * *' }), 'b.yaml', '/');
+    await scheduler.add(scheduled('c-fine', { cron: '* * * * * *', overlap: 'allow' }), 'c.yaml', '/');
+    engine.store.db.prepare("UPDATE schedules SET timezone = 'Mars/Olympus_Mons' WHERE name = 'a-zone'").run();
+    engine.store.db.prepare("UPDATE schedules SET cron = '61 * * * *' WHERE name = 'b-cron'").run();
+    scheduler.start();
+    await scheduler.tick();
+    await live(clock, scheduler, 3000);
+    expect(runs.map((r) => `${r.name} ${r.run.outcome}`)).toEqual(['c-fine started', 'c-fine started', 'c-fine started']);
+    expect(lines).toEqual([
+      'schedule "a-zone" does not run: schedule.timezone: unknown time zone "Mars/Olympus_Mons"; expected an IANA name such as "Europe/Paris"; add it again from a job file that this machine can read',
+      'schedule "b-cron" does not run: schedule.cron: not a valid cron expression "61 * * * *": CronPattern: Invalid value for minute: 61; add it again from a job file that this machine can read',
+    ]);
+    const listed = scheduler.list();
+    expect(listed.map((s) => [s.name, s.nextRunAt === null])).toEqual([['a-zone', true], ['b-cron', true], ['c-fine', false]]);
+    expect(scheduler.nextRuns().filter((s) => s.nextRunAt !== null).map((s) => s.name)).toEqual(['c-fine']);
+    const metrics = createMetrics(engine, scheduler);
+    const exposition = await metrics.render();
+    metrics.close();
+    expect(exposition).toContain('threadline_schedule_next_run_timestamp_seconds{schedule="c-fine"}');
+    // Added again from a job file this machine reads, it runs.
+    await scheduler.add(scheduled('a-zone', { cron: '* * * * * *', timezone: 'Europe/Paris' }), 'a.yaml', '/');
+    await live(clock, scheduler, 1000);
+    expect(runs.filter((r) => r.name === 'a-zone').map((r) => r.run.outcome)).toEqual(['started']);
     await scheduler.stop();
   });
 });
