@@ -54,3 +54,26 @@ export function formatAgo(ms: number): string {
   if (ms < 86_400_000) return `${Math.floor(ms / 3_600_000)} h ago`;
   return `${Math.floor(ms / 86_400_000)} d ago`;
 }
+
+const OPENS_EMBEDDING = new Set(['\u202A', '\u202B', '\u202D', '\u202E']);
+const OPENS_ISOLATE = new Set(['\u2066', '\u2067', '\u2068']);
+
+/**
+ * A person's text (a job's name, a file's name) as it goes into a sentence of ours: the
+ * direction overrides and isolates it leaves open are closed at its end, so that an
+ * U+202E in a name cannot turn the rest of the sentence ("failed: 1 of 4 tasks") backwards.
+ * Text without open ones comes back as it was.
+ */
+export function closeDirectionControls(text: string): string {
+  const open: string[] = [];
+  for (const char of text) {
+    if (OPENS_EMBEDDING.has(char)) open.push('\u202C');
+    else if (OPENS_ISOLATE.has(char)) open.push('\u2069');
+    else if (char === '\u202C' && open.at(-1) === '\u202C') open.pop();
+    else if (char === '\u2069' && open.includes('\u2069')) {
+      // An isolate's end closes the embeddings opened inside it too.
+      while (open.pop() !== '\u2069');
+    }
+  }
+  return text + open.reverse().join('');
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { KINDS } from '../../contract/kinds/index';
 import { cellText, previewJson, resultTable } from '../../renderer/src/detail/result-rows';
-import { formatBytes, formatDuration } from '../../renderer/src/format';
+import { closeDirectionControls, formatBytes, formatDuration } from '../../renderer/src/format';
 import { convertField, describeFields, initialValue } from '../../renderer/src/new-work/field-spec';
 import { locateIssue } from '../../renderer/src/new-work/issue-paths';
 import { RingBuffer } from '../../renderer/src/store/ring-buffer';
@@ -187,5 +187,19 @@ describe('formats', () => {
     expect(formatDuration(125_000)).toBe('2m 05s');
     expect(formatBytes(1536)).toBe('1.5 KiB');
     expect(formatBytes(null)).toBe('n/a');
+  });
+});
+
+describe('a person’s text inside a sentence of ours', () => {
+  it('closes the direction overrides and isolates it leaves open, in nesting order, and leaves other text alone', () => {
+    const [LRE, RLE, PDF, LRO, RLO, LRI, RLI, FSI, PDI] = ['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
+    expect(closeDirectionControls('nightly export')).toBe('nightly export');
+    expect(closeDirectionControls('שלום')).toBe('שלום');
+    expect(closeDirectionControls(`${RLO}gnp.exe`)).toBe(`${RLO}gnp.exe${PDF}`);
+    expect(closeDirectionControls(`a${RLO}b${PDF}c`)).toBe(`a${RLO}b${PDF}c`);
+    expect(closeDirectionControls(`${LRE}${RLI}x`)).toBe(`${LRE}${RLI}x${PDI}${PDF}`);
+    // An isolate's end closes the embeddings opened within it; a stray closer opens nothing.
+    expect(closeDirectionControls(`${FSI}${LRO}x${PDI}y`)).toBe(`${FSI}${LRO}x${PDI}y`);
+    expect(closeDirectionControls(`${PDF}${PDI}x${LRI}${RLE}`)).toBe(`${PDF}${PDI}x${LRI}${RLE}${PDF}${PDI}`);
   });
 });

@@ -1,7 +1,7 @@
 import { useEffect } from 'react';
 import type { JobRecord } from '../../../contract/records';
 import type { TaskState } from '../../../contract/task-states';
-import { formatCount } from '../format';
+import { closeDirectionControls, formatCount } from '../format';
 import { useDashboard, useStoreVersion } from './dashboard-context';
 import { jobHref } from './job-route';
 import type { NoticeOptions } from './notices';
@@ -36,7 +36,7 @@ export function JobOutcomeWatcher({ watched, onOutcome, onSettled }: JobOutcomeW
 /** "job nightly (j-…) failed: 2 of 12 tasks failed, 3 skipped" (a timeout counts as a failure). */
 export function outcomeText(job: JobRecord, count: (state: TaskState) => number): string {
   const of = `${formatCount(job.taskCount)} task${job.taskCount === 1 ? '' : 's'}`;
-  const name = `job ${job.name} (${job.id})`;
+  const name = `job ${closeDirectionControls(job.name)} (${job.id})`;
   const also = (states: TaskState[]) =>
     states
       .filter((s) => count(s) > 0)

@@ -2,6 +2,7 @@ import { createContext, useCallback, useContext, useMemo, useRef, useState, type
 import { ApiCallError } from '../../../contract/api';
 import type { JobRecord } from '../../../contract/records';
 import { JobOutcomeWatcher } from './JobOutcomeWatcher';
+import { closeDirectionControls } from '../format';
 
 export type NoticeTone = 'info' | 'error';
 
@@ -65,7 +66,7 @@ export function NoticesProvider({ children }: { children: ReactNode }) {
   );
   const watchJob = useCallback(
     (job: JobRecord, what: string) => {
-      notify(`${what}: job ${job.name} (${job.id}) started, ${job.taskCount} task${job.taskCount === 1 ? '' : 's'}`, { topic: job.id });
+      notify(`${what}: job ${closeDirectionControls(job.name)} (${job.id}) started, ${job.taskCount} task${job.taskCount === 1 ? '' : 's'}`, { topic: job.id });
       setWatched((all) => new Map(all).set(job.id, what));
     },
     [notify],

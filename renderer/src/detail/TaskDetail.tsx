@@ -4,7 +4,7 @@ import type { TaskAttempt, TaskLogLine, TaskRecord } from '../../../contract/rec
 import { describeTaskErrorCode } from '../../../contract/task-error-codes';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { describeError } from '../app/notices';
-import { formatClock, formatDuration } from '../format';
+import { closeDirectionControls, formatClock, formatDuration } from '../format';
 import { STATE_COLORS, stateLabel } from '../state-colors';
 import { workerLabel } from '../worker-names';
 import { canCancel, canRetry, durationOf, waitOf } from '../tasks/task-filter';
@@ -118,7 +118,7 @@ function TaskBody({ task, attempts, logs, jobName, jobCreatedAt }: TaskBodyProps
         <dd className="mono">{task.kind}</dd>
         <dt>job</dt>
         <dd>
-          {jobName ?? task.jobId} <span className="mono muted">{task.jobId}</span>
+          {jobName === undefined ? task.jobId : closeDirectionControls(jobName)} <span className="mono muted">{task.jobId}</span>
         </dd>
         <dt>queued</dt>
         <dd>{times.firstQueuedAt === null ? '–' : formatClock(times.firstQueuedAt, true)}</dd>

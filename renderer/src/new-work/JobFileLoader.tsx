@@ -5,6 +5,7 @@ import { useDashboard } from '../app/dashboard-context';
 import { nativePickers } from '../app/native-pickers';
 import { describeError, useNotices } from '../app/notices';
 import { JobDocumentOutline } from './JobDocumentOutline';
+import { closeDirectionControls } from '../format';
 
 interface LoadedFile {
   fileName: string;
@@ -84,7 +85,7 @@ export function JobFileLoader() {
         ...(folder ? { baseDir: folder } : {}),
       });
       if (result.ok) {
-        watchJob(result.job, `Job file ${loaded.fileName}`);
+        watchJob(result.job, `Job file ${closeDirectionControls(loaded.fileName)}`);
         setLoaded(null);
       } else {
         // The host's word on the folder goes under the folder field, where it can be fixed.

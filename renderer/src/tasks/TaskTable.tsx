@@ -4,7 +4,7 @@ import type { JobRecord, TaskRecord } from '../../../contract/records';
 import { TASK_STATES } from '../../../contract/task-states';
 import { useDashboard, useStoreVersion } from '../app/dashboard-context';
 import { useNotices } from '../app/notices';
-import { formatClock, formatCount, formatDuration } from '../format';
+import { closeDirectionControls, formatClock, formatCount, formatDuration } from '../format';
 import { STATE_COLORS, stateLabel } from '../state-colors';
 import { workerLabel } from '../worker-names';
 import { sortMachines } from '../workers/WorkersPanel';
@@ -265,7 +265,7 @@ const TaskRow = memo(function TaskRow({ task, jobName, index, top, now, checked,
 
 /** "nightly · 23:45:12": a job's name and when it started, so two runs of one job differ. */
 export function jobRunLabel(job: JobRecord | undefined): string | undefined {
-  return job && `${job.name} · ${formatClock(job.createdAt)}`;
+  return job && `${closeDirectionControls(job.name)} · ${formatClock(job.createdAt)}`;
 }
 
 function ProgressCell({ task }: { task: TaskRecord }) {

@@ -22,6 +22,8 @@ interface Hover {
   bar: TimelineBar;
   x: number;
   y: number;
+  /** The canvas's width then, to put the tooltip on the side with room. */
+  width: number;
 }
 
 /**
@@ -176,7 +178,7 @@ export function Timeline({ store, selectedKey, onOpenTask, now = Date.now }: Tim
     }
     const { offsetX, offsetY } = pointerOffset(event);
     const bar = hitTest(offsetX, offsetY);
-    updateHover(bar ? { bar, x: offsetX, y: offsetY } : null);
+    updateHover(bar ? { bar, x: offsetX, y: offsetY, width: size.current.width } : null);
   };
 
   const onPointerUp = (event: React.PointerEvent<HTMLCanvasElement>): void => {
@@ -241,7 +243,7 @@ export function Timeline({ store, selectedKey, onOpenTask, now = Date.now }: Tim
           onPointerLeave={() => drag.current === null && updateHover(null)}
           onKeyDown={onKeyDown}
         />
-        {hover && <TimelineTooltip store={store} bar={hover.bar} x={hover.x} y={hover.y} now={now()} />}
+        {hover && <TimelineTooltip store={store} bar={hover.bar} x={hover.x} y={hover.y} width={hover.width} now={now()} />}
       </div>
     </section>
   );

@@ -9,17 +9,19 @@ export interface TimelineTooltipProps {
   bar: TimelineBar;
   x: number;
   y: number;
+  /** The timeline's width: past its middle the tooltip opens to the left, so it never leaves the page. */
+  width: number;
   now: number;
 }
 
 /** What a bar is: its task, kind, job, thread, queue wait and run time. */
-export function TimelineTooltip({ store, bar, x, y, now }: TimelineTooltipProps) {
+export function TimelineTooltip({ store, bar, x, y, width, now }: TimelineTooltipProps) {
   const task = store.tasks.get(bar.taskKey);
   const job = task ? store.jobs.get(task.jobId) : undefined;
   const lane = store.timeline.lane(bar.laneId);
   const run = (bar.end ?? now) - bar.start;
   return (
-    <div className="timeline-tooltip" role="tooltip" style={{ left: x + 14, top: y + 14 }}>
+    <div className="timeline-tooltip" role="tooltip" style={x > width / 2 ? { right: width - x + 14, top: y + 14 } : { left: x + 14, top: y + 14 }}>
       <div className="tooltip-title">{task?.id ?? bar.taskKey}</div>
       <dl>
         <dt>kind</dt>
