@@ -7,6 +7,7 @@
  * (`_seconds`, `_bytes`, `_ratio`), `_total` for counters.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { SCHEDULE_RUN_OUTCOMES, type ScheduleTrigger } from '../../contract/schedule.js';
 import { isTerminal, type TaskState } from '../../contract/task-states.js';
 import type { RemoteMachine, TelemetrySample } from '../../contract/telemetry.js';
 import type { HostEngine } from '../engine/engine.js';
@@ -25,6 +26,7 @@ export interface ThreadlineMetrics {
 const DURATION_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
 const MACHINE_STATES: readonly RemoteMachine['state'][] = ['ready', 'draining', 'lost'];
+const SCHEDULE_TRIGGERS: readonly ScheduleTrigger[] = ['due', 'catch-up', 'manual'];
 
 /** A task has ended (for the counters) when it reaches one of these; `interrupted` may run again later. */
 function hasEnded(state: TaskState): boolean {
@@ -161,6 +163,10 @@ export function createMetrics(engine: HostEngine, scheduler?: Scheduler): Thread
 
   let scheduleRuns: Counter | null = null;
   const onRun = scheduler ? (name: string, run: { outcome: string; trigger: string }) => scheduleRuns?.inc({ schedule: name, outcome: run.outcome, trigger: run.trigger }) : null;
+  // A removed schedule's counts go with it: names added and removed must not grow the scrape for ever.
+  const onRemoved = (name: string) => {
+    for (const outcome of SCHEDULE_RUN_OUTCOMES) for (const trigger of SCHEDULE_TRIGGERS) scheduleRuns?.remove({ schedule: name, outcome, trigger });
+  };
   if (scheduler && onRun) {
     gauge(
       'schedule_next_run_timestamp_seconds',
@@ -178,6 +184,7 @@ export function createMetrics(engine: HostEngine, scheduler?: Scheduler): Thread
       registers: [registry],
     });
     scheduler.on('run', onRun);
+    scheduler.on('removed', onRemoved);
   }
 
   return {
@@ -186,7 +193,10 @@ export function createMetrics(engine: HostEngine, scheduler?: Scheduler): Thread
     close() {
       engine.off('telemetry', onTelemetry);
       engine.off('task', onTask);
-      if (scheduler && onRun) scheduler.off('run', onRun);
+      if (scheduler && onRun) {
+        scheduler.off('run', onRun);
+        scheduler.off('removed', onRemoved);
+      }
     },
   };
 }

@@ -39,6 +39,8 @@ export interface SchedulerOptions {
 export interface SchedulerEvents {
   /** A due time was handled, or a person asked for a run. */
   run: [name: string, run: ScheduleRun];
+  /** A schedule was removed (its series leave the metrics). */
+  removed: [name: string];
 }
 
 const DEFAULTS = { tickMs: 1000, lateMs: 10_000, jumpMs: 5000 };
@@ -135,7 +137,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return this.inTurn(async () => {
       const removed = this.store.remove(name);
       this.started.delete(name);
+      this.unreadable.delete(name);
       this.rearm();
+      if (removed) this.emit('removed', name);
       return removed;
     });
   }
