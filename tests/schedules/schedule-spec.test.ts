@@ -93,3 +93,31 @@ describe('due times across daylight saving time (Europe/Paris)', () => {
     expect(latestDueAtOrBefore({ cron: '0 * * * *' }, Date.parse('2026-06-01T10:59:59.999Z'))).toBe(Date.parse('2026-06-01T10:00:00Z'));
   });
 });
+
+describe('due times across shifts that are not an hour at 02:00', () => {
+  it('Lord Howe moves by half an hour: a time in its gap runs once at the gap’s end, one in its repeated half hour once', () => {
+    // 2026-10-04 02:00 LHST (+10:30) becomes 02:30 LHDT (+11).
+    expect(dueTimes('15 2 * * *', 'Australia/Lord_Howe', '2026-10-02T12:00:00Z', '2026-10-05T12:00:00Z')).toEqual([
+      '2026-10-02T15:45:00.000Z',
+      '2026-10-03T15:30:00.000Z', // 02:15 does not exist: 02:30 LHDT
+      '2026-10-04T15:15:00.000Z',
+    ]);
+    // 2026-04-05 02:00 LHDT becomes 01:30 LHST: 01:45 comes twice (14:45Z and 15:15Z), and runs once.
+    expect(dueTimes('45 1 * * *', 'Australia/Lord_Howe', '2026-04-03T12:00:00Z', '2026-04-06T12:00:00Z')).toEqual([
+      '2026-04-03T14:45:00.000Z',
+      '2026-04-04T14:45:00.000Z',
+      '2026-04-05T15:15:00.000Z',
+    ]);
+    // The scheduler asks for the latest due time at each tick: after the second 01:45, still the first.
+    expect(latestDueAtOrBefore({ cron: '45 1 * * *', timezone: 'Australia/Lord_Howe' }, Date.parse('2026-04-04T15:20:00Z'))).toBe(Date.parse('2026-04-04T14:45:00Z'));
+  });
+
+  it('Santiago skips its midnight hour: 00:30 runs once, at 01:00, and the latest due time agrees', () => {
+    expect(dueTimes('30 0 * * *', 'America/Santiago', '2026-09-05T00:00:00Z', '2026-09-08T00:00:00Z')).toEqual([
+      '2026-09-05T04:30:00.000Z',
+      '2026-09-06T04:00:00.000Z', // 00:30 does not exist on 6 September: 01:00 -03
+      '2026-09-07T03:30:00.000Z',
+    ]);
+    expect(latestDueAtOrBefore({ cron: '30 0 * * *', timezone: 'America/Santiago' }, Date.parse('2026-09-06T04:10:00Z'))).toBe(Date.parse('2026-09-06T04:00:00Z'));
+  });
+});
