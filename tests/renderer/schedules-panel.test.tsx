@@ -91,6 +91,14 @@ describe('the Schedules panel', () => {
     expect(methods.lastIndexOf('listSchedules')).toBeGreaterThan(methods.indexOf('removeSchedule'));
   });
 
+  it('closes a direction override in a name before the rest of its notice, and calls the host with the name as it is', async () => {
+    const name = '\u202Egnp.exe';
+    const api = mount([schedule(name)]);
+    fireEvent.click(await screen.findByRole('button', { name: `Run now ${name}` }));
+    await waitFor(() => expect(api.callsOf('runSchedule')).toEqual([{ name }]));
+    expect(await screen.findByText(`Started ${name}\u202C (job j-${name})`)).toBeTruthy();
+  });
+
   it('says when there are none, and when the host cannot list them', async () => {
     mount([]);
     expect(await screen.findByText(/No schedules\./)).toBeTruthy();

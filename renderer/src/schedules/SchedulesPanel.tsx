@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { ScheduleRecord, ScheduleRun } from '../../../contract/schedule';
 import { useDashboard } from '../app/dashboard-context';
 import { useNotices } from '../app/notices';
+import { closeDirectionControls } from '../format';
 
 /** Schedules change rarely and the host owns them: a look every few seconds keeps the panel true. */
 const REFRESH_MS = 3000;
@@ -57,7 +58,7 @@ export function SchedulesPanel() {
         notify(done(value));
         refresh();
       },
-      (error: unknown) => failed(`${what} ${name}`, error),
+      (error: unknown) => failed(`${what} ${closeDirectionControls(name)}`, error),
     );
   };
 
@@ -75,6 +76,8 @@ export function SchedulesPanel() {
       <ul className="jobs" aria-label="Schedule list">
         {schedules?.map((schedule) => {
           const { name } = schedule;
+          // The name as it goes into our sentences (notices), its direction overrides closed.
+          const said = closeDirectionControls(name);
           return (
             <li key={name} className="job" aria-label={`Schedule ${name}`} data-schedule={name}>
               <div className="job-title">
@@ -109,11 +112,11 @@ export function SchedulesPanel() {
               </div>
               <div className="toolbar" role="group" aria-label={`Actions for schedule ${name}`}>
                 {schedule.paused ? (
-                  <button type="button" className="small" onClick={() => act('Resume', name, () => api.resumeSchedule({ name }), () => `Resumed ${name}`)}>
+                  <button type="button" className="small" onClick={() => act('Resume', name, () => api.resumeSchedule({ name }), () => `Resumed ${said}`)}>
                     Resume<span className="visually-hidden"> {name}</span>
                   </button>
                 ) : (
-                  <button type="button" className="small" onClick={() => act('Pause', name, () => api.pauseSchedule({ name }), () => `Paused ${name}`)}>
+                  <button type="button" className="small" onClick={() => act('Pause', name, () => api.pauseSchedule({ name }), () => `Paused ${said}`)}>
                     Pause<span className="visually-hidden"> {name}</span>
                   </button>
                 )}
@@ -123,7 +126,7 @@ export function SchedulesPanel() {
                   onClick={() =>
                     act('Run', name, () => api.runSchedule({ name }), (value) => {
                       const { run } = value as { run: ScheduleRun };
-                      return run.outcome === 'started' ? `Started ${name} (job ${run.jobId})` : `${name}: ${run.outcome}${run.note ? `: ${run.note}` : ''}`;
+                      return run.outcome === 'started' ? `Started ${said} (job ${run.jobId})` : `${said}: ${run.outcome}${run.note ? `: ${run.note}` : ''}`;
                     })
                   }
                 >
@@ -137,7 +140,7 @@ export function SchedulesPanel() {
                       autoFocus
                       onClick={() => {
                         setConfirming(null);
-                        act('Remove', name, () => api.removeSchedule({ name }), () => `Removed ${name}`);
+                        act('Remove', name, () => api.removeSchedule({ name }), () => `Removed ${said}`);
                       }}
                     >
                       Really remove {name}
