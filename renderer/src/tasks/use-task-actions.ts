@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { useDashboard } from '../app/dashboard-context';
 import { useNotices } from '../app/notices';
+import { closeDirectionControls } from '../format';
 
 /** Calls in flight at once when cancelling a selection (the contract cancels one task per call). */
 const CANCEL_CONCURRENCY = 8;
@@ -23,14 +24,14 @@ export function useTaskActions(): TaskActions {
     () => ({
       cancel(key) {
         api.cancelTask({ key }).then(
-          (r) => r.cancelled || notify(`${key} had already ended`),
-          (error: unknown) => failed(`Cancel ${key}`, error),
+          (r) => r.cancelled || notify(`${closeDirectionControls(key)} had already ended`),
+          (error: unknown) => failed(`Cancel ${closeDirectionControls(key)}`, error),
         );
       },
       retry(key) {
         api.retryTask({ key }).then(
-          (r) => r.retried || notify(`${key} cannot run again (it succeeded or has not ended)`),
-          (error: unknown) => failed(`Retry ${key}`, error),
+          (r) => r.retried || notify(`${closeDirectionControls(key)} cannot run again (it succeeded or has not ended)`),
+          (error: unknown) => failed(`Retry ${closeDirectionControls(key)}`, error),
         );
       },
       cancelJob(jobId) {
