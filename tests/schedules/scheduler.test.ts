@@ -150,6 +150,24 @@ describe('missed runs', () => {
   });
 });
 
+describe('a wake-up with many schedules', () => {
+  it('counts each one’s missed times up to a hundred, and lets the event loop turn between schedules', async () => {
+    const { clock, scheduler, runs } = setUp('2026-06-01T10:00:00.500Z');
+    for (let n = 0; n < 20; n++) await scheduler.add(scheduled(`every-second-${n}`, { cron: '* * * * * *', timezone: 'Europe/Paris' }), 's.yaml', '/');
+    scheduler.start();
+    await scheduler.tick();
+    clock.jump(86_400_000);
+    // Queued before the wake-up's tick: it runs at the tick's first turn of the loop.
+    let handledAtFirstTurn = -1;
+    setImmediate(() => (handledAtFirstTurn = runs.length));
+    await scheduler.tick();
+    expect(runs).toHaveLength(20);
+    expect(new Set(runs.map((r) => `${r.run.trigger} ${r.run.note}`))).toEqual(new Set(['catch-up more than 100 due times missed while the host was closed or asleep']));
+    expect(handledAtFirstTurn).toBeLessThan(2);
+    await scheduler.stop();
+  });
+});
+
 describe('overlap', () => {
   it('"skip" (the default) records a due time as skipped while the previous run still runs', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:00.500Z');
