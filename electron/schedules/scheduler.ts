@@ -50,6 +50,8 @@ const DEFAULTS = { tickMs: 1000, lateMs: 10_000, jumpMs: 5000 };
  * every schedule at once on the host's main thread, so the count stays short.
  */
 const MISSED_COUNT_CAP = 100;
+/** A clock set back by up to this waits for its handled due times to come round again; by more, starts afresh. */
+const SET_BACK_WAIT_MS = 10 * 60_000;
 /** Schedule fields whose check is remembered; beyond, the memory starts afresh. */
 const CHECKED_CACHE_SIZE = 10_000;
 
@@ -207,8 +209,10 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   private async handleSchedule(stored: StoredSchedule, now: number, woke: boolean): Promise<void> {
     if (stored.handledUntil > now) {
-      // The clock was set back: start afresh from the new now rather than wait for the old one.
-      this.store.setHandledUntil(stored.name, now);
+      // The clock was set back. By a little (a time sync after a wake-up): wait for the handled
+      // times to come round, so that none runs twice. By more: start afresh from the new now
+      // rather than wait that long for the old one.
+      if (stored.handledUntil - now > SET_BACK_WAIT_MS) this.store.setHandledUntil(stored.name, now);
       return;
     }
     const latest = latestDueAtOrBefore(stored.schedule, now);

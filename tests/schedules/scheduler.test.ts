@@ -138,6 +138,23 @@ describe('missed runs', () => {
     await after.scheduler.stop();
   });
 
+  it('a clock stepped back by seconds (a time sync after a wake-up) does not run a due time it has run already', async () => {
+    const { clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
+    await scheduler.add(scheduled('minutely', { cron: '* * * * *', overlap: 'allow' }), 'minutely.yaml', '/');
+    scheduler.start();
+    await scheduler.tick();
+    await live(clock, scheduler, 31_000);
+    expect(runs.map((r) => new Date(r.run.dueAt).toISOString())).toEqual(['2026-06-01T10:01:00.000Z']);
+    // 10:01:01.000: the clock is stepped back by 3 s, to before the due time it has just run.
+    clock.jump(-3000);
+    await live(clock, scheduler, 62_000);
+    expect(runs.map((r) => [r.run.trigger, new Date(r.run.dueAt).toISOString()])).toEqual([
+      ['due', '2026-06-01T10:01:00.000Z'],
+      ['due', '2026-06-01T10:02:00.000Z'],
+    ]);
+    await scheduler.stop();
+  });
+
   it('a clock set back does not stall the schedule until the old time comes round again', async () => {
     const { clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
     await scheduler.add(scheduled('minutely', { cron: '* * * * *' }), 'minutely.yaml', '/');
