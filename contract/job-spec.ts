@@ -3,11 +3,13 @@
  * dropped file with the same rules the CLI uses.
  */
 import { parse as parseJsonTolerantly, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { parseDocument, YAMLError } from 'yaml';
+import { YAMLError } from 'yaml';
 import { z } from 'zod';
+import { MAX_NESTING_DEPTH, TOO_DEEP } from '../shared/nesting.js';
 import { findKind, KINDS, kindNames, type KindSpec } from './kinds/index.js';
 import { scheduleSchema, type ScheduleSpec } from './schedule.js';
 import { FAILURE_POLICIES, type FailurePolicy } from './task-states.js';
+import { readYamlStrictly } from './yaml-text.js';
 
 export const taskBaseSchema = z.object({
   id: z
@@ -240,7 +242,9 @@ function findCycle(tasks: TaskSpec[], indexById: Map<string, number>): string[] 
 export function parseJobText(text: string, fileName: string): { ok: true; document: unknown } | { ok: false; issue: SpecIssue } {
   const json = /\.json$/i.test(fileName) || (!/\.ya?ml$/i.test(fileName) && /^\s*[{[]/.test(text));
   try {
-    return { ok: true, document: json ? JSON.parse(text) : parseYamlStrictly(text) };
+    if (json) return { ok: true, document: JSON.parse(text) };
+    const read = readYamlStrictly(text, MAX_NESTING_DEPTH);
+    return read.ok ? { ok: true, document: read.value } : { ok: false, issue: { path: read.tooDeepAt.replace(/^\./, ''), message: TOO_DEEP } };
   } catch (error) {
     return { ok: false, issue: { path: '', message: json ? describeJsonError(text, error) : describeYamlError(error) } };
   }
@@ -284,14 +288,6 @@ function describeJsonError(text: string, error: unknown): string {
   const name = printParseErrorCode(first.error);
   const problem = name === 'InvalidSymbol' ? `unexpected ${JSON.stringify(text.slice(first.offset, first.offset + Math.max(1, first.length)).slice(0, 20))}` : (JSON_PROBLEMS[name] ?? name);
   return `not valid JSON at line ${line}, column ${column}: ${problem}`;
-}
-
-/** YAML warnings (an unknown tag, say) are refusals too: a job file must mean one thing. */
-function parseYamlStrictly(text: string): unknown {
-  const document = parseDocument(text, { logLevel: 'silent', uniqueKeys: true });
-  const problem = document.errors[0] ?? document.warnings[0];
-  if (problem) throw problem;
-  return document.toJS({ maxAliasCount: 100 });
 }
 
 /** The JSON Schema of the job file format, for editors and docs. */

@@ -7,6 +7,14 @@
  */
 export const MAX_NESTING_DEPTH = 512;
 
+/** What a refusal says after the path that leads too deep. */
+export const TOO_DEEP = `nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}`;
+
+/** How a path shows an object's key: `.name` when it reads as one, else `["a key"]`. */
+export function keySegment(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
 /**
  * Where `value` nests more than `max` arrays and objects deep, as the path of its first levels on
  * the way down (`.tasks[3].value[0]`, enough to find the place), or null when it does not. A
@@ -30,7 +38,7 @@ function exceeds(value: unknown, left: number, path: string[]): boolean {
     return false;
   }
   for (const key of Object.keys(value)) {
-    if (exceeds((value as Record<string, unknown>)[key], left - 1, path)) return path.push(/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`) > 0;
+    if (exceeds((value as Record<string, unknown>)[key], left - 1, path)) return path.push(keySegment(key)) > 0;
   }
   return false;
 }

@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { escapePath } from 'tinyglobby';
 import { parseJobText, validateJobSpec, type JobSpec, type SpecIssue } from '../../contract/job-spec.js';
 import { findKind, type PathResolver } from '../../contract/kinds/index.js';
-import { MAX_NESTING_DEPTH, tooDeepAt } from '../../shared/nesting.js';
+import { TOO_DEEP, tooDeepAt } from '../../shared/nesting.js';
 
 export type JobReadResult = { ok: true; spec: JobSpec } | { ok: false; issues: SpecIssue[] };
 
@@ -18,7 +18,7 @@ export function readJobTextHere(text: string, fileName: string, baseDir: string)
   if (!parsed.ok) return { ok: false, issues: [parsed.issue] };
   // Before anything walks it: validation, the store and the pool's threads all recurse per level.
   const deep = tooDeepAt(parsed.document);
-  if (deep !== null) return { ok: false, issues: [{ path: deep.replace(/^\./, ''), message: `nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}` }] };
+  if (deep !== null) return { ok: false, issues: [{ path: deep.replace(/^\./, ''), message: TOO_DEEP }] };
   const result = validateJobSpec(parsed.document);
   if (!result.ok) return result;
   return { ok: true, spec: resolveJobPaths(result.spec, baseDir) };

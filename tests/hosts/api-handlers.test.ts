@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApiResults } from '../../contract/api.js';
 import { THREAD_ABOVE_CHARS } from '../../electron/engine/job-reader.js';
 import { ApiHandlers, type ApiOutcome } from '../../electron/hosts/api-handlers.js';
+import { MAX_NESTING_DEPTH } from '../../shared/nesting.js';
 import { DEMO_JOB_DOCUMENT, demoCpuSlices } from '../../electron/hosts/demo-workload.js';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 
@@ -65,6 +66,20 @@ describe('API handlers', () => {
       ok: false,
       issues: [{ path: '', message: 'baseDir must be an absolute folder (got "relative/dir")' }],
     });
+  });
+
+  it('refuses YAML nested past the limit before composing it, small or read in a thread, with the path the CLI reports', async () => {
+    const { api } = setUp();
+    const submit = async (text: string) => value<ApiResults['submitJob']>(await api.call('submitJob', { text, fileName: 'deep.yaml' }));
+    const job = (value: string) => `name: deep\ntasks:\n  - id: a\n    kind: demo.echo\n    value: ${value}\n`;
+    const big = job(`${'['.repeat(100_000)}1${']'.repeat(100_000)}`);
+    expect(big.length).toBeGreaterThan(THREAD_ABOVE_CHARS);
+    for (const text of [job(`${'{a: '.repeat(3_000)}1${'}'.repeat(3_000)}`), big]) {
+      expect(await submit(text)).toEqual({
+        ok: false,
+        issues: [{ path: text === big ? 'tasks[0].value[0][0]' : 'tasks[0].value.a.a', message: `nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}` }],
+      });
+    }
   });
 
   it('submits a valid job, resolves its paths against baseDir, and runs it', async () => {

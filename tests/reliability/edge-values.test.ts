@@ -5,7 +5,7 @@
  * refused in one line naming what is wrong; none is a stack dump, a hang or a lost result.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_NESTING_DEPTH } from '../../shared/nesting.js';
@@ -167,6 +167,64 @@ describe('values nested deeper than a thread can read', () => {
       expect(result.stderr, name).toBe(`threadline: ${files[i]!}: tasks[1].value.x[0]: nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}\n`);
       expect(result.code, name).toBe(2);
     });
+  });
+
+  it('refuses YAML nested past the limit before its parser composes it, by the same path: flow and block style, 3,000 to 100,000 levels, through run and schedule add', async () => {
+    const dataDir = tempDir();
+    const task = (value: string) => `name: deep\nschedule: { cron: "0 2 * * *" }\ntasks:\n  - id: a\n    kind: demo.echo\n    value:${value}\n`;
+    let indented = '';
+    for (let level = 0; level < 3_000; level++) indented += `\n${' '.repeat(6 + level)}a:`;
+    const cases: Array<[string, string, string]> = [
+      ['flow-seq.yaml', task(` ${nested(100_000)}`), 'tasks[0].value[0][0]'],
+      ['flow-map.yaml', task(` ${'{a: '.repeat(3_000)}1${'}'.repeat(3_000)}`), 'tasks[0].value.a.a'],
+      ['compact-seq.yaml', task(`\n      ${'- '.repeat(100_000)}1`), 'tasks[0].value[0][0]'],
+      // 4.5 MB of indentation: read in a thread of its own.
+      ['block-map.yaml', task(`${indented} 1`), 'tasks[0].value.a.a'],
+      // A pair in a flow sequence is a map of its own: two levels a step.
+      ['flow-pairs.yaml', task(` ${'[a: '.repeat(3_000)}1${']'.repeat(3_000)}`), 'tasks[0].value[0].a'],
+    ];
+    const files = cases.map(([name, text]) => jobFile(text, name));
+    for (const command of ['run', 'schedule add']) {
+      const results = await Promise.all(files.map((file) => runBin([...command.split(' '), file, '--data-dir', dataDir])));
+      results.forEach((result, i) => {
+        const [name, , path] = cases[i]!;
+        expect(result.stderr, `${command} ${name}`).toBe(`threadline: ${files[i]!}: ${path}: nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}\n`);
+        expect(result.code, `${command} ${name}`).toBe(2);
+      });
+    }
+  });
+
+  it('refuses YAML whose aliases nest a value past the limit, and an alias bomb, each in one line naming the file', async () => {
+    const dataDir = tempDir();
+    // Each anchor nests the one before 300 levels deeper: no line of the text is too deep, the value is.
+    const chain = ['a0: &a0 1', ...[1, 2, 3].map((i) => `a${i}: &a${i} ${'['.repeat(300)}*a${i - 1}${']'.repeat(300)}`)].join('\n      ');
+    const deep = jobFile(`name: deep\ntasks:\n  - id: a\n    kind: demo.echo\n    value:\n      ${chain}\n`, 'alias-chain.yaml');
+    const lol = (c: string, of: string) => `${c}: &${c} [${Array.from({ length: 9 }, () => of).join(', ')}]`;
+    const levels = 'bcdefghij'.split('').map((c, i) => lol(c, `*${String.fromCharCode(97 + i)}`));
+    const bomb = jobFile(`name: lol\ntasks:\n  - id: a\n    kind: demo.echo\n    value:\n      ${[lol('a', 'lol'), ...levels].join('\n      ')}\n`, 'bomb.yaml');
+    // Each anchor may be expanded 100 times by yaml's count: one of 100,000 values made 200 KB of text a job of 10 million.
+    const repeated = `[${Array.from({ length: 100_000 }, () => 'x').join(',')}]`;
+    const amplified = jobFile(`name: amp\ntasks:\n  - id: a\n    kind: demo.echo\n    value: &big ${repeated}\n  - id: b\n    kind: demo.echo\n    value: [${Array.from({ length: 99 }, () => '*big').join(', ')}]\n`, 'amplified.yaml');
+    const run = (file: string) => runBin(['run', file, '--data-dir', dataDir]);
+    const [deepRun, bombRun, amplifiedRun] = await Promise.all([run(deep), run(bomb), run(amplified)]);
+    expect(deepRun.stderr).toBe(`threadline: ${deep}: tasks[0].value.a2[0]: nests arrays and objects more than ${MAX_NESTING_DEPTH} levels deep; the limit is ${MAX_NESTING_DEPTH}\n`);
+    expect(deepRun.code).toBe(2);
+    expect(bombRun.stderr).toBe(`threadline: ${bomb}: not valid YAML: Excessive alias count indicates a resource exhaustion attack\n`);
+    expect(bombRun.code).toBe(2);
+    const limit = 2 * readFileSync(amplified, 'utf8').length + 1_000_000;
+    expect(amplifiedRun.stderr).toBe(`threadline: ${amplified}: not valid YAML: its aliases expand it to more than ${limit} values and characters (twice its length, plus 1000000); repeat less\n`);
+    expect(amplifiedRun.code).toBe(2);
+  });
+
+  it('runs a YAML job whose anchors are reused, each alias the value of its anchor', async () => {
+    const dataDir = tempDir();
+    const file = jobFile(`name: reuse\ntasks:\n  - id: a\n    kind: demo.echo\n    value: &v {list: &l [1, 2, 3], text: &t hello}\n  - id: b\n    kind: demo.echo\n    value: [*v, *l, *t, *l]\n`, 'reuse.yaml');
+    const result = await runBin(['run', file, '--data-dir', dataDir, '--json']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as { tasks: Array<{ id: string; result: unknown }> };
+    const v = { list: [1, 2, 3], text: 'hello' };
+    expect(out.tasks.map((t) => [t.id, t.result])).toEqual([['a', v], ['b', [v, [1, 2, 3], 'hello', [1, 2, 3]]]]);
   });
 
   it('fails a task whose result nests past the limit with BAD_RESULT, and the job ends; one at the limit succeeds', async () => {

@@ -1,10 +1,13 @@
 import fc from 'fast-check';
 import { isAbsolute } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Parser, stringify as stringifyYaml } from 'yaml';
 import { validateJobSpec } from '../../contract/job-spec.js';
 import { KINDS } from '../../contract/kinds/index.js';
 import { ThreadlineError } from '../../electron/engine/errors.js';
 import { jobSpecFromText } from '../../electron/engine/job-file.js';
+import { tooDeepInTokens } from '../../contract/yaml-text.js';
+import { tooDeepAt } from '../../shared/nesting.js';
 
 const RUNS = 3000;
 
@@ -130,6 +133,28 @@ describe('job-file parser under random input', () => {
       { numRuns: RUNS },
     );
     expect(accepted).toBeGreaterThan(0);
+  });
+
+  it("measures YAML's nesting from its tokens as it is in the value they make, with the same path", () => {
+    const { tree } = fc.letrec((tie) => ({
+      tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constantFrom(1, 'x', null), tie('array'), tie('object')),
+      array: fc.array(tie('tree'), { maxLength: 3 }),
+      object: fc.dictionary(fc.constantFrom('a', 'b c', '1', '', 'x-y', '$z', 'key: v'), tie('tree'), { maxKeys: 3 }),
+    }));
+    const tokens = (text: string) => Array.from(new Parser().parse(text));
+    fc.assert(
+      fc.property(tree, fc.constantFrom('flow', 'block', 'any') as fc.Arbitrary<'flow' | 'block' | 'any'>, fc.integer({ min: 1, max: 7 }), (value, collectionStyle, max) => {
+        const text = stringifyYaml(value, { collectionStyle });
+        expect(tooDeepInTokens(tokens(text), max), text).toBe(tooDeepAt(value, max));
+      }),
+      { numRuns: 2000 },
+    );
+    // A pair in a flow sequence is a map of its own; a collection as a key counts as deep as it nests.
+    expect(tooDeepInTokens(tokens('[a: [b: 1]]'), 4)).toBe(null);
+    expect(tooDeepInTokens(tokens('[a: [b: 1]]'), 3)).toBe('[0].a[0]');
+    expect(tooDeepInTokens(tokens('[? x : 1]'), 1)).toBe('[0]');
+    expect(tooDeepInTokens(tokens('? [[1]]\n: v\n'), 2)).toBe('[?][0]');
+    expect(tooDeepInTokens(tokens('- &a [1]\n- [*a]\n'), 2)).toBe(null);
   });
 
   it('refuses YAML alias bombs quickly', () => {
