@@ -19,7 +19,7 @@ export async function exportTrace(jobId: string, options: { dataDir?: string; ou
     return { job, tasks: store.tasksOfJob(jobId), attempts: store.attemptsOfJob(jobId), logs: store.logsOfJob(jobId), telemetry };
   });
   if (stored === undefined || stored === null) {
-    throw new CliError(`no job ${jobId} in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs`);
+    throw new CliError(`no job ${JSON.stringify(jobId)} in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs`);
   }
   const trace = buildTrace(stored);
   const json = JSON.stringify(trace);

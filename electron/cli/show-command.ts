@@ -23,7 +23,7 @@ export function showJob(jobId: string, options: { dataDir?: string; json?: boole
     if (!job) return null;
     return { job, tasks: store.tasksOfJob(jobId).map(taskRecordOf), attempts: store.attemptsOfJob(jobId), logsById: store.logsOfJob(jobId) };
   });
-  if (!stored) throw new CliError(`no job ${jobId} in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs`);
+  if (!stored) throw new CliError(`no job ${JSON.stringify(jobId)} in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs`);
   const { job, tasks, attempts, logsById } = stored;
   const outcome: JobOutcome = { job, tasks, logs: new Map(tasks.map((t) => [t.key, logsById.get(t.id) ?? []])) };
 

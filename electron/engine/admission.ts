@@ -160,7 +160,7 @@ export class Admission {
   private interruptedJob(jobId: string): JobRecord {
     this.parts.writer.flush();
     const record = this.parts.store.getJob(jobId);
-    if (!record) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in the store`);
+    if (!record) throw new ThreadlineError('NOT_FOUND', `no job ${JSON.stringify(jobId)} in the store`);
     if (record.state !== 'interrupted' && !this.parts.registry.get(jobId)) {
       throw new ThreadlineError('NOT_FOUND', `job ${jobId} is ${record.state}, not interrupted; nothing to resume`);
     }

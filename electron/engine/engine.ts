@@ -89,7 +89,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Cancels one task (by `<jobId>:<taskId>` key). Returns false when it had already ended. */
   cancelTask(key: string): boolean {
     const task = this.parts.registry.liveTask(key);
-    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
+    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${JSON.stringify(key)} in this engine`);
     return this.parts.lifeCycle.stop(task, 'cancel');
   }
 
@@ -105,7 +105,7 @@ export class Engine extends EventEmitter<EngineEvents> {
       return n;
     }
     this.parts.writer.flush();
-    if (!this.store.getJob(jobId)) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+    if (!this.store.getJob(jobId)) throw new ThreadlineError('NOT_FOUND', `no job ${JSON.stringify(jobId)} in this engine`);
     return cancelStoredJob(this.store, jobId);
   }
 
@@ -118,7 +118,7 @@ export class Engine extends EventEmitter<EngineEvents> {
   /** Runs a finished task again (and whatever was skipped because of it). */
   retryTask(key: string): boolean {
     const task = this.parts.registry.liveTask(key);
-    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key} in this engine`);
+    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${JSON.stringify(key)} in this engine`);
     return this.parts.lifeCycle.retry(task);
   }
 

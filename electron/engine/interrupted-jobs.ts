@@ -16,7 +16,7 @@ const UNFINISHED = ['queued', 'interrupted'] as const;
 export function cancelStoredJob(store: JobStore, jobId: string): number {
   return store.db.transaction(() => {
     const job = store.getJob(jobId);
-    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId}`);
+    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${JSON.stringify(jobId)}`);
     if (job.state !== 'interrupted') return 0;
     assertJobTransition(jobId, job.state, 'cancelled');
     for (const from of UNFINISHED) assertTaskTransition(`${jobId}:*`, from, 'cancelled');

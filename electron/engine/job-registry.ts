@@ -84,7 +84,7 @@ export class JobRegistry {
     if (!job) {
       const stored = this.storedJob(jobId)?.job;
       if (stored && stored.state !== 'running') return stored;
-      throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this engine`);
+      throw new ThreadlineError('NOT_FOUND', `no job ${JSON.stringify(jobId)} in this engine`);
     }
     await job.settled;
     return job.toRecord();

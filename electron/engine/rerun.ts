@@ -74,7 +74,7 @@ function notSucceededWithDependents(tasks: readonly TaskRecord[]): Set<string> {
  */
 export async function rerunJob(engine: Pick<HostEngine, 'job' | 'tasksOfJob' | 'submitJob'>, jobId: string, options: RerunOptions): Promise<RerunOutcome> {
   const from = engine.job(jobId);
-  if (!from) throw new ThreadlineError('NOT_FOUND', `no job ${jobId} in this data directory`);
+  if (!from) throw new ThreadlineError('NOT_FOUND', `no job ${JSON.stringify(jobId)} in this data directory`);
   if (options.failedOnly && from.state === 'running') {
     return { ok: false, code: 'JOB_RUNNING', reason: `job ${jobId} is still running: wait for it to end (or cancel it) before re-running its failed tasks` };
   }

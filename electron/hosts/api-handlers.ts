@@ -123,7 +123,7 @@ export class ApiHandlers {
   /** A task this engine holds, or one of an earlier run from the store (its log lines were not kept). */
   private taskDetail(key: string): TaskDetail {
     const task = this.engine.task(key);
-    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${key}`);
+    if (!task) throw new ThreadlineError('NOT_FOUND', `no task ${JSON.stringify(key)}`);
     return { task, attempts: this.engine.attemptsOf(key), logs: this.engine.logsOf(key) };
   }
 
@@ -140,7 +140,7 @@ export class ApiHandlers {
 
   private jobDetail(jobId: string): JobDetail {
     const job = this.engine.job(jobId);
-    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${jobId}`);
+    if (!job) throw new ThreadlineError('NOT_FOUND', `no job ${JSON.stringify(jobId)}`);
     const tasks = this.engine.tasksOfJob(jobId);
     // A past job's attempts come from the store in one read, not one read per task.
     const attemptsByTask = this.engine.attemptsOfJob(jobId);

@@ -143,11 +143,13 @@ describe('threadline export-trace', () => {
     const dataDir = tempDir();
     const empty = await runBin(['export-trace', 'j-nope', '--data-dir', dataDir]);
     expect(empty.code).toBe(2);
-    expect(empty.stderr).toBe(`threadline: no job j-nope in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs\n`);
+    expect(empty.stderr).toBe(`threadline: no job "j-nope" in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs\n`);
     const run = await runBin(['run', jobFile({ name: 'x', tasks: [{ id: 'a', kind: 'demo.echo' }] }), '--json', '--data-dir', dataDir]);
     const unknown = await runBin(['export-trace', 'j-nope', '--data-dir', dataDir]);
     expect(unknown).toMatchObject({ code: 2, stdout: '' });
-    expect(unknown.stderr).toContain('no job j-nope');
+    expect(unknown.stderr).toContain('no job "j-nope"');
+    const blank = await runBin(['export-trace', '', '--data-dir', dataDir]);
+    expect(blank).toMatchObject({ code: 2, stdout: '', stderr: `threadline: no job "" in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs\n` });
     const jobId = JSON.parse(run.stdout).job.id as string;
     const unwritable = await runBin(['export-trace', jobId, '-o', join(dataDir, 'no', 'such', 'dir', 't.json'), '--data-dir', dataDir]);
     expect(unwritable.code).toBe(2);

@@ -100,7 +100,13 @@ describe('threadline serve and cancel (the real bin)', () => {
     const again = await runBin(['cancel', jobId, '--data-dir', serve.dataDir]);
     expect(again).toMatchObject({ code: 1, stdout: `job ${jobId} had already ended; nothing to cancel\n` });
     const unknown = await runBin(['cancel', 'j-nope', '--data-dir', serve.dataDir]);
-    expect(unknown).toMatchObject({ code: 2, stdout: '', stderr: 'threadline: no job j-nope in this engine\n' });
+    expect(unknown).toMatchObject({ code: 2, stdout: '', stderr: 'threadline: no job "j-nope" in this engine\n' });
+    const blank = await runBin(['cancel', '', '--data-dir', serve.dataDir]);
+    expect(blank).toMatchObject({ code: 2, stdout: '', stderr: 'threadline: cancelJob: jobId: Too small: expected string to have >=1 characters\n' });
+    const spaced = await runBin(['cancel', 'a b', '--data-dir', serve.dataDir]);
+    expect(spaced).toMatchObject({ code: 2, stdout: '', stderr: 'threadline: cancelJob: jobId: expected a job id\n' });
+    const unknownTask = await runBin(['cancel', 'j-nope:x', '--data-dir', serve.dataDir]);
+    expect(unknownTask).toMatchObject({ code: 2, stdout: '', stderr: 'threadline: no task "j-nope:x" in this engine\n' });
     const malformed = await runBin(['cancel', 'a:b:c', '--data-dir', serve.dataDir]);
     expect(malformed.code).toBe(2);
     expect(malformed.stderr).toBe('threadline: cancelTask: key: expected a task key "<jobId>:<taskId>"\n');

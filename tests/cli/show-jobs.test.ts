@@ -53,8 +53,11 @@ describe('threadline show', () => {
     expect(text.stdout).toMatch(/^ {4}[\d:.]+ warn {2}almost out of quota$/m);
     expect(text.stdout).toMatch(/^ {2}result: 1 file hashed$/m);
 
-    const missing = await runBin(['show', 'j-nope', '--data-dir', dataDir]);
-    expect(missing).toMatchObject({ code: 2, stdout: '', stderr: `threadline: no job j-nope in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs\n` });
+    // The id is quoted, so that an empty one or one with spaces reads as what was given.
+    for (const id of ['j-nope', '', 'a b']) {
+      const missing = await runBin(['show', id, '--data-dir', dataDir]);
+      expect(missing).toMatchObject({ code: 2, stdout: '', stderr: `threadline: no job ${JSON.stringify(id)} in the data directory ${dataDir}; "threadline jobs --data-dir ${dataDir}" lists the jobs\n` });
+    }
   });
 
   it('export-trace adds the stored log lines as instant events on the track of the attempt that wrote them', async () => {

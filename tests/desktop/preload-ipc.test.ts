@@ -110,7 +110,7 @@ describe('calls through IPC', () => {
       'the cancel in a delta',
     );
     stop();
-    await expect(api.cancelTask({ key: 'nojob:notask' })).rejects.toThrow('no task nojob:notask');
+    await expect(api.cancelTask({ key: 'nojob:notask' })).rejects.toThrow('no task "nojob:notask"');
   });
 
   it('resyncs with a fresh snapshot that continues the sequence', async () => {

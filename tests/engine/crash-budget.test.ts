@@ -102,7 +102,7 @@ describe('tasks on an executor when the process died', () => {
     expect(engine.tasksOfJob(jobId).map((task) => `${task.id}=${task.state}`)).toEqual(['done=succeeded', 'running=cancelled', 'waiting=cancelled']);
     expect(value(await api.call('cancelJob', { jobId }))).toEqual({ cancelled: 0 });
     expect(engine.resumeInterrupted()).toEqual([]);
-    expect(await api.call('cancelJob', { jobId: 'j-nope' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no job j-nope in this engine' } });
+    expect(await api.call('cancelJob', { jobId: 'j-nope' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no job "j-nope" in this engine' } });
   });
   it('marks left in a store of schema 7 (a row per task) are charged the same after its upgrade', () => {
     const dataDir = tempDir();

@@ -73,7 +73,7 @@ describe('rerun', () => {
 
   it('says why nothing was submitted: no such job, nothing left to run, a job still running', async () => {
     const engine = makeEngine();
-    await expect(rerunJob(engine, 'j-nope', { failedOnly: false })).rejects.toThrow('no job j-nope');
+    await expect(rerunJob(engine, 'j-nope', { failedOnly: false })).rejects.toThrow('no job "j-nope" in this data directory');
     const done = await engine.submitJob(readSpec('/'), '/');
     await engine.waitForJob(done.id);
     const allGood = await engine.submitJob({ name: 'ok', onFailure: 'continue', tasks: [{ id: 'a', kind: 'demo.echo', input: {}, priority: 0, retries: 0, retryBackoffMs: 0, dependsOn: [] }] }, '/');

@@ -36,9 +36,9 @@ describe('API handlers', () => {
       error: { code: 'BAD_REQUEST', message: expect.stringContaining('everything') },
     });
     expect(await api.call('submitJob', null)).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', issues: [{ path: 'text' }, { path: 'fileName' }] } });
-    expect(await api.call('cancelTask', { key: 'j-x:missing' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no task j-x:missing in this engine' } });
+    expect(await api.call('cancelTask', { key: 'j-x:missing' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no task "j-x:missing" in this engine' } });
     expect(await api.call('cancelJob', { jobId: 'j-nope' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    expect(await api.call('taskDetail', { key: 'j-nope:a' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no task j-nope:a' } });
+    expect(await api.call('taskDetail', { key: 'j-nope:a' })).toEqual({ ok: false, error: { code: 'NOT_FOUND', message: 'no task "j-nope:a"' } });
   });
 
   it('returns job-file problems as field issues, the same ones the CLI reports', async () => {

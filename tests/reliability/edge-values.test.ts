@@ -324,7 +324,7 @@ describe('a serve that does not answer', () => {
     // Going on again, it answers as before.
     serve.kill('SIGCONT');
     const again = await runBin(['cancel', 'j-none', '--data-dir', dataDir]);
-    expect(again.stderr).toBe('threadline: no job j-none in this engine\n');
+    expect(again.stderr).toBe('threadline: no job "j-none" in this engine\n');
     expect(again.code).toBe(2);
   }, 90_000);
 });

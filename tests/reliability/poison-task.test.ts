@@ -141,7 +141,7 @@ describe('interrupted jobs', () => {
 
     const unknown = await runBin(['resume', 'j-nope', '--data-dir', dataDir]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('threadline: no job j-nope in the store\n');
+    expect(unknown.stderr).toBe('threadline: no job "j-nope" in the store\n');
 
     // Only the job named runs; the poison's job stays interrupted.
     const resumed = await runBin(['resume', slowJobId, '--data-dir', dataDir, '--json']);
