@@ -1,6 +1,8 @@
 import { InvalidArgumentError } from 'commander';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { defaultDataDir } from '../engine/paths.js';
+import { CliError } from './cli-error.js';
 
 /** The most threads `--workers` may ask for: far beyond any machine's cores, short of what would exhaust memory before the first task. */
 export const MAX_WORKER_THREADS = 1024;
@@ -36,8 +38,30 @@ export interface EngineFlags {
   crashBudget?: number;
 }
 
+/**
+ * `--data-dir`, or the per-user default, as an absolute path. One that is a file or a device, or
+ * lies under one, is refused here for every command: a command that only reads would otherwise
+ * find no store in it and say "no jobs yet".
+ */
 export function dataDirOf(options: { dataDir?: string }): string {
-  return resolve(options.dataDir ?? defaultDataDir());
+  const dataDir = resolve(options.dataDir ?? defaultDataDir());
+  const blocker = notAFolderOnTheWay(dataDir);
+  if (blocker === dataDir) throw new CliError(`the data directory ${dataDir} is not a folder`);
+  if (blocker !== null) throw new CliError(`the data directory ${dataDir} cannot be made: ${blocker} is not a folder`);
+  return dataDir;
+}
+
+/** The path itself, or the nearest of its parents, that exists and is no folder; null when none is (a missing folder is made when needed). */
+function notAFolderOnTheWay(path: string): string | null {
+  for (let at = path; ; at = dirname(at)) {
+    try {
+      return statSync(at).isDirectory() ? null : at;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTDIR: a parent is a file; look further up for it. Anything else is left to whoever opens it.
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(at) === at) return null;
+    }
+  }
 }
 
 /** `--host`: an empty one would make the server listen on every address, the opposite of what was meant. */

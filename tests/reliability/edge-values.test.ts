@@ -283,14 +283,33 @@ describe('where output goes and where serve listens', () => {
     expect(sqlite3(storeFile(dataDir), 'SELECT name, state FROM jobs')).toBe('edge|succeeded');
   });
 
-  it('refuses a data directory that is a file or a device by saying so, exit 2', async () => {
+  it('refuses a data directory that is a file or a device by saying so, exit 2, in every command that reads or writes one', async () => {
     const file = join(tempDir(), 'not-a-folder');
     writeFileSync(file, 'x');
+    const commands = [
+      ['run', jobFile(ECHO_JOB)], ['resume'], ['rerun', 'j-x'], ['serve', '--port', '0'],
+      // Those that only read it once said "no jobs yet", "no job …" or "no schedules yet".
+      ['jobs'], ['jobs', '--json'], ['show', 'j-x'], ['export-trace', 'j-x'], ['cancel', 'j-x'],
+      ['schedule', 'list'], ['schedule', 'list', '--json'], ['schedule', 'add', jobFile({ ...ECHO_JOB, schedule: { cron: '0 2 * * *' } })],
+      ['schedule', 'remove', 'n'], ['schedule', 'pause', 'n'], ['schedule', 'resume', 'n'],
+    ];
     for (const dataDir of [file, '/dev/null']) {
-      const result = await runBin(['run', jobFile(ECHO_JOB), '--data-dir', dataDir]);
-      expect(result.stderr).toBe(`threadline: the data directory ${dataDir} is not a folder\n`);
-      expect(result.code).toBe(2);
+      const results = await Promise.all(commands.map((args) => runBin([...args, '--data-dir', dataDir])));
+      results.forEach((result, i) => {
+        const command = commands[i]!.join(' ');
+        expect(result.stderr, command).toBe(`threadline: the data directory ${dataDir} is not a folder\n`);
+        expect(result.code, command).toBe(2);
+        expect(result.stdout, command).toBe('');
+      });
     }
+    // Under a file, it can never be one.
+    const under = join(file, 'data');
+    const results = await Promise.all(commands.map((args) => runBin([...args, '--data-dir', under])));
+    results.forEach((result, i) => {
+      const command = commands[i]!.join(' ');
+      expect(result.stderr, command).toBe(`threadline: the data directory ${under} cannot be made: ${file} is not a folder\n`);
+      expect(result.code, command).toBe(2);
+    });
   });
 
   it('refuses an empty --host, which would listen on every address, in one line, exit 2', async () => {
