@@ -148,6 +148,15 @@ describe('Job file', () => {
     expect(screen.getByRole('button', { name: 'Run job' }).hasAttribute('disabled')).toBe(true);
   });
 
+  it('shows YAML nested past the limit at the path that leads there, not as a stack overflow', async () => {
+    mount();
+    open();
+    await dropFile('deep.yaml', `name: deep\ntasks:\n  - id: a\n    kind: demo.echo\n    value: ${'['.repeat(3000)}1${']'.repeat(3000)}\n`);
+    const problem = document.querySelector('[data-issue-path=""]');
+    expect(problem?.textContent).toBe('tasks[0].value[0][0]: nests arrays and objects more than 512 levels deep; the limit is 512');
+    expect(screen.getByRole('button', { name: 'Run job' }).hasAttribute('disabled')).toBe(true);
+  });
+
   it('shows each problem at its field, missing fields included', async () => {
     mount();
     open();

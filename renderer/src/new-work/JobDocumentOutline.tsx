@@ -13,8 +13,9 @@ export interface JobDocumentOutlineProps {
 /** A job file laid out field by field, each problem shown at the field it concerns. */
 export function JobDocumentOutline({ document, issues }: JobDocumentOutlineProps) {
   const byPlace = groupIssues(issues, (at) => (at.task === null ? `job:${at.field}` : `task:${at.task}:${at.field}`));
-  const whole = byPlace.get('job:') ?? [];
   const job = isRecord(document) ? document : null;
+  // With no document to outline (text that did not parse, or YAML nested too deep to read), every issue is the whole file's.
+  const whole = job ? (byPlace.get('job:') ?? []) : issues;
   const tasks = job && Array.isArray(job.tasks) ? (job.tasks as unknown[]) : [];
   const jobFields = unique([...(job ? Object.keys(job).filter((k) => k !== 'tasks') : []), ...keysWithIssues(byPlace, 'job:').filter((k) => k !== '' && k !== 'tasks')]);
   const taskIssueIndexes = new Set<number>();
