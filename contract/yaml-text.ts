@@ -6,13 +6,13 @@
  * stack of our own first, so a document nested past the limit is refused by the path that leads
  * there, as JSON job text is, and is never composed.
  */
-import { Composer, CST, LineCounter, Parser, type Document } from 'yaml';
+import { Composer, CST, isScalar, LineCounter, Parser, YAMLParseError, type Document } from 'yaml';
 import { keySegment } from '../shared/nesting.js';
 
 export type YamlRead = { ok: true; value: unknown } | { ok: false; tooDeepAt: string };
 
 /**
- * Parses the first document of `text`. Errors and warnings (an unknown tag, say) are thrown, with
+ * Parses the one document of `text`. Errors and warnings (an unknown tag, say) are thrown, with
  * their line and column in `linePos`: a job file must mean one thing.
  */
 export function readYamlStrictly(text: string, maxDepth: number): YamlRead {
@@ -66,11 +66,27 @@ function expandsPast(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** What `parseDocument` does with these tokens: the first document (a later one is read and dropped, as before). */
+/**
+ * The file's one document. A second one with anything in it is refused, by where it begins: it
+ * would otherwise be read and dropped without a word, and a job file must mean one thing. (A
+ * `---` with nothing but comments after it starts an empty document, which is let be.)
+ */
 function firstDocument(tokens: CST.Token[], length: number): Document.Parsed {
   let first: Document.Parsed | null = null;
-  for (const document of new Composer({ logLevel: 'silent', uniqueKeys: true }).compose(tokens, true, length)) first ??= document;
+  for (const document of new Composer({ logLevel: 'silent', uniqueKeys: true }).compose(tokens, true, length)) {
+    if (first === null) first = document;
+    else if (!isEmpty(document)) {
+      first.errors.push(new YAMLParseError([document.range[0], document.range[0] + 1], 'MULTIPLE_DOCS', 'a second YAML document begins here; a job file holds one'));
+      break;
+    }
+  }
   return first!;
+}
+
+/** A document with nothing in it but comments: the one a closing `---` starts, whose node spans no text. */
+function isEmpty(document: Document.Parsed): boolean {
+  const contents = document.contents;
+  return contents === null || (isScalar(contents) && contents.range !== undefined && contents.range !== null && contents.range[0] === contents.range[1]);
 }
 
 /** A pair in a flow sequence (`[a: 1]`), which becomes a map of its own. */

@@ -61,8 +61,15 @@ describe('job files', () => {
     ['cyclic dependsOn', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['c'] }), task({ id: 'b', dependsOn: ['a'] }), task({ id: 'c', dependsOn: ['b'] })] }), /dependency cycle: a -> c -> b -> a$/],
     ['self dependency', 'job.json', JSON.stringify({ name: 'x', tasks: [task({ dependsOn: ['a'] })] }), /tasks\[0\]\.dependsOn\[0\]: a task cannot depend on itself$/],
     ['a document that is not an object', 'job.yaml', '- just\n- a list\n', /job\.yaml: expected object, received array$/],
+    ['two YAML documents (the second would be dropped)', 'job.yaml', 'name: x\ntasks: [{id: a, kind: demo.echo}]\n---\nname: y\n', /job\.yaml: not valid YAML at line 3, column 1: a second YAML document begins here; a job file holds one$/],
   ])('refuses %s with a one-line message naming the file and field', async (_case, name, content, message) => {
     expect((await loadError(name, content)).message).toMatch(message);
+  });
+
+  it('reads a YAML file that ends in a document marker with nothing after it', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'end.yaml'), '---\nname: x\ntasks: [{id: a, kind: demo.cpu, ms: 10}]\n---\n');
+    expect((await loadJobFile(join(dir, 'end.yaml'))).spec.name).toBe('x');
   });
 
   it('refuses a missing file and a directory', async () => {
