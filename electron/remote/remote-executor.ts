@@ -483,6 +483,33 @@ export class RemoteExecutor implements Executor {
     entry.worker = null;
   }
 
+  /** Queues again a task Redis lost; if Redis goes away again meanwhile, the next round tries again (its state is still unknown then). */
+  private async requeue(entry: InFlight): Promise<void> {
+    try {
+      await this.enqueue(entry);
+    } catch (error) {
+      entry.queued = true;
+      throw error;
+    }
+  }
+
+  /**
+   * Redis no longer knows the job (restarted without its data, or flushed): the task is queued
+   * again. One that had begun somewhere ends that attempt as interrupted when it begins again, as
+   * after a lost worker, and its log says why, so that a second run is never silent.
+   */
+  private lostByRedis(entry: InFlight): void {
+    const where = entry.worker ? ` while it ran on ${entry.worker}` : '';
+    if (entry.worker) entry.interruptedAt ??= Date.now();
+    this.listener.log({
+      taskKey: entry.task.key,
+      at: Date.now(),
+      level: 'warn',
+      message: `attempt ${entry.attempt} was lost by Redis${where} (restarted without its data, or flushed): the task is queued again`,
+    });
+    entry.worker = null;
+  }
+
   private onAnnouncement(text: string): void {
     let value: unknown;
     try {
@@ -521,16 +548,17 @@ export class RemoteExecutor implements Executor {
           if (state === 'completed') this.onCompleted(remoteId, job.returnvalue);
           else this.onFailed(remoteId, job.failedReason ?? 'failed');
         } else if (state === 'unknown') {
+          for (const entry of followers) this.lostByRedis(entry);
           if (isBatchId(remoteId)) {
             // Redis lost the batch: its tasks go again, each on its own.
             for (const entry of followers) {
               entry.queued = false;
               this.follow(entry, remoteJobId(entry.task.key, entry.attempt));
-              await this.enqueue(entry);
+              await this.requeue(entry);
             }
           } else {
             for (const entry of followers) entry.queued = false;
-            await this.enqueue(followers[0]!);
+            await this.requeue(followers[0]!);
           }
         }
       }

@@ -1,0 +1,86 @@
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Task } from '../../electron/engine/task.js';
+import { assertBuilt } from '../cli/bin.js';
+import { tempDir, waitFor } from '../support/engine-fixture.js';
+import { TestRedis } from '../support/redis-server.js';
+import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard } from './remote-fixture.js';
+
+beforeAll(assertBuilt);
+
+/** A script that notes in `runs` when each task begins and ends, busy for `ms` in between. */
+function marker(root: string): { runs: string; module: string } {
+  const runs = join(root, 'runs.txt');
+  writeFileSync(runs, '');
+  const module = join(root, 'mark.mjs');
+  writeFileSync(module, `import { appendFileSync } from 'node:fs'; export default (args) => { appendFileSync(${JSON.stringify(runs)}, 'begin ' + args.id + '\\n'); const until = Date.now() + args.ms; while (Date.now() < until); appendFileSync(${JSON.stringify(runs)}, 'end ' + args.id + '\\n'); return args.id; };`);
+  return { runs, module };
+}
+
+function count(runs: string, line: string): number {
+  return readFileSync(runs, 'utf8').split('\n').filter((l) => l === line).length;
+}
+
+describe('Redis killed with SIGKILL and started again on the same port while remote tasks run and wait', () => {
+  it('without its data: every task ends once; one that was running is queued again, its attempt interrupted and its log saying Redis lost it', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const { runs, module } = marker(root);
+    await startWorker(redis.url, 'wa', root);
+    await startWorker(redis.url, 'wb', root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 2);
+
+    const feed = new TaskFeed(root);
+    // Two run, two wait on Redis behind them, two wait in the engine.
+    const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms: 4000 } }));
+    executor.fill(feed.next);
+    await waitFor(() => recorder.starts.length >= 2, 20_000, 'two tasks to start');
+    await redis.kill();
+    const running = new Set<Task>(recorder.starts.map((s) => s.task).filter((task) => !recorder.outcomes.has(task)));
+    for (const file of readdirSync(redis.dir)) rmSync(join(redis.dir, file), { recursive: true, force: true });
+    await redis.launch();
+
+    for (const task of tasks) await recorder.ended(task, 60_000);
+    for (const task of tasks) expect(recorder.outcomes.get(task), task.id).toEqual([expect.objectContaining({ type: 'succeeded', result: task.id })]);
+    expect(running.size).toBeGreaterThan(0);
+    // Those cut short ran again (at least once, as promised), and say why; the others ran once and were not interrupted.
+    expect(new Set(recorder.interruptions)).toEqual(running);
+    for (const task of tasks) {
+      const lost = recorder.logs.filter((line) => line.taskKey === task.key && line.message.includes('was lost by Redis'));
+      if (running.has(task)) {
+        expect(lost, task.id).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^attempt 1 was lost by Redis while it ran on w[ab]\/\d+ \(restarted without its data, or flushed\): the task is queued again$/) })]);
+        expect(count(runs, `begin ${task.id}`), task.id).toBe(2);
+      } else {
+        expect(count(runs, `begin ${task.id}`), task.id).toBe(1);
+      }
+    }
+  });
+
+  it('with its data (append-only file): a running task is not run twice, and every task ends once', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    const { runs, module } = marker(root);
+    await startWorker(redis.url, 'wa', root);
+    await startWorker(redis.url, 'wb', root);
+    const recorder = new Recorder();
+    const executor = await remoteExecutor(redis.url, recorder);
+    await workersHeard(executor, 2);
+
+    const feed = new TaskFeed(root);
+    const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms: 2500 } }));
+    executor.fill(feed.next);
+    await waitFor(() => recorder.starts.length >= 2, 20_000, 'two tasks to start');
+    await redis.kill();
+    await redis.launch();
+
+    for (const task of tasks) await recorder.ended(task, 60_000);
+    for (const task of tasks) {
+      expect(recorder.outcomes.get(task), task.id).toEqual([expect.objectContaining({ type: 'succeeded', result: task.id })]);
+      expect(count(runs, `begin ${task.id}`), task.id).toBe(1);
+    }
+    expect(recorder.interruptions).toEqual([]);
+  });
+});
