@@ -116,6 +116,11 @@ function isReply(error: unknown): error is Error {
   return error instanceof Error && (error.name === 'ReplyError' || 'command' in error);
 }
 
+/** What went wrong with a connection to Redis, in a few words (no password: ioredis's messages carry none). */
+export function redisProblem(error: unknown): string {
+  return describe(error);
+}
+
 function describe(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);

@@ -8,7 +8,7 @@ import type { RemoteMachine } from '../../contract/telemetry.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
 import { KindTimings } from '../engine/kind-timings.js';
 import type { Task } from '../engine/task.js';
-import { lastingConnection, type RedisTarget } from './redis-url.js';
+import { lastingConnection, redisProblem, type RedisTarget } from './redis-url.js';
 import {
   ANNOUNCE_CHANNEL,
   BATCH_KEYS_TTL_MS,
@@ -70,6 +70,8 @@ const CLOSE_WAIT_MS = 2000;
 /** How long a terminated task's worker has to confirm its end before the task is taken as stopped. */
 const TERMINATE_WAIT_MS = 3000;
 const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
+/** How long Redis may be away before people are told (a blip of a reconnect is not news). */
+const REDIS_AWAY_NOTICE_MS = 2000;
 
 /**
  * Runs sync kinds on `threadline worker` processes through a BullMQ queue. It never puts more
@@ -96,9 +98,14 @@ export class RemoteExecutor implements Executor {
   private lastSource: ReadySource | null = null;
   private reconciling = false;
   private closed = false;
+  /** Since when the connection to Redis has been lost (after it was up once), and whether people were told. */
+  private redisAway: { since: number; told: boolean; timer: NodeJS.Timeout } | null = null;
+  /** The last reason the connection gave for failing. */
+  private redisReason = 'the connection was lost';
+  private redisWasReady = false;
 
   constructor(
-    target: RedisTarget,
+    private readonly target: RedisTarget,
     private readonly listener: ExecutorListener,
     /**
      * True when the orchestrator keeps no pool of its own (`--workers 0`): a task pinned to it
@@ -115,6 +122,10 @@ export class RemoteExecutor implements Executor {
     this.events = new QueueEvents(TASK_QUEUE, { connection: eventsClient, prefix: KEY_PREFIX });
     this.commands = commands;
     this.subscriber = subscriber;
+    // Redis going away mid-run is a condition of the host: tasks sent to workers wait for it.
+    commands.on('error', (error: unknown) => (this.redisReason = redisProblem(error)));
+    commands.on('close', () => this.redisLost());
+    commands.on('ready', () => this.redisBack());
     // A connection that drops is retried by ioredis; its errors are not the engine's to report.
     this.queue.on('error', () => {});
     this.events.on('error', () => {});
@@ -171,8 +182,18 @@ export class RemoteExecutor implements Executor {
 
   /** Workers announcing themselves under a refused name, while they do. */
   notices(): HostNotice[] {
-    const notice = this.refused.notice();
-    return notice ? [notice] : [];
+    const notices: HostNotice[] = [];
+    const away = this.redisAway;
+    if (away?.told) {
+      notices.push({
+        code: 'REDIS_UNREACHABLE',
+        since: away.since,
+        message: `Redis at ${this.target.shown} cannot be reached (${this.redisReason}): the tasks on remote workers wait for it, and no other is sent; the connection is tried again every second`,
+      });
+    }
+    const refused = this.refused.notice();
+    if (refused) notices.push(refused);
+    return notices;
   }
 
   /** A task on Redis may be taken by a worker at any moment: it cannot be withdrawn here (`requestStop` removes it if no worker has it). */
@@ -201,11 +222,35 @@ export class RemoteExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.redisAway) clearTimeout(this.redisAway.timer);
     clearInterval(this.reconcileTimer);
     // Closing waits for Redis; with Redis away it is cut short, so that a shutdown never hangs on it.
     const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     for (const client of this.clients) client.disconnect();
+  }
+
+  private redisLost(): void {
+    if (this.closed || !this.redisWasReady || this.redisAway) return;
+    const away = {
+      since: Date.now(),
+      told: false,
+      timer: setTimeout(() => {
+        away.told = true;
+        this.listener.noticesChanged?.();
+      }, REDIS_AWAY_NOTICE_MS),
+    };
+    away.timer.unref();
+    this.redisAway = away;
+  }
+
+  private redisBack(): void {
+    this.redisWasReady = true;
+    const away = this.redisAway;
+    if (!away) return;
+    clearTimeout(away.timer);
+    this.redisAway = null;
+    if (away.told) this.listener.noticesChanged?.();
   }
 
   private refuseLocal(task: Task): void {

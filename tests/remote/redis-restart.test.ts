@@ -2,7 +2,9 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../electron/engine/task.js';
-import { assertBuilt } from '../cli/bin.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { assertBuilt, expectNoStack, finished, spawnBin } from '../cli/bin.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
 import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard } from './remote-fixture.js';
@@ -82,5 +84,40 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
       expect(count(runs, `begin ${task.id}`), task.id).toBe(1);
     }
     expect(recorder.interruptions).toEqual([]);
+  });
+
+  it('threadline run says once that Redis cannot be reached, and once that it can again, then ends with the task ended once', async () => {
+    const redis = await TestRedis.start({ password: 'hunter2' });
+    const root = tempDir();
+    const { runs, module } = marker(root);
+    await startWorker(redis.url, 'build-07', root);
+    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'away', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', ms: 5000 } }] }));
+    const dataDir = tempDir();
+    const run = spawnBin(['run', join(root, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    let stderr = '';
+    run.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const ended = finished(run);
+    await waitFor(() => count(runs, 'begin long') === 1, 30_000, 'the task to begin on the worker');
+    await redis.kill();
+    const shown = `redis://:***@127.0.0.1:${redis.port}`;
+    await waitFor(() => stderr.includes('[REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis is away');
+    await redis.launch();
+    await waitFor(() => stderr.includes('Redis can be reached again [REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis is back');
+    const result = await ended;
+
+    expect(result.code, stderr).toBe(0);
+    const notices = stderr.split('\n').filter((line) => line.includes('REDIS_UNREACHABLE'));
+    expect(notices).toEqual([
+      `Redis at ${shown} cannot be reached (connection refused): the tasks on remote workers wait for it, and no other is sent; the connection is tried again every second [REDIS_UNREACHABLE]`,
+      'Redis can be reached again [REDIS_UNREACHABLE]',
+    ]);
+    expect(stderr).not.toContain('hunter2');
+    expectNoStack(stderr);
+    expect(JSON.parse(result.stdout).tasks[0]).toMatchObject({ id: 'long', state: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/) });
+    // Away longer than a task's lock (2 s), the task was found stalled and may have run again: at least once, ended once.
+    expect(count(runs, 'begin long')).toBeGreaterThanOrEqual(1);
+    expect(count(runs, 'begin long')).toBeLessThanOrEqual(2);
+    expect(existsSync(join(dataDir, 'threadline.db'))).toBe(true);
+    expect(execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT state FROM tasks'], { encoding: 'utf8' }).trim()).toBe('succeeded');
   });
 });
