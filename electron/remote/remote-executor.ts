@@ -52,6 +52,8 @@ interface InFlight {
   worker: string | null;
   /** When its worker was found lost, until the task begins again elsewhere. */
   interruptedAt: number | null;
+  /** How many times Redis had been away when it was handed out: one more since means its stalls may be Redis's doing. */
+  redisOutages: number;
   ended: boolean;
 }
 
@@ -103,6 +105,8 @@ export class RemoteExecutor implements Executor {
   /** The last reason the connection gave for failing. */
   private redisReason = 'the connection was lost';
   private redisWasReady = false;
+  /** Times the connection to Redis was lost after it was up. */
+  private redisOutages = 0;
 
   constructor(
     private readonly target: RedisTarget,
@@ -232,6 +236,7 @@ export class RemoteExecutor implements Executor {
 
   private redisLost(): void {
     if (this.closed || !this.redisWasReady || this.redisAway) return;
+    this.redisOutages++;
     const away = {
       since: Date.now(),
       told: false,
@@ -263,7 +268,7 @@ export class RemoteExecutor implements Executor {
     // No `beginning`: that marks tasks a crash of this process could be blamed on, and a task
     // running on another machine cannot crash this one (its result is bounded); after a crash it
     // is resumed like any interrupted task, not as a suspect run alone.
-    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, ended: false };
+    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, redisOutages: this.redisOutages, ended: false };
     this.byTask.set(task, entry);
     this.follow(entry, entry.remoteId);
     return entry;
@@ -501,7 +506,15 @@ export class RemoteExecutor implements Executor {
   }
 
   private taskFailed(entry: InFlight, reason: string): void {
-    if (STALLED_TOO_OFTEN.test(reason)) {
+    if (STALLED_TOO_OFTEN.test(reason) && entry.redisOutages < this.redisOutages) {
+      // Its worker's lock lapsed while Redis was away, not because the task killed workers: not
+      // the task's fault, so not WORKER_CRASHED. The attempt ends interrupted and the task goes
+      // back to the engine, to be handed out again as its next attempt.
+      this.listener.log({ taskKey: entry.task.key, at: Date.now(), level: 'warn', message: 'found stalled twice, with Redis out of reach meanwhile: the task is not taken for the cause, and runs again' });
+      entry.interruptedAt ??= Date.now();
+      this.closeInterrupted(entry);
+      this.end(entry, { type: 'returned' });
+    } else if (STALLED_TOO_OFTEN.test(reason)) {
       this.end(entry, failedOutcome({ code: 'WORKER_CRASHED', message: 'the workers running this task were lost twice while it ran (killed, out of memory, or cut off from Redis): it is taken for the cause and not run again' }, entry.worker));
     } else {
       this.end(entry, failedOutcome({ code: 'REMOTE_ERROR', message: `the worker could not run the task: ${reason}` }, entry.worker));

@@ -120,4 +120,35 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
     expect(existsSync(join(dataDir, 'threadline.db'))).toBe(true);
     expect(execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT state FROM tasks'], { encoding: 'utf8' }).trim()).toBe('succeeded');
   });
+
+  it('away twice while one task runs, each time longer than its lock: the task is not taken for the cause (no WORKER_CRASHED), it runs again and succeeds', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    await startWorker(redis.url, 'build-07', root);
+    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'flapping', tasks: [{ id: 'long', kind: 'demo.block', ms: 5000 }] }));
+    const dataDir = tempDir();
+    const run = spawnBin(['run', join(root, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    const ended = finished(run);
+    const running = (attempt: number) => {
+      try {
+        return execFileSync('sqlite3', [join(dataDir, 'threadline.db'), `SELECT state FROM attempts WHERE attempt = ${attempt}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'running';
+      } catch {
+        return false;
+      }
+    };
+    for (const attempt of [1, 2]) {
+      await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && running(attempt), 30_000, `attempt ${attempt} to run`);
+      await redis.kill();
+      // Longer than the task's lock (2 s): when Redis is back, the task is found stalled.
+      await new Promise((resolve) => setTimeout(resolve, 3500));
+      await redis.launch();
+    }
+    const result = await ended;
+    expect(result.code, result.stderr).toBe(0);
+    const task = (JSON.parse(result.stdout) as { tasks: Array<{ state: string; attempts: number; logs: Array<{ message: string }> }> }).tasks[0]!;
+    expect(task.state).toBe('succeeded');
+    expect(task.logs.map((line) => line.message)).toContainEqual('found stalled twice, with Redis out of reach meanwhile: the task is not taken for the cause, and runs again');
+    const attempts = execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT attempt, state FROM attempts ORDER BY attempt'], { encoding: 'utf8' }).trim().split('\n');
+    expect(attempts).toEqual(['1|interrupted', '2|interrupted', '3|succeeded']);
+  });
 });
