@@ -74,6 +74,8 @@ const TERMINATE_WAIT_MS = 3000;
 const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
 /** How long Redis may be away before people are told (a blip of a reconnect is not news). */
 const REDIS_AWAY_NOTICE_MS = 2000;
+/** A round of reconciling unanswered this long means Redis is there but does not answer (stopped, or a link that drops packets). */
+const REDIS_SILENT_MS = 3000;
 
 /**
  * Runs sync kinds on `threadline worker` processes through a BullMQ queue. It never puts more
@@ -99,6 +101,7 @@ export class RemoteExecutor implements Executor {
   private readonly reconcileTimer: NodeJS.Timeout;
   private lastSource: ReadySource | null = null;
   private reconciling = false;
+  private reconcileStartedAt = 0;
   private closed = false;
   /** Since when the connection to Redis has been lost (after it was up once), and whether people were told. */
   private redisAway: { since: number; told: boolean; timer: NodeJS.Timeout } | null = null;
@@ -591,10 +594,21 @@ export class RemoteExecutor implements Executor {
 
   /** Reads the state of every task on Redis: an outcome whose event was lost still arrives, a task Redis lost is queued again. */
   private async reconcile(): Promise<void> {
-    if (this.reconciling || this.closed) return;
+    if (this.closed) return;
+    if (this.reconciling) {
+      // A connection that stays open to a Redis that does not answer never closes: its silence is the sign.
+      if (Date.now() - this.reconcileStartedAt > REDIS_SILENT_MS && !this.redisAway) {
+        this.redisReason = `no answer for ${REDIS_SILENT_MS / 1000} s`;
+        this.redisLost();
+      }
+      return;
+    }
     this.reconciling = true;
+    this.reconcileStartedAt = Date.now();
     if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
     try {
+      await this.commands.ping();
+      this.redisBack();
       if (this.lastSource) this.fill(this.lastSource); // workers lost or found since the last fill
       for (const remoteId of [...this.byRemoteId.keys()]) {
         const followers = this.following(remoteId).filter((entry) => entry.queued);

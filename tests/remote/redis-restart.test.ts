@@ -151,4 +151,37 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
     const attempts = execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT attempt, state FROM attempts ORDER BY attempt'], { encoding: 'utf8' }).trim().split('\n');
     expect(attempts).toEqual(['1|interrupted', '2|interrupted', '3|succeeded']);
   });
+
+  it('stopped with SIGSTOP (connections open, no answer) while a task runs: the run says so, and once it answers again, the task ends once', async () => {
+    const redis = await TestRedis.start();
+    const root = tempDir();
+    await startWorker(redis.url, 'build-07', root);
+    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'frozen', tasks: [{ id: 'long', kind: 'demo.block', ms: 4000 }] }));
+    const dataDir = tempDir();
+    const run = spawnBin(['run', join(root, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    let stderr = '';
+    run.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const ended = finished(run);
+    await waitFor(() => {
+      try {
+        return existsSync(join(dataDir, 'threadline.db')) && execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT state FROM tasks'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'running';
+      } catch {
+        return false;
+      }
+    }, 30_000, 'the task to run');
+    redis.signal('SIGSTOP');
+    try {
+      await waitFor(() => stderr.includes('[REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis does not answer');
+    } finally {
+      redis.signal('SIGCONT');
+    }
+    await waitFor(() => stderr.includes('Redis can be reached again [REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis answers again');
+    const result = await ended;
+    expect(result.code, stderr).toBe(0);
+    expect(stderr.split('\n').filter((line) => line.includes('REDIS_UNREACHABLE'))).toEqual([
+      `Redis at redis://127.0.0.1:${redis.port} cannot be reached (no answer for 3 s): the tasks on remote workers wait for it, and no other is sent; the connection is tried again every second [REDIS_UNREACHABLE]`,
+      'Redis can be reached again [REDIS_UNREACHABLE]',
+    ]);
+    expect(JSON.parse(result.stdout).tasks[0]).toMatchObject({ id: 'long', state: 'succeeded' });
+  });
 });
