@@ -43,7 +43,7 @@ export interface ApiSnapshot {
 /**
  * A condition of the host that lasts, shown until it clears: a job store that cannot be written
  * (`DISK_FULL`: no task starts until space comes back; what ran meanwhile is written then), or the
- * remote workers' Redis that could not be reached when the host started (`REDIS_UNREACHABLE`), or
+ * remote workers' Redis that could not be reached when the host started or cannot be reached now (`REDIS_UNREACHABLE`), or
  * remote workers announcing themselves under names the orchestrator refuses, whose threads are
  * therefore not used (`REMOTE_WORKER_REFUSED`, until they stop announcing).
  */

@@ -29,5 +29,6 @@ function appeared(notice: HostNotice): string {
 function cleared(group: string): string {
   if (group === 'store') return 'the job store is written again';
   if (group === 'REMOTE_WORKER_REFUSED') return 'no remote worker announces itself under a refused name any more [REMOTE_WORKER_REFUSED]';
+  if (group === 'REDIS_UNREACHABLE') return 'Redis can be reached again [REDIS_UNREACHABLE]';
   return `no longer so [${group}]`;
 }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { machineNameRefusal } from '../../contract/machine-names.js';
-import { checkReachable, parseRedisUrl } from '../remote/redis-url.js';
+import { checkReachable, parseRedisUrl, redisRefusal } from '../remote/redis-url.js';
 import { CliError } from './cli-error.js';
 import type { Output } from './run-command.js';
 import { onShutdownSignals } from './shutdown-signals.js';
@@ -43,7 +43,8 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
     await worker.ready();
   } catch (error) {
     if (error instanceof NameTaken) throw new CliError(error.message);
-    throw error;
+    // A Redis whose ACL lets this user connect but not hold its name or take tasks.
+    throw redisRefusal(error, redis) ?? error;
   }
   io.out(`threadline worker ${name}: ${threads} thread${threads === 1 ? '' : 's'} on ${redis.shown}, root ${root}`);
   return new Promise((done) => {

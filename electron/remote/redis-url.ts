@@ -70,19 +70,28 @@ export function lastingConnection(target: RedisTarget): RedisSettings {
 
 /**
  * Connects once, without retries, to tell an unreachable Redis at start from one that goes away
- * later: the first is a one-line error naming the URL (its password hidden), exit status 2.
+ * later: the first is a one-line error naming the URL (its password hidden), exit status 2. The
+ * whole check is bounded: a server that accepts the connection and never answers (a Redis that
+ * hangs, a port forwarded to nothing) is told of after `timeoutMs`, like one that cannot be reached.
+ * It asks for INFO, which BullMQ needs too, so that a user Redis's ACL does not allow it is told
+ * here rather than by the connections that follow.
  */
 export async function checkReachable(target: RedisTarget, timeoutMs = 3000): Promise<void> {
-  const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({ ...target.options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, enableReadyCheck: false });
   // The connection's own error (ECONNREFUSED, a TLS or auth failure) says more than the rejection.
   let cause: unknown = null;
   client.on('error', (error) => (cause ??= error));
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('no answer in time'), { code: 'ETIMEDOUT' })), timeoutMs);
+  });
   try {
-    await client.connect();
-    await client.ping();
+    await Promise.race([client.connect().then(() => client.info('server')), silent]);
   } catch (error) {
+    clearTimeout(timer);
     client.disconnect();
-    const reason = describe(cause ?? error);
+    // A refusal Redis answered (a wrong password, an ACL) is the answer; a socket error after it is not.
+    const reason = describe(isReply(error) ? error : (cause ?? error));
     throw new CliError(`cannot reach Redis at ${target.shown}: ${reason}`);
   }
   try {
@@ -92,15 +101,35 @@ export async function checkReachable(target: RedisTarget, timeoutMs = 3000): Pro
   } catch (error) {
     throw new CliError(`cannot use database ${target.options.db} of Redis at ${target.shown}: ${describe(error)}`);
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
+}
+
+/** A command Redis answered with an error (NOPERM, WRONGPASS, ...), for a one-line message naming the URL. */
+export function redisRefusal(error: unknown, target: RedisTarget): CliError | null {
+  if (!isReply(error)) return null;
+  return new CliError(`Redis at ${target.shown} refused a command: ${describe(error)}`);
+}
+
+function isReply(error: unknown): error is Error {
+  return error instanceof Error && (error.name === 'ReplyError' || 'command' in error);
+}
+
+/** What went wrong with a connection to Redis, in a few words (no password: ioredis's messages carry none). */
+export function redisProblem(error: unknown): string {
+  return describe(error);
 }
 
 function describe(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
   if (code === 'ECONNREFUSED') return 'connection refused';
+  if (/^NOAUTH/.test(message)) return 'Redis asks for a password and the URL gives none (redis://:PASSWORD@host:port)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'no such host';
-  if (code === 'ETIMEDOUT' || /timeout/i.test(message)) return 'no answer in time';
+  if (code === 'ETIMEDOUT' || /timeout/i.test(message)) return `no answer in time (is a Redis server listening there, and not stopped?)`;
+  // What a server of another kind (HTTP, SSH) does to Redis's first command: answers in its own tongue, or hangs up.
+  if (/Unknown RESP type|Protocol error/i.test(message)) return 'the server there does not answer as Redis does (is it a Redis server?)';
+  if (code === 'EPIPE' || code === 'ECONNRESET' || /Connection is closed/i.test(message)) return 'the server closed the connection before answering (is it a Redis server, and does it accept this client?)';
   return message.replace(/\s+/g, ' ');
 }

@@ -8,7 +8,7 @@ import type { RemoteMachine } from '../../contract/telemetry.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
 import { KindTimings } from '../engine/kind-timings.js';
 import type { Task } from '../engine/task.js';
-import { lastingConnection, type RedisTarget } from './redis-url.js';
+import { lastingConnection, redisProblem, type RedisTarget } from './redis-url.js';
 import {
   ANNOUNCE_CHANNEL,
   BATCH_KEYS_TTL_MS,
@@ -52,6 +52,8 @@ interface InFlight {
   worker: string | null;
   /** When its worker was found lost, until the task begins again elsewhere. */
   interruptedAt: number | null;
+  /** How many times Redis had been away when it was handed out: one more since means its stalls may be Redis's doing. */
+  redisOutages: number;
   ended: boolean;
 }
 
@@ -70,6 +72,10 @@ const CLOSE_WAIT_MS = 2000;
 /** How long a terminated task's worker has to confirm its end before the task is taken as stopped. */
 const TERMINATE_WAIT_MS = 3000;
 const STALLED_TOO_OFTEN = /stalled more than allowable limit/i;
+/** How long Redis may be away before people are told (a blip of a reconnect is not news). */
+const REDIS_AWAY_NOTICE_MS = 2000;
+/** A round of reconciling unanswered this long means Redis is there but does not answer (stopped, or a link that drops packets). */
+const REDIS_SILENT_MS = 3000;
 
 /**
  * Runs sync kinds on `threadline worker` processes through a BullMQ queue. It never puts more
@@ -95,10 +101,18 @@ export class RemoteExecutor implements Executor {
   private readonly reconcileTimer: NodeJS.Timeout;
   private lastSource: ReadySource | null = null;
   private reconciling = false;
+  private reconcileStartedAt = 0;
   private closed = false;
+  /** Since when the connection to Redis has been lost (after it was up once), and whether people were told. */
+  private redisAway: { since: number; told: boolean; timer: NodeJS.Timeout } | null = null;
+  /** The last reason the connection gave for failing. */
+  private redisReason = 'the connection was lost';
+  private redisWasReady = false;
+  /** Times the connection to Redis was lost after it was up. */
+  private redisOutages = 0;
 
   constructor(
-    target: RedisTarget,
+    private readonly target: RedisTarget,
     private readonly listener: ExecutorListener,
     /**
      * True when the orchestrator keeps no pool of its own (`--workers 0`): a task pinned to it
@@ -115,6 +129,10 @@ export class RemoteExecutor implements Executor {
     this.events = new QueueEvents(TASK_QUEUE, { connection: eventsClient, prefix: KEY_PREFIX });
     this.commands = commands;
     this.subscriber = subscriber;
+    // Redis going away mid-run is a condition of the host: tasks sent to workers wait for it.
+    commands.on('error', (error: unknown) => (this.redisReason = redisProblem(error)));
+    commands.on('close', () => this.redisLost());
+    commands.on('ready', () => this.redisBack());
     // A connection that drops is retried by ioredis; its errors are not the engine's to report.
     this.queue.on('error', () => {});
     this.events.on('error', () => {});
@@ -171,8 +189,18 @@ export class RemoteExecutor implements Executor {
 
   /** Workers announcing themselves under a refused name, while they do. */
   notices(): HostNotice[] {
-    const notice = this.refused.notice();
-    return notice ? [notice] : [];
+    const notices: HostNotice[] = [];
+    const away = this.redisAway;
+    if (away?.told) {
+      notices.push({
+        code: 'REDIS_UNREACHABLE',
+        since: away.since,
+        message: `Redis at ${this.target.shown} cannot be reached (${this.redisReason}): the tasks on remote workers wait for it, and no other is sent; the connection is tried again every second`,
+      });
+    }
+    const refused = this.refused.notice();
+    if (refused) notices.push(refused);
+    return notices;
   }
 
   /** A task on Redis may be taken by a worker at any moment: it cannot be withdrawn here (`requestStop` removes it if no worker has it). */
@@ -201,11 +229,36 @@ export class RemoteExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.redisAway) clearTimeout(this.redisAway.timer);
     clearInterval(this.reconcileTimer);
     // Closing waits for Redis; with Redis away it is cut short, so that a shutdown never hangs on it.
     const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     for (const client of this.clients) client.disconnect();
+  }
+
+  private redisLost(): void {
+    if (this.closed || !this.redisWasReady || this.redisAway) return;
+    this.redisOutages++;
+    const away = {
+      since: Date.now(),
+      told: false,
+      timer: setTimeout(() => {
+        away.told = true;
+        this.listener.noticesChanged?.();
+      }, REDIS_AWAY_NOTICE_MS),
+    };
+    away.timer.unref();
+    this.redisAway = away;
+  }
+
+  private redisBack(): void {
+    this.redisWasReady = true;
+    const away = this.redisAway;
+    if (!away) return;
+    clearTimeout(away.timer);
+    this.redisAway = null;
+    if (away.told) this.listener.noticesChanged?.();
   }
 
   private refuseLocal(task: Task): void {
@@ -218,7 +271,7 @@ export class RemoteExecutor implements Executor {
     // No `beginning`: that marks tasks a crash of this process could be blamed on, and a task
     // running on another machine cannot crash this one (its result is bounded); after a crash it
     // is resumed like any interrupted task, not as a suspect run alone.
-    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, ended: false };
+    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, redisOutages: this.redisOutages, ended: false };
     this.byTask.set(task, entry);
     this.follow(entry, entry.remoteId);
     return entry;
@@ -456,7 +509,15 @@ export class RemoteExecutor implements Executor {
   }
 
   private taskFailed(entry: InFlight, reason: string): void {
-    if (STALLED_TOO_OFTEN.test(reason)) {
+    if (STALLED_TOO_OFTEN.test(reason) && entry.redisOutages < this.redisOutages) {
+      // Its worker's lock lapsed while Redis was away, not because the task killed workers: not
+      // the task's fault, so not WORKER_CRASHED. The attempt ends interrupted and the task goes
+      // back to the engine, to be handed out again as its next attempt.
+      this.listener.log({ taskKey: entry.task.key, at: Date.now(), level: 'warn', message: 'found stalled twice, with Redis out of reach meanwhile: the task is not taken for the cause, and runs again' });
+      entry.interruptedAt ??= Date.now();
+      this.closeInterrupted(entry);
+      this.end(entry, { type: 'returned' });
+    } else if (STALLED_TOO_OFTEN.test(reason)) {
       this.end(entry, failedOutcome({ code: 'WORKER_CRASHED', message: 'the workers running this task were lost twice while it ran (killed, out of memory, or cut off from Redis): it is taken for the cause and not run again' }, entry.worker));
     } else {
       this.end(entry, failedOutcome({ code: 'REMOTE_ERROR', message: `the worker could not run the task: ${reason}` }, entry.worker));
@@ -479,6 +540,33 @@ export class RemoteExecutor implements Executor {
       at,
       level: 'warn',
       message: `attempt ${entry.attempt} was interrupted: ${where} stopped answering (killed, or cut off from Redis); the first time, the task runs again on another worker, the second it fails`,
+    });
+    entry.worker = null;
+  }
+
+  /** Queues again a task Redis lost; if Redis goes away again meanwhile, the next round tries again (its state is still unknown then). */
+  private async requeue(entry: InFlight): Promise<void> {
+    try {
+      await this.enqueue(entry);
+    } catch (error) {
+      entry.queued = true;
+      throw error;
+    }
+  }
+
+  /**
+   * Redis no longer knows the job (restarted without its data, or flushed): the task is queued
+   * again. One that had begun somewhere ends that attempt as interrupted when it begins again, as
+   * after a lost worker, and its log says why, so that a second run is never silent.
+   */
+  private lostByRedis(entry: InFlight): void {
+    const where = entry.worker ? ` while it ran on ${entry.worker}` : '';
+    if (entry.worker) entry.interruptedAt ??= Date.now();
+    this.listener.log({
+      taskKey: entry.task.key,
+      at: Date.now(),
+      level: 'warn',
+      message: `attempt ${entry.attempt} was lost by Redis${where} (restarted without its data, or flushed): the task is queued again`,
     });
     entry.worker = null;
   }
@@ -506,10 +594,21 @@ export class RemoteExecutor implements Executor {
 
   /** Reads the state of every task on Redis: an outcome whose event was lost still arrives, a task Redis lost is queued again. */
   private async reconcile(): Promise<void> {
-    if (this.reconciling || this.closed) return;
+    if (this.closed) return;
+    if (this.reconciling) {
+      // A connection that stays open to a Redis that does not answer never closes: its silence is the sign.
+      if (Date.now() - this.reconcileStartedAt > REDIS_SILENT_MS && !this.redisAway) {
+        this.redisReason = `no answer for ${REDIS_SILENT_MS / 1000} s`;
+        this.redisLost();
+      }
+      return;
+    }
     this.reconciling = true;
+    this.reconcileStartedAt = Date.now();
     if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
     try {
+      await this.commands.ping();
+      this.redisBack();
       if (this.lastSource) this.fill(this.lastSource); // workers lost or found since the last fill
       for (const remoteId of [...this.byRemoteId.keys()]) {
         const followers = this.following(remoteId).filter((entry) => entry.queued);
@@ -521,16 +620,17 @@ export class RemoteExecutor implements Executor {
           if (state === 'completed') this.onCompleted(remoteId, job.returnvalue);
           else this.onFailed(remoteId, job.failedReason ?? 'failed');
         } else if (state === 'unknown') {
+          for (const entry of followers) this.lostByRedis(entry);
           if (isBatchId(remoteId)) {
             // Redis lost the batch: its tasks go again, each on its own.
             for (const entry of followers) {
               entry.queued = false;
               this.follow(entry, remoteJobId(entry.task.key, entry.attempt));
-              await this.enqueue(entry);
+              await this.requeue(entry);
             }
           } else {
             for (const entry of followers) entry.queued = false;
-            await this.enqueue(followers[0]!);
+            await this.requeue(followers[0]!);
           }
         }
       }

@@ -48,6 +48,11 @@ export class TestRedis {
     });
   }
 
+  /** Sends it a signal: SIGSTOP makes a Redis that keeps its connections open and answers nothing, SIGCONT lets it go on. */
+  signal(signal: NodeJS.Signals): void {
+    this.process?.kill(signal);
+  }
+
   /** Ends it at once, as a crash would (the append-only file keeps what was written). */
   async kill(): Promise<void> {
     const child = this.process;
