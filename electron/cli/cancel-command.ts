@@ -5,6 +5,7 @@ import { CliError } from './cli-error.js';
 import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
+import { oneLine } from './terminal-text.js';
 
 interface CancelOptions {
   dataDir?: string;
@@ -29,9 +30,9 @@ export async function cancelJobOrTask(target: string, options: CancelOptions, io
     if (cancelled === null) throw new CliError(found.problem);
   }
   if (options.json) io.out(JSON.stringify({ target, kind: isTask ? 'task' : 'job', cancelled }));
-  else if (cancelled === 0) io.out(`${isTask ? 'task' : 'job'} ${target} had already ended; nothing to cancel`);
-  else if (isTask) io.out(`task ${target}: asked to stop`);
-  else io.out(`job ${target}: ${cancelled} task${cancelled === 1 ? '' : 's'} ${found.ok ? 'asked to stop' : 'cancelled'}`);
+  else if (cancelled === 0) io.out(`${isTask ? 'task' : 'job'} ${oneLine(target)} had already ended; nothing to cancel`);
+  else if (isTask) io.out(`task ${oneLine(target)}: asked to stop`);
+  else io.out(`job ${oneLine(target)}: ${cancelled} task${cancelled === 1 ? '' : 's'} ${found.ok ? 'asked to stop' : 'cancelled'}`);
   return cancelled > 0 ? 0 : 1;
 }
 

@@ -2,6 +2,7 @@ import type { JobRecord, TaskLogLine, TaskRecord } from '../../contract/records.
 import { resultSummary } from './result-summary.js';
 import type { Output } from './run-command.js';
 import { taskTable } from './task-table.js';
+import { oneLine } from './terminal-text.js';
 
 /** Result summaries printed after the table; the rest are one `threadline show` away. */
 const SUMMARIES_SHOWN = 50;
@@ -47,12 +48,13 @@ export function printOutcomes(outcomes: JobOutcome[], json: boolean | undefined,
     return;
   }
   for (const { job, tasks } of outcomes) {
-    io.out(`\njob ${job.id} (${job.name}): ${job.state}\n${taskTable(tasks)}`);
-    const summaries = tasks.map((t) => [t.id, resultSummary(t.kind, t.result)] as const).filter(([, summary]) => summary !== '');
+    // The heading and each result are one line: the job's name and the task ids as `oneLine` prints them.
+    io.out(`\njob ${oneLine(job.id)} (${oneLine(job.name)}): ${job.state}\n${taskTable(tasks)}`);
+    const summaries = tasks.map((t) => [oneLine(t.id), oneLine(resultSummary(t.kind, t.result))] as const).filter(([, summary]) => summary !== '');
     if (summaries.length > 0) {
-      const width = Math.min(30, Math.max(...summaries.map(([id]) => id.length)));
-      io.out(`\nresults:\n${summaries.slice(0, SUMMARIES_SHOWN).map(([id, summary]) => `  ${id.padEnd(width)}  ${summary}`).join('\n')}`);
-      if (summaries.length > SUMMARIES_SHOWN) io.out(`  … ${summaries.length - SUMMARIES_SHOWN} more: "threadline show ${job.id}"`);
+      const width = Math.min(30, Math.max(...summaries.map(([id]) => [...id].length)));
+      io.out(`\nresults:\n${summaries.slice(0, SUMMARIES_SHOWN).map(([id, summary]) => `  ${id}${' '.repeat(Math.max(0, width - [...id].length))}  ${summary}`).join('\n')}`);
+      if (summaries.length > SUMMARIES_SHOWN) io.out(`  … ${summaries.length - SUMMARIES_SHOWN} more: "threadline show ${oneLine(job.id)}"`);
     }
     if (job.state === 'interrupted') io.out(`run "threadline resume" to finish it`);
   }

@@ -20,7 +20,7 @@ export function when(ms: number | null): string {
 /** `threadline jobs`: the job history of a data directory, newest first, optionally filtered. */
 export function listJobs(options: JobsOptions, io: Output): number {
   if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
-    throw new CliError(`--state must be one of ${JOB_STATES.join(', ')} (got "${options.state}")`);
+    throw new CliError(`--state must be one of ${JOB_STATES.join(', ')} (got ${JSON.stringify(options.state)})`);
   }
   const jobs = listJobSummaries(dataDirOf(options), {
     limit: options.limit ?? 50,

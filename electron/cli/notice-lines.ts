@@ -1,5 +1,6 @@
 import type { HostNotice } from '../../contract/api.js';
 import { isStoreNotice } from './store-trouble.js';
+import { oneLine } from './terminal-text.js';
 
 /**
  * A host's notices as lines of its log (stderr): each once when it appears and once when it
@@ -22,7 +23,8 @@ function groupOf(notice: HostNotice): string {
 }
 
 function appeared(notice: HostNotice): string {
-  const line = `${notice.message} [${notice.code}]`;
+  // One line of the host's log each; a notice may quote a worker's name, which a remote worker chooses.
+  const line = `${oneLine(notice.message)} [${notice.code}]`;
   return isStoreNotice(notice) ? `${line}: no task starts until the store can be written` : line;
 }
 

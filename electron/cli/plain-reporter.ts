@@ -4,6 +4,7 @@ import { isTerminal } from '../../contract/task-states.js';
 import type { Reporter } from './reporter.js';
 import type { RunFeed } from './run-feed.js';
 import { describeTaskEnd, describeTaskLog } from './task-table.js';
+import { oneLine } from './terminal-text.js';
 
 const STATUS_EVERY_MS = 5000;
 
@@ -16,7 +17,7 @@ export function attachPlainReporter(feed: RunFeed, write: (line: string) => void
     shown.set(task.key, task.state);
     if (isTerminal(task.state) || task.state === 'interrupted') write(describeTaskEnd(task));
     else if (task.state === 'queued' && before !== undefined && task.error) {
-      write(`${task.id} attempt ${task.attempts} ended (${task.error.message}); retrying`);
+      write(`${oneLine(task.id)} attempt ${task.attempts} ended (${oneLine(task.error.message)}); retrying`);
     }
   };
   const onLog = (line: TaskLogLine) => {

@@ -5,6 +5,7 @@ import type { Reporter } from './reporter.js';
 import type { RunFeed } from './run-feed.js';
 import { describeTaskEnd, describeTaskLog } from './task-table.js';
 import { TerminalFrame } from './terminal-frame.js';
+import { clipped, oneLine } from './terminal-text.js';
 
 /** Running tasks shown with a line of their own; the rest count in a "+N more" line. */
 const MAX_TASK_LINES = 8;
@@ -18,10 +19,6 @@ interface RunningTask {
   progress: number | null;
   message: string | null;
   startedAt: number;
-}
-
-function clip(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
 }
 
 function bar(fraction: number): string {
@@ -63,7 +60,7 @@ export function attachProgressDisplay(feed: RunFeed, stream: NodeJS.WriteStream)
     running.delete(task.key);
     if (before === task.state) return;
     if ((isTerminal(task.state) && task.state !== 'succeeded') || task.state === 'interrupted') frame.log(describeTaskEnd(task));
-    else if (task.state === 'queued' && before !== undefined && task.error) frame.log(`${task.id} attempt ${task.attempts} ended (${task.error.message}); retrying`);
+    else if (task.state === 'queued' && before !== undefined && task.error) frame.log(`${oneLine(task.id)} attempt ${task.attempts} ended (${oneLine(task.error.message)}); retrying`);
   };
   const onLog = (line: TaskLogLine) => {
     if (line.level !== 'info') frame.log(describeTaskLog(line));
@@ -82,8 +79,9 @@ export function attachProgressDisplay(feed: RunFeed, stream: NodeJS.WriteStream)
     ];
   };
   const taskLine = (task: RunningTask, now: number): string => {
-    const note = task.state === 'cancelling' ? ' cancelling' : task.message ? ` ${clip(task.message, 60)}` : '';
-    const label = `${clip(task.id, 40)} (${task.kind})${note}`;
+    // A running task's line is redrawn in place: a break in its id or message would add a line the frame does not count.
+    const note = task.state === 'cancelling' ? ' cancelling' : task.message ? ` ${clipped(task.message, 60)}` : '';
+    const label = `${clipped(task.id, 40)} (${oneLine(task.kind)})${note}`;
     // A kind that knows its total shows a bar; one that only counts (an SQL export's rows so far) shows its count.
     if (task.progress === null) return `  ${`running ${elapsed(now - task.startedAt)}`.padEnd(BAR_WIDTH + 5)}| ${label}`;
     return `  ${bar(task.progress)} ${String(Math.round(task.progress * 100)).padStart(3)}% | ${label}`;

@@ -6,6 +6,7 @@ import { CliError } from './cli-error.js';
 import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import { drive, type EngineRunOptions, type Output } from './run-command.js';
+import { oneLine } from './terminal-text.js';
 
 export interface RerunCommandOptions extends EngineRunOptions {
   /** Only the tasks that did not succeed, and those depending on them. */
@@ -24,8 +25,8 @@ export async function rerunCommand(jobId: string, options: RerunCommandOptions, 
   return drive(options, io, async (engine) => {
     const outcome = await rerunJob(engine, jobId, { failedOnly });
     if (!outcome.ok) {
-      if (outcome.code === 'JOB_RUNNING') throw new CliError(outcome.reason);
-      if (!options.json) io.err(outcome.reason);
+      if (outcome.code === 'JOB_RUNNING') throw new CliError(oneLine(outcome.reason));
+      if (!options.json) io.err(oneLine(outcome.reason));
       return [];
     }
     if (!options.json) io.err(describeRerun(outcome.job, jobId, failedOnly));
@@ -38,9 +39,9 @@ async function rerunOnServer(info: ServeInfo, jobId: string, failedOnly: boolean
   try {
     const result = await client.api.rerunJob({ jobId, failedOnly });
     if (!result.ok) {
-      if (result.code === 'JOB_RUNNING') throw new CliError(result.reason);
+      if (result.code === 'JOB_RUNNING') throw new CliError(oneLine(result.reason));
       if (options.json) io.out(JSON.stringify({ rerunOf: jobId, job: null, reason: result.reason }));
-      else io.err(result.reason);
+      else io.err(oneLine(result.reason));
       // Nothing left to run is not a failure.
       return 0;
     }
@@ -58,5 +59,5 @@ async function rerunOnServer(info: ServeInfo, jobId: string, failedOnly: boolean
 
 function describeRerun(job: JobRecord, from: string, failedOnly: boolean): string {
   const what = failedOnly ? 'the tasks that did not succeed' : 'every task';
-  return `job ${job.id} (${job.name}): ${what} of ${from} again, ${job.taskCount} task${job.taskCount === 1 ? '' : 's'}`;
+  return `job ${oneLine(job.id)} (${oneLine(job.name)}): ${what} of ${oneLine(from)} again, ${job.taskCount} task${job.taskCount === 1 ? '' : 's'}`;
 }

@@ -20,6 +20,7 @@ import { engineFeed, type RunFeed } from './run-feed.js';
 import { onShutdownSignals, signalExitCode } from './shutdown-signals.js';
 import { noticeLines } from './notice-lines.js';
 import { isStoreNotice, stopOnStoreTrouble, storeTroubleLine } from './store-trouble.js';
+import { oneLine } from './terminal-text.js';
 
 // Following a job on a host (host-run.ts, the WebSocket client) loads only when a host owns the
 // data directory: a run of its own does not pay for it at start.
@@ -70,7 +71,7 @@ export async function resumeJobs(jobIds: string[], options: EngineRunOptions, io
   const named = jobIds.length > 0 ? jobIds : undefined;
   const announce = (jobs: JobRecord[], log: (line: string) => void) => {
     if (jobs.length === 0 && !options.json) io.err('no interrupted jobs to resume');
-    for (const job of jobs) if (!options.json) log(`resuming ${job.id} (${job.name})`);
+    for (const job of jobs) if (!options.json) log(`resuming ${oneLine(job.id)} (${oneLine(job.name)})`);
     return jobs;
   };
   const host = await reachHost(dataDirOf(options));

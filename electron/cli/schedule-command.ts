@@ -18,6 +18,7 @@ import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
 import { table } from './task-table.js';
+import { oneLine } from './terminal-text.js';
 
 export interface ScheduleCommandOptions {
   dataDir?: string;
@@ -74,9 +75,10 @@ export function runOutcome(run: ScheduleRun | null): string {
 }
 
 function describe(record: ScheduleRecord): string {
-  const zone = record.timezone ? `, ${record.timezone}` : '';
   const next = record.paused ? 'paused' : record.nextRunAt === null ? 'no next run' : `next run ${formatWhen(record.nextRunAt, record.timezone)}`;
-  return `"${record.name}" (${record.cron}${zone}); ${next}`;
+  // One line: the name and cron as `oneLine` prints them.
+  const zone = record.timezone ? `, ${oneLine(record.timezone)}` : '';
+  return `"${oneLine(record.name)}" (${oneLine(record.cron)}${zone}); ${next}`;
 }
 
 export async function addSchedule(file: string, options: ScheduleCommandOptions, io: Output): Promise<number> {
@@ -155,7 +157,7 @@ export async function removeSchedule(name: string, options: ScheduleCommandOptio
     { createStore: false },
   );
   if (!removed) throw noSchedule(name);
-  io.out(`removed schedule "${name}" (the jobs it ran stay in the history)`);
+  io.out(`removed schedule "${oneLine(name)}" (the jobs it ran stay in the history)`);
   return 0;
 }
 

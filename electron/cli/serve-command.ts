@@ -11,6 +11,7 @@ import { noticeLines } from './notice-lines.js';
 import { dataDirOf, type EngineFlags } from './options.js';
 import type { Output } from './run-command.js';
 import { onShutdownSignals } from './shutdown-signals.js';
+import { oneLine } from './terminal-text.js';
 import { withRemoteWorkers } from '../remote/remote-workers-option.js';
 
 export interface ServeOptions extends EngineFlags {
@@ -49,7 +50,8 @@ export async function serveDashboard(options: ServeOptions, io: Output): Promise
   const engineOptions = { dataDir, poolSize: options.workers || undefined, cancelGraceMs: options.grace, loopConcurrency: options.loopConcurrency, crashBudget: options.crashBudget };
   const engine = new Engine(await withRemoteWorkers(engineOptions, options));
   let server: DashboardServer;
-  const scheduler = new Scheduler({ engine, log: io.err });
+  // Each is a line of the host's log; a schedule's name in it is the job file's, breaks and all.
+  const scheduler = new Scheduler({ engine, log: (line) => io.err(oneLine(line)) });
   const metrics = createMetrics(engine, scheduler);
   try {
     server = await startDashboardServer({ engine, host: options.host, port: options.port, token, webRoot, expectedWebRoot, baseDir: process.cwd(), scheduler, metrics });

@@ -8,6 +8,7 @@ import { dataDirOf } from './options.js';
 import { resultSummary } from './result-summary.js';
 import type { Output } from './run-command.js';
 import { duration, taskTable } from './task-table.js';
+import { oneLine, terminalSafe } from './terminal-text.js';
 
 /** Tasks described one by one in text; the table (and --json) has them all. */
 const TASKS_DESCRIBED = 50;
@@ -36,9 +37,9 @@ export function showJob(jobId: string, options: { dataDir?: string; json?: boole
   for (const task of tasks) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);
   io.out(
     [
-      `job ${job.id} (${job.name}): ${job.state}`,
+      `job ${oneLine(job.id)} (${oneLine(job.name)}): ${job.state}`,
       `created ${when(job.createdAt)}${job.finishedAt !== null ? `, finished ${when(job.finishedAt)} (${duration({ startedAt: job.createdAt, finishedAt: job.finishedAt })})` : ''}`,
-      `${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}; paths relative to ${job.baseDir}`,
+      `${tasks.length} task${tasks.length === 1 ? '' : 's'}: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}; paths relative to ${oneLine(job.baseDir)}`,
       '',
       taskTable(tasks),
     ].join('\n'),
@@ -46,7 +47,7 @@ export function showJob(jobId: string, options: { dataDir?: string; json?: boole
   // Unsuccessful tasks and those with something to say first, when not all fit.
   const described = tasks.length <= TASKS_DESCRIBED ? tasks : [...tasks].sort((a, b) => weight(b, logsById) - weight(a, logsById)).slice(0, TASKS_DESCRIBED);
   for (const task of described) io.out(`\n${describeTask(task, attempts.get(task.id) ?? [], outcome.logs.get(task.key) ?? [])}`);
-  if (described.length < tasks.length) io.out(`\n… ${tasks.length - described.length} more tasks: "threadline show ${job.id} --json" has every one`);
+  if (described.length < tasks.length) io.out(`\n… ${tasks.length - described.length} more tasks: "threadline show ${oneLine(job.id)} --json" has every one`);
   return 0;
 }
 
@@ -59,16 +60,33 @@ function clock(ms: number): string {
 }
 
 function describeTask(task: TaskRecord, attempts: TaskAttempt[], logs: JobOutcome['logs'] extends Map<string, infer L> ? L : never): string {
-  const lines = [`task ${task.id} (${task.kind}): ${task.state}`];
+  const lines = [`task ${oneLine(task.id)} (${oneLine(task.kind)}): ${task.state}`];
   for (const a of attempts) {
-    lines.push(`  attempt ${a.attempt}: ${a.state} on ${a.worker ?? '?'} at ${clock(a.startedAt)}${a.finishedAt !== null ? `, ${duration({ startedAt: a.startedAt, finishedAt: a.finishedAt })}` : ''}`);
+    lines.push(`  attempt ${a.attempt}: ${a.state} on ${a.worker === null ? '?' : oneLine(a.worker)} at ${clock(a.startedAt)}${a.finishedAt !== null ? `, ${duration({ startedAt: a.startedAt, finishedAt: a.finishedAt })}` : ''}`);
   }
-  if (task.error && task.state !== 'succeeded') lines.push(`  error: ${task.error.code}: ${task.error.message.replace(/\s+/g, ' ')}`);
-  const summary = resultSummary(task.kind, task.result);
+  // The error is one line after its label; `--json` has it as stored.
+  if (task.error && task.state !== 'succeeded') lines.push(`  error: ${oneLine(task.error.code)}: ${oneLine(task.error.message)}`);
+  const summary = oneLine(resultSummary(task.kind, task.result));
   if (summary) lines.push(`  result: ${summary}`);
   if (logs.length > 0) {
     lines.push('  log:');
-    for (const line of logs) lines.push(`    ${clock(line.at)} ${line.level.padEnd(5)} ${line.message.replace(/\s+/g, ' ')}`);
+    for (const line of logs) lines.push(`    ${clock(line.at)} ${line.level.padEnd(5)} ${logMessage(line.message)}`);
   }
   return lines.join('\n');
+}
+
+/** Where a log message's text begins on its line: after "    hh:mm:ss.mmm level ". */
+const LOG_INDENT = ' '.repeat(4 + 12 + 1 + 5 + 1);
+
+/**
+ * A stored log line is what the task wrote, often several lines (a stack, a table): its line
+ * breaks are kept, each following line indented under the first so that it cannot be read as a
+ * log line of its own. A lone carriage return would overwrite the start of its line, so it is
+ * printed as `\r`.
+ */
+function logMessage(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((part) => terminalSafe(part.replace(/\r/g, '\\r')))
+    .join(`\n${LOG_INDENT}`);
 }

@@ -1,5 +1,6 @@
 import type { HostNotice } from '../../contract/api.js';
 import type { Engine } from '../engine/engine.js';
+import { oneLine } from './terminal-text.js';
 
 /**
  * A batch run whose store stops taking writes (a full disk) stops at once: its job is left
@@ -27,5 +28,5 @@ export function isStoreNotice(notice: HostNotice): boolean {
 }
 
 export function storeTroubleLine(notice: HostNotice): string {
-  return `threadline: ${notice.message} [${notice.code}]; stopped: free some space, then "threadline resume" finishes the job`;
+  return `threadline: ${oneLine(notice.message)} [${notice.code}]; stopped: free some space, then "threadline resume" finishes the job`;
 }

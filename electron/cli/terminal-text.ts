@@ -13,3 +13,20 @@ const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u20
 export function terminalSafe(text: string): string {
   return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * User text inside a line the CLI means as one line (a job's heading, a table cell, a task's end):
+ * a line break or carriage return in it would start a line the reader takes for the CLI's own, or
+ * overwrite the start of this one, so each is printed as `\n` or `\r`; a tab, whose width a table
+ * cannot know, as `\t`. The rest as `terminalSafe`, so the result is the text as printed and its
+ * length is what a table may measure.
+ */
+export function oneLine(text: string): string {
+  return terminalSafe(text.replace(/[\n\r\t]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')));
+}
+
+/** `oneLine`, cut to `width` characters (code points) with an ellipsis: for table cells, never for --json. */
+export function clipped(text: string, width: number): string {
+  const chars = [...oneLine(text)];
+  return chars.length <= width ? chars.join('') : `${chars.slice(0, width - 1).join('')}…`;
+}
