@@ -4,11 +4,13 @@
  * and `\r`, tables are measured on the text as printed and cut with an ellipsis, and `--json`
  * keeps the text as stored. A task's stored log lines keep their breaks in `show`.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/engine-fixture.js';
-import { assertBuilt, expectNoStack, jobFile, runBin } from './bin.js';
+import { onCleanup, tempDir } from '../support/engine-fixture.js';
+import { assertBuilt, BIN, expectNoStack, jobFile, runBin } from './bin.js';
+import { TerminalScreen } from './terminal-screen.js';
 
 beforeAll(assertBuilt);
 
@@ -121,6 +123,24 @@ describe('user text inside one-line output', () => {
     expect(rerun.stdout + rerun.stderr).not.toMatch(/^(b|line two|over)/m);
   });
 
+  it("run's live display draws a running task's message on its one line, and leaves no line of it behind", async () => {
+    const file = jobFile({ name: NAME, tasks: [{ id: ODD_ID, kind: 'script', module: 'slow.mjs', export: 'run' }] });
+    // The message changes until the display has surely drawn it; no timing is asserted.
+    writeFileSync(
+      join(file, '..', 'slow.mjs'),
+      "export async function run(args, ctx) { for (let i = 1; i <= 8; i++) { ctx.progress(i / 10, `step ${i}\\nnext\\rback`); await new Promise((r) => setTimeout(r, 150)); } return 1; }\n",
+    );
+    const { code, output } = await onTerminal(['run', file, '--data-dir', tempDir()]);
+    expect(code).toBe(0);
+    const screen = new TerminalScreen().write(output.replace(/\r\n/g, '\n'));
+    const drawn = screen.frames.flat().filter((line) => line.includes(`| ${ODD_ID_PRINTED} (script) step `));
+    expect(drawn.length).toBeGreaterThan(0);
+    for (const line of drawn) expect(line).toMatch(/ step \d\\nnext\\rback$/);
+    // What the terminal shows at the end: the last summary and the table, no piece of a message.
+    expect(screen.lines.filter((line) => /^(next|back)/.test(line))).toEqual([]);
+    expect(screen.lines).toContain(`job ${/job (j-\S+) \(/.exec(screen.lines.join('\n'))?.[1]} (${NAME_PRINTED}): succeeded`);
+  });
+
   it('schedule add and list print a name with line breaks on one line; --json keeps it', async () => {
     const dataDir = tempDir();
     const file = jobFile({ name: NAME, schedule: { cron: '0 3 * * *', timezone: 'UTC' }, tasks: [{ id: 'one', kind: 'demo.sleep', ms: 1 }] });
@@ -141,6 +161,22 @@ describe('user text inside one-line output', () => {
     expect(removed).toMatchObject({ code: 0, stdout: `removed schedule "${NAME_PRINTED}" (the jobs it ran stay in the history)\n` });
   });
 });
+
+/** What a pseudo-terminal (util-linux `script`) received from the bin. */
+function onTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
