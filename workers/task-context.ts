@@ -2,7 +2,7 @@ import type { TaskLogLine } from '../contract/records.js';
 import { callBridge } from './call-bridge.js';
 import { ProgressThrottle } from '../shared/progress-throttle.js';
 import { TaskCancelledError } from '../shared/task-errors.js';
-import type { WorkerEvent } from '../shared/pool-protocol.js';
+import { preciseNow, type WorkerEvent } from '../shared/pool-protocol.js';
 
 /** What a handler gets besides its input. */
 export interface TaskContext {
@@ -57,7 +57,9 @@ export class WorkerTaskContext implements TaskContext {
   }
 
   log(message: string, level: TaskLogLine['level'] = 'info'): void {
-    this.deps.post({ type: 'log', key: this.key, level, message: String(message), at: Date.now() });
+    // The clock of the attempt's start and end (`preciseNow`): a whole millisecond from `Date.now()`
+    // could put a line written in the attempt's first millisecond before the attempt began.
+    this.deps.post({ type: 'log', key: this.key, level, message: String(message), at: preciseNow() });
     // Counted once posted (a level that cannot be sent throws above and posts nothing).
     Atomics.store(this.deps.logCounts, this.slot, ++this.logsPosted);
   }

@@ -55,6 +55,26 @@ describe('stored task logs', () => {
     expect(detail.ok && (detail.value as { logs: unknown[] }).logs).toEqual(live);
   });
 
+  it('stamps a pool task’s lines on the clock of its attempt: every line falls within its attempt, the first millisecond too', async () => {
+    const dataDir = tempDir();
+    const dir = tempDir();
+    loggerScript(dir);
+    const engine = makeEngine({ dataDir });
+    // Each task logs as it begins (the module is loaded after the first few): a whole-millisecond
+    // stamp would put most of these lines before their attempt's precise start.
+    const tasks = Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, kind: 'script', module: join(dir, 'logger.mjs'), export: 'run', args: { n: 1 } }));
+    const job = await engine.submitJob(jobSpec(tasks), dir);
+    await engine.waitForJob(job.id);
+    await engine.shutdown();
+    const outside = sqlite(
+      dataDir,
+      `SELECT l.task_id || ' ' || l.at || ' ' || a.started_at || ' ' || a.finished_at FROM task_logs l JOIN attempts a ON a.job_id = l.job_id AND a.task_id = l.task_id
+       WHERE l.job_id = '${job.id}' AND (l.at < a.started_at OR l.at > a.finished_at)`,
+    );
+    expect(outside).toBe('');
+    expect(sqlite(dataDir, `SELECT count(*) FROM task_logs WHERE job_id = '${job.id}'`)).toBe('40');
+  });
+
   it('writes log lines behind, in batches with the other state changes, not one write per line', async () => {
     const dataDir = tempDir();
     const dir = tempDir();
