@@ -46,7 +46,6 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
     // A Redis whose ACL lets this user connect but not hold its name or take tasks.
     throw redisRefusal(error, redis) ?? error;
   }
-  io.out(`threadline worker ${name}: ${threads} thread${threads === 1 ? '' : 's'} on ${redis.shown}, root ${root}`);
   return new Promise((done) => {
     const stop = (code: number) => {
       void worker.drain().then(() => {
@@ -66,6 +65,9 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
       io.err,
       { what: 'draining: running tasks end, then the worker exits' },
     );
+    // Said once the signals are handled: a supervisor that sends SIGTERM as soon as it reads this
+    // line gets a drain, not the default action's death mid-task.
+    io.out(`threadline worker ${name}: ${threads} thread${threads === 1 ? '' : 's'} on ${redis.shown}, root ${root}`);
   });
 }
 

@@ -4,10 +4,12 @@
  * name another took while Redis could not hear it drains and exits.
  */
 import { Redis } from 'ioredis';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
-import { assertBuilt, expectNoStack, runBin } from '../cli/bin.js';
+import { assertBuilt, expectNoStack, finished, runBin, spawnBin } from '../cli/bin.js';
 import { onCleanup, tempDir } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
 import { startWorker } from './remote-fixture.js';
@@ -78,6 +80,34 @@ describe('threadline worker --name', () => {
     expect((await again.exited).code).toBe(0);
     const third = await startWorker(redis.url, 'build-07', root);
     expect(third.output()).not.toContain('waiting');
+  });
+
+  it('handles SIGTERM before it says it is ready: a stop sent on reading that line drains, even if the worker is held up right after saying it', async () => {
+    const redis = await TestRedis.start();
+    // A preload that stalls the worker for a moment just after it writes its ready line, as a
+    // busy machine may: a SIGTERM sent on reading the line lands in that moment.
+    const preload = join(tempDir(), 'stall-after-ready.cjs');
+    writeFileSync(
+      preload,
+      "const write = process.stdout.write.bind(process.stdout);\n" +
+        "process.stdout.write = (chunk, ...rest) => { const done = write(chunk, ...rest); if (String(chunk).startsWith('threadline worker ')) { const until = Date.now() + 300; while (Date.now() < until); } return done; };\n",
+    );
+    const child = spawnBin(['worker', '--redis', redis.url, '--workers', '1', '--name', 'build-09', '--root', tempDir()], { env: { NODE_OPTIONS: `--require ${preload}` } });
+    const exited = finished(child);
+    let stdout = '';
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('\n')) {
+          child.kill('SIGTERM');
+          resolve();
+        }
+      }),
+    );
+    const end = await exited;
+    expect(stdout).toMatch(/^threadline worker build-09: 1 thread on /);
+    expect(end.code).toBe(0);
+    expect(end.stderr).toContain('SIGTERM: draining');
   });
 
   it('drains and exits 2 when another worker took its name while it could not reach Redis', async () => {
