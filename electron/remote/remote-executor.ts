@@ -188,15 +188,23 @@ export class RemoteExecutor implements Executor {
 
   /** The workers that announced themselves, and what they run of ours. */
   machines(): RemoteMachine[] {
-    return this.roster.machines(this.runningOn);
+    return this.roster.machines(this.runningOn());
   }
 
-  /** How many of this orchestrator's tasks run on a machine now. */
-  private readonly runningOn = (name: string): number => {
-    let running = 0;
-    for (const entry of this.byTask.values()) if (entry.worker?.startsWith(`${name}/`)) running++;
-    return running;
-  };
+  /**
+   * How many of this orchestrator's tasks run on each machine now, counted in one pass over the
+   * tasks (not once per machine), so that a sample costs machines plus tasks, not their product.
+   */
+  private runningOn(): (name: string) => number {
+    const counts = new Map<string, number>();
+    for (const entry of this.byTask.values()) {
+      const slash = entry.worker?.indexOf('/') ?? -1;
+      if (slash <= 0) continue; // not yet on a thread, or refused by a machine before a thread took it
+      const machine = entry.worker!.slice(0, slash);
+      counts.set(machine, (counts.get(machine) ?? 0) + 1);
+    }
+    return (name) => counts.get(name) ?? 0;
+  }
 
   /** Workers announcing themselves under a refused name, while they do. */
   notices(): HostNotice[] {
@@ -628,7 +636,7 @@ export class RemoteExecutor implements Executor {
     this.reconcileStartedAt = Date.now();
     if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
     if (this.turnedAway.forgetSilent()) this.listener.noticesChanged?.();
-    this.roster.forgetLost(this.runningOn);
+    this.roster.forgetLost(this.runningOn());
     try {
       await this.commands.ping();
       this.redisBack();

@@ -8,7 +8,8 @@
  */
 import { Redis } from 'ioredis';
 import parsePrometheus from 'parse-prometheus-text-format';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RemoteMachine } from '../../contract/telemetry.js';
@@ -199,11 +200,21 @@ describe('the roster of remote machines under announcements a writer to Redis fo
     writeFileSync(join(root, 'data.txt'), 'hello');
     await startWorker(redis.url, 'build-1', root, 1);
     await waitFor(() => executor.machines().some((m) => m.name === 'build-1' && m.state === 'ready'), 20_000, 'build-1 to be listed');
+    // A task held on its thread until the test lets it go: the machine counts it as running.
+    const hold = join(root, 'hold');
+    writeFileSync(hold, '');
+    writeFileSync(join(root, 'held.mjs'), `import { existsSync } from 'node:fs'; export default () => { while (existsSync(${JSON.stringify(hold)})); return 'let go'; };`);
     const feed = new TaskFeed(root);
+    const held = feed.task('held', 'script', { module: join(root, 'held.mjs'), export: 'default' });
     const hash = feed.task('hash', 'file.hash', { paths: [join(root, 'data.txt')] });
     executor.fill(feed.next);
+    await waitFor(() => executor.machines().find((m) => m.name === 'build-1' && m.running === 1), 20_000, 'the held task to run on build-1');
+    rmSync(hold);
+    expect(await recorder.ended(held)).toMatchObject({ type: 'succeeded', worker: 'build-1/1', result: 'let go' });
     const outcome = await recorder.ended(hash);
-    expect(outcome).toMatchObject({ type: 'succeeded', worker: 'build-1/1', result: { files: [{ digest: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' }] } });
+    const expected = execFileSync('sha256sum', [join(root, 'data.txt')], { encoding: 'utf8' }).split(' ')[0];
+    expect(outcome).toMatchObject({ type: 'succeeded', worker: 'build-1/1', result: { files: [{ digest: expected }] } });
+    expect(executor.machines().map((m) => [m.name, m.running])).toEqual([['build-1', 0]]);
     expect(executor.notices()).toEqual([]);
   }, 90_000);
 });
