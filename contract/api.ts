@@ -45,10 +45,12 @@ export interface ApiSnapshot {
  * (`DISK_FULL`: no task starts until space comes back; what ran meanwhile is written then), or the
  * remote workers' Redis that could not be reached when the host started or cannot be reached now (`REDIS_UNREACHABLE`), or
  * remote workers announcing themselves under names the orchestrator refuses, whose threads are
- * therefore not used (`REMOTE_WORKER_REFUSED`, until they stop announcing).
+ * therefore not used (`REMOTE_WORKER_REFUSED`, until they stop announcing), or announcing themselves
+ * under good names but turned away, the roster being full or their thread count over the bound
+ * (`REMOTE_WORKER_TURNED_AWAY`, likewise).
  */
 export interface HostNotice {
-  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE' | 'REMOTE_WORKER_REFUSED';
+  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE' | 'REMOTE_WORKER_REFUSED' | 'REMOTE_WORKER_TURNED_AWAY';
   /** One line. */
   message: string;
   since: number;
@@ -329,7 +331,7 @@ const telemetrySampleSchema = z.object({
 
 const countsSchema = z.record(taskStateSchema, z.number());
 const noticesSchema = z.array(
-  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE', 'REMOTE_WORKER_REFUSED']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
+  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE', 'REMOTE_WORKER_REFUSED', 'REMOTE_WORKER_TURNED_AWAY']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
 );
 const attemptsByTaskSchema = z.record(z.string(), z.array(taskAttemptSchema));
 

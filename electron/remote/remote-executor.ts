@@ -21,6 +21,7 @@ import {
   batchResultsKey,
   batchStopKey,
   isBatchId,
+  MAX_ANNOUNCED_THREADS,
   readWire,
   remoteBatchOutcomeSchema,
   remoteJobId,
@@ -38,7 +39,8 @@ import {
   type RemoteTask,
 } from './remote-protocol.js';
 import { RefusedWorkers } from './refused-workers.js';
-import { WorkerRoster } from './worker-roster.js';
+import { TurnedAwayWorkers } from './turned-away-workers.js';
+import { ROSTER_LIMITS, WorkerRoster, type RosterLimits } from './worker-roster.js';
 
 /** One task handed to Redis and not yet back. */
 interface InFlight {
@@ -91,9 +93,11 @@ export class RemoteExecutor implements Executor {
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly clients: Redis[];
-  private readonly roster = new WorkerRoster();
+  private readonly roster: WorkerRoster;
   /** Workers heard under names the orchestrator refuses: not in the roster, but told of in a notice. */
   private readonly refused = new RefusedWorkers();
+  /** Workers heard under good names but not taken (the roster full, too many threads claimed): told of in a notice. */
+  private readonly turnedAway: TurnedAwayWorkers;
   private readonly byTask = new Map<Task, InFlight>();
   /** The tasks following each BullMQ job: one, or a batch's. */
   private readonly byRemoteId = new Map<string, InFlight[]>();
@@ -119,7 +123,11 @@ export class RemoteExecutor implements Executor {
      * (`runOn: local`) is then taken here only to fail, saying why, instead of waiting forever.
      */
     private readonly alone = false,
+    /** How many machines are kept and how long a lost one stays (tests shorten the while). */
+    limits: RosterLimits = ROSTER_LIMITS,
   ) {
+    this.roster = new WorkerRoster(Date.now, limits);
+    this.turnedAway = new TurnedAwayWorkers(limits.maxMachines);
     const connection = lastingConnection(target);
     // Connections of its own, given to BullMQ, so that it can cut them even when Redis is away.
     this.clients = [0, 1, 2, 3].map(() => new Redis(connection));
@@ -180,11 +188,22 @@ export class RemoteExecutor implements Executor {
 
   /** The workers that announced themselves, and what they run of ours. */
   machines(): RemoteMachine[] {
-    return this.roster.machines((name) => {
-      let running = 0;
-      for (const entry of this.byTask.values()) if (entry.worker?.startsWith(`${name}/`)) running++;
-      return running;
-    });
+    return this.roster.machines(this.runningOn());
+  }
+
+  /**
+   * How many of this orchestrator's tasks run on each machine now, counted in one pass over the
+   * tasks (not once per machine), so that a sample costs machines plus tasks, not their product.
+   */
+  private runningOn(): (name: string) => number {
+    const counts = new Map<string, number>();
+    for (const entry of this.byTask.values()) {
+      const slash = entry.worker?.indexOf('/') ?? -1;
+      if (slash <= 0) continue; // not yet on a thread, or refused by a machine before a thread took it
+      const machine = entry.worker!.slice(0, slash);
+      counts.set(machine, (counts.get(machine) ?? 0) + 1);
+    }
+    return (name) => counts.get(name) ?? 0;
   }
 
   /** Workers announcing themselves under a refused name, while they do. */
@@ -200,6 +219,8 @@ export class RemoteExecutor implements Executor {
     }
     const refused = this.refused.notice();
     if (refused) notices.push(refused);
+    const turnedAway = this.turnedAway.notice();
+    if (turnedAway) notices.push(turnedAway);
     return notices;
   }
 
@@ -582,14 +603,22 @@ export class RemoteExecutor implements Executor {
     if (typeof value !== 'object' || value === null) return;
     const announcement = readWire(workerAnnouncementSchema, value);
     if (announcement) {
+      if (!this.roster.hasRoomFor(announcement)) {
+        if (this.turnedAway.heard('roster-full', announcement.name, announcement.host, announcement.threads)) this.listener.noticesChanged?.();
+        return;
+      }
       if (this.roster.heard(announcement) && this.lastSource) this.fill(this.lastSource);
       return;
     }
-    // Well formed but for its name: a worker of another version, or a forger, that people should hear of.
+    // Well formed but for its name or its threads: a worker of another version, or a forger, that people should hear of.
     const refused = readWire(announcementUnderAnyNameSchema, value);
-    const problem = refused && machineNameProblem(refused.name);
-    if (!refused || !problem) return;
-    if (this.refused.heard(refused.name, refused.host, problem, refused.state === 'leaving')) this.listener.noticesChanged?.();
+    if (!refused) return;
+    const problem = machineNameProblem(refused.name);
+    if (problem) {
+      if (this.refused.heard(refused.name, refused.host, problem, refused.state === 'leaving')) this.listener.noticesChanged?.();
+    } else if (refused.threads > MAX_ANNOUNCED_THREADS && refused.state !== 'leaving') {
+      if (this.turnedAway.heard('too-many-threads', refused.name, refused.host, refused.threads)) this.listener.noticesChanged?.();
+    }
   }
 
   /** Reads the state of every task on Redis: an outcome whose event was lost still arrives, a task Redis lost is queued again. */
@@ -606,6 +635,8 @@ export class RemoteExecutor implements Executor {
     this.reconciling = true;
     this.reconcileStartedAt = Date.now();
     if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
+    if (this.turnedAway.forgetSilent()) this.listener.noticesChanged?.();
+    this.roster.forgetLost(this.runningOn());
     try {
       await this.commands.ping();
       this.redisBack();

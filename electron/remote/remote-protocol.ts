@@ -165,10 +165,17 @@ export const remoteStopSchema = z.object({
 });
 export type RemoteStop = z.infer<typeof remoteStopSchema>;
 
+/**
+ * The most threads a worker may announce: what `threadline worker --workers` accepts. The room
+ * for jobs on Redis is two per announced thread, so a forged count beyond it is refused rather
+ * than let lift that bound.
+ */
+export const MAX_ANNOUNCED_THREADS = 1024;
+
 export const workerAnnouncementSchema = z.object({
   name: machineNameSchema,
   host: z.string().max(300),
-  threads: z.number().int().nonnegative(),
+  threads: z.number().int().nonnegative().max(MAX_ANNOUNCED_THREADS),
   running: z.number().int().nonnegative(),
   /** `leaving`: it has ended and takes nothing more (it is then forgotten). */
   state: z.enum(['ready', 'draining', 'leaving']),
@@ -177,8 +184,8 @@ export const workerAnnouncementSchema = z.object({
 });
 export type WorkerAnnouncement = z.infer<typeof workerAnnouncementSchema>;
 
-/** An announcement held to its shape but not to the naming rule: how a refused name is still heard, to be told of. */
-export const announcementUnderAnyNameSchema = workerAnnouncementSchema.extend({ name: z.string() });
+/** An announcement held to its shape but not to the naming rule nor the bound on threads: how a refused one is still heard, to be told of. */
+export const announcementUnderAnyNameSchema = workerAnnouncementSchema.extend({ name: z.string(), threads: z.number().int().nonnegative() });
 
 /** Parses JSON text from Redis against `schema`; null when it is not what was expected. */
 export function readWire<T>(schema: z.ZodType<T>, text: unknown): T | null {

@@ -1,6 +1,27 @@
 import type { RemoteMachine } from '../../contract/telemetry.js';
 import { LOST_AFTER_MS, type WorkerAnnouncement } from './remote-protocol.js';
 
+/**
+ * How long a lost machine stays listed (as `lost`) before it is forgotten, unless tasks are
+ * recorded as running there: long enough that a reboot or a network blip does not take it off
+ * the Workers panel and the metrics, short enough that names a writer to Redis made up, or
+ * machines retired without draining, do not pile up for the life of the orchestrator.
+ */
+export const FORGET_LOST_AFTER_MS = 10 * 60_000;
+/**
+ * Machines kept at most: each costs metric series, a Workers panel row and a share of every
+ * telemetry sample, so a writer to Redis announcing endless names costs this much and no more.
+ * It is far above the workers one Redis serves in practice; a new name heard while it is full is
+ * turned away (and told of in a notice) until lost machines are forgotten.
+ */
+export const MAX_MACHINES = 1000;
+
+export interface RosterLimits {
+  forgetLostAfterMs: number;
+  maxMachines: number;
+}
+export const ROSTER_LIMITS: RosterLimits = { forgetLostAfterMs: FORGET_LOST_AFTER_MS, maxMachines: MAX_MACHINES };
+
 interface Entry {
   announcement: WorkerAnnouncement;
   lastHeardAt: number;
@@ -10,7 +31,15 @@ interface Entry {
 export class WorkerRoster {
   private readonly byName = new Map<string, Entry>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly limits: RosterLimits = ROSTER_LIMITS,
+  ) {}
+
+  /** False when the announcement is of a machine not listed and the roster is full: it is then turned away. */
+  hasRoomFor(announcement: WorkerAnnouncement): boolean {
+    return announcement.state === 'leaving' || this.byName.has(announcement.name) || this.byName.size < this.limits.maxMachines;
+  }
 
   /** Takes an announcement; returns true when it adds room (a new worker, or more threads). */
   heard(announcement: WorkerAnnouncement): boolean {
@@ -19,8 +48,26 @@ export class WorkerRoster {
       this.byName.delete(announcement.name);
       return false;
     }
+    if (!this.hasRoomFor(announcement)) return false;
     this.byName.set(announcement.name, { announcement, lastHeardAt: this.now() });
     return this.threadsOf(announcement.name) > before;
+  }
+
+  /** Forgets the machines lost for longer than the limits allow with none of our tasks running there; true when any was. */
+  forgetLost(runningOn: (name: string) => number): boolean {
+    const now = this.now();
+    let forgot = false;
+    for (const [name, entry] of this.byName) {
+      if (now - entry.lastHeardAt <= LOST_AFTER_MS + this.limits.forgetLostAfterMs || runningOn(name) > 0) continue;
+      this.byName.delete(name);
+      forgot = true;
+    }
+    return forgot;
+  }
+
+  /** How many machines are listed (at most the limits' `maxMachines`). */
+  get size(): number {
+    return this.byName.size;
   }
 
   /** Threads of the workers that take tasks now. */
