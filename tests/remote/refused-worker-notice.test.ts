@@ -160,11 +160,15 @@ describe('a notice for remote workers announcing themselves under refused names'
     log([refused('two names'), { ...disk, code: 'STORE_WRITE_FAILED' }]);
     log([disk]);
     log([]);
+    log([{ code: 'REMOTE_WORKER_TURNED_AWAY', message: 'the roster is full', since: 3 }]);
+    log([]);
     expect(lines).toEqual([
       'one name [REMOTE_WORKER_REFUSED]',
       'the disk is full [DISK_FULL]: no task starts until the store can be written',
       'no remote worker announces itself under a refused name any more [REMOTE_WORKER_REFUSED]',
       'the job store is written again',
+      'the roster is full [REMOTE_WORKER_TURNED_AWAY]',
+      'no remote worker is turned away any more [REMOTE_WORKER_TURNED_AWAY]',
     ]);
   });
 
