@@ -24,22 +24,29 @@ function count(runs: string, line: string): number {
   return readFileSync(runs, 'utf8').split('\n').filter((l) => l === line).length;
 }
 
+/**
+ * Two workers on a fresh Redis and six tasks of `ms` each fed to an executor: two run, two wait on
+ * Redis behind them, two wait in the engine. Resolves once two have started.
+ */
+async function sixTasksOnTwoWorkers(ms: number) {
+  const redis = await TestRedis.start();
+  const root = tempDir();
+  const { runs, module } = marker(root);
+  await startWorker(redis.url, 'wa', root);
+  await startWorker(redis.url, 'wb', root);
+  const recorder = new Recorder();
+  const executor = await remoteExecutor(redis.url, recorder);
+  await workersHeard(executor, 2);
+  const feed = new TaskFeed(root);
+  const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms } }));
+  executor.fill(feed.next);
+  await waitFor(() => recorder.starts.length >= 2, 20_000, 'two tasks to start');
+  return { redis, runs, recorder, tasks };
+}
+
 describe('Redis killed with SIGKILL and started again on the same port while remote tasks run and wait', () => {
   it('without its data: every task ends once; one that was running is queued again, its attempt interrupted and its log saying Redis lost it', async () => {
-    const redis = await TestRedis.start();
-    const root = tempDir();
-    const { runs, module } = marker(root);
-    await startWorker(redis.url, 'wa', root);
-    await startWorker(redis.url, 'wb', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 2);
-
-    const feed = new TaskFeed(root);
-    // Two run, two wait on Redis behind them, two wait in the engine.
-    const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms: 4000 } }));
-    executor.fill(feed.next);
-    await waitFor(() => recorder.starts.length >= 2, 20_000, 'two tasks to start');
+    const { redis, runs, recorder, tasks } = await sixTasksOnTwoWorkers(4000);
     await redis.kill();
     const running = new Set<Task>(recorder.starts.map((s) => s.task).filter((task) => !recorder.outcomes.has(task)));
     for (const file of readdirSync(redis.dir)) rmSync(join(redis.dir, file), { recursive: true, force: true });
@@ -62,19 +69,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   });
 
   it('with its data (append-only file): a running task is not run twice, and every task ends once', async () => {
-    const redis = await TestRedis.start();
-    const root = tempDir();
-    const { runs, module } = marker(root);
-    await startWorker(redis.url, 'wa', root);
-    await startWorker(redis.url, 'wb', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 2);
-
-    const feed = new TaskFeed(root);
-    const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms: 2500 } }));
-    executor.fill(feed.next);
-    await waitFor(() => recorder.starts.length >= 2, 20_000, 'two tasks to start');
+    const { redis, runs, recorder, tasks } = await sixTasksOnTwoWorkers(2500);
     await redis.kill();
     await redis.launch();
 
