@@ -60,3 +60,19 @@ export function jobFile(content: unknown, name = 'job.json'): string {
 export function expectNoStack(text: string): void {
   if (/^\s+at .+:\d+/m.test(text) || /\n\s*at /.test(text)) throw new Error(`output has a stack trace:\n${text}`);
 }
+
+/** What a pseudo-terminal (util-linux `script`) received from the bin. */
+export function onTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
+  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  onCleanup(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}

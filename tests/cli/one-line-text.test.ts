@@ -4,12 +4,11 @@
  * and `\r`, tables are measured on the text as printed and cut with an ellipsis, and `--json`
  * keeps the text as stored. A task's stored log lines keep their breaks in `show`.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { onCleanup, tempDir } from '../support/engine-fixture.js';
-import { assertBuilt, BIN, expectNoStack, jobFile, runBin } from './bin.js';
+import { tempDir } from '../support/engine-fixture.js';
+import { assertBuilt, expectNoStack, jobFile, onTerminal, runBin } from './bin.js';
 import { TerminalScreen } from './terminal-screen.js';
 
 beforeAll(assertBuilt);
@@ -162,21 +161,6 @@ describe('user text inside one-line output', () => {
   });
 });
 
-/** What a pseudo-terminal (util-linux `script`) received from the bin. */
-function onTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

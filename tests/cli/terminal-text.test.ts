@@ -4,10 +4,9 @@
  * can clear the screen, retitle the window or reorder what a person reads. JSON output still
  * reads back as the text stored.
  */
-import { spawn } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, BIN, expectNoStack, jobFile, runBin } from './bin.js';
-import { onCleanup, tempDir } from '../support/engine-fixture.js';
+import { assertBuilt, expectNoStack, jobFile, onTerminal, runBin } from './bin.js';
+import { tempDir } from '../support/engine-fixture.js';
 
 beforeAll(assertBuilt);
 
@@ -23,21 +22,6 @@ function hostileJob(): string {
   return jobFile({ name: NAME, tasks: [{ id: TASK_ID, kind: 'demo.fail', message: MESSAGE }, { id: 'slow', kind: 'demo.sleep', ms: 300 }] });
 }
 
-/** What a pseudo-terminal (util-linux `script`) received from the bin. */
-function onTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  onCleanup(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 describe('control characters from a job file', () => {
   it('are printed as escapes by run, jobs and show, and read back whole from --json', async () => {
