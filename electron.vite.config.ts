@@ -1,10 +1,11 @@
 /**
  * `npm run build` / `npm run dev` for the desktop app (electron-vite):
  *   out/main/index.js        the main process (electron/main.ts)
- *   out/main/pool-worker.js  the piscina worker (workers/entry.ts, imported with ?modulePath)
- *   out/main/pool-worker.cjs what piscina loads: workers/entry.cts, which import()s pool-worker.js
- *   out/main/chunks/         each pool kind's handler (loaded on its first task in a thread) and
- *                            what those share with the main bundle
+ *   out/main/pool-worker.cjs the piscina worker (workers/entry.ts) as one CommonJS file, as the
+ *                            CLI's bundle has it (scripts/bundle-cli.mjs): a pool thread starts
+ *                            without an ES module loader and never require()s an ES module
+ *   out/main/chunks/         the main bundle's chunks, and pool-worker-*.cjs: each pool kind's
+ *                            handler, require()d on the kind's first task in a thread
  *   out/main/job-reader.js   the job reader thread (electron/engine/job-reader-thread.ts, ?modulePath)
  *   out/main/store-checkpoint.js  the store's checkpoint thread (electron/engine/store-checkpoint-thread.ts)
  *   out/main/key-range-thread.js  a helper of a split sql.query export (workers/key-range-thread.ts),
@@ -23,13 +24,14 @@ import { contentSecurityPolicy } from './electron/desktop/security.js';
 const root = dirname(fileURLToPath(import.meta.url));
 const fromRoot = (path: string) => resolve(root, path);
 
+const MAIN_ENTRY = fromRoot('electron/main.ts');
+
 /** Native or thread-spawning packages stay in node_modules (asar-unpacked when packaged). */
 const EXTERNAL = ['piscina', 'better-sqlite3'];
 const dependencies = Object.keys((JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
 
 /** Thread entries (imported with ?modulePath) and their fixed names next to the main bundle. */
 const THREAD_ENTRIES = new Map([
-  [fromRoot('workers/entry.ts'), 'pool-worker.js'],
   [fromRoot('electron/engine/job-reader-thread.ts'), 'job-reader.js'],
   [fromRoot('electron/engine/store-checkpoint-thread.ts'), 'store-checkpoint.js'],
   [fromRoot('workers/key-range-thread.ts'), 'key-range-thread.js'],
@@ -37,20 +39,41 @@ const THREAD_ENTRIES = new Map([
 const threadFileName = (moduleId: string | null) => (moduleId === null ? undefined : THREAD_ENTRIES.get(resolve(moduleId.split('?')[0]!)));
 
 /**
- * out/main/pool-worker.cjs: workers/entry.cts as CommonJS, as `npm run build:node` compiles it.
- * piscina require()s it and it import()s pool-worker.js beside it, so the pool never loads an
- * ES module through require() (see workers/entry.cts).
+ * out/main/pool-worker.cjs and its chunks: workers/entry.ts bundled on its own by rolldown as
+ * CommonJS, the way scripts/bundle-cli.mjs bundles the CLI's (an ES module entry, even behind a
+ * CommonJS one, costs each thread's boot the ES module loader: 5-8 ms, see docs/benchmarks.md).
+ * Built at the start of the main build and emitted with it, so `--outDir` and watch mode hold.
  */
-function poolWorkerCommonJsEntry(): Plugin {
+function poolWorkerBundle(): Plugin {
   return {
-    name: 'threadline:pool-worker-cjs',
+    name: 'threadline:pool-worker',
     apply: 'build',
-    async generateBundle() {
-      const { default: ts } = await import('typescript');
-      const source = readFileSync(fromRoot('workers/entry.cts'), 'utf8');
-      const compilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022 };
-      const { outputText } = ts.transpileModule(source, { fileName: 'entry.cts', compilerOptions });
-      this.emitFile({ type: 'asset', fileName: 'pool-worker.cjs', source: outputText });
+    async buildStart(options) {
+      // electron-vite builds each ?modulePath thread entry with the main config too; the pool
+      // worker is made once, with the main bundle.
+      if (!Object.values(options.input ?? {}).includes(MAIN_ENTRY)) return;
+      const { rolldown } = await import('rolldown');
+      const bundle = await rolldown({
+        input: { 'pool-worker': fromRoot('workers/entry.ts') },
+        platform: 'node',
+        external: EXTERNAL,
+        // The sources import each other as .js, which tsc compiles them to; a package's ES build
+        // where it has one, as the CLI's bundle resolves them (a UMD "main" hides its require()s).
+        resolve: { extensionAlias: { '.js': ['.ts', '.js'] }, mainFields: ['module', 'main'] },
+        onLog(level, log, handler) {
+          // A build that would bundle something wrong must fail, not warn.
+          handler(level === 'warn' ? 'error' : level, log);
+        },
+      });
+      try {
+        const { output } = await bundle.generate({ format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/pool-worker-[name]-[hash].cjs' });
+        for (const file of output) {
+          this.emitFile({ type: 'asset', fileName: file.fileName, source: file.type === 'chunk' ? file.code : file.source });
+          if (file.type === 'chunk') for (const id of file.moduleIds) if (!id.startsWith('\0')) this.addWatchFile(id);
+        }
+      } finally {
+        await bundle.close();
+      }
     },
   };
 }
@@ -72,11 +95,11 @@ function cspMetaTag(): Plugin {
 
 export default defineConfig({
   main: {
-    plugins: [poolWorkerCommonJsEntry()],
+    plugins: [poolWorkerBundle()],
     build: {
       externalizeDeps: { exclude: dependencies.filter((name) => !EXTERNAL.includes(name)) },
       rolldownOptions: {
-        input: { index: fromRoot('electron/main.ts') },
+        input: { index: MAIN_ENTRY },
         output: {
           format: 'es',
           entryFileNames: 'index.js',

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobSpec } from '../contract/job-spec.js';
 import { validateJobSpec } from '../contract/job-spec.js';
@@ -6,8 +8,50 @@ import type { BenchContext } from './harness.js';
 
 export const BASELINE_WORKER = fileURLToPath(new URL('./baseline-worker.js', import.meta.url));
 
+/** dist/, where this file runs from once compiled. */
+const DIST = fileURLToPath(new URL('..', import.meta.url));
+
+const modifiedMs = (path: string) => statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+
+/**
+ * The CLI's bundle of the pool worker in the build at `dist` (`npm run build:node`): what
+ * `threadline run` and `serve` load in each pool thread. Missing, or older than the compiled
+ * code beside it (a bare `tsc -b` after the bundle was made, when bin/threadline.js runs the
+ * compiled modules instead): an error that says how to build it.
+ */
+export function shippedPoolWorker(dist: string): string {
+  const file = join(dist, 'cli', 'pool-worker.cjs');
+  if (modifiedMs(file) === undefined) throw new Error(`the pool worker bundle ${file} is missing; run "npm run build:node"`);
+  const built = modifiedMs(join(dist, 'cli', 'built'));
+  const compiled = modifiedMs(join(dist, '.tsbuildinfo.node'));
+  if (built === undefined || (compiled !== undefined && compiled > built)) {
+    throw new Error(`the pool worker bundle ${file} is older than the compiled code in ${dist}; run "node scripts/bundle-cli.mjs" (or "npm run build:node")`);
+  }
+  return file;
+}
+
+let poolWorkerSaid = false;
+
+/**
+ * The pool worker the benchmarks' engines run: the one the hosts ship (`shippedPoolWorker`), not
+ * the compiled modules of dist/workers/ the engine would find beside itself, whose thread boots
+ * dearer (an ES module loader and seven modules where the bundle is one CommonJS file; see
+ * benchmarks.md, Method). THREADLINE_BENCH_POOL_WORKER names another entry, to compare builds;
+ * the run's log says which one ran.
+ */
+export function benchPoolWorker(ctx: BenchContext): string {
+  const chosen = process.env.THREADLINE_BENCH_POOL_WORKER;
+  if (chosen && modifiedMs(chosen) === undefined) throw new Error(`THREADLINE_BENCH_POOL_WORKER names ${chosen}, which does not exist`);
+  const file = chosen || shippedPoolWorker(DIST);
+  if (!poolWorkerSaid) {
+    poolWorkerSaid = true;
+    ctx.log(`the engines' pool threads run ${file}`);
+  }
+  return file;
+}
+
 export function benchEngine(ctx: BenchContext, options: Partial<EngineOptions> = {}): Engine {
-  return new Engine({ dataDir: ctx.scratch('store'), ...options });
+  return new Engine({ dataDir: ctx.scratch('store'), workerFile: benchPoolWorker(ctx), ...options });
 }
 
 /** `n` trivial tasks (`demo.echo`, ids t0, t1, ...): what a dispatch rate is measured on. */

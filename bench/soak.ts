@@ -7,6 +7,10 @@
  *    the sqlite3 shell). The test suite runs the same soak with 20,000 tasks.
  * 2. 1,000 faults in a row, every kind in equal shares (the test suite weights them towards the
  *    cheap ones): pool threads and main-process heap before and after.
+ *
+ * Its engines' pool threads run the pool worker the hosts ship, as every benchmark's do
+ * (`benchPoolWorker`, bench/engine-fixture.ts; THREADLINE_BENCH_POOL_WORKER names another); the
+ * test suite's soak runs the engine's default, the tsc build.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +26,8 @@ import { Engine } from '../electron/engine/engine.js';
 import { STORE_FILE } from '../electron/engine/job-store.js';
 import { startDashboardServer } from '../electron/serve/dashboard-server.js';
 import { connectApi } from '../electron/serve/node-api-client.js';
+import { benchPoolWorker } from './engine-fixture.js';
+import { makeContext } from './harness.js';
 
 /** The loop-delay goal of the benchmarks: p99 within 20 ms while work runs on the pool. */
 export const LOOP_DELAY_P99_GOAL_MS = 20;
@@ -30,6 +36,8 @@ export interface SoakOptions {
   tasks: number;
   dataDir: string;
   poolSize?: number;
+  /** The entry the pool's threads load; default: the engine's own (see `defaultWorkerFile`). */
+  workerFile?: string;
   /** A full collection before each heap reading (global.gc under --expose-gc). */
   collectGarbage: () => void;
 }
@@ -164,7 +172,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * reachable and the heap after shutdown shows what, if anything, stayed behind.
  */
 async function runOnce(options: SoakOptions, heap: () => number): Promise<Omit<SoakFigures, 'heap'> & { heap: Omit<SoakFigures['heap'], 'afterShutdown'> }> {
-  const engine = new Engine({ dataDir: options.dataDir, poolSize: options.poolSize ?? 2, telemetryIntervalMs: 250 });
+  const engine = new Engine({ dataDir: options.dataDir, poolSize: options.poolSize ?? 2, telemetryIntervalMs: 250, ...workerFileOption(options.workerFile) });
   const token = 'soak-token-0123456789abcdef0123456789';
   const server = await startDashboardServer({ engine, host: '127.0.0.1', port: 0, token, webRoot: null, baseDir: options.dataDir });
   const url = `ws://127.0.0.1:${server.port}/api?token=${token}`;
@@ -198,14 +206,7 @@ async function runOnce(options: SoakOptions, heap: () => number): Promise<Omit<S
     const durationMs = performance.now() - started;
     engine.off('telemetry', onSample);
 
-    // The last delta leaves one batching interval after the last change: wait until the
-    // dashboard shows every task's final state (or give up and report what it shows).
-    const expected = Object.fromEntries(engine.tasksOfJob(jobId).map((task) => [task.key, task.state]));
-    let report = await dashboard.report(jobId, expected);
-    for (const deadline = Date.now() + 30_000; report.matching < options.tasks && Date.now() < deadline; ) {
-      await pause(50);
-      report = await dashboard.report(jobId, expected);
-    }
+    const report = await dashboardCaughtUp(engine, dashboard, jobId, options.tasks);
     await dashboard.close();
     dashboard = null;
     await pause(300);
@@ -226,6 +227,22 @@ async function runOnce(options: SoakOptions, heap: () => number): Promise<Omit<S
     await server.close();
     await engine.shutdown({ deadlineMs: 1000 });
   }
+}
+
+/**
+ * The last delta leaves one batching interval after the last change: waits until the dashboard
+ * shows every task's final state (or gives up after 30 s) and returns what it shows. The final
+ * states (a few MB for 20,000 tasks) live only in this function's frame: kept in `runOnce`'s,
+ * they were still reachable at the heap reading after the run, and counted as the host's.
+ */
+async function dashboardCaughtUp(engine: Engine, dashboard: DashboardThread, jobId: string, tasks: number): Promise<DashboardReport> {
+  const expected = Object.fromEntries(engine.tasksOfJob(jobId).map((task) => [task.key, task.state]));
+  let report = await dashboard.report(jobId, expected);
+  for (const deadline = Date.now() + 30_000; report.matching < tasks && Date.now() < deadline; ) {
+    await pause(50);
+    report = await dashboard.report(jobId, expected);
+  }
+  return report;
 }
 
 export async function soak(options: SoakOptions): Promise<SoakFigures> {
@@ -295,9 +312,9 @@ function faultTasks(count: number): Array<Record<string, unknown>> {
   return Array.from({ length: count }, (_, i) => ({ id: `f${i}`, ...kinds[i % kinds.length]! }));
 }
 
-async function runFaults(count: number, poolSize: number, heap: () => number): Promise<FaultSoakFigures> {
+async function runFaults(count: number, poolSize: number, workerFile: string | undefined, heap: () => number): Promise<FaultSoakFigures> {
   const dataDir = mkdtempSync(join(tmpdir(), 'threadline-faults-'));
-  const engine = new Engine({ dataDir, poolSize, cancelGraceMs: 0, resourceLimits: { maxOldGenerationSizeMb: 48 } });
+  const engine = new Engine({ dataDir, poolSize, cancelGraceMs: 0, resourceLimits: { maxOldGenerationSizeMb: 48 }, ...workerFileOption(workerFile) });
   try {
     const warm = await engine.submitJob(jobSpecOf(JSON.stringify({ name: 'warm-up', tasks: faultTasks(6) })), dataDir);
     await engine.waitForJob(warm.id);
@@ -327,9 +344,11 @@ async function runFaults(count: number, poolSize: number, heap: () => number): P
 }
 
 /** Faults in a row on a warm pool: every one must end its own task, threads and heap come back. */
-export function faultSoak(options: { faults: number; poolSize?: number; collectGarbage: () => void }): Promise<FaultSoakFigures> {
-  return runFaults(options.faults, options.poolSize ?? 2, () => heapUsed(options.collectGarbage));
+export function faultSoak(options: { faults: number; poolSize?: number; workerFile?: string; collectGarbage: () => void }): Promise<FaultSoakFigures> {
+  return runFaults(options.faults, options.poolSize ?? 2, options.workerFile, () => heapUsed(options.collectGarbage));
 }
+
+const workerFileOption = (workerFile: string | undefined) => (workerFile === undefined ? {} : { workerFile });
 
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -339,9 +358,11 @@ async function main(): Promise<void> {
   });
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run soak does)');
+  const ctx = makeContext(false);
+  const workerFile = benchPoolWorker(ctx);
   const dataDir = mkdtempSync(join(tmpdir(), 'threadline-soak-'));
   try {
-    const figures = await soak({ tasks: Number(values.tasks), poolSize: Number(values.workers), dataDir, collectGarbage: gc });
+    const figures = await soak({ tasks: Number(values.tasks), poolSize: Number(values.workers), workerFile, dataDir, collectGarbage: gc });
     const same = JSON.stringify(sorted(figures.dashboard.counts)) === JSON.stringify(sorted(figures.store.counts));
     const lines = [
       `tasks                 ${figures.tasks}`,
@@ -359,7 +380,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!same) process.exitCode = 1;
 
-    const faults = await faultSoak({ faults: Number(values.faults), poolSize: Number(values.workers), collectGarbage: gc });
+    const faults = await faultSoak({ faults: Number(values.faults), poolSize: Number(values.workers), workerFile, collectGarbage: gc });
     const faultLines = [
       '',
       `faults                ${faults.faults} in a row, ${faults.lostThreads} of them cost a thread (${(faults.durationMs / 1000).toFixed(1)} s)`,
@@ -371,6 +392,7 @@ async function main(): Promise<void> {
     if (faults.threads.after !== faults.threads.before) process.exitCode = 1;
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+    ctx.cleanup();
   }
 }
 

@@ -47,10 +47,11 @@ export interface ApiSnapshot {
  * remote workers announcing themselves under names the orchestrator refuses, whose threads are
  * therefore not used (`REMOTE_WORKER_REFUSED`, until they stop announcing), or announcing themselves
  * under good names but turned away, the roster being full or their thread count over the bound
- * (`REMOTE_WORKER_TURNED_AWAY`, likewise).
+ * (`REMOTE_WORKER_TURNED_AWAY`, likewise), or saying they cannot keep a connection to Redis, whose
+ * tasks' ends cannot get through (`REMOTE_WORKER_CUT_OFF`, until their connections hold).
  */
 export interface HostNotice {
-  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE' | 'REMOTE_WORKER_REFUSED' | 'REMOTE_WORKER_TURNED_AWAY';
+  code: 'DISK_FULL' | 'STORE_WRITE_FAILED' | 'REDIS_UNREACHABLE' | 'REMOTE_WORKER_REFUSED' | 'REMOTE_WORKER_TURNED_AWAY' | 'REMOTE_WORKER_CUT_OFF';
   /** One line. */
   message: string;
   since: number;
@@ -331,7 +332,7 @@ const telemetrySampleSchema = z.object({
 
 const countsSchema = z.record(taskStateSchema, z.number());
 const noticesSchema = z.array(
-  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE', 'REMOTE_WORKER_REFUSED', 'REMOTE_WORKER_TURNED_AWAY']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
+  z.object({ code: z.enum(['DISK_FULL', 'STORE_WRITE_FAILED', 'REDIS_UNREACHABLE', 'REMOTE_WORKER_REFUSED', 'REMOTE_WORKER_TURNED_AWAY', 'REMOTE_WORKER_CUT_OFF']), message: z.string(), since: z.number() }) satisfies z.ZodType<HostNotice>,
 );
 const attemptsByTaskSchema = z.record(z.string(), z.array(taskAttemptSchema));
 

@@ -16,7 +16,7 @@ export interface TaskErrorCodeInfo {
 export const TASK_ERROR_CODES = {
   // The life cycle
   CANCELLED: { meaning: 'Cancelled by a person, or by fail-fast after another task of the job failed', retryHelps: true },
-  TIMED_OUT: { meaning: 'Ran longer than its timeoutMs', retryHelps: true },
+  TIMED_OUT: { meaning: 'Ran longer than its timeoutMs (time Threadline was stopped or asleep not counted)', retryHelps: true },
   INTERRUPTED: { meaning: 'Stopped by a shutdown; resume runs it again', retryHelps: true },
   DEPENDENCY_NOT_MET: { meaning: 'A task it depends on did not succeed', retryHelps: false },
   PROCESS_CRASHED: { meaning: 'The whole process died while it ran, as many times as the crash budget allows', retryHelps: false },

@@ -2,9 +2,10 @@
  * What piscina loads in each pool thread. piscina first tries `require()` on its worker file,
  * and on Node versions where `require()` can load ES modules that path has aborted the whole
  * process under load (a V8 fatal error in the synchronous module instantiation). This CommonJS
- * file is required instead, and loads the ES module of the same name beside it with `import()`:
- * `entry.js` in dist/workers/, `pool-worker.js` in the desktop bundle (whose copy of this file
- * is `pool-worker.cjs`).
+ * file is required instead, and loads the ES module of the same name beside it (`entry.js` in
+ * dist/workers/) with `import()`. The bundles' pool workers (the CLI's `dist/cli/pool-worker.cjs`,
+ * the desktop app's `out/main/pool-worker.cjs`) are CommonJS through and through instead: a
+ * thread of theirs starts no ES module loader at all, a few milliseconds of every boot.
  */
 import { basename } from 'node:path';
 import type { BatchRequest, BatchResult } from '../shared/pool-protocol.js';

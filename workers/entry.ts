@@ -3,7 +3,6 @@
  * each task's kind, and reports start, progress and logs on the engine's BroadcastChannel.
  */
 import { readlinkSync } from 'node:fs';
-import { getHeapStatistics } from 'node:v8';
 // piscina gives a thread its workerData as Node's own: taken from piscina, it would load the
 // whole pool's code into every thread.
 import { BroadcastChannel, threadId, workerData } from 'node:worker_threads';
@@ -26,6 +25,12 @@ const deps: TaskContextDeps = {
   post: (event: WorkerEvent) => channel.postMessage(event),
 };
 let lastHeapAt = 0;
+/**
+ * node:v8, loaded with the first heap sample: not on the way to the thread's first task (about
+ * half a millisecond of a boot). Not with `import()`, which would start the ES module loader in a
+ * CommonJS bundle's thread.
+ */
+let heapStatistics: (() => { used_heap_size: number }) | null = null;
 announceThread();
 
 /**
@@ -99,7 +104,8 @@ export default async function runBatch(request: BatchRequest): Promise<BatchResu
   let heapUsed: number | null = null;
   if (now - lastHeapAt >= HEAP_SAMPLE_INTERVAL_MS) {
     lastHeapAt = now;
-    heapUsed = getHeapStatistics().used_heap_size;
+    heapStatistics ??= process.getBuiltinModule('node:v8').getHeapStatistics;
+    heapUsed = heapStatistics().used_heap_size;
   }
   return { threadId, heapUsed, outcomes };
 }

@@ -1,7 +1,6 @@
 import type { JobRecord, TaskLogLine, TaskRecord } from '../../contract/records.js';
 import { resultSummary } from './result-summary.js';
 import type { Output } from './run-command.js';
-import { taskTable } from './task-table.js';
 import { oneLine } from './terminal-text.js';
 
 /** Result summaries printed after the table; the rest are one `threadline show` away. */
@@ -41,19 +40,23 @@ export function exitCodeOf(tasks: TaskRecord[]): number {
 }
 
 /** What `run` and `resume` print at the end: JSON, or per job a table and each task's result in a line. */
-export function printOutcomes(outcomes: JobOutcome[], json: boolean | undefined, io: Output): void {
+export async function printOutcomes(outcomes: JobOutcome[], json: boolean | undefined, io: Output): Promise<void> {
   if (json) {
     const payload = outcomes.map(jobJson);
     io.out(JSON.stringify(payload.length === 1 ? payload[0] : payload, null, 2));
     return;
   }
+  // Loaded only to print text: they measure it with string-width (task-table.ts).
+  const { taskTable } = await import('./task-table.js');
+  const { displayWidth, padToWidth } = await import('./display-width.js');
   for (const { job, tasks } of outcomes) {
     // The heading and each result are one line: the job's name and the task ids as `oneLine` prints them.
     io.out(`\njob ${oneLine(job.id)} (${oneLine(job.name)}): ${job.state}\n${taskTable(tasks)}`);
     const summaries = tasks.map((t) => [oneLine(t.id), oneLine(resultSummary(t.kind, t.result))] as const).filter(([, summary]) => summary !== '');
     if (summaries.length > 0) {
-      const width = Math.min(30, Math.max(...summaries.map(([id]) => [...id].length)));
-      io.out(`\nresults:\n${summaries.slice(0, SUMMARIES_SHOWN).map(([id, summary]) => `  ${id}${' '.repeat(Math.max(0, width - [...id].length))}  ${summary}`).join('\n')}`);
+      // Ids aligned in columns (a CJK id is twice as wide as it is long), up to 30 of them.
+      const width = Math.min(30, Math.max(...summaries.map(([id]) => displayWidth(id))));
+      io.out(`\nresults:\n${summaries.slice(0, SUMMARIES_SHOWN).map(([id, summary]) => `  ${padToWidth(id, width)}  ${summary}`).join('\n')}`);
       if (summaries.length > SUMMARIES_SHOWN) io.out(`  … ${summaries.length - SUMMARIES_SHOWN} more: "threadline show ${oneLine(job.id)}"`);
     }
     if (job.state === 'interrupted') io.out(`run "threadline resume" to finish it`);

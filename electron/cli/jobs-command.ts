@@ -3,7 +3,6 @@ import { listJobSummaries } from '../engine/history.js';
 import { CliError } from './cli-error.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
-import { table } from './task-table.js';
 
 export interface JobsOptions {
   dataDir?: string;
@@ -18,7 +17,7 @@ export function when(ms: number | null): string {
 }
 
 /** `threadline jobs`: the job history of a data directory, newest first, optionally filtered. */
-export function listJobs(options: JobsOptions, io: Output): number {
+export async function listJobs(options: JobsOptions, io: Output): Promise<number> {
   if (options.state !== undefined && !(JOB_STATES as readonly string[]).includes(options.state)) {
     throw new CliError(`--state must be one of ${JOB_STATES.join(', ')} (got ${JSON.stringify(options.state)})`);
   }
@@ -35,6 +34,7 @@ export function listJobs(options: JobsOptions, io: Output): number {
     io.out(options.state || options.name ? 'no jobs match' : 'no jobs yet');
     return 0;
   }
+  const { table } = await import('./task-table.js');
   io.out(
     table(
       ['JOB', 'NAME', 'STATE', 'TASKS', 'DONE', 'FAILED', 'CREATED', 'FINISHED'],

@@ -91,13 +91,13 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--state <state>', 'only jobs in this state: running, succeeded, failed, cancelled or interrupted')
     .option('--name <text>', 'only jobs whose name contains this text (any case)')
     .addHelpText('after', '\nExamples:\n  threadline jobs\n  threadline jobs --state failed --name nightly --limit 5\n  threadline jobs --data-dir ./data --json')
-    .action(async (options) => setExitCode((await import('./jobs-command.js')).listJobs(options, io)));
+    .action(async (options) => setExitCode(await (await import('./jobs-command.js')).listJobs(options, io)));
 
   dataDirOption(program.command('show').argument('<jobId>', 'the job to show ("threadline jobs" lists them)'))
     .description("a job's tasks: state, attempts, error, result and stored log lines")
     .option('--json', 'print the job as JSON')
     .addHelpText('after', '\nExamples:\n  threadline show j-lx2k9q-3f9a\n  threadline show j-lx2k9q-3f9a --json > job.json')
-    .action(async (jobId: string, options) => setExitCode((await import('./show-command.js')).showJob(jobId, options, io)));
+    .action(async (jobId: string, options) => setExitCode(await (await import('./show-command.js')).showJob(jobId, options, io)));
 
   engineOptions(program.command('resume').argument('[jobIds...]', 'the interrupted jobs to resume (default: every one)'))
     .description('run the unfinished tasks of interrupted jobs to the end')

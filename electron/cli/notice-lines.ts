@@ -33,5 +33,6 @@ function cleared(group: string): string {
   if (group === 'REMOTE_WORKER_REFUSED') return 'no remote worker announces itself under a refused name any more [REMOTE_WORKER_REFUSED]';
   if (group === 'REDIS_UNREACHABLE') return 'Redis can be reached again [REDIS_UNREACHABLE]';
   if (group === 'REMOTE_WORKER_TURNED_AWAY') return 'no remote worker is turned away any more [REMOTE_WORKER_TURNED_AWAY]';
+  if (group === 'REMOTE_WORKER_CUT_OFF') return 'the remote workers keep their connections to Redis again [REMOTE_WORKER_CUT_OFF]';
   return `no longer so [${group}]`;
 }

@@ -1,11 +1,12 @@
 import type { TaskLogLine, TaskRecord } from '../../contract/records.js';
 import { isTerminal, type TaskState } from '../../contract/task-states.js';
 import type { TelemetrySample } from '../../contract/telemetry.js';
+import { clipped } from './display-width.js';
 import type { Reporter } from './reporter.js';
 import type { RunFeed } from './run-feed.js';
 import { describeTaskEnd, describeTaskLog } from './task-table.js';
 import { TerminalFrame } from './terminal-frame.js';
-import { clipped, oneLine } from './terminal-text.js';
+import { oneLine } from './terminal-text.js';
 
 /** Running tasks shown with a line of their own; the rest count in a "+N more" line. */
 const MAX_TASK_LINES = 8;

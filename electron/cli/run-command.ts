@@ -13,8 +13,6 @@ import { reachHost, type HostLink } from './host-link.js';
 import { exitCodeOf, printOutcomes, type JobOutcome } from './job-output.js';
 import { withRemoteWorkers } from '../remote/remote-workers-option.js';
 import { dataDirOf, type EngineFlags } from './options.js';
-import { attachPlainReporter } from './plain-reporter.js';
-import { attachProgressDisplay } from './progress-display.js';
 import type { Reporter } from './reporter.js';
 import { engineFeed, type RunFeed } from './run-feed.js';
 import { onShutdownSignals, signalExitCode } from './shutdown-signals.js';
@@ -97,7 +95,7 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
   };
   const engine = new Engine(await withRemoteWorkers(engineOptions, options));
   const { feed, detach } = engineFeed(engine);
-  const reporter = attachReporter(feed, options, io);
+  const reporter = await attachReporter(feed, options, io);
   let stoppedBy: NodeJS.Signals | null = null;
   const removeSignals = onShutdownSignals(
     (signal) => {
@@ -130,7 +128,7 @@ export async function drive(options: EngineRunOptions, io: Output, start: (engin
     reporter.stop();
     const trouble = storeTrouble.notice();
     if (trouble) io.err(storeTroubleLine(trouble));
-    printOutcomes(outcomes, options.json, io);
+    await printOutcomes(outcomes, options.json, io);
     if (stoppedBy) return signalExitCode(stoppedBy);
     // What ran while the store could not record it is not a success yet.
     if (trouble) return 1;
@@ -158,7 +156,7 @@ async function driveOnHost(
 ): Promise<number> {
   const { HostJobWatch } = await import('./host-run.js');
   const watch = new HostJobWatch(client, hostName(info));
-  const reporter = attachReporter(watch.feed, options, io);
+  const reporter = await attachReporter(watch.feed, options, io);
   let jobs: JobRecord[] = [];
   let stoppedBy: NodeJS.Signals | null = null;
   const removeSignals = onShutdownSignals(
@@ -175,7 +173,7 @@ async function driveOnHost(
     if (stoppedBy) for (const job of jobs) await client.api.cancelJob({ jobId: job.id }).catch(() => {});
     const outcomes = await watch.follow(jobs);
     reporter.stop();
-    printOutcomes(outcomes, options.json, io);
+    await printOutcomes(outcomes, options.json, io);
     if (stoppedBy) return signalExitCode(stoppedBy);
     return outcomes.every(({ tasks }) => exitCodeOf(tasks) === 0) ? 0 : 1;
   } finally {
@@ -186,9 +184,12 @@ async function driveOnHost(
   }
 }
 
-/** Live lines on a terminal, plain lines into pipes and logs, nothing besides `--json`. */
-function attachReporter(feed: RunFeed, options: EngineRunOptions, io: Output): Reporter {
+/**
+ * Live lines on a terminal, plain lines into pipes and logs, nothing besides `--json`. The
+ * reporters are loaded only when they report: they measure text with string-width (task-table.ts).
+ */
+async function attachReporter(feed: RunFeed, options: EngineRunOptions, io: Output): Promise<Reporter> {
   if (options.json) return { log: io.err, stop: () => {} };
-  if (io.terminal && options.progress !== false) return attachProgressDisplay(feed, io.terminal);
-  return attachPlainReporter(feed, io.err);
+  if (io.terminal && options.progress !== false) return (await import('./progress-display.js')).attachProgressDisplay(feed, io.terminal);
+  return (await import('./plain-reporter.js')).attachPlainReporter(feed, io.err);
 }

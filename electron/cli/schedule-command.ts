@@ -17,7 +17,6 @@ import { CliError } from './cli-error.js';
 import { connectServe } from './host-link.js';
 import { dataDirOf } from './options.js';
 import type { Output } from './run-command.js';
-import { table } from './task-table.js';
 import { oneLine } from './terminal-text.js';
 
 export interface ScheduleCommandOptions {
@@ -127,6 +126,7 @@ export async function listSchedules(options: ScheduleCommandOptions, io: Output)
     io.out('no schedules yet (add one with "threadline schedule add <jobfile>")');
     return 0;
   }
+  const { table } = await import('./task-table.js');
   io.out(
     table(
       ['NAME', 'CRON', 'TIMEZONE', 'STATE', 'NEXT RUN', 'LAST RUN', 'OUTCOME'],

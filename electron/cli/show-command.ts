@@ -7,8 +7,8 @@ import { when } from './jobs-command.js';
 import { dataDirOf } from './options.js';
 import { resultSummary } from './result-summary.js';
 import type { Output } from './run-command.js';
-import { duration, taskTable } from './task-table.js';
-import { oneLine, terminalSafe } from './terminal-text.js';
+import { duration } from './task-duration.js';
+import { lineOfText, oneLine } from './terminal-text.js';
 
 /** Tasks described one by one in text; the table (and --json) has them all. */
 const TASKS_DESCRIBED = 50;
@@ -17,7 +17,7 @@ const TASKS_DESCRIBED = 50;
  * `threadline show <jobId>`: a job from the store, with each task's state, attempts, error,
  * result and stored log lines. Works on a job of any age, while a host runs or not.
  */
-export function showJob(jobId: string, options: { dataDir?: string; json?: boolean }, io: Output): number {
+export async function showJob(jobId: string, options: { dataDir?: string; json?: boolean }, io: Output): Promise<number> {
   const dataDir = dataDirOf(options);
   const stored = withHistory(dataDir, (store) => {
     const job = store.getJob(jobId);
@@ -33,6 +33,7 @@ export function showJob(jobId: string, options: { dataDir?: string; json?: boole
     io.out(JSON.stringify({ ...json, tasks: json.tasks.map((task) => ({ ...task, history: attempts.get(task.id) ?? [] })) }, null, 2));
     return 0;
   }
+  const { taskTable } = await import('./task-table.js');
   const counts = new Map<string, number>();
   for (const task of tasks) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);
   io.out(
@@ -82,11 +83,11 @@ const LOG_INDENT = ' '.repeat(4 + 12 + 1 + 5 + 1);
  * A stored log line is what the task wrote, often several lines (a stack, a table): its line
  * breaks are kept, each following line indented under the first so that it cannot be read as a
  * log line of its own. A lone carriage return would overwrite the start of its line, so it is
- * printed as `\r`.
+ * printed as `\r`, and a backslash as `\\` (`lineOfText`).
  */
 function logMessage(message: string): string {
   return message
     .split(/\r?\n/)
-    .map((part) => terminalSafe(part.replace(/\r/g, '\\r')))
+    .map(lineOfText)
     .join(`\n${LOG_INDENT}`);
 }

@@ -1,27 +1,31 @@
+/**
+ * The tables and one-line task reports of the CLI. They measure text with string-width (through
+ * display-width.ts), whose loading costs a run's start tens of milliseconds: the commands import
+ * this module only where they print a table or a report, never at their start or for --json.
+ */
 import type { TaskLogLine, TaskRecord } from '../../contract/records.js';
-import { clipped, oneLine } from './terminal-text.js';
+import { clipped, displayWidth, fitted } from './display-width.js';
+import { oneLine } from './terminal-text.js';
+import { duration } from './task-duration.js';
 
-/** The most characters a table cell prints: a 200-character name must not push the other columns off the screen. */
-const CELL_CHARS = 80;
-
-export function duration(task: Pick<TaskRecord, 'startedAt' | 'finishedAt'>): string {
-  if (task.startedAt === null || task.finishedAt === null) return '';
-  const ms = task.finishedAt - task.startedAt;
-  return ms < 1000 ? `${ms.toFixed(ms < 10 ? 1 : 0)}ms` : `${(ms / 1000).toFixed(2)}s`;
-}
-
-const width = (text: string): number => [...text].length;
+/** The most columns a table cell takes: a 200-character name must not push the other columns off the screen. */
+const CELL_COLUMNS = 80;
 
 /**
  * A plain-text table with left-aligned columns. Each cell is one line, as printed (escapes
- * included) and cut to `CELL_CHARS`, before the columns are measured, so that an escaped line
- * break or override cannot push the columns after it out of line.
+ * included) and cut to `CELL_COLUMNS`, before the columns are measured, so that an escaped line
+ * break or override cannot push the columns after it out of line. Columns are measured in the
+ * terminal's columns, not characters: a CJK name or an emoji is twice as wide as it is long.
  */
 export function table(header: string[], rows: string[][]): string {
-  const printed = rows.map((row) => row.map((cell) => clipped(cell, CELL_CHARS)));
-  const widths = header.map((h, i) => Math.max(width(h), ...printed.map((r) => width(r[i] ?? ''))));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c + ' '.repeat(widths[i]! - width(c)))).join('  ').trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...printed.map(line)].join('\n');
+  const printed = rows.map((row) => row.map((cell) => fitted(oneLine(cell), CELL_COLUMNS)));
+  const heading = header.map((h) => ({ text: h, columns: displayWidth(h) }));
+  const widths = heading.map((h) => h.columns);
+  for (const row of printed) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.columns)));
+  const line = (cells: Array<{ text: string; columns: number }>) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c.text : c.text + ' '.repeat(widths[i]! - c.columns))).join('  ').trimEnd();
+  const rule = widths.map((w) => ({ text: '-'.repeat(w), columns: w }));
+  return [line(heading), line(rule), ...printed.map(line)].join('\n');
 }
 
 export function taskTable(tasks: TaskRecord[]): string {

@@ -1,3 +1,4 @@
+import { fitToWidth } from './display-width.js';
 import { terminalSafe } from './terminal-text.js';
 
 const ESC = '\u001b[';
@@ -5,7 +6,7 @@ const ESC = '\u001b[';
 /**
  * A block of lines redrawn in place at the bottom of a terminal, with log lines printed above
  * it. Every change is one write (erase the block, print, draw it again), so nothing else can
- * land between the erase and the draw, and lines are cut at the terminal's width so that none
+ * land between the erase and the draw, and lines are cut at the terminal's width (in columns: a CJK character takes two) so that none
  * wraps and the block's height stays what was written.
  */
 export class TerminalFrame {
@@ -53,8 +54,6 @@ export class TerminalFrame {
   }
 
   private fit(line: string): string {
-    const width = Math.max(20, (this.stream.columns || 80) - 1);
-    const chars = [...line];
-    return chars.length <= width ? line : `${chars.slice(0, width - 1).join('')}…`;
+    return fitToWidth(line, Math.max(20, (this.stream.columns || 80) - 1));
   }
 }

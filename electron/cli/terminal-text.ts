@@ -14,19 +14,25 @@ export function terminalSafe(text: string): string {
   return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** What `oneLine` prints for a backslash, a line break, a carriage return and a tab. */
+const ONE_LINE_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
 /**
  * User text inside a line the CLI means as one line (a job's heading, a table cell, a task's end):
  * a line break or carriage return in it would start a line the reader takes for the CLI's own, or
  * overwrite the start of this one, so each is printed as `\n` or `\r`; a tab, whose width a table
- * cannot know, as `\t`. The rest as `terminalSafe`, so the result is the text as printed and its
- * length is what a table may measure.
+ * cannot know, as `\t`. The rest as `terminalSafe`. A backslash of the text is printed as `\\`,
+ * so that a name holding a backslash and an `n` does not read as one holding a line break: the
+ * printed text reads back to the stored one by undoing `\\`, `\n`, `\r`, `\t` and `\uXXXX`.
  */
 export function oneLine(text: string): string {
-  return terminalSafe(text.replace(/[\n\r\t]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t')));
+  return terminalSafe(text.replace(/[\\\n\r\t]/g, (c) => ONE_LINE_ESCAPES[c]!));
 }
 
-/** `oneLine`, cut to `width` characters (code points) with an ellipsis: for table cells, never for --json. */
-export function clipped(text: string, width: number): string {
-  const chars = [...oneLine(text)];
-  return chars.length <= width ? chars.join('') : `${chars.slice(0, width - 1).join('')}…`;
+/**
+ * One line of a user text printed over several lines (a stored log message, split at its line
+ * breaks): as `oneLine`, but a tab stays a tab, which is harmless where no column follows.
+ */
+export function lineOfText(text: string): string {
+  return terminalSafe(text.replace(/[\\\r]/g, (c) => ONE_LINE_ESCAPES[c]!));
 }

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { machineNameRefusal } from '../../contract/machine-names.js';
+import { LINK_CUT_WINDOW_MS } from '../remote/remote-protocol.js';
 import { checkReachable, parseRedisUrl, redisRefusal } from '../remote/redis-url.js';
 import { CliError } from './cli-error.js';
 import type { Output } from './run-command.js';
@@ -38,6 +39,13 @@ export async function runWorker(options: WorkerCommandOptions, io: Output): Prom
     root,
     onNameWait: (holder) => io.err(`threadline worker: the name "${name}" is held by a worker${holder ? ` on host ${holder.host} (pid ${holder.pid})` : ''}; waiting a few seconds for it to lapse`),
     onNameLost: () => nameLost?.(),
+    // Once when its connections cannot be kept, once when they hold again: never a line per cut.
+    onLinkCut: (trouble) =>
+      io.err(
+        trouble
+          ? `threadline worker ${name}: cannot keep a connection to Redis at ${redis.shown}: ${trouble.cuts} connections cut within ${LINK_CUT_WINDOW_MS / 1000} s (the last ${trouble.reason}); taking no new task until they hold (is a VPN or a proxy between here and Redis cutting connections?)`
+          : `threadline worker ${name}: the connections to Redis at ${redis.shown} hold again; taking tasks`,
+      ),
   });
   try {
     await worker.ready();

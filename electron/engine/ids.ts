@@ -1,8 +1,36 @@
 import { randomBytes } from 'node:crypto';
 
-/** Job ids sort by creation time and stay short enough to type: `j-lx2k9q-3f9a`. */
+let lastMillis = -Infinity;
+let lastSuffix = 0;
+
+/**
+ * Job ids sort by creation time and stay short enough to type: `j-lx2k9q-3f9a`.
+ *
+ * Within a millisecond the suffix counts up from a random start, so this process never issues
+ * the same id twice, however many jobs it takes in one millisecond (a script submitting in a
+ * loop does); a clock set back keeps the last millisecond, so the ids still sort in the order
+ * they were issued. Two processes meet on an id only if they issue one in the same millisecond
+ * from nearby random starts.
+ */
 export function newJobId(now = Date.now()): string {
-  return `j-${now.toString(36)}-${randomBytes(2).toString('hex')}`;
+  let millis = now;
+  let suffix: number;
+  if (millis > lastMillis) {
+    suffix = randomSuffix();
+  } else if (lastSuffix < 0xffff) {
+    millis = lastMillis;
+    suffix = lastSuffix + 1;
+  } else {
+    millis = lastMillis + 1;
+    suffix = randomSuffix();
+  }
+  lastMillis = millis;
+  lastSuffix = suffix;
+  return `j-${millis.toString(36)}-${suffix.toString(16).padStart(4, '0')}`;
+}
+
+function randomSuffix(): number {
+  return randomBytes(2).readUInt16BE(0);
 }
 
 /**

@@ -10,11 +10,10 @@ import type { JobRegistry } from './job-registry.js';
 import type { Scheduler } from './scheduler.js';
 import type { StoreWriter } from './store-writer.js';
 import type { StopReason, Task } from './task.js';
+import { afterRunningTime } from './running-time.js';
 import { assertJobTransition, assertTaskTransition, isSettled } from './transitions.js';
 
 const MAX_BACKOFF_MS = 60_000;
-/** The longest wait a timer keeps; a longer one fires at once. */
-const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 export interface LifeCycleParts {
   writer: StoreWriter;
@@ -127,16 +126,12 @@ export class TaskLifeCycle {
     task.progressMessage = null;
     const attempt: TaskAttempt = { attempt: task.attempts, startedAt: at, finishedAt: null, worker, state: 'running' };
     task.addAttempt(attempt);
-    if (task.timeoutMs !== null && task.stopReason === null) this.armTimeout(task, task.timeoutMs);
+    if (task.timeoutMs !== null && task.stopReason === null) {
+      afterRunningTime(task.timeoutMs, () => this.stop(task, 'timeout'), (timer) => (task.timers.timeout = timer));
+    }
     this.parts.writer.attempt(task, attempt);
     if (task.state === 'queued') this.transition(task, task.stopReason ? 'cancelling' : 'running');
     else this.changed(task);
-  }
-
-  /** Times the task out after `left` ms: in steps, since a timer set past 2^31 - 1 ms fires at once. */
-  private armTimeout(task: Task, left: number): void {
-    const step = Math.min(left, LONGEST_TIMER_MS);
-    task.timers.timeout = setTimeout(() => (left > step ? this.armTimeout(task, left - step) : this.stop(task, 'timeout')), step);
   }
 
   private onFinished(task: Task, outcome: ExecutorOutcome): void {
@@ -305,9 +300,10 @@ export class TaskLifeCycle {
     executor.requestStop(task);
     if (this.parts.cancelGraceMs <= 0) executor.terminate(task);
     else {
-      task.timers.grace = setTimeout(() => {
+      const endThread = () => {
         if (task.onExecutor) executor.terminate(task);
-      }, this.parts.cancelGraceMs);
+      };
+      afterRunningTime(this.parts.cancelGraceMs, endThread, (timer) => (task.timers.grace = timer));
     }
     return true;
   }

@@ -1,7 +1,9 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { TaskError } from '../../contract/records.js';
+import { ranDuring } from './running-time.js';
 
 /** Ceilings on memory the V8 heap limit does not count (Buffers, typed arrays, external strings, native memory). */
 export interface MemoryLimits {
@@ -69,8 +71,11 @@ export class MemoryWatch<T> {
   private lastRss = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** The task last ended, until its thread is gone (and its memory with it). */
-  private victim: { task: T; tid: number | undefined; at: number } | null = null;
+  /** When the next look was set (`performance.now()`), and for how long after. */
+  private scheduledAt = 0;
+  private scheduledMs = 0;
+  /** The task last ended, until its thread is gone (and its memory with it); `waitedMs`: the time the process ran since. */
+  private victim: { task: T; tid: number | undefined; waitedMs: number } | null = null;
 
   constructor(
     private readonly pool: WatchedPool<T>,
@@ -144,6 +149,8 @@ export class MemoryWatch<T> {
   }
 
   private schedule(delay: number): void {
+    this.scheduledAt = performance.now();
+    this.scheduledMs = delay;
     this.timer = setTimeout(() => this.sample(), delay);
     this.timer.unref();
   }
@@ -151,6 +158,9 @@ export class MemoryWatch<T> {
   /** One look: every running task's share, then at most one task ended. */
   sample(): void {
     this.timer = null;
+    const waited = performance.now() - this.scheduledAt;
+    // The ended thread could not go while the process did not run: that stretch is not counted.
+    if (this.victim) this.victim.waitedMs += ranDuring(waited, this.scheduledMs);
     const running = this.pool.running();
     if (running.length === 0) {
       this.stop();
@@ -182,7 +192,7 @@ export class MemoryWatch<T> {
     this.lastRss = rss;
     this.lastAt = now;
 
-    if (this.victim && this.victimGone(seen, now)) this.victim = null;
+    if (this.victim && this.victimGone(seen)) this.victim = null;
     // One task at a time: once its thread is gone and its memory back, the others are judged again.
     if (!this.victim) this.judge(rss, running);
     this.schedule(this.nextDelay(rss, processRate));
@@ -192,12 +202,12 @@ export class MemoryWatch<T> {
    * The engine hears of a terminated task before its thread has ended; its memory is given back
    * when the thread's isolate is disposed, so judging others before that would blame them for it.
    */
-  private victimGone(seen: ReadonlySet<T>, now: number): boolean {
+  private victimGone(seen: ReadonlySet<T>): boolean {
     const victim = this.victim!;
-    if (now - victim.at > VICTIM_GRACE_MS) return true;
+    if (victim.waitedMs > VICTIM_GRACE_MS) return true;
     if (seen.has(victim.task)) return false;
     if (victim.tid !== undefined && this.pageSize !== null) return !existsSync(`/proc/self/task/${victim.tid}`);
-    return now - victim.at > VICTIM_GRACE_MS / 5;
+    return victim.waitedMs > VICTIM_GRACE_MS / 5;
   }
 
   private judge(rss: number, running: ReadonlyArray<{ threadId: number; task: T }>): void {
@@ -214,7 +224,7 @@ export class MemoryWatch<T> {
     }
     if (message === null) return;
     const threadId = running.find((entry) => entry.task === task)?.threadId;
-    this.victim = { task, tid: threadId === undefined ? undefined : this.tidOf.get(threadId), at: Date.now() };
+    this.victim = { task, tid: threadId === undefined ? undefined : this.tidOf.get(threadId), waitedMs: 0 };
     this.pool.end(task, { code: 'WORKER_OUT_OF_MEMORY', message: `the worker thread ran out of memory: ${message}` });
   }
 

@@ -96,6 +96,11 @@ export class PoolExecutor implements Executor {
   private readonly spares: number;
   /** The spare starts only once work waits behind busy lanes (`PoolOptions.spareAhead` false). */
   private readonly spareWhenWaiting: boolean;
+  /**
+   * Batches handed to a thread whose task was told to stop (a cancel or timeout in its grace
+   * period): while there is one, the lanes lend one more to the work queued behind (`PoolLanes.lend`).
+   */
+  private readonly stopping = new Set<Batch>();
   /** Threads this pool ended that the kernel still runs: no spare starts until they are gone (see `terminate`). */
   private readonly exiting = new Set<Worker>();
   /**
@@ -226,7 +231,7 @@ export class PoolExecutor implements Executor {
 
   /** Hands piscina the waiting batches, first in line first, while a lane can take one at once. */
   private handOver(): void {
-    while (!this.closed && this.queuedInPool === null && this.handedCount < this.size && this.waiting.length > 0) {
+    while (!this.closed && this.queuedInPool === null && this.handedCount < this.lanes.working && this.waiting.length > 0) {
       const batch = this.waiting.shift()!;
       batch.handed = true;
       this.handedCount++;
@@ -381,15 +386,17 @@ export class PoolExecutor implements Executor {
       const verdict = this.memoryVerdicts.get(task);
       this.release(task);
       const times = { startedAt: task.startedAt ?? now, finishedAt: now, worker };
-      if (stage === TaskStage.succeeded || stage === TaskStage.failed) {
+      if (task.stopReason !== null && stage !== TaskStage.succeeded) {
+        // Told to stop, it stopped: an error it threw as its thread was ended is most likely its
+        // stop (a cooperative one that ended as its grace ran out), not a failure of its own.
+        this.listener.finished(task, { type: 'stopped', ...times });
+      } else if (stage === TaskStage.succeeded || stage === TaskStage.failed) {
         // It ran to its end before the thread died; only its result or error went with the thread.
         // Running it again could repeat its side effects, so it is not.
         const lost = `the worker thread died after this task ended (${describeThreadLoss(thrown).message}), before its ${stage === TaskStage.succeeded ? 'result' : 'error'} reached the engine`;
         this.listener.log({ taskKey: task.key, at: now, level: 'warn', message: lost });
         if (stage === TaskStage.succeeded) this.listener.finished(task, { type: 'succeeded', result: null, ...times });
         else this.listener.finished(task, { type: 'failed', error: { code: 'RESULT_LOST', message: lost }, ...times });
-      } else if (task.stopReason !== null) {
-        this.listener.finished(task, { type: 'stopped', ...times });
       } else if (stage === TaskStage.running) {
         const error = verdict ?? describeThreadLoss(thrown);
         this.listener.finished(task, { type: 'failed', error, ...times });
@@ -451,11 +458,23 @@ export class PoolExecutor implements Executor {
       this.slots.raiseCancel(slot);
       this.calls.abandon(slot);
     }
+    // Its thread may stay busy to the end of the grace period: the work in line need not wait for it.
+    const batch = this.batchOf.get(task);
+    if (batch?.handed && !batch.done && !this.closed) {
+      this.stopping.add(batch);
+      this.lanes.lend(true);
+      // Once the caller is done: a stop without a grace period ends the thread right after this
+      // (`terminate`, which looks for a spare ready to take over), and the work in line follows as before.
+      queueMicrotask(() => this.handOver());
+    }
   }
 
   private batchEnded(batch: Batch): void {
     batch.done = true;
     if (batch.handed) this.handedCount--;
+    // Ended, by itself or with its thread: the lane lent for it is taken back (the thread it went
+    // to keeps its work; nothing more is handed over until the lanes are free).
+    if (this.stopping.delete(batch)) this.lanes.lend(this.stopping.size > 0);
     if (this.queuedInPool === batch) this.queuedInPool = null;
     // The thread's next batch may have said it started before this one's result came back.
     if (batch.threadId !== null && this.batchOnThread.get(batch.threadId) === batch) this.batchOnThread.delete(batch.threadId);

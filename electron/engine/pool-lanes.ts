@@ -35,6 +35,8 @@ export class PoolLanes {
   private refusing = false;
   /** Set when this balancer gives a run a thread; read by `placing`. */
   private placed = false;
+  /** A lane lent while a thread's task is told to stop (see `lend`): 0 or 1. */
+  private lent = 0;
 
   constructor(readonly lanes: number) {}
 
@@ -59,10 +61,26 @@ export class PoolLanes {
         this.readyThreads.delete(id);
       } else if (thread.currentUsage > 0) busy++;
     }
-    if (busy >= this.lanes) return null;
+    if (busy >= this.lanes + this.lent) return null;
     this.placed = true;
     return idle;
   };
+
+  /**
+   * While a running task is told to stop and its grace period runs, its thread keeps working
+   * (a stuck call to the end of the grace, then the thread is ended): with a lane lent, work
+   * queued behind it runs on a spare meanwhile instead of waiting out the grace. One at most,
+   * whatever the number of tasks stopping: the pool never runs more than one thread beyond its
+   * lanes, and never starts one for it (a spare takes the work).
+   */
+  lend(lent: boolean): void {
+    this.lent = lent ? 1 : 0;
+  }
+
+  /** Threads that may run work at once: the lanes, and one more while a lane is lent. */
+  get working(): number {
+    return this.lanes + this.lent;
+  }
 
   /** The thread of this id is ready for work (piscina's `workerCreate`). */
   ready(threadId: number): void {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openDatabase } from '../../shared/open-database.js';
@@ -152,8 +152,25 @@ function unusable(db: Database.Database, error: unknown): ThreadlineError {
 
 function inUse(dataDir: string): ThreadlineError {
   const owner = readOwner(dataDir);
-  const who = owner ? ` (pid ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`})` : '';
+  const here = owner?.host === hostname();
+  const stopped = here && isStopped(owner.pid) ? `, stopped: \`kill -CONT ${owner.pid}\` or \`fg\` in its terminal lets it go on` : '';
+  const who = owner ? ` (pid ${owner.pid}${here ? '' : ` on ${owner.host}`}${stopped})` : '';
   return new ThreadlineError('DATA_DIR_IN_USE', `the data directory ${dataDir} is in use by another Threadline${who}; stop it or pass another --data-dir`);
+}
+
+/**
+ * Whether a process of this machine is stopped (Ctrl-Z, SIGSTOP): it holds the lock but does
+ * nothing, and "stop it" alone would not tell the user why the data directory is still taken.
+ * Read from /proc; where there is none, not said.
+ */
+function isStopped(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (name) state ...": the name may hold spaces and parentheses; the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  } catch {
+    return false;
+  }
 }
 
 /** Who the owner says it is, for the message only: the lock, not this row, decides. */

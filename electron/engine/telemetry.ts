@@ -33,6 +33,20 @@ export function loopDelayMs(recordedNs: number, resolutionMs: number): number {
   return Math.max(0, recordedNs / NS_PER_MS - resolutionMs);
 }
 
+/** A gap between two ticks of the histogram's timer longer than this may be a process that did not run. */
+const NOT_RUNNING_AFTER_MS = 1000;
+
+/**
+ * Whether the longest gap of an interval (`longestMs`) was the process not running (stopped with
+ * Ctrl-Z or SIGSTOP, a machine asleep whose monotonic clock counts it) rather than the loop held
+ * up. A loop held up is busy for that long; one whose process was stopped while it waited for
+ * its next event (as an idle loop mostly does) counts the stop as idle, so the interval's busy
+ * time falls short of the gap.
+ */
+export function notRunning(longestMs: number, busyMs: number): boolean {
+  return longestMs > NOT_RUNNING_AFTER_MS && busyMs < longestMs / 2;
+}
+
 /** Samples the process every `intervalMs` into a bounded ring buffer. */
 export class Telemetry {
   private readonly ring: TelemetrySample[] = [];
@@ -62,14 +76,16 @@ export class Telemetry {
     const h = this.histogram;
     const seconds = Math.max(0.001, (now - this.lastAt) / 1000);
     const workers = this.source.workers();
+    const used = performance.eventLoopUtilization(elu, this.elu);
+    const delay = this.loopDelays(used.active);
     const sample: TelemetrySample = {
       at: now,
       memory: { rss, heapUsed, heapTotal, external, arrayBuffers },
       loop: {
-        delayP50Ms: h.count > 0 ? loopDelayMs(h.percentile(50), LOOP_SAMPLE_MS) : 0,
-        delayP99Ms: h.count > 0 ? loopDelayMs(h.percentile(99), LOOP_SAMPLE_MS) : 0,
-        delayMaxMs: h.count > 0 ? loopDelayMs(h.max, LOOP_SAMPLE_MS) : 0,
-        utilization: performance.eventLoopUtilization(elu, this.elu).utilization,
+        delayP50Ms: delay.p50,
+        delayP99Ms: delay.p99,
+        delayMaxMs: delay.max,
+        utilization: used.utilization,
       },
       workers,
       poolUtilization: workers.length === 0 ? 0 : workers.reduce((sum, w) => sum + w.utilization, 0) / workers.length,
@@ -85,6 +101,20 @@ export class Telemetry {
     if (this.ring.length > this.capacity) this.ring.shift();
     this.onSample(sample);
     return sample;
+  }
+
+  /** The interval's loop delays, less the longest when it was the process not running (`busyMs`: the loop's busy time). */
+  private loopDelays(busyMs: number): { p50: number; p99: number; max: number } {
+    const h = this.histogram;
+    if (h.count === 0) return { p50: 0, p99: 0, max: 0 };
+    const at = (percent: number) => loopDelayMs(h.percentile(percent), LOOP_SAMPLE_MS);
+    const longest = loopDelayMs(h.max, LOOP_SAMPLE_MS);
+    if (!notRunning(longest, busyMs)) return { p50: at(50), p99: at(99), max: longest };
+    // The gap is one record of the histogram, its longest: the others say how the loop did while
+    // the process ran, so that a wake-up does not show as the loop held up.
+    if (h.count === 1) return { p50: 0, p99: 0, max: 0 };
+    const rest = (100 * (h.count - 1)) / h.count;
+    return { p50: at(Math.min(50, rest)), p99: at(Math.min(99, rest)), max: at(rest) };
   }
 
   /**

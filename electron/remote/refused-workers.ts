@@ -1,6 +1,6 @@
 import type { HostNotice } from '../../contract/api.js';
 import { MACHINE_NAME_EXPECTED, shownName } from '../../contract/machine-names.js';
-import { LOST_AFTER_MS } from './remote-protocol.js';
+import { forgetSilent } from './remote-protocol.js';
 
 /** Refused names a notice lists; the others are counted. */
 export const SHOWN_REFUSED_NAMES = 5;
@@ -57,13 +57,7 @@ export class RefusedWorkers {
 
   /** Forgets the names not heard for as long as a lost worker; true when the notice changes. */
   forgetSilent(): boolean {
-    const now = this.now();
-    let changed = false;
-    for (const [key, refused] of this.byKey) {
-      if (now - refused.lastHeardAt <= LOST_AFTER_MS) continue;
-      this.byKey.delete(key);
-      changed = true;
-    }
+    const changed = forgetSilent(this.byKey, this.now());
     if (changed && this.overflowed) this.overflowed = false; // room again: names still announcing are kept anew
     return changed;
   }

@@ -1,4 +1,4 @@
-import { Queue, QueueEvents } from 'bullmq';
+import { Queue, QueueEvents, Worker as QueueWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import type { HostNotice } from '../../contract/api.js';
@@ -7,13 +7,19 @@ import type { TaskError } from '../../contract/records.js';
 import type { RemoteMachine } from '../../contract/telemetry.js';
 import type { Executor, ExecutorListener, ExecutorOutcome, ReadySource } from '../engine/executor.js';
 import { KindTimings } from '../engine/kind-timings.js';
+import { RunningClock } from '../engine/running-time.js';
 import type { Task } from '../engine/task.js';
 import { lastingConnection, redisProblem, type RedisTarget } from './redis-url.js';
 import {
   ANNOUNCE_CHANNEL,
   BATCH_KEYS_TTL_MS,
   KEY_PREFIX,
+  LINK_CUT_WINDOW_MS,
+  LOCK_DURATION_MS,
+  LOST_AFTER_MS,
   MAX_REMOTE_BATCH,
+  MAX_STALLED_COUNT,
+  STALLED_INTERVAL_MS,
   STOP_CHANNEL,
   STOP_KEY_TTL_MS,
   TASK_QUEUE,
@@ -33,11 +39,15 @@ import {
   parseWire,
   workerAnnouncementSchema,
   announcementUnderAnyNameSchema,
+  type LinkCut,
   type RemoteBatch,
   type RemoteOutcome,
   type RemoteStop,
   type RemoteTask,
 } from './remote-protocol.js';
+import { CutOffWorkers } from './cut-off-workers.js';
+import { JobHeldElsewhere, JobLeases } from './job-leases.js';
+import { LinkWatch } from './link-watch.js';
 import { RefusedWorkers } from './refused-workers.js';
 import { TurnedAwayWorkers } from './turned-away-workers.js';
 import { ROSTER_LIMITS, WorkerRoster, type RosterLimits } from './worker-roster.js';
@@ -52,6 +62,10 @@ interface InFlight {
   queued: boolean;
   /** `<worker name>/<thread>` of its latest start. */
   worker: string | null;
+  /** When it was handed to Redis: a machine cut off since may be why it stalled. */
+  handedAt: number;
+  /** The machine of its latest start, kept when it is found stalled (unlike `worker`). */
+  ranOn: string | null;
   /** When its worker was found lost, until the task begins again elsewhere. */
   interruptedAt: number | null;
   /** How many times Redis had been away when it was handed out: one more since means its stalls may be Redis's doing. */
@@ -90,14 +104,32 @@ const REDIS_SILENT_MS = 3000;
 export class RemoteExecutor implements Executor {
   private readonly queue: Queue;
   private readonly events: QueueEvents;
+  /**
+   * Looks for tasks whose worker stopped renewing their locks, as every worker does: a worker
+   * whose link cuts its connections may still renew nothing and end nothing, and if it is the
+   * only one, no one else would look. Its 'stalled' events come through `events` like theirs.
+   */
+  private readonly stallCheck: QueueWorker;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly clients: Redis[];
   private readonly roster: WorkerRoster;
+  /** The time this process ran: a silence of workers counts only while it could hear them. */
+  private readonly clock = new RunningClock();
   /** Workers heard under names the orchestrator refuses: not in the roster, but told of in a notice. */
   private readonly refused = new RefusedWorkers();
   /** Workers heard under good names but not taken (the roster full, too many threads claimed): told of in a notice. */
   private readonly turnedAway: TurnedAwayWorkers;
+  /** Workers that say they cannot keep their connections to Redis: told of in a notice. */
+  private readonly cutOff = new CutOffWorkers();
+  /**
+   * Counts this orchestrator's own connections cut once connected: a link that cuts them keeps
+   * Redis "reachable" (each connection comes back at once) while a command bigger than it lets
+   * through (a task put on the queue) never gets there; that is Redis out of reach, told as such.
+   */
+  private readonly link = new LinkWatch((trouble) => this.linkChanged(trouble));
+  /** The jobs whose tasks this orchestrator sends out, held on Redis so that no other orchestrator sends the same ones. */
+  private readonly jobs: JobLeases;
   private readonly byTask = new Map<Task, InFlight>();
   /** The tasks following each BullMQ job: one, or a batch's. */
   private readonly byRemoteId = new Map<string, InFlight[]>();
@@ -112,6 +144,8 @@ export class RemoteExecutor implements Executor {
   /** The last reason the connection gave for failing. */
   private redisReason = 'the connection was lost';
   private redisWasReady = false;
+  /** Whether this orchestrator's own connections to Redis keep being cut (`link`). */
+  private linkCut = false;
   /** Times the connection to Redis was lost after it was up. */
   private redisOutages = 0;
 
@@ -126,19 +160,32 @@ export class RemoteExecutor implements Executor {
     /** How many machines are kept and how long a lost one stays (tests shorten the while). */
     limits: RosterLimits = ROSTER_LIMITS,
   ) {
-    this.roster = new WorkerRoster(Date.now, limits);
+    this.roster = new WorkerRoster(Date.now, limits, () => this.clock.now());
     this.turnedAway = new TurnedAwayWorkers(limits.maxMachines);
     const connection = lastingConnection(target);
     // Connections of its own, given to BullMQ, so that it can cut them even when Redis is away.
-    this.clients = [0, 1, 2, 3].map(() => new Redis(connection));
+    this.clients = [0, 1, 2, 3, 4].map(() => new Redis(connection));
     for (const client of this.clients) client.on('error', () => {});
-    const [queueClient, eventsClient, commands, subscriber] = this.clients as [Redis, Redis, Redis, Redis];
+    for (const client of this.clients) this.link.watch(client);
+    const [queueClient, eventsClient, commands, subscriber, stallClient] = this.clients as [Redis, Redis, Redis, Redis, Redis];
     this.queue = new Queue(TASK_QUEUE, { connection: queueClient, prefix: KEY_PREFIX });
     this.events = new QueueEvents(TASK_QUEUE, { connection: eventsClient, prefix: KEY_PREFIX });
+    // Takes no task (no processor, never run): it only runs the stalled-job check.
+    this.stallCheck = new QueueWorker(TASK_QUEUE, undefined, { connection: stallClient, prefix: KEY_PREFIX, autorun: false, lockDuration: LOCK_DURATION_MS, stalledInterval: STALLED_INTERVAL_MS, maxStalledCount: MAX_STALLED_COUNT });
+    this.stallCheck.on('error', () => {});
+    // Started here, not in `ready()`: the hosts (run, serve, the desktop app) never wait for that.
+    void this.stallCheck
+      .waitUntilReady()
+      .then(() => (this.closed ? undefined : this.stallCheck.startStalledCheckTimer()))
+      .catch(() => {});
     this.commands = commands;
     this.subscriber = subscriber;
+    this.jobs = new JobLeases(commands, () => new Set([...this.byTask.keys()].map((task) => task.job.id)));
     // Redis going away mid-run is a condition of the host: tasks sent to workers wait for it.
-    commands.on('error', (error: unknown) => (this.redisReason = redisProblem(error)));
+    commands.on('error', (error: unknown) => {
+      // While the link cuts the connections, that is the reason, not how each cut looked.
+      if (!this.linkCut) this.redisReason = redisProblem(error);
+    });
     commands.on('close', () => this.redisLost());
     commands.on('ready', () => this.redisBack());
     // A connection that drops is retried by ioredis; its errors are not the engine's to report.
@@ -146,7 +193,7 @@ export class RemoteExecutor implements Executor {
     this.events.on('error', () => {});
     this.events.on('progress', ({ jobId, data }) => this.onReport(jobId, data));
     this.events.on('completed', ({ jobId, returnvalue }) => this.onCompleted(jobId, returnvalue));
-    this.events.on('failed', ({ jobId, failedReason }) => this.onFailed(jobId, failedReason));
+    this.events.on('failed', ({ jobId, failedReason }) => void this.onFailed(jobId, failedReason));
     this.events.on('stalled', ({ jobId }) => this.onStalled(jobId));
     this.subscriber.on('message', (_channel, text) => this.onAnnouncement(text));
     void this.subscriber.subscribe(ANNOUNCE_CHANNEL).catch(() => {});
@@ -156,7 +203,7 @@ export class RemoteExecutor implements Executor {
 
   /** Resolves once the queue and its events are connected (tests and benchmarks wait for it). */
   async ready(): Promise<void> {
-    await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
+    await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady(), this.stallCheck.waitUntilReady()]);
   }
 
   fill(next: ReadySource): void {
@@ -221,6 +268,8 @@ export class RemoteExecutor implements Executor {
     if (refused) notices.push(refused);
     const turnedAway = this.turnedAway.notice();
     if (turnedAway) notices.push(turnedAway);
+    const cutOff = this.cutOff.notice();
+    if (cutOff) notices.push(cutOff);
     return notices;
   }
 
@@ -250,10 +299,12 @@ export class RemoteExecutor implements Executor {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.link.close();
+    this.clock.close();
     if (this.redisAway) clearTimeout(this.redisAway.timer);
     clearInterval(this.reconcileTimer);
     // Closing waits for Redis; with Redis away it is cut short, so that a shutdown never hangs on it.
-    const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
+    const closed = Promise.allSettled([this.jobs.close(), this.events.close(), this.queue.close(), this.stallCheck.close(true)]);
     await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     for (const client of this.clients) client.disconnect();
   }
@@ -273,8 +324,20 @@ export class RemoteExecutor implements Executor {
     this.redisAway = away;
   }
 
+  private linkChanged(trouble: LinkCut | null): void {
+    this.linkCut = trouble !== null;
+    if (!trouble) {
+      this.redisBack();
+      return;
+    }
+    this.redisReason = `its connections keep being cut: ${trouble.cuts} within ${LINK_CUT_WINDOW_MS / 1000} s, the last ${trouble.reason}; is a VPN or a proxy between here and Redis cutting them?`;
+    this.redisLost();
+  }
+
   private redisBack(): void {
     this.redisWasReady = true;
+    // A connection that comes back only to be cut again is not Redis back.
+    if (this.link.current()) return;
     const away = this.redisAway;
     if (!away) return;
     clearTimeout(away.timer);
@@ -292,7 +355,7 @@ export class RemoteExecutor implements Executor {
     // No `beginning`: that marks tasks a crash of this process could be blamed on, and a task
     // running on another machine cannot crash this one (its result is bounded); after a crash it
     // is resumed like any interrupted task, not as a suspect run alone.
-    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, redisOutages: this.redisOutages, ended: false };
+    const entry: InFlight = { task, attempt, remoteId: remoteJobId(task.key, attempt), queued: false, worker: null, interruptedAt: null, redisOutages: this.redisOutages, ended: false, handedAt: Date.now(), ranOn: null };
     this.byTask.set(task, entry);
     this.follow(entry, entry.remoteId);
     return entry;
@@ -315,9 +378,27 @@ export class RemoteExecutor implements Executor {
     });
   }
 
-  private async queued(singles: InFlight[], batches: InFlight[][]): Promise<void> {
+  /**
+   * Holds the jobs of these tasks on Redis before any goes on the queue; the tasks of a job
+   * another orchestrator holds fail, naming it (see `job-leases.ts`).
+   */
+  private async claimJobs(entries: InFlight[]): Promise<void> {
+    const jobIds = [...new Set(entries.map((entry) => entry.task.job.id))];
+    const claims = await Promise.allSettled(jobIds.map((jobId) => this.jobs.claim(jobId)));
+    claims.forEach((claim, index) => {
+      if (claim.status === 'fulfilled') return;
+      if (!(claim.reason instanceof JobHeldElsewhere)) throw claim.reason;
+      const message = `could not put the task on the Redis queue: ${claim.reason.message}`;
+      for (const entry of entries) if (entry.task.job.id === jobIds[index]) this.end(entry, failedOutcome({ code: 'REMOTE_QUEUE_ERROR', message }));
+    });
+  }
+
+  private async queued(allSingles: InFlight[], batches: InFlight[][]): Promise<void> {
+    await this.claimJobs([...allSingles, ...batches.flat()]);
+    const singles = allSingles.filter((entry) => !entry.ended);
     const jobs = singles.map((entry) => ({ name: 'task', data: this.wireTask(entry) as RemoteTask | RemoteBatch, opts: { jobId: entry.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } }));
-    const carried = batches.length > 0 ? await this.claimForBatches(batches) : [];
+    const live = batches.map((group) => group.filter((entry) => !entry.ended)).filter((group) => group.length > 0);
+    const carried = live.length > 0 ? await this.claimForBatches(live) : [];
     for (const group of carried) jobs.push({ name: 'batch', data: { tasks: group.map((entry) => this.wireTask(entry)) }, opts: { jobId: group[0]!.remoteId, removeOnComplete: KEEP_FINISHED, removeOnFail: KEEP_FINISHED } });
     await this.queue.addBulk(jobs);
     for (const entry of [...singles, ...carried.flat()]) entry.queued = true;
@@ -349,6 +430,8 @@ export class RemoteExecutor implements Executor {
   }
 
   private async enqueue(entry: InFlight): Promise<void> {
+    await this.claimJobs([entry]);
+    if (entry.ended) return;
     // A task that ran before (an earlier attempt, or an orchestrator that stopped meanwhile) may
     // still be on Redis: a success stands, and one still running is followed, not started twice.
     if (entry.task.attempts > 0 && (await this.adoptEarlier(entry))) return;
@@ -393,6 +476,9 @@ export class RemoteExecutor implements Executor {
         return true;
       }
       if (state === 'active' || state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+        // Stalled too often, it is only there to fail (the orchestrator ended it, then takes it
+        // off the queue): a retry that followed it would take that failure for its own.
+        if ((await this.queue.getJob(id))?.deferredFailure) continue;
         this.follow(entry, id);
         entry.queued = true;
         return true;
@@ -450,6 +536,7 @@ export class RemoteExecutor implements Executor {
         if (!keys.has(entry.task.key)) continue;
         this.closeInterrupted(entry);
         entry.worker = report.worker;
+        entry.ranOn = machineOf(report.worker);
         this.listener.started(entry.task, report.worker, report.at);
       }
       return;
@@ -460,6 +547,7 @@ export class RemoteExecutor implements Executor {
     if (report.type === 'started') {
       this.closeInterrupted(entry);
       entry.worker = report.worker;
+      entry.ranOn = machineOf(report.worker);
       this.listener.started(task, report.worker, report.at);
     } else if (report.type === 'progress') {
       this.listener.progress(task, report.progress, report.message);
@@ -508,7 +596,8 @@ export class RemoteExecutor implements Executor {
     this.end(entry, outcome);
   }
 
-  private onFailed(remoteId: string, reason: string): void {
+  /** Resolves once each task following the job has ended. */
+  private async onFailed(remoteId: string, reason: string): Promise<void> {
     const followers = this.following(remoteId);
     if (followers.length === 0) return;
     if (!isBatchId(remoteId)) {
@@ -516,7 +605,7 @@ export class RemoteExecutor implements Executor {
       return;
     }
     // The tasks of the batch that ended before it failed keep their outcomes.
-    void this.commands
+    await this.commands
       .hgetall(batchResultsKey(remoteId))
       .catch(() => ({}) as Record<string, string>)
       .then((kept) => {
@@ -538,6 +627,10 @@ export class RemoteExecutor implements Executor {
       entry.interruptedAt ??= Date.now();
       this.closeInterrupted(entry);
       this.end(entry, { type: 'returned' });
+    } else if (STALLED_TOO_OFTEN.test(reason) && this.cutOffFor(entry).length > 0) {
+      // Not a crash: its end could not get through a link that cuts the worker's connections.
+      const machines = this.cutOffFor(entry).map((name) => JSON.stringify(name)).join(', ');
+      this.end(entry, failedOutcome({ code: 'REMOTE_LINK_CUT', message: `found stalled twice while the connections to Redis of ${machines} kept being cut (a VPN or a proxy cutting them): the task's end could not get through, so it is not run a third time; check the network between that machine and Redis, or run the task with runOn: local` }, entry.worker));
     } else if (STALLED_TOO_OFTEN.test(reason)) {
       this.end(entry, failedOutcome({ code: 'WORKER_CRASHED', message: 'the workers running this task were lost twice while it ran (killed, out of memory, or cut off from Redis): it is taken for the cause and not run again' }, entry.worker));
     } else {
@@ -547,12 +640,40 @@ export class RemoteExecutor implements Executor {
 
   /** Its worker stopped renewing its lock (killed, or cut off): BullMQ queues the task again, for another worker. */
   private onStalled(remoteId: string): void {
-    for (const entry of this.following(remoteId)) this.taskStalled(entry);
+    const followers = this.following(remoteId);
+    for (const entry of followers) this.taskStalled(entry);
+    if (followers.length > 0) void this.failIfStalledTooOften(remoteId).catch(() => {});
+  }
+
+  /**
+   * A job found stalled more than MAX_STALLED_COUNT times is not failed by BullMQ there and then:
+   * it is queued again marked to fail, and fails only when a worker next takes it. With no worker
+   * left to take it (the task killed the only one twice; a worker whose link cuts its connections
+   * takes none and could not send the failure anyway), the task would wait for good, its fate
+   * already sealed. So the orchestrator, on seeing the stall, takes the failure BullMQ would
+   * report as reported (read as a crash, a cut link or Redis away, as any such failure), and takes
+   * the job off the queue so that no worker picks it up.
+   */
+  private async failIfStalledTooOften(remoteId: string): Promise<void> {
+    const job = await this.queue.getJob(remoteId);
+    if (!job || job.stalledCounter <= MAX_STALLED_COUNT || this.following(remoteId).length === 0) return;
+    // Ended before the job goes, so that reconciling does not take it for a job Redis lost.
+    await this.onFailed(remoteId, job.deferredFailure || 'job stalled more than allowable limit');
+    // Taken by a worker meanwhile, it cannot be removed: that worker fails it without running it.
+    await job.remove().catch(() => {});
+  }
+
+  /** The machines whose link to Redis was cut while the task was out: where it ran, if known, else any. */
+  private cutOffFor(entry: InFlight): string[] {
+    if (entry.ranOn) return this.cutOff.cutSince(entry.ranOn, entry.handedAt) ? [entry.ranOn] : [];
+    return this.cutOff.namesCutSince(entry.handedAt);
   }
 
   private taskStalled(entry: InFlight): void {
     const where = entry.worker ?? 'a worker';
     const at = Date.now();
+    const cut = this.cutOffFor(entry);
+    const why = cut.length > 0 ? `the connections to Redis of ${cut.map((name) => JSON.stringify(name)).join(', ')} kept being cut, so ${where}'s work on it could not get through` : `${where} stopped answering (killed, or cut off from Redis)`;
     // The attempt is closed as interrupted when the task begins again elsewhere; if it is not
     // run again (lost twice), the failure ends that same attempt.
     entry.interruptedAt ??= at;
@@ -560,7 +681,7 @@ export class RemoteExecutor implements Executor {
       taskKey: entry.task.key,
       at,
       level: 'warn',
-      message: `attempt ${entry.attempt} was interrupted: ${where} stopped answering (killed, or cut off from Redis); the first time, the task runs again on another worker, the second it fails`,
+      message: `attempt ${entry.attempt} was interrupted: ${why}; the first time, the task runs again on another worker, the second it fails`,
     });
     entry.worker = null;
   }
@@ -607,6 +728,7 @@ export class RemoteExecutor implements Executor {
         if (this.turnedAway.heard('roster-full', announcement.name, announcement.host, announcement.threads)) this.listener.noticesChanged?.();
         return;
       }
+      if (this.cutOff.heard(announcement)) this.listener.noticesChanged?.();
       if (this.roster.heard(announcement) && this.lastSource) this.fill(this.lastSource);
       return;
     }
@@ -634,8 +756,12 @@ export class RemoteExecutor implements Executor {
     }
     this.reconciling = true;
     this.reconcileStartedAt = Date.now();
-    if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
-    if (this.turnedAway.forgetSilent()) this.listener.noticesChanged?.();
+    // Just gone on from a stop, it has not yet read the announcements sent meanwhile.
+    if (this.clock.sinceWake() > LOST_AFTER_MS) {
+      if (this.refused.forgetSilent()) this.listener.noticesChanged?.();
+      if (this.turnedAway.forgetSilent()) this.listener.noticesChanged?.();
+      if (this.cutOff.forgetSilent()) this.listener.noticesChanged?.();
+    }
     this.roster.forgetLost(this.runningOn());
     try {
       await this.commands.ping();
@@ -649,7 +775,7 @@ export class RemoteExecutor implements Executor {
           const job = await this.queue.getJob(remoteId);
           if (!job) continue;
           if (state === 'completed') this.onCompleted(remoteId, job.returnvalue);
-          else this.onFailed(remoteId, job.failedReason ?? 'failed');
+          else void this.onFailed(remoteId, job.failedReason ?? 'failed');
         } else if (state === 'unknown') {
           for (const entry of followers) this.lostByRedis(entry);
           if (isBatchId(remoteId)) {
@@ -682,6 +808,12 @@ export class RemoteExecutor implements Executor {
     this.listener.finished(entry.task, outcome);
     if (this.lastSource) this.fill(this.lastSource);
   }
+}
+
+/** `build-07` of `build-07/3` (or of a machine named alone). */
+function machineOf(worker: string): string {
+  const slash = worker.indexOf('/');
+  return slash < 0 ? worker : worker.slice(0, slash);
 }
 
 function runsAnywhere(task: Task): boolean {

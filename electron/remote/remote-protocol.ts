@@ -53,6 +53,20 @@ export const MAX_STALLED_COUNT = 1;
 export const ANNOUNCE_INTERVAL_MS = 1000;
 export const LOST_AFTER_MS = 3000;
 
+/**
+ * Drops the entries of a notice's list not heard for as long as a lost worker (they say nothing
+ * more); true when any went.
+ */
+export function forgetSilent<K>(entries: Map<K, { lastHeardAt: number }>, now: number): boolean {
+  let changed = false;
+  for (const [key, entry] of entries) {
+    if (now - entry.lastHeardAt <= LOST_AFTER_MS) continue;
+    entries.delete(key);
+    changed = true;
+  }
+  return changed;
+}
+
 /** The largest result (as JSON) a remote task may send back; a bigger one fails the task. */
 export const MAX_RESULT_BYTES = 1024 * 1024;
 /** Log lines and progress messages longer than this are cut, with a note saying so. */
@@ -76,6 +90,11 @@ export function batchPointerKey(remoteId: string): string {
 /** The key a worker holds its name by while it runs (`electron/worker/worker-name-lease.ts`). */
 export function workerNameKey(name: string): string {
   return `${KEY_PREFIX}:worker:${name}`;
+}
+
+/** The key an orchestrator holds a job by while it sends the job's tasks to workers (`job-leases.ts`). */
+export function jobLeaseKey(jobId: string): string {
+  return `${KEY_PREFIX}:job:${jobId}`;
 }
 
 /** Batch results and pointers live as long as finished jobs are kept. */
@@ -172,6 +191,31 @@ export type RemoteStop = z.infer<typeof remoteStopSchema>;
  */
 export const MAX_ANNOUNCED_THREADS = 1024;
 
+/**
+ * A worker whose connections to Redis are cut this many times within `LINK_CUT_WINDOW_MS` (each
+ * cut once it had connected: a refused connection is Redis away, not a cut) cannot keep one:
+ * a link that ends every connection after so many bytes, or a proxy with limits. A Redis
+ * restart cuts each of its connections once (three), so it is not taken for one.
+ */
+export const LINK_CUTS = 8;
+export const LINK_CUT_WINDOW_MS = 10_000;
+/**
+ * A worker cut off sends little (announcements, renewals), and a link that cuts each connection
+ * after so many bytes lets that through for a long while: quiet is no proof that a task's end
+ * (BullMQ's script that writes it is about 40 KB the first time on a connection) would pass. So
+ * before it takes tasks again, a worker sends Redis this many bytes and has them echoed back.
+ */
+export const LINK_PROBE_BYTES = 48 * 1024;
+
+/** What a worker that cannot keep its connection to Redis says of it in its announcements. */
+export const linkCutSchema = z.object({
+  /** Connections cut within the last `LINK_CUT_WINDOW_MS`. */
+  cuts: z.number().int().nonnegative(),
+  /** How the last one ended, in a few words. */
+  reason: z.string().max(200),
+});
+export type LinkCut = z.infer<typeof linkCutSchema>;
+
 export const workerAnnouncementSchema = z.object({
   name: machineNameSchema,
   host: z.string().max(300),
@@ -181,6 +225,8 @@ export const workerAnnouncementSchema = z.object({
   state: z.enum(['ready', 'draining', 'leaving']),
   rssBytes: z.number().nonnegative(),
   loopDelayP99Ms: z.number().nonnegative(),
+  /** Present while it cannot keep its connection to Redis: it takes no task meanwhile. */
+  linkCut: linkCutSchema.optional(),
 });
 export type WorkerAnnouncement = z.infer<typeof workerAnnouncementSchema>;
 

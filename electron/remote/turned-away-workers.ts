@@ -1,6 +1,6 @@
 import type { HostNotice } from '../../contract/api.js';
 import { shownName } from '../../contract/machine-names.js';
-import { LOST_AFTER_MS, MAX_ANNOUNCED_THREADS } from './remote-protocol.js';
+import { forgetSilent, MAX_ANNOUNCED_THREADS } from './remote-protocol.js';
 
 /** Why an announcement under a good name was not taken. */
 export type TurnedAwayReason = 'roster-full' | 'too-many-threads';
@@ -42,14 +42,7 @@ export class TurnedAwayWorkers {
 
   /** Forgets the reasons not heard for as long as a lost worker; true when the notice changes. */
   forgetSilent(): boolean {
-    const now = this.now();
-    let changed = false;
-    for (const [reason, turned] of this.byReason) {
-      if (now - turned.lastHeardAt <= LOST_AFTER_MS) continue;
-      this.byReason.delete(reason);
-      changed = true;
-    }
-    return changed;
+    return forgetSilent(this.byReason, this.now());
   }
 
   /** The notice for the announcements turned away, or null when none is heard. */

@@ -24,7 +24,10 @@ export const ROSTER_LIMITS: RosterLimits = { forgetLostAfterMs: FORGET_LOST_AFTE
 
 interface Entry {
   announcement: WorkerAnnouncement;
+  /** Wall-clock time, as the Workers panel shows it. */
   lastHeardAt: number;
+  /** On the `listened` clock: a silence counts only while the orchestrator could hear. */
+  heardAt: number;
 }
 
 /** The workers on the queue, as their announcements describe them; the source of the remote executor's room. */
@@ -34,6 +37,11 @@ export class WorkerRoster {
   constructor(
     private readonly now: () => number = Date.now,
     private readonly limits: RosterLimits = ROSTER_LIMITS,
+    /**
+     * The time the orchestrator ran (`RunningClock`): stopped or asleep, it hears nothing, and
+     * the announcements sent meanwhile wait on its connection, so that time is no worker's silence.
+     */
+    private readonly listened: () => number = now,
   ) {}
 
   /** False when the announcement is of a machine not listed and the roster is full: it is then turned away. */
@@ -49,16 +57,16 @@ export class WorkerRoster {
       return false;
     }
     if (!this.hasRoomFor(announcement)) return false;
-    this.byName.set(announcement.name, { announcement, lastHeardAt: this.now() });
+    this.byName.set(announcement.name, { announcement, lastHeardAt: this.now(), heardAt: this.listened() });
     return this.threadsOf(announcement.name) > before;
   }
 
   /** Forgets the machines lost for longer than the limits allow with none of our tasks running there; true when any was. */
   forgetLost(runningOn: (name: string) => number): boolean {
-    const now = this.now();
+    const now = this.listened();
     let forgot = false;
     for (const [name, entry] of this.byName) {
-      if (now - entry.lastHeardAt <= LOST_AFTER_MS + this.limits.forgetLostAfterMs || runningOn(name) > 0) continue;
+      if (now - entry.heardAt <= LOST_AFTER_MS + this.limits.forgetLostAfterMs || runningOn(name) > 0) continue;
       this.byName.delete(name);
       forgot = true;
     }
@@ -79,25 +87,26 @@ export class WorkerRoster {
 
   private threadsOf(name: string): number {
     const entry = this.byName.get(name);
-    if (!entry || entry.announcement.state !== 'ready' || this.isLost(entry)) return 0;
+    // A worker that cannot keep its connections takes no task (it says so), so it is no room either.
+    if (!entry || entry.announcement.state !== 'ready' || entry.announcement.linkCut || this.isLost(entry)) return 0;
     return entry.announcement.threads;
   }
 
   private isLost(entry: Entry): boolean {
-    return this.now() - entry.lastHeardAt > LOST_AFTER_MS;
+    return this.listened() - entry.heardAt > LOST_AFTER_MS;
   }
 
   /** The machines, with how many of this orchestrator's tasks run on each (`runningOn` counts them by worker name). */
   machines(runningOn: (name: string) => number): RemoteMachine[] {
-    return [...this.byName.values()].map(({ announcement: a, lastHeardAt }) => ({
-      name: a.name,
-      host: a.host,
-      threads: a.threads,
-      running: runningOn(a.name),
-      state: this.isLost({ announcement: a, lastHeardAt }) ? 'lost' : a.state === 'draining' ? 'draining' : 'ready',
-      lastHeardAt,
-      rssBytes: a.rssBytes,
-      loopDelayP99Ms: a.loopDelayP99Ms,
+    return [...this.byName.values()].map((entry) => ({
+      name: entry.announcement.name,
+      host: entry.announcement.host,
+      threads: entry.announcement.threads,
+      running: runningOn(entry.announcement.name),
+      state: this.isLost(entry) ? 'lost' : entry.announcement.state === 'draining' ? 'draining' : 'ready',
+      lastHeardAt: entry.lastHeardAt,
+      rssBytes: entry.announcement.rssBytes,
+      loopDelayP99Ms: entry.announcement.loopDelayP99Ms,
     }));
   }
 }

@@ -6,10 +6,11 @@
  * One tick at most every second (sooner when a due time is nearer) reads the schedules afresh
  * (another process may have changed them) and, for each, looks at the due times that came
  * since it was last handled:
- * - the latest of them came within `lateMs` and the host was awake throughout: a normal run;
+ * - only one came, within `lateMs`, and the host was awake throughout: a normal run;
  * - otherwise they were missed (the host was closed, the machine slept, the clock was moved):
  *   `catchUp: once` starts one run for all of them, `none` records them as missed. Never a burst.
- * A sleep shows as the wall clock moving more than the monotonic clock between two ticks.
+ * A sleep shows as the wall clock moving more than the monotonic clock between two ticks, or as
+ * more than one due time come since the last tick (where the monotonic clock went on too).
  */
 import { EventEmitter } from 'node:events';
 import type { JobSpec } from '../../contract/job-spec.js';
@@ -218,7 +219,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     const latest = latestDueAtOrBefore(stored.schedule, now);
     if (latest === null || latest <= stored.handledUntil) return;
     this.store.setHandledUntil(stored.name, latest);
-    if (!woke && now - latest <= this.lateMs) {
+    // More than one due time since the last handled one: the host did not run for a while, even
+    // if both clocks moved alike (a process stopped with Ctrl-Z or SIGSTOP, or a system whose
+    // monotonic clock counts its sleep): the earlier ones were missed, whatever the clocks say.
+    const alone = nextDueAfter(stored.schedule, stored.handledUntil) === latest;
+    if (!woke && alone && now - latest <= this.lateMs) {
       await this.startRun(stored, latest, 'due', null);
       return;
     }

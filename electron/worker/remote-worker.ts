@@ -13,6 +13,8 @@ import {
   ANNOUNCE_CHANNEL,
   ANNOUNCE_INTERVAL_MS,
   KEY_PREFIX,
+  LINK_CUT_WINDOW_MS,
+  LINK_PROBE_BYTES,
   LOCK_DURATION_MS,
   MAX_STALLED_COUNT,
   STALLED_INTERVAL_MS,
@@ -33,9 +35,11 @@ import {
   type RemoteBatchOutcome,
   type RemoteOutcome,
   type RemoteReport,
+  type LinkCut,
   type RemoteTask,
   type WorkerAnnouncement,
 } from '../remote/remote-protocol.js';
+import { LinkWatch } from '../remote/link-watch.js';
 import { WorkerNameLease, type NameHolder } from './worker-name-lease.js';
 import { RefusedTask, WorkerRoot } from './worker-root.js';
 
@@ -56,6 +60,8 @@ export interface RemoteWorkerOptions {
   onNameWait?: (holder: NameHolder | null) => void;
   /** Another worker took the name while this one could not reach Redis: this one should drain. */
   onNameLost?: () => void;
+  /** It cannot keep its connections to Redis (with how often they were cut, and how), or they hold again (null). */
+  onLinkCut?: (trouble: LinkCut | null) => void;
 }
 
 /** A task taken from the queue, on this worker's pool. */
@@ -80,6 +86,11 @@ export class RemoteWorker {
   private readonly queueWorker: QueueWorker;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
+  /** The queue's own connection, given to BullMQ so that its cuts are counted too. */
+  private readonly queueClient: Redis;
+  private readonly link: LinkWatch;
+  /** The connection of the probe under way, if any: closed with the worker. */
+  private probeClient: Redis | null = null;
   private readonly root: WorkerRoot;
   private readonly host = hostname();
   /** Tasks taken from the queue and not yet handed to a thread, oldest first. */
@@ -101,12 +112,16 @@ export class RemoteWorker {
     const connection = lastingConnection(options.redis);
     this.commands = new Redis(connection);
     this.subscriber = new Redis(connection);
+    this.queueClient = new Redis(connection);
     this.commands.on('error', () => {});
     this.subscriber.on('error', () => {});
+    this.queueClient.on('error', () => {});
+    this.link = new LinkWatch((trouble) => this.linkChanged(trouble), Date.now, () => this.probeLink());
+    for (const client of [this.commands, this.subscriber, this.queueClient]) this.link.watch(client);
     this.subscriber.on('message', (_channel, text) => this.onStop(text));
     void this.subscriber.subscribe(STOP_CHANNEL).catch(() => {});
     this.queueWorker = new QueueWorker(TASK_QUEUE, (job) => this.run(job), {
-      connection,
+      connection: this.queueClient,
       prefix: KEY_PREFIX,
       concurrency: options.threads,
       lockDuration: LOCK_DURATION_MS,
@@ -159,11 +174,62 @@ export class RemoteWorker {
     await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 1000))]);
     this.loopDelay.disable();
     await this.pool.close();
+    this.link.close();
+    this.probeClient?.disconnect();
     this.subscriber.disconnect();
     this.commands.disconnect();
+    this.queueClient.disconnect();
+  }
+
+  /**
+   * A worker that cannot keep its connections takes no new task: one it took could not send its
+   * end, and would wait on it while a worker with a sound link could run it. The tasks it holds
+   * go on; one whose end cannot get through is found stalled once its lock lapses, and runs
+   * again elsewhere (the orchestrator hears why from the announcements, which are small enough
+   * to pass between cuts). It takes tasks again once its connections hold.
+   */
+  private linkChanged(trouble: LinkCut | null): void {
+    this.options.onLinkCut?.(trouble);
+    if (this.state !== 'ready') return;
+    if (trouble) {
+      void this.queueWorker.pause(true).catch(() => {});
+      this.announce();
+    } else void this.queueWorker.resume().catch(() => {});
+  }
+
+  /**
+   * Sends the link probe on a connection of its own, made for it and closed after it, never sent
+   * again: on the command connection, over a link still cutting, it would be cut and sent again
+   * after each reconnect, forever, with the announcements and name renewals waiting behind it. A
+   * cut of its connection is counted as any other, so the worker stays cut off and probes again
+   * only after the next quiet window.
+   */
+  private async probeLink(): Promise<void> {
+    if (this.state === 'leaving') throw new Error('the worker is leaving');
+    const client = new Redis({
+      ...this.options.redis.options,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      enableOfflineQueue: false,
+      // A link that swallows the probe without cutting it holds up no later probe.
+      commandTimeout: LINK_CUT_WINDOW_MS,
+    });
+    client.on('error', () => {});
+    const letGo = this.link.watch(client);
+    this.probeClient = client;
+    try {
+      await client.connect();
+      await client.echo('x'.repeat(LINK_PROBE_BYTES));
+      letGo();
+    } finally {
+      client.disconnect();
+      if (this.probeClient === client) this.probeClient = null;
+    }
   }
 
   private announcement(): WorkerAnnouncement {
+    const linkCut = this.link.current();
     const p99 = this.loopDelay.count > 0 ? this.loopDelay.percentile(99) / 1e6 : 0;
     this.loopDelay.reset();
     return {
@@ -174,6 +240,7 @@ export class RemoteWorker {
       state: this.state,
       rssBytes: process.memoryUsage.rss(),
       loopDelayP99Ms: Math.round(p99 * 10) / 10,
+      ...(linkCut ? { linkCut } : {}),
     };
   }
 

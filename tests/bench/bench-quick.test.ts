@@ -1,15 +1,17 @@
 /**
  * The benchmark harness at quick sizes: every benchmark runs and `--json` holds exactly the
  * metrics issue 6 names, as finite numbers, with the machine they ran on. Timings are not
- * asserted: they are measurements of a shared machine. Needs dist/ built (npm test builds it).
+ * asserted: they are measurements of a shared machine. Needs dist/ built with the CLI's bundle,
+ * whose pool worker the benchmarks' engines run (npm run build:node; npm test runs it).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shippedPoolWorker } from '../../bench/engine-fixture.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const RUNNER = join(REPO, 'dist/bench/run.js');
@@ -44,9 +46,10 @@ const ISSUE_11_METRICS = ['remote.tasks_per_s', 'remote.bullmq_tasks_per_s', 're
 const ISSUE_14_METRICS = ['dispatch.limit_ratio', 'loop.gather_ratio', 'cli.start_ratio', 'scale.linearity', 'scale.rss_bytes_per_task', 'ui.paint_ms_p95', 'ui.dropped_frames_pct', 'ipc.latency_p99_ms'];
 /**
  * Written beside them: the scaling goal for this machine's cores, the loop's longest wait during
- * admission, the batched piscina baseline's rate, and a hard cancel's time to the thread's exit alone.
+ * admission, the batched piscina baseline's rate, a hard cancel's time to the thread's exit alone,
+ * and the slowest of the gather jobs whose median is `loop.gather_ratio`.
  */
-const EXTRA_METRICS = ['cli.run_ms', 'scale.small_tasks_per_s', 'scale.big_tasks_per_s', 'scaling.goal', 'queue.admit_loop_max_ms', 'dispatch.piscina_batched_tasks_per_s', 'cancel.hard_exit_p99_ms'];
+const EXTRA_METRICS = ['loop.gather_slowest_ratio', 'cli.run_ms', 'scale.small_tasks_per_s', 'scale.big_tasks_per_s', 'scaling.goal', 'queue.admit_loop_max_ms', 'dispatch.piscina_batched_tasks_per_s', 'cancel.hard_exit_p99_ms', 'cancel.hard_burst_p99_ms'];
 
 interface Run {
   code: number;
@@ -66,7 +69,7 @@ function runBench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise
 let scratch: string;
 
 beforeAll(async () => {
-  if (!existsSync(RUNNER)) throw new Error(`${RUNNER} is missing: build first with npx tsc -b tsconfig.node.json`);
+  if (!existsSync(RUNNER)) throw new Error(`${RUNNER} is missing: build first with npm run build:node`);
   scratch = await mkdtemp(join(tmpdir(), 'threadline-bench-test-'));
 });
 
@@ -130,5 +133,45 @@ describe('npm run bench -- --quick', () => {
     expect(lines.at(-1)).toMatch(/^bench: ui: Chromium at \/bin\/false did not start: \S/);
     expect(lines.filter((line) => line.startsWith('bench:'))).toHaveLength(1);
     expect(run.stderr).not.toContain('--remote-debugging-pipe');
+  });
+});
+
+describe("the benchmarks' pool worker", () => {
+  /** A build folder as `npm run build:node` leaves it: tsc's record at `compiledAt`, the bundle's at `bundledAt` (s since the epoch). */
+  function build(name: string, files: { bundle: boolean; compiledAt?: number; bundledAt?: number }): string {
+    const dist = join(scratch, name);
+    mkdirSync(join(dist, 'cli'), { recursive: true });
+    if (files.bundle) writeFileSync(join(dist, 'cli', 'pool-worker.cjs'), '');
+    for (const [file, at] of [['.tsbuildinfo.node', files.compiledAt], ['cli/built', files.bundledAt]] as const) {
+      if (at === undefined) continue;
+      writeFileSync(join(dist, file), '');
+      utimesSync(join(dist, file), at, at);
+    }
+    return dist;
+  }
+
+  it('is the bundle the CLI and `threadline serve` ship, when it was built after the compiled code', () => {
+    const dist = build('fresh', { bundle: true, compiledAt: 1000, bundledAt: 1001 });
+    expect(shippedPoolWorker(dist)).toBe(join(dist, 'cli', 'pool-worker.cjs'));
+  });
+
+  it('is refused in one line naming the file and the build to run when the bundle is missing', () => {
+    const dist = build('missing', { bundle: false, compiledAt: 1000 });
+    expect(() => shippedPoolWorker(dist)).toThrow(`the pool worker bundle ${join(dist, 'cli', 'pool-worker.cjs')} is missing; run "npm run build:node"`);
+  });
+
+  it('is refused when the code was compiled again after the bundle was made, or the bundle was never finished', () => {
+    const stale = build('stale', { bundle: true, compiledAt: 1001, bundledAt: 1000 });
+    expect(() => shippedPoolWorker(stale)).toThrow(`the pool worker bundle ${join(stale, 'cli', 'pool-worker.cjs')} is older than the compiled code in ${stale}; run "node scripts/bundle-cli.mjs" (or "npm run build:node")`);
+    const unfinished = build('unfinished', { bundle: true, compiledAt: 1000 });
+    expect(() => shippedPoolWorker(unfinished)).toThrow(/is older than the compiled code/);
+  });
+
+  it('is another entry when THREADLINE_BENCH_POOL_WORKER names one, and a missing one fails the run in one line', async () => {
+    const missing = join(scratch, 'no-such-entry.cjs');
+    const run = await runBench(['--quick', '--only', 'cancel'], { ...process.env, THREADLINE_BENCH_POOL_WORKER: missing });
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe(`bench: THREADLINE_BENCH_POOL_WORKER names ${missing}, which does not exist`);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -122,6 +122,38 @@ describe('user text inside one-line output', () => {
     expect(rerun.stdout + rerun.stderr).not.toMatch(/^(b|line two|over)/m);
   });
 
+  it('a backslash of the text prints as \\\\ (run, show, jobs), so that what is printed reads back to one text only', async () => {
+    const dataDir = tempDir();
+    // Pairs that printed alike: a backslash and an "n" or a line break, the text of an escape or the character.
+    const names = ['a\\nb', 'a\nb', '\\u001b[31m', '\u001b[31m', 'C:\\temp\\new', 'ends in \\', '\\\n', '\\\\t\t'];
+    const headings: string[] = [];
+    for (const name of names) {
+      const file = jobFile({ name, tasks: [{ id: 'one', kind: 'script', module: 'logger.mjs', export: 'run' }] });
+      writeFileSync(join(file, '..', 'logger.mjs'), `export function run(args, ctx) { ctx.log(${JSON.stringify(`${name}\n${name}`)}, 'warn'); return 1; }\n`);
+      const run = await runBin(['run', file, '--data-dir', dataDir, '--no-progress']);
+      expect(run.code).toBe(0);
+      const heading = /^job (j-\S+) \((.*)\): succeeded$/m.exec(run.stdout);
+      expect(heading, run.stdout).not.toBeNull();
+      headings.push(heading![2]!);
+      // The warning as the run printed it: one line, the break between the two copies escaped.
+      expect(run.stderr).toContain(`one warning: ${heading![2]}\\n${heading![2]}\n`);
+      // show keeps the log line's breaks, each next line indented; each line reads back the same way, a tab kept as it is.
+      const show = await runBin(['show', heading![1]!, '--data-dir', dataDir]);
+      const logged = /^ {4}[\d:.]{12} warn {2}(.*(?:\n {23}.*)*)$/m.exec(show.stdout);
+      expect(logged, show.stdout).not.toBeNull();
+      expect(logged![1]!.split(`\n${' '.repeat(23)}`).map((line) => readBack(line, '\t')).join('\n')).toBe(`${name}\n${name}`);
+    }
+    expect(headings).toEqual(['a\\\\nb', 'a\\nb', '\\\\u001b[31m', '\\u001b[31m', 'C:\\\\temp\\\\new', 'ends in \\\\', '\\\\\\n', '\\\\\\\\t\\t']);
+    expect(headings.map((h) => readBack(h))).toEqual(names);
+    expect(new Set(headings).size).toBe(names.length);
+
+    // The jobs table prints each name the same way (newest first).
+    const jobs = await runBin(['jobs', '--data-dir', dataDir]);
+    expect(tableAt(jobs.stdout, 'JOB ', names.length).slice(2).map((row) => readBack(row.split('  ')[1]!))).toEqual([...names].reverse());
+    const json = JSON.parse((await runBin(['jobs', '--data-dir', dataDir, '--json'])).stdout) as Array<{ name: string }>;
+    expect(json.map((j) => j.name)).toEqual([...names].reverse());
+  });
+
   it("run's live display draws a running task's message on its one line, and leaves no line of it behind", async () => {
     const file = jobFile({ name: NAME, tasks: [{ id: ODD_ID, kind: 'script', module: 'slow.mjs', export: 'run' }] });
     // The message changes until the display has surely drawn it; no timing is asserted.
@@ -161,6 +193,17 @@ describe('user text inside one-line output', () => {
   });
 });
 
+
+/** The text a one-line print was made from: the CLI's escapes undone; `kept` are the characters printed as they are. */
+function readBack(printed: string, kept = ''): string {
+  const ESCAPE = /\\(\\|n|r|t|u[0-9a-f]{4})/g;
+  // A backslash that begins none of the escapes, or a character a one-line print must not hold, would make it unreadable.
+  expect(printed.replace(ESCAPE, '')).not.toContain('\\');
+  // eslint-disable-next-line no-control-regex
+  expect([...printed].filter((c) => !kept.includes(c)).join('')).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+  const escapes: Record<string, string> = { '\\': '\\', n: '\n', r: '\r', t: '\t' };
+  return printed.replace(ESCAPE, (_, e: string) => escapes[e] ?? String.fromCharCode(parseInt(e.slice(1), 16)));
+}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -146,7 +146,9 @@ describe('threadline serve and cancel (the real bin)', () => {
   it('marks what was running as interrupted when stopped by SIGINT, for resume to finish', async () => {
     const serve = await startServe();
     const api = (await client(serve)).api;
-    const submitted = await api.submitJob({ fileName: 'long.json', text: JSON.stringify({ name: 'long', tasks: [{ id: 'slow', kind: 'demo.sleep', ms: 1500 }] }) });
+    // Long enough that the stop lands while it runs however late a busy machine sees it running
+    // (a loop task cannot be held by a gate); the stop ends it at once, only resume waits it out.
+    const submitted = await api.submitJob({ fileName: 'long.json', text: JSON.stringify({ name: 'long', tasks: [{ id: 'slow', kind: 'demo.sleep', ms: 6000 }] }) });
     if (!submitted.ok) throw new Error('submit failed');
     await until(async () => (await api.taskDetail({ key: `${submitted.job.id}:slow` })).task.state === 'running');
     serve.child.kill('SIGINT');

@@ -6,9 +6,9 @@
  * Only Electron's processes are replaced (by the stand-in and a small shim for the preload).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { builtinModules, createRequire } from 'node:module';
+import { builtinModules } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { Piscina } from 'piscina';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { findKind } from '../../contract/kinds/index.js';
 import { APP_ORIGIN, APP_SCHEME } from '../../electron/desktop/app-protocol.js';
 import { IPC_CHANNELS } from '../../electron/desktop/ipc-channels.js';
 import { contentSecurityPolicy } from '../../electron/desktop/security.js';
@@ -38,6 +39,28 @@ const BUILTINS = new Set([...builtinModules, ...builtinModules.map((name) => `no
 let out: string;
 const read = (path: string) => readFileSync(join(out, path), 'utf8');
 
+/** What the engine hands each pool thread, for a pool run here without one. */
+function builtWorkerData(slots: number): PoolWorkerData {
+  return {
+    cancelFlags: new SharedArrayBuffer(slots * 4),
+    taskStages: new SharedArrayBuffer(slots * 4),
+    logCounts: new SharedArrayBuffer(slots * 4),
+    channel: `threadline-build-test-${process.pid}`,
+  } as PoolWorkerData;
+}
+
+/** The modules a CommonJS file require()s by name. */
+function requiresOf(code: string): string[] {
+  // As the bundler writes them (double quotes), not in its copies of comments; not `__require`, a
+  // require() made at run time (fdir's optional lookup of picomatch, in a try).
+  return [...new Set([...code.matchAll(/(?<![\w$.])require\("([^"]+)"\)/g)].map((match) => match[1]!))].sort();
+}
+
+/** The pool worker's chunks in out/main/chunks/. */
+function workerChunks(): string[] {
+  return readdirSync(join(out, 'main/chunks')).filter((name) => name.startsWith('pool-worker-')).sort();
+}
+
 /** The modules an ES bundle imports (static `import ... from "x"` and bare `import "x"`). */
 function importsOf(code: string): string[] {
   const found = new Set<string>();
@@ -59,18 +82,21 @@ afterAll(() => {
 });
 
 describe('npm run build', () => {
-  it('puts the pool worker next to the main bundle, which finds it relative to itself, with the CommonJS entry piscina loads', async () => {
-    const main = read('main/index.js');
-    expect(main).toMatch(/join[\w$]*\(import\.meta\.dirname, "\.\/pool-worker\.js"\)/);
-    const worker = read('main/pool-worker.js');
-    expect(worker).toMatch(/export \{[^}]*runBatch as default/);
-    // The entry piscina require()s is CommonJS, so require() never has to load an ES module; it is the Node build's own.
-    const entry = read('main/pool-worker.cjs');
-    expect(entry).toBe(readFileSync(join(REPO, 'dist/workers/entry.cjs'), 'utf8').replace(/\n\/\/# sourceMappingURL=.*$/, '\n'));
-    // Its task function comes as a promise piscina awaits before the thread says it is ready.
-    const loaded = createRequire(import.meta.url)(join(out, 'main/pool-worker.cjs')) as { __esModule: boolean; default: Promise<unknown> };
-    expect(loaded.__esModule).toBe(true);
-    expect(typeof (await loaded.default)).toBe('function');
+  it('puts the pool worker next to the main bundle as one CommonJS file, its kinds\' handlers in CommonJS chunks beside it', () => {
+    // The main bundle finds it relative to itself, under the name the engine looks for beside itself (electron/engine/paths.ts).
+    expect(read('main/index.js')).toMatch(/join[\w$]*\(import\.meta\.dirname, "pool-worker\.cjs"\)/);
+    expect(existsSync(join(out, 'main/pool-worker.js'))).toBe(false);
+    const chunks = workerChunks();
+    expect(chunks.length).toBeGreaterThan(0);
+    // piscina require()s it and it require()s its chunks: nothing in a pool thread is an ES module
+    // (the script kind's import() of the person's own module aside).
+    for (const file of ['pool-worker.cjs', ...chunks.map((chunk) => `chunks/${chunk}`)]) {
+      const code = read(join('main', file));
+      expect(code, file).not.toMatch(/^\s*(?:import|export)\s/m);
+      if (!file.includes('pool-worker-script-')) expect(code, file).not.toMatch(/\bimport\((?!\))/);
+    }
+    const handlerLoads = [...read('main/pool-worker.cjs').matchAll(/require\("\.\/(chunks\/[^"]+)"\)/g)].map((match) => match[1]!);
+    for (const chunk of handlerLoads) expect(chunks, chunk).toContain(chunk.slice('chunks/'.length));
   });
 
   it('puts the job reader thread next to the main bundle, needing nothing but Node, and reads a big job with it', async () => {
@@ -90,19 +116,27 @@ describe('npm run build', () => {
 
   it('keeps piscina and better-sqlite3 out of the bundles and Electron out of the worker', () => {
     const main = read('main/index.js');
-    const worker = read('main/pool-worker.js');
     const mainImports = importsOf(main);
-    const workerImports = importsOf(worker);
     expect(mainImports).toEqual(expect.arrayContaining(['piscina', 'better-sqlite3', 'electron']));
     for (const name of mainImports) expect(BUILTINS.has(name) || EXTERNAL.has(name) || name === 'electron', name).toBe(true);
-    for (const name of workerImports) expect(BUILTINS.has(name) || EXTERNAL.has(name), name).toBe(true);
-    // piscina hands a thread its workerData as Node's: the worker loads none of the pool's code.
-    expect(workerImports).not.toContain('piscina');
-    expect(workerImports).toContain('node:worker_threads');
-    for (const code of [main, worker]) {
-      expect(code).not.toContain('node_modules/piscina/');
-      expect(code).not.toContain('node_modules/better-sqlite3/');
+    expect(main).not.toContain('node_modules/piscina/');
+    expect(main).not.toContain('node_modules/better-sqlite3/');
+    const workerFiles = ['pool-worker.cjs', ...workerChunks().map((chunk) => `chunks/${chunk}`)];
+    const workerRequires = new Set<string>();
+    for (const file of workerFiles) {
+      const code = read(join('main', file));
+      expect(code, file).not.toContain('node_modules/piscina/');
+      expect(code, file).not.toContain('node_modules/better-sqlite3/');
+      for (const name of requiresOf(code)) {
+        if (name.startsWith('./')) expect(workerFiles, `${file} requires ${name}`).toContain(join(dirname(file), name));
+        else workerRequires.add(name);
+      }
     }
+    for (const name of workerRequires) expect(BUILTINS.has(name) || EXTERNAL.has(name), name).toBe(true);
+    // piscina hands a thread its workerData as Node's: the worker loads none of the pool's code.
+    expect(workerRequires).not.toContain('piscina');
+    expect(requiresOf(read('main/pool-worker.cjs'))).toContain('node:worker_threads');
+    expect(workerRequires).toContain('better-sqlite3');
   });
 
   it('builds the preload as one CommonJS file that requires only electron (a sandboxed preload can do no more)', () => {
@@ -121,14 +155,7 @@ describe('npm run build', () => {
   });
 
   it('runs the built worker under piscina in Node', async () => {
-    const slots = 4;
-    const workerData: PoolWorkerData = {
-      cancelFlags: new SharedArrayBuffer(slots * 4),
-      taskStages: new SharedArrayBuffer(slots * 4),
-      logCounts: new SharedArrayBuffer(slots * 4),
-      channel: `threadline-build-test-${process.pid}`,
-    } as PoolWorkerData;
-    const pool = new Piscina<BatchRequest, BatchResult>({ filename: join(out, 'main/pool-worker.cjs'), minThreads: 1, maxThreads: 1, workerData });
+    const pool = new Piscina<BatchRequest, BatchResult>({ filename: join(out, 'main/pool-worker.cjs'), minThreads: 1, maxThreads: 1, workerData: builtWorkerData(4) });
     try {
       const result = await pool.run({
         tasks: [
@@ -142,6 +169,89 @@ describe('npm run build', () => {
         expect.objectContaining({ key: 'j:cpu', ok: true, result: { iterations: expect.any(Number) } }),
         expect.objectContaining({ key: 'j:nope', ok: false, error: expect.objectContaining({ code: 'UNKNOWN_KIND' }) }),
       ]);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  it('runs a batch of every pool kind on one thread of the built pool worker, which loads every handler chunk and no ES module', async () => {
+    const dir = tempDir();
+    const csv = join(dir, 'people.csv');
+    writeFileSync(csv, 'id,name\n1,alpha\n2,beta\n3,gamma beta\n');
+    const db = join(dir, 'rows.sqlite');
+    execFileSync('sqlite3', [db, "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two');"]);
+    const imported = join(dir, 'imported.sqlite');
+    const script = join(dir, 'double.mjs');
+    writeFileSync(script, 'export default (args) => args.n * 2;\n');
+    const batch = (kinds: [string, Record<string, unknown>][]): BatchRequest =>
+      ({ tasks: kinds.map(([kind, input], slot) => ({ key: `j:${slot}:${kind}`, kind, input: findKind(kind)!.input.parse(input), attempt: 1, slot })) }) as BatchRequest;
+
+    // A CommonJS probe in front of the built entry reports, after each batch, what the thread has loaded.
+    const probe = join(out, 'loaded-probe.cjs');
+    writeFileSync(
+      probe,
+      `const ESM = 'NativeModule internal/modules/esm/';
+const runBatch = require(${JSON.stringify(join(out, 'main/pool-worker.cjs'))});
+module.exports = async (request) => ({
+  ...(await runBatch(request)),
+  esModules: process.moduleLoadList.filter((name) => name.startsWith(ESM)).map((name) => name.slice(ESM.length)),
+  chunks: Object.keys(require.cache).filter((file) => file.startsWith(${JSON.stringify(join(out, 'main/chunks'))})).map((file) => file.slice(${join(out, 'main/chunks').length + 1})).sort(),
+});\n`,
+    );
+    type Probed = BatchResult & { esModules: string[]; chunks: string[] };
+    const pool = new Piscina<BatchRequest, Probed>({ filename: probe, minThreads: 1, maxThreads: 1, workerData: builtWorkerData(16) });
+    try {
+      // Booted, the thread has loaded no kind's handler, and none of Node's ES module loader (only
+      // the helpers its bootstrap loads).
+      const booted = await pool.run({ tasks: [] } as unknown as BatchRequest);
+      const handlerChunks = [...read('main/pool-worker.cjs').matchAll(/\.then\(\(\) => require\("\.\/chunks\/([^"]+)"\)\)/g)].map((match) => match[1]!);
+      expect(new Set(handlerChunks).size).toBeGreaterThanOrEqual(9);
+      for (const chunk of handlerChunks) expect(booted.chunks, chunk).not.toContain(chunk);
+      expect(booted.esModules).not.toContain('loader');
+
+      const first = await pool.run(
+        batch([
+          ['demo.echo', { value: { answer: 42 } }],
+          ['demo.cpu', { ms: 5 }],
+          ['demo.block', { ms: 1 }],
+          ['demo.alloc', { mb: 1 }],
+          ['demo.fail', { message: 'as asked' }],
+          ['sql.exec', { db, sql: "INSERT INTO t VALUES (3, 'three')" }],
+          ['sql.query', { db, sql: 'SELECT id, name FROM t ORDER BY id', output: { path: join(dir, 't.csv') } }],
+          ['csv.import', { file: csv, db: imported, table: 'people' }],
+          ['file.hash', { paths: [csv] }],
+          ['file.compress', { paths: [csv], outDir: join(dir, 'gz') }],
+          ['file.decompress', { paths: [join(dir, 'gz', 'people.csv.gz')], outDir: join(dir, 'back') }],
+          ['file.grep', { paths: [csv], pattern: 'beta' }],
+          ['file.stats', { paths: [csv] }],
+        ]),
+      );
+      const failed = first.outcomes.filter((outcome) => !outcome.ok);
+      expect(failed.map((outcome) => [outcome.key, !outcome.ok && outcome.error.message])).toEqual([['j:4:demo.fail', 'as asked']]);
+      const results = Object.fromEntries(first.outcomes.map((outcome) => [outcome.key.split(':')[2]!, outcome.ok ? outcome.result : null]));
+      expect(results['demo.echo']).toEqual({ answer: 42 });
+      // Checked against tools of their own: sqlite3, sha256sum, gzip, wc.
+      expect(readFileSync(join(dir, 't.csv'), 'utf8').split('\r\n').filter(Boolean)).toEqual(['id,name', '1,one', '2,two', '3,three']);
+      expect(execFileSync('sqlite3', [imported, "SELECT group_concat(name, '|') FROM people ORDER BY id"], { encoding: 'utf8' }).trim()).toBe('alpha|beta|gamma beta');
+      expect(JSON.stringify(results['file.hash'])).toContain(execFileSync('sha256sum', [csv], { encoding: 'utf8' }).split(' ')[0]);
+      expect(execFileSync('gzip', ['-dc', join(dir, 'gz', 'people.csv.gz')], { encoding: 'utf8' })).toBe(readFileSync(csv, 'utf8'));
+      expect(readFileSync(join(dir, 'back', 'people.csv'), 'utf8')).toBe(readFileSync(csv, 'utf8'));
+      expect(JSON.stringify(results['file.grep'])).toContain('gamma beta');
+      const [lines, words, bytes] = execFileSync('wc', ['-l', '-w', '-c', csv], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+      expect(results['file.stats']).toMatchObject({ total: { lines, words, bytes } });
+
+      // Every kind's handler came from its chunk, and no ES module was loaded: no module job. (The
+      // file kinds load the loader's code, which the `module` built-in requires, for the optional
+      // lookup of picomatch that tinyglobby's fdir makes through createRequire; nothing runs it.)
+      const everyChunk = workerChunks();
+      expect(first.chunks).toEqual(everyChunk.filter((chunk) => !chunk.startsWith('pool-worker-script-')));
+      expect(first.esModules).not.toContain('module_job');
+
+      // The script kind import()s the person's module: the probe sees the ES module loader at work then.
+      const second = await pool.run(batch([['script', { module: script, args: { n: 21 } }]]));
+      expect(second.outcomes).toEqual([expect.objectContaining({ ok: true, result: 42 })]);
+      expect(second.chunks).toEqual(everyChunk);
+      expect(second.esModules).toEqual(expect.arrayContaining(['loader', 'module_job']));
     } finally {
       await pool.destroy();
     }

@@ -5,7 +5,7 @@
  * mirror, npm_config_better_sqlite3_binary_host, with a marker file as the binary).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -102,14 +102,17 @@ describe('packaging with electron-builder', () => {
     expect(inAsar.some((file) => file.endsWith('.map'))).toBe(false);
 
     const unpacked = join(app, 'resources', 'app.asar.unpacked');
-    for (const thread of ['pool-worker.js', 'pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js']) {
+    for (const thread of ['pool-worker.cjs', 'job-reader.js', 'store-checkpoint.js']) {
       expect(sha256(join(unpacked, 'out', 'main', thread)), thread).toBe(sha256(join(project, 'out', 'main', thread)));
     }
-    // The pool worker runs from the unpacked folder and loads each kind's handler from a chunk beside it.
-    const handlerChunks = [...readFileSync(join(project, 'out', 'main', 'pool-worker.js'), 'utf8').matchAll(/import\("\.\/(chunks\/[^"]+)"\)/g)].map((match) => match[1]!);
-    expect(handlerChunks.length).toBeGreaterThan(0);
-    for (const chunk of new Set(handlerChunks)) {
-      expect(sha256(join(unpacked, 'out', 'main', chunk)), chunk).toBe(sha256(join(project, 'out', 'main', chunk)));
+    // The pool worker runs from the unpacked folder and require()s each kind's handler, and what
+    // the handlers share, from its chunks beside it.
+    const entryChunks = [...readFileSync(join(project, 'out', 'main', 'pool-worker.cjs'), 'utf8').matchAll(/require\("\.\/chunks\/([^"]+)"\)/g)].map((match) => match[1]!);
+    const workerChunks = readdirSync(join(project, 'out', 'main', 'chunks')).filter((name) => name.startsWith('pool-worker-'));
+    expect(workerChunks).toEqual(expect.arrayContaining(entryChunks));
+    expect(entryChunks.length).toBeGreaterThan(0);
+    for (const chunk of workerChunks) {
+      expect(sha256(join(unpacked, 'out', 'main', 'chunks', chunk)), chunk).toBe(sha256(join(project, 'out', 'main', 'chunks', chunk)));
     }
     for (const module of ['piscina', 'better-sqlite3', 'bindings']) {
       expect(existsSync(join(unpacked, 'node_modules', module, 'package.json')), module).toBe(true);

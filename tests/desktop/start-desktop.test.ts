@@ -65,7 +65,7 @@ describe('npm start', () => {
     expect(run.stderr).not.toContain('could not be downloaded');
     expect(run.stderr).not.toContain('better-sqlite3');
     expect(JSON.parse(readFileSync(record, 'utf8'))).toEqual({ argv: [entry] });
-    for (const built of ['main/index.js', 'main/pool-worker.js', 'main/pool-worker.cjs', 'main/job-reader.js', 'main/store-checkpoint.js', 'preload/index.cjs', 'renderer/index.html']) {
+    for (const built of ['main/index.js', 'main/pool-worker.cjs', 'main/job-reader.js', 'main/store-checkpoint.js', 'preload/index.cjs', 'renderer/index.html']) {
       expect(existsSync(join(out, built)), built).toBe(true);
     }
     expect(run.code).toBe(7);

@@ -176,7 +176,7 @@ describe('the dashboard day to day, in Chromium against threadline serve', () =>
     await loadJobFile(file);
     const folder = page.getByRole('textbox', { name: 'Base folder (on the server)' });
     // The default is the folder serve was started in (the repository here), and the page says so.
-    await expect.poll(() => folder.inputValue()).toBe(REPO.replace(/\/$/, ''));
+    await expect.poll(() => folder.inputValue(), { timeout: 10_000 }).toBe(REPO.replace(/\/$/, ''));
     expect(await page.locator(`#${await folder.getAttribute('aria-describedby')}`.replace(/:/g, '\\:')).textContent()).toMatch(/Default: .+, where the server was started/);
     await page.getByRole('button', { name: 'Run job' }).click();
     // Not in the repository: the hash fails, and the outcome names the count, with a link to the job.
@@ -191,7 +191,7 @@ describe('the dashboard day to day, in Chromium against threadline serve', () =>
     await page.getByRole('searchbox', { name: 'Search' }).fill('ENOENT');
     await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toMatch(/^1 of /);
     await rowOf('digest').getByRole('button', { name: 'digest' }).click();
-    await expect.poll(() => drawer().getByRole('alert').textContent()).toMatch(/ENOENT/);
+    await expect.poll(() => drawer().getByRole('alert').textContent(), { timeout: 10_000 }).toMatch(/ENOENT/);
     await page.keyboard.press('Escape');
     await page.getByRole('searchbox', { name: 'Search' }).fill('');
 
@@ -217,7 +217,7 @@ describe('the dashboard day to day, in Chromium against threadline serve', () =>
     await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toBe('3 of 3');
     expect(await jobItem('e2e-digest').textContent()).toContain('earlier run');
     await rowOf('digest').getByRole('button', { name: 'digest' }).click();
-    await expect.poll(() => drawer().getByRole('alert').textContent()).toMatch(/ENOENT/);
+    await expect.poll(() => drawer().getByRole('alert').textContent(), { timeout: 10_000 }).toMatch(/ENOENT/);
     expect(await drawer().getByTestId('detail-state').textContent()).toBe('failed');
     await page.keyboard.press('Escape');
 

@@ -82,13 +82,13 @@ describe('the dashboard in Chromium against threadline serve', () => {
   it('opens with the token and goes live', async () => {
     await page.goto(serve.url);
     await expect.poll(() => page.getByTestId('stream-state').textContent(), { timeout: 20_000 }).toBe('live');
-    await expect.poll(() => page.getByRole('button', { name: 'Cancel all', exact: true }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Cancel all', exact: true }).isVisible(), { timeout: 10_000 }).toBe(true);
   });
 
   it('refuses to start without the token and says why', async () => {
     const other = await browser.newPage();
     await other.goto(serve.url.replace(/\?token=.*/, ''));
-    await expect.poll(() => other.locator('body').textContent()).toMatch(/token/i);
+    await expect.poll(() => other.locator('body').textContent(), { timeout: 10_000 }).toMatch(/token/i);
     await other.close();
   });
 
@@ -99,7 +99,7 @@ describe('the dashboard in Chromium against threadline serve', () => {
     expect(Number(await timeline().getAttribute('data-lane-count'))).toBeGreaterThanOrEqual(3);
 
     const charts = page.locator('figure.chart');
-    await expect.poll(() => charts.count()).toBe(6);
+    await expect.poll(() => charts.count(), { timeout: 10_000 }).toBe(6);
     await expect
       .poll(async () => Math.min(...(await charts.evaluateAll((all) => all.map((f) => Number((f as HTMLElement).dataset.points))))), { timeout: 20_000 })
       .toBeGreaterThanOrEqual(3);
@@ -117,15 +117,15 @@ describe('the dashboard in Chromium against threadline serve', () => {
     expect(at).not.toBeNull();
     await timeline().hover({ position: at! });
     const tooltip = page.getByRole('tooltip');
-    await expect.poll(() => tooltip.isVisible()).toBe(true);
+    await expect.poll(() => tooltip.isVisible(), { timeout: 10_000 }).toBe(true);
     const text = (await tooltip.textContent()) ?? '';
     expect(text).toMatch(/kind\s*demo\./);
     expect(text).toMatch(/job\s*demo/);
     expect(text).toMatch(/run\s*[\d.]+\s*(ms|s)/);
     await timeline().click({ position: at! });
     const drawer = page.getByRole('complementary', { name: 'Task detail' });
-    await expect.poll(() => drawer.isVisible()).toBe(true);
-    await expect.poll(() => drawer.getByTestId('detail-state').textContent()).toBe('succeeded');
+    await expect.poll(() => drawer.isVisible(), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => drawer.getByTestId('detail-state').textContent(), { timeout: 10_000 }).toBe('succeeded');
     await drawer.getByRole('button', { name: 'Close task detail' }).click();
     await page.getByRole('button', { name: 'Live', exact: true }).click();
     expect(await page.getByRole('button', { name: 'Live', exact: true }).getAttribute('aria-pressed')).toBe('true');
@@ -141,7 +141,7 @@ describe('the dashboard in Chromium against threadline serve', () => {
     }, bad);
     await page.getByTestId('job-drop-zone').dispatchEvent('drop', { dataTransfer });
     const msField = page.locator('[data-field-path="tasks[0].ms"]');
-    await expect.poll(() => msField.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => msField.getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
     expect(await msField.getByRole('alert').textContent()).toMatch(/expected number, received string/);
     const kindField = page.locator('[data-field-path="tasks[1].kind"]');
     expect(await kindField.getByRole('alert').textContent()).toMatch(/unknown kind "demo.nope"/);
@@ -153,7 +153,7 @@ describe('the dashboard in Chromium against threadline serve', () => {
     // Blocks its thread without checking the cancel flag: only ending the thread stops it.
     await writeFile(file, JSON.stringify({ name: 'e2e-cancel', tasks: [{ id: 'hang', kind: 'demo.block', ms: 600_000, priority: 100 }] }));
     await page.locator('input[type=file]').setInputFiles(file);
-    await expect.poll(() => page.getByRole('button', { name: 'Run job' }).isEnabled()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: 'Run job' }).isEnabled(), { timeout: 10_000 }).toBe(true);
     await page.getByRole('button', { name: 'Run job' }).click();
 
     await page.getByRole('searchbox').fill('hang');
@@ -189,7 +189,7 @@ describe('the dashboard in Chromium against threadline serve', () => {
     await row.getByRole('cell', { name: 'sql.query' }).click();
     const drawer = page.getByRole('complementary', { name: 'Task detail' });
     const rows = drawer.getByRole('table', { name: 'Result rows' });
-    await expect.poll(() => rows.getByRole('columnheader').allTextContents()).toEqual(['id', 'name']);
+    await expect.poll(() => rows.getByRole('columnheader').allTextContents(), { timeout: 10_000 }).toEqual(['id', 'name']);
     expect(await rows.getByRole('row').nth(4).textContent()).toBe('4Alanis Morissette');
     await drawer.getByRole('button', { name: 'Close task detail' }).click();
     await page.getByRole('searchbox').fill('');

@@ -88,17 +88,17 @@ describe('a machine’s Tasks button in Chromium', () => {
     const panel = page.getByRole('region', { name: 'Workers' });
     await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toBe('8 of 8');
     await panel.getByRole('button', { name: 'Tasks on build-1', exact: true }).click();
-    await expect.poll(() => page.getByTestId('task-count').textContent()).toBe('4 of 8');
+    await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toBe('4 of 8');
     expect(await shownTaskIds(page)).toEqual(attemptsOn('build-1'));
     expect(await page.getByRole('combobox', { name: 'Machine' }).inputValue()).toBe('build-1');
 
     await panel.getByRole('button', { name: 'Tasks on build-10', exact: true }).click();
-    await expect.poll(() => shownTaskIds(page)).toEqual(attemptsOn('build-10'));
+    await expect.poll(() => shownTaskIds(page), { timeout: 10_000 }).toEqual(attemptsOn('build-10'));
     expect(attemptsOn('build-10')).toEqual(['build-10-in-a', 'build-10-in-b', 'build-10-out-a', 'build-10-out-b']);
 
     // Back to every machine from the filter's own control.
     await page.getByRole('combobox', { name: 'Machine' }).selectOption('');
-    await expect.poll(() => page.getByTestId('task-count').textContent()).toBe('8 of 8');
+    await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toBe('8 of 8');
     expect(dashboard.consoleErrors).toEqual([]);
   }, 180_000);
 });

@@ -65,7 +65,7 @@ describe('remote workers in Chromium', () => {
     const table = page.getByRole('table', { name: 'Task list' });
     await expect.poll(() => table.getByText(/^build-[ab]\/\d+$/).count(), { timeout: 10_000 }).toBe(8);
     const threadsUsed = new Set(stored.map((t) => t.worker)).size;
-    await expect.poll(async () => Number(await page.getByTestId('timeline-canvas').getAttribute('data-lane-count'))).toBe(1 + threadsUsed);
+    await expect.poll(async () => Number(await page.getByTestId('timeline-canvas').getAttribute('data-lane-count')), { timeout: 10_000 }).toBe(1 + threadsUsed);
 
     // axe-core on the whole page with machines listed, contrast included.
     await page.evaluate(`${axe.source}\n;undefined`);
@@ -79,7 +79,7 @@ describe('remote workers in Chromium', () => {
     await panel.getByRole('button', { name: 'Tasks on build-a' }).focus();
     await page.keyboard.press('Enter');
     const onA = stored.filter((t) => t.worker.startsWith('build-a/')).length;
-    await expect.poll(() => page.getByTestId('task-count').textContent()).toBe(`${onA} of 8`);
+    await expect.poll(() => page.getByTestId('task-count').textContent(), { timeout: 10_000 }).toBe(`${onA} of 8`);
 
     // serve's metrics agree with the panel.
     const scrape = parsePrometheus(await (await fetch(new URL(`/metrics?token=${encodeURIComponent(token)}`, url))).text());

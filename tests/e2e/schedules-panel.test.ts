@@ -34,7 +34,7 @@ describe('the Schedules panel in Chromium', () => {
     const panel = page.getByRole('region', { name: 'Schedules' });
     const row = panel.getByRole('listitem', { name: 'Schedule nightly-export' });
     await row.waitFor({ timeout: 20_000 });
-    await expect.poll(() => row.textContent()).toContain('Europe/Paris');
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toContain('Europe/Paris');
     expect(await row.locator('time').first().getAttribute('datetime')).toMatch(/T(00|01):00:00\.000Z$/);
 
     // Keyboard only: focus the button and press Enter.
@@ -58,7 +58,7 @@ describe('the Schedules panel in Chromium', () => {
     await row.getByRole('button', { name: 'Remove nightly-export' }).focus();
     await page.keyboard.press('Enter');
     // The confirmation takes the focus: Enter again removes.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Really remove nightly-export');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent), { timeout: 10_000 }).toBe('Really remove nightly-export');
     await page.keyboard.press('Enter');
     await expect.poll(schedulesOnTheHost, { timeout: 10_000 }).toEqual([]);
     await row.waitFor({ state: 'detached', timeout: 10_000 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { TaskState } from '../../contract/task-states.js';
 import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
+import { heldTask } from '../support/held-task.js';
 
 function statesSeen(engine: ReturnType<typeof makeEngine>, key: string): TaskState[] {
   const seen: TaskState[] = [];
@@ -101,36 +102,27 @@ describe('task life cycle', () => {
 
   it('cancels a queued task at once, without running it', async () => {
     const engine = makeEngine({ poolSize: 1 });
-    const job = await engine.submitJob(
-      jobSpec([
-        { id: 'first', kind: 'demo.cpu', ms: 300 },
-        { id: 'waiting', kind: 'demo.cpu', ms: 10 },
-      ]),
-      '/',
-    );
+    const first = heldTask('first');
+    const job = await engine.submitJob(jobSpec([first.task, { id: 'waiting', kind: 'demo.cpu', ms: 10 }]), '/');
     await waitFor(() => engine.task(`${job.id}:first`)?.state === 'running');
     expect(engine.cancelTask(`${job.id}:waiting`)).toBe(true);
     expect(engine.task(`${job.id}:waiting`)).toMatchObject({ state: 'cancelled', attempts: 0 });
+    first.release();
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:waiting`)).toMatchObject({ state: 'cancelled', attempts: 0, startedAt: null });
     expect(engine.task(`${job.id}:first`)?.state).toBe('succeeded');
   });
 
   /** A job of one pool thread whose second task is handed to the pool behind a running one, and withdrawn from it by a cancel. */
-  async function withdrawnBehindARunningTask(engine: ReturnType<typeof makeEngine>): Promise<{ jobId: string; key: string }> {
-    const job = await engine.submitJob(
-      jobSpec([
-        { id: 'first', kind: 'demo.cpu', ms: 300 },
-        { id: 'waiting', kind: 'demo.echo', value: 'again' },
-      ]),
-      '/',
-    );
+  async function withdrawnBehindARunningTask(engine: ReturnType<typeof makeEngine>): Promise<{ jobId: string; key: string; releaseFirst: () => void }> {
+    const first = heldTask('first');
+    const job = await engine.submitJob(jobSpec([first.task, { id: 'waiting', kind: 'demo.echo', value: 'again' }]), '/');
     const key = `${job.id}:waiting`;
     await waitFor(() => engine.task(`${job.id}:first`)?.state === 'running');
     // The pool keeps two batches per thread: `waiting` is on its way to the thread, not begun.
     expect(engine.cancelTask(key)).toBe(true);
     expect(engine.task(key)).toMatchObject({ state: 'cancelled', attempts: 0 });
-    return { jobId: job.id, key };
+    return { jobId: job.id, key, releaseFirst: first.release };
   }
 
   async function expectRunOnceMore(engine: ReturnType<typeof makeEngine>, jobId: string, key: string): Promise<void> {
@@ -141,15 +133,17 @@ describe('task life cycle', () => {
 
   it('a task cancelled before it began and retried at once runs, though the batch it was withdrawn from has not yet reached its thread', async () => {
     const engine = makeEngine({ poolSize: 1 });
-    const { jobId, key } = await withdrawnBehindARunningTask(engine);
+    const { jobId, key, releaseFirst } = await withdrawnBehindARunningTask(engine);
     expect(engine.retryTask(key)).toBe(true);
     expect(engine.task(key)?.state).toBe('queued');
+    releaseFirst();
     await expectRunOnceMore(engine, jobId, key);
   });
 
   it('a task cancelled before it began and retried once that batch ran is run again, once', async () => {
     const engine = makeEngine({ poolSize: 1 });
-    const { jobId, key } = await withdrawnBehindARunningTask(engine);
+    const { jobId, key, releaseFirst } = await withdrawnBehindARunningTask(engine);
+    releaseFirst();
     // The thread still gets the batch, skips the task, and says the batch began. A job after it
     // on the one thread ends once that batch has ended.
     const marker = await engine.submitJob(jobSpec([{ id: 'marker', kind: 'demo.echo', value: 1 }]), '/');
@@ -162,7 +156,7 @@ describe('task life cycle', () => {
 
   it('soft-cancels a cooperative task: it sees the flag, stops, and its thread lives on', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 10_000 });
-    const job = await engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }, { id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    const job = await engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }]), '/');
     const key = `${job.id}:long`;
     const seen = statesSeen(engine, key);
     await waitFor(() => engine.task(key)?.state === 'running');
@@ -172,8 +166,11 @@ describe('task life cycle', () => {
     await waitFor(() => engine.task(key)?.state === 'cancelled', 30_000, 'the soft cancel');
     expect(seen).toEqual(['running', 'cancelling', 'cancelled']);
     await engine.waitForJob(job.id);
-    // The same thread ran the next task: it was not terminated.
-    expect(engine.task(`${job.id}:after`)).toMatchObject({ state: 'succeeded', worker });
+    // The same thread runs the next task: it was not terminated. (Work goes to the oldest idle
+    // thread, and it is the oldest; work queued during the stop would have gone to a spare.)
+    const next = await engine.submitJob(jobSpec([{ id: 'after', kind: 'demo.cpu', ms: 5 }]), '/');
+    await engine.waitForJob(next.id);
+    expect(engine.task(`${next.id}:after`)).toMatchObject({ state: 'succeeded', worker });
   });
 
   it('whenStored() resolves once every task’s end is in the store, as another reader sees it', async () => {

@@ -10,6 +10,7 @@ import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { SCHEMA_VERSION } from '../../electron/engine/store-migrations.js';
 import { exited, runCli, startCli } from '../support/cli.js';
 import { jobSpec, makeEngine, onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { WAITS_FOR_FILE } from '../support/held-task.js';
 
 function sqlite(db: string, sql: string): string {
   return execFileSync('sqlite3', [db, sql], { encoding: 'utf8' }).trim();
@@ -30,14 +31,15 @@ describe('job store and recovery', () => {
     const dir = tempDir();
     const dataDir = join(dir, 'data');
     const jobFile = join(dir, 'job.json');
+    const release = join(dir, 'release');
     writeFileSync(
       jobFile,
       JSON.stringify({
         name: 'crashy',
         tasks: [
           { id: 'early', kind: 'demo.echo', value: { kept: true } },
-          // Long enough to be seen running by a poll on a busy machine.
-          { id: 'long', kind: 'demo.block', ms: 4000, dependsOn: ['early'] },
+          // Holds its thread until released after the kill: seen running by a poll however busy the machine.
+          { id: 'long', kind: 'script', module: WAITS_FOR_FILE, args: { file: release }, dependsOn: ['early'] },
           { id: 'after', kind: 'demo.echo', value: 2, dependsOn: ['long'] },
           ...Array.from({ length: 50 }, (_, i) => ({ id: `q${i}`, kind: 'demo.cpu', ms: 1, dependsOn: ['long'] })),
         ],
@@ -58,6 +60,7 @@ describe('job store and recovery', () => {
 
     child.kill('SIGKILL');
     await exited(child);
+    writeFileSync(release, '');
 
     expect(sqlite(join(dataDir, STORE_FILE), 'PRAGMA integrity_check')).toBe('ok');
     const jobs = JSON.parse(runCli(['jobs', '--data-dir', dataDir, '--json']).stdout);

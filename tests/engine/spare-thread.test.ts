@@ -2,7 +2,8 @@
  * The pool keeps spare threads, booted ahead of need: a hard cancel hands the work queued behind
  * the stuck task to one rather than to a thread started after the cancel, and the spares never
  * run work beside the pool's `poolSize` lanes. When a spare is ready for that work, the next
- * spare starts only once the ended thread has exited.
+ * spare starts only once the ended thread has exited. While a task told to stop runs out its grace
+ * period, the work queued behind it runs on a spare.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultWorkerFile } from '../../electron/engine/paths.js';
 import { SPARE_THREADS } from '../../electron/engine/pool-lanes.js';
-import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
+import { jobSpec, makeEngine, onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 
 /**
  * A script whose result is when its thread was started, wall clock: a thread shares the process's
@@ -175,9 +176,9 @@ describe('the spare thread', () => {
         dir,
       );
       await waitFor(() => engine.task(`${job.id}:stuck`)?.state === 'running', 20_000, 'the stuck task to run');
-      // Time enough for the spare (or, after the first round, its replacement) to have booted;
-      // the check below does not depend on it.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The spare (or, after the first round, its replacement) booted before the cancel: the
+      // thread that takes the queued task was born before it, however slow the machine.
+      await waitFor(() => engine.pool.idleThreads === SPARE_THREADS, 20_000, 'the spare to be ready');
       const cancelledAt = performance.timeOrigin + performance.now();
       engine.cancelTask(`${job.id}:stuck`);
       await engine.waitForJob(job.id);
@@ -215,6 +216,56 @@ describe('the spare thread', () => {
     for (const thread of [older!, ...bootingThreads(dir)]) writeFileSync(join(dir, `release-${thread}`), '');
     await waitFor(() => engine.pool.idleThreads === 1 + SPARE_THREADS, 20_000, 'every thread to be ready');
     expect(engine.pool.threadCount).toBe(1);
+  });
+
+  it('takes the work queued behind a task told to stop during its grace period, one thread beyond the lanes at most', async () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // A grace period no test outlives: the queued work can only run during it.
+    const engine = makeEngine({ poolSize: 1, cancelGraceMs: 600_000 });
+    const job = await engine.submitJob(
+      jobSpec([
+        { id: 'blocked', kind: 'script', module: blockedScript(dir), export: 'run', args: { fifo, tidFile: join(dir, 'tid') } },
+        { id: 'stuck', kind: 'demo.cpu', ms: 600_000, cooperative: false, priority: -1 },
+      ]),
+      dir,
+    );
+    const writer = await waitFor(() => openWriter(fifo), 20_000, 'the blocked task to open the FIFO');
+    let open = true;
+    const release = () => {
+      if (open) closeSync(writer);
+      open = false;
+    };
+    onCleanup(release);
+    await waitFor(() => engine.pool.idleThreads === SPARE_THREADS, 20_000, 'the spares to be ready');
+    engine.cancelTask(`${job.id}:blocked`);
+    await waitFor(() => engine.task(`${job.id}:stuck`)?.state === 'running', 20_000, 'the queued task to run during the grace period');
+    expect(engine.task(`${job.id}:blocked`)?.state).toBe('cancelling');
+    expect(engine.task(`${job.id}:stuck`)?.worker).not.toBe(engine.task(`${job.id}:blocked`)?.worker);
+    // A spare took it: no thread was started for it.
+    expect(engine.pool.threadsWithSpare).toBe(1 + SPARE_THREADS);
+
+    // One lane lent, not more: work queued now waits, though a spare is idle.
+    const more = await engine.submitJob(jobSpec([{ id: 'next', kind: 'demo.echo', value: 1 }]), '/');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(engine.task(`${more.id}:next`)?.state).toBe('queued');
+    expect(engine.pool.idleThreads).toBe(SPARE_THREADS - 1);
+
+    // The task told to stop ends by itself within its grace period (its read returns, and so does
+    // it): its lane is taken back, and its thread, kept, is a spare again; no thread is left over.
+    release();
+    await waitFor(() => engine.task(`${job.id}:blocked`)?.state === 'succeeded', 20_000, 'the blocked task to end');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(engine.task(`${more.id}:next`)?.state).toBe('queued');
+    expect(engine.pool.threadsWithSpare).toBe(1 + SPARE_THREADS);
+    expect(engine.pool.idleThreads).toBe(SPARE_THREADS);
+
+    // The stuck one told to stop in turn: the queued work runs on a spare during its grace period.
+    engine.cancelTask(`${job.id}:stuck`);
+    expect((await engine.waitForJob(more.id)).state).toBe('succeeded');
+    expect(engine.task(`${job.id}:stuck`)?.state).toBe('cancelling');
+    expect(engine.pool.threadsWithSpare).toBe(1 + SPARE_THREADS);
   });
 
   it('runs no more tasks at once than the pool has lanes', async () => {

@@ -1,17 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { TelemetrySample } from '../../contract/telemetry.js';
-import { loopDelayMs } from '../../electron/engine/telemetry.js';
+import { loopDelayMs, notRunning } from '../../electron/engine/telemetry.js';
 import { ThreadBusyMeter } from '../../electron/engine/thread-busy.js';
 import { jobSpec, makeEngine, waitFor } from '../support/engine-fixture.js';
+import { heldTask } from '../support/held-task.js';
 
 describe('events and telemetry', () => {
   it('samples memory, loop delay, each pool thread, queue depth and throughput', async () => {
     const engine = makeEngine({ poolSize: 2, telemetryIntervalMs: 50 });
     const samples: TelemetrySample[] = [];
     engine.on('telemetry', (s) => samples.push(s));
-    const job = await engine.submitJob(jobSpec(Array.from({ length: 8 }, (_, i) => ({ id: `t${i}`, kind: 'demo.cpu', ms: 60 }))), '/');
+    // The first two hold both threads until samples have seen the pool busy with work waiting.
+    const held = [heldTask('h0'), heldTask('h1')];
+    const cpu = Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, kind: 'demo.cpu', ms: 60 }));
+    const job = await engine.submitJob(jobSpec([...held.map((h) => h.task), ...cpu]), '/');
     await waitFor(() => samples.some((s) => s.running === 2 && s.queued > 0), 10_000, 'a sample of a busy pool');
-    await engine.waitForJob(job.id);
+    await waitFor(() => samples.some((s) => s.workers.some((w) => w.utilization > 0.5)), 10_000, 'a sample of a busy thread');
+    for (const h of held) h.release();
+    expect((await engine.waitForJob(job.id)).state).toBe('succeeded');
     await waitFor(() => samples.some((s) => s.workers.filter((w) => w.heapUsed !== null).length === 2), 10_000, 'heap reports from both threads');
     const last = samples.at(-1)!;
     expect(last.memory.rss).toBeGreaterThan(last.memory.heapUsed);
@@ -37,6 +43,25 @@ describe('events and telemetry', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(engine.sampleTelemetry().loop.delayMaxMs).toBeGreaterThanOrEqual(290);
+  });
+
+  it('still shows a loop held up for more than a second, which a stopped process is not', async () => {
+    // A gap of the histogram that the loop spent busy is the loop held up; one it spent waiting
+    // for its next event (its timer long due) is the process not running.
+    expect(notRunning(3000, 2)).toBe(true);
+    expect(notRunning(3000, 3000)).toBe(false);
+    expect(notRunning(900, 0)).toBe(false);
+    const engine = makeEngine({ telemetryIntervalMs: 60_000 });
+    engine.sampleTelemetry();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const until = performance.now() + 1200;
+    while (performance.now() < until) {
+      // held on purpose
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const { loop } = engine.sampleTelemetry();
+    expect(loop.delayMaxMs).toBeGreaterThanOrEqual(1150);
+    expect(loop.delayP99Ms).toBeGreaterThanOrEqual(1150);
   });
 
   it('keeps a bounded telemetry history', async () => {
@@ -73,7 +98,8 @@ describe('pool utilization', () => {
     expect(first.workers.map((w) => w.utilization)).toEqual([0, 0]);
     expect(first.poolUtilization).toBe(0);
 
-    const job = await engine.submitJob(jobSpec([{ id: 'b', kind: 'demo.block', ms: 1500 }]), '/');
+    const held = heldTask('b');
+    const job = await engine.submitJob(jobSpec([held.task]), '/');
     await waitFor(() => engine.task(`${job.id}:b`)?.state === 'running');
     engine.sampleTelemetry();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -81,7 +107,8 @@ describe('pool utilization', () => {
     const busy = engine.sampleTelemetry().workers.map((w) => w.utilization).sort();
     expect(busy[0]).toBe(0);
     expect(busy[1]).toBeGreaterThan(0.9);
-    await engine.waitForJob(job.id);
+    held.release();
+    expect((await engine.waitForJob(job.id)).state).toBe('succeeded');
 
     engine.sampleTelemetry();
     await new Promise((resolve) => setTimeout(resolve, 300));

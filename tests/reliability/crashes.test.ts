@@ -1,10 +1,11 @@
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { WAITS_FOR_FILE } from '../support/held-task.js';
 import {
   expectRecoverableStore,
   expectResumeCompletes,
@@ -20,12 +21,14 @@ import { integrityCheck, sqlite3, sqlite3Json } from './sqlite-cli.js';
 beforeAll(assertBuilt);
 
 /**
- * 1,000 tasks: one long CPU task that is surely running at the kill, then echoes (whose result
- * is their input, so a mixed-up result shows) between short CPU tasks.
+ * 1,000 tasks: one long task that is surely running at the kill, then echoes (whose result
+ * is their input, so a mixed-up result shows) between short CPU tasks. The long one holds its
+ * thread until its release file exists (made after the kill, for the resume): however slow the
+ * machine, it cannot end before the others are well under way.
  */
-function thousandTasks(): Array<Record<string, unknown>> {
+function thousandTasks(release: string): Array<Record<string, unknown>> {
   return [
-    { id: 'long', kind: 'demo.cpu', ms: 2500 },
+    { id: 'long', kind: 'script', module: WAITS_FOR_FILE, args: { file: release } },
     ...Array.from({ length: 999 }, (_, i) =>
       i % 2 === 0 ? { id: `t${i}`, kind: 'demo.echo', value: { i, text: `résultat ${i} ✓` } } : { id: `t${i}`, kind: 'demo.cpu', ms: 4 },
     ),
@@ -43,7 +46,7 @@ async function midJob(dataDir: string): Promise<{ jobId: string; finishedBefore:
     if (!counts || (counts.succeeded ?? 0) < 150) return false;
     const long = liveTaskState(dataDir, 'long');
     if (long === null) return false;
-    if (long !== 'running') throw new Error(`the long task was ${long} before 150 tasks had finished: the machine is too slow for this test`);
+    if (long !== 'running') throw new Error(`the long task was ${long} before 150 tasks had finished`);
     return true;
   }, 60_000, 'the job to be under way in the store');
   const jobId = onlyJobId(dataDir);
@@ -62,7 +65,8 @@ function expectEchoResultsIntact(dataDir: string, jobId: string): void {
 describe('a SIGKILL of `threadline run`', () => {
   it('in the middle of a 1,000-task job: store intact, no task lost, results kept, running tasks interrupted, resume finishes', async () => {
     const dataDir = join(tempDir(), 'data');
-    const file = jobFile({ name: 'crash in the middle', tasks: thousandTasks() });
+    const release = join(tempDir(), 'release');
+    const file = jobFile({ name: 'crash in the middle', tasks: thousandTasks(release) });
     const child = spawnBin(['run', file, '--data-dir', dataDir, '--workers', '2', '--json']);
     const exit = finished(child);
     const { jobId, finishedBefore } = await midJob(dataDir);
@@ -73,6 +77,7 @@ describe('a SIGKILL of `threadline run`', () => {
     expect(interrupted.has('long')).toBe(true);
     expect(finishedBefore.size).toBeGreaterThanOrEqual(150);
     expectEchoResultsIntact(dataDir, jobId);
+    writeFileSync(release, '');
     await expectResumeCompletes(dataDir, jobId, 1000, finishedBefore, interrupted);
     expectEchoResultsIntact(dataDir, jobId);
   });
@@ -225,7 +230,8 @@ describe('a SIGKILL of `threadline serve`', () => {
     const url = new URL(await waitFor(() => stdout.includes('\n') && stdout.split('\n')[0], 30_000, 'the serve URL'));
     const client = await connectApi({ host: '127.0.0.1', port: Number(url.port), token: url.searchParams.get('token')! });
     onCleanup(() => client.close());
-    const submitted = await client.api.submitJob({ text: JSON.stringify({ name: 'served', tasks: thousandTasks() }), fileName: 'served.json' });
+    const release = join(tempDir(), 'release');
+    const submitted = await client.api.submitJob({ text: JSON.stringify({ name: 'served', tasks: thousandTasks(release) }), fileName: 'served.json' });
     if (!submitted.ok) throw new Error(`submit refused: ${JSON.stringify(submitted.issues)}`);
 
     const { jobId, finishedBefore } = await midJob(dataDir);
@@ -236,6 +242,7 @@ describe('a SIGKILL of `threadline serve`', () => {
     const interrupted = await expectRecoverableStore(dataDir, jobId, 1000, finishedBefore);
     expect(interrupted.has('long')).toBe(true);
     expectEchoResultsIntact(dataDir, jobId);
+    writeFileSync(release, '');
     await expectResumeCompletes(dataDir, jobId, 1000, finishedBefore, interrupted);
     expectEchoResultsIntact(dataDir, jobId);
     // The dead server's serve.json does not fool the next command into waiting on it.

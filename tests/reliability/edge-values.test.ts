@@ -337,7 +337,7 @@ describe('a serve that does not answer', () => {
     expect(cancel.stderr).toBe(`threadline: cannot reach "threadline serve" at 127.0.0.1:${url.port}: Opening handshake has timed out\n`);
     expect(cancel.code).toBe(2);
     const run = await runBin(['run', jobFile(ECHO_JOB), '--data-dir', dataDir]);
-    expect(run.stderr).toBe(`threadline: the data directory ${dataDir} is in use by another Threadline (pid ${serve.pid}); stop it or pass another --data-dir\n`);
+    expect(run.stderr).toBe(`threadline: the data directory ${dataDir} is in use by another Threadline (pid ${serve.pid}, stopped: \`kill -CONT ${serve.pid}\` or \`fg\` in its terminal lets it go on); stop it or pass another --data-dir\n`);
     expect(run.code).toBe(2);
 
     // Going on again, it answers as before.

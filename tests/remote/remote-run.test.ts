@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TaskAttempt } from '../../contract/records.js';
@@ -73,7 +73,13 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const redis = await TestRedis.start();
     const dir = tempDir();
     const marks = join(dir, 'marks.txt');
-    writeFileSync(join(dir, 'mark.mjs'), `import { appendFileSync } from 'node:fs'; export default function (args) { const until = Date.now() + 1500; while (Date.now() < until); appendFileSync(${JSON.stringify(marks)}, args.id + '\\n'); return args.id; }`);
+    // Each task holds its thread until the release file exists, made once the orchestrator is
+    // dead: all four are surely running together at the kill, and end while it is away.
+    const release = join(dir, 'release');
+    writeFileSync(
+      join(dir, 'mark.mjs'),
+      `import { appendFileSync, existsSync } from 'node:fs'; export default function (args) { const nap = new Int32Array(new SharedArrayBuffer(4)); while (!existsSync(${JSON.stringify(release)})) Atomics.wait(nap, 0, 0, 20); appendFileSync(${JSON.stringify(marks)}, args.id + '\\n'); return args.id; }`,
+    );
     const ids = ['a', 'b', 'c', 'd'];
     writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'killed', tasks: [...ids.map((id) => ({ id, kind: 'script', module: 'mark.mjs', args: { id } })), { id: 'after', kind: 'demo.echo', value: 'last', dependsOn: ids }] }));
     await startWorker(redis.url, 'wa', dir, 2);
@@ -91,6 +97,7 @@ describe('threadline run --redis with two threadline worker processes', () => {
     await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && running(), 30_000, 'the four tasks running');
     run.kill('SIGKILL');
     await killed;
+    writeFileSync(release, '');
 
     const resumed = await runBin(['resume', '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -103,7 +110,11 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const redis = await TestRedis.start();
     const dir = tempDir();
     const workers = [await startWorker(redis.url, 'build-07', dir, 1), await startWorker(redis.url, 'build-08', dir, 1)];
-    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'failover', tasks: [{ id: 'long', kind: 'demo.block', ms: 1500 }] }));
+    // The task holds its thread until the release file exists, made once the first worker is
+    // dead: it is surely still running there at the kill, however slow the machine.
+    const release = join(dir, 'release');
+    writeFileSync(join(dir, 'waits.mjs'), `import { existsSync } from 'node:fs'; export default function () { const nap = new Int32Array(new SharedArrayBuffer(4)); while (!existsSync(${JSON.stringify(release)})) Atomics.wait(nap, 0, 0, 20); return 'released'; }`);
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'failover', tasks: [{ id: 'long', kind: 'script', module: 'waits.mjs' }] }));
     const dataDir = tempDir();
     const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
     const ended = finished(run);
@@ -118,6 +129,8 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const victim = workers.find((w) => first.startsWith(`${w.name}/`))!;
     const survivor = workers.find((w) => w !== victim)!;
     victim.child.kill('SIGKILL');
+    await victim.exited;
+    writeFileSync(release, '');
     const result = await ended;
     expect(result.code, result.stderr).toBe(0);
     const output = JSON.parse(result.stdout) as RunOutput & { job: { id: string } };
@@ -129,6 +142,71 @@ describe('threadline run --redis with two threadline worker processes', () => {
       [1, 'interrupted', first],
       [2, 'succeeded', expect.stringMatching(new RegExp(`^${survivor.name}/\\d+$`))],
     ]);
+  });
+
+  it('fails the attempt of a task whose only worker was killed twice under it, though no worker is left, then retries it as its retries say', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    const runs = join(dir, 'runs.txt');
+    const hold = join(dir, 'hold');
+    writeFileSync(hold, '');
+    // Notes each run, and runs while the hold file is there (its workers are killed meanwhile).
+    writeFileSync(join(dir, 'held.mjs'), `import { appendFileSync, existsSync } from 'node:fs'; export default () => { appendFileSync(${JSON.stringify(runs)}, 'run\\n'); while (existsSync(${JSON.stringify(hold)})); return 'done'; };`);
+    // The engine counts the interrupted attempt as one of its tries, as for any task whose remote
+    // worker was lost: two retries leave one after the failure. No backoff: the retry goes on the
+    // queue while the failed attempt's job may still be there, marked to fail, and must not follow it.
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'held', tasks: [{ id: 'held', kind: 'script', module: 'held.mjs', retries: 2, retryBackoffMs: 0 }] }));
+    const dataDir = tempDir();
+    const attempts = () => {
+      try {
+        return execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT attempt, state FROM attempts ORDER BY attempt'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+      } catch {
+        return []; // not created yet, or the run's writer holds it a moment
+      }
+    };
+    const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
+    const ended = finished(run);
+    // The only worker, killed under the task twice, started again under its name each time (as a service manager would).
+    for (const attempt of [1, 2]) {
+      const worker = await startWorker(redis.url, 'build-07', dir, 1);
+      await waitFor(() => attempts().includes(`${attempt}|running`), 30_000, `attempt ${attempt} running`);
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+    }
+    // With no worker left, the orchestrator fails that attempt itself; the retry waits for a worker.
+    await waitFor(() => attempts().includes('2|failed'), 30_000, 'the second attempt to fail');
+    expect(readFileSync(runs, 'utf8')).toBe('run\nrun\n');
+    rmSync(hold);
+    await startWorker(redis.url, 'build-07', dir, 1);
+    const result = await ended;
+    expect(result.code, result.stderr).toBe(0);
+    const output = JSON.parse(result.stdout) as RunOutput & { job: { id: string } };
+    expect(output.tasks[0]).toMatchObject({ state: 'succeeded', result: 'done', attempts: 3, worker: expect.stringMatching(/^build-07\/\d+$/) });
+    expect(output.tasks[0]!.logs.map((l) => l.message)).toContainEqual(expect.stringContaining('attempt 1 was interrupted: build-07/'));
+    expect(readFileSync(runs, 'utf8')).toBe('run\nrun\nrun\n');
+    const shown = JSON.parse((await runBin(['show', output.job.id, '--json', '--data-dir', dataDir])).stdout) as { tasks: Array<{ history: Array<{ attempt: number; state: string }> }> };
+    expect(shown.tasks[0]!.history.map((a) => [a.attempt, a.state])).toEqual([
+      [1, 'interrupted'],
+      [2, 'failed'],
+      [3, 'succeeded'],
+    ]);
+  });
+
+  it('fails a task that killed the only worker twice with WORKER_CRASHED, with no worker left, and says so: exit 1', async () => {
+    const redis = await TestRedis.start();
+    const dir = tempDir();
+    writeFileSync(join(dir, 'poison.mjs'), 'export default () => { process.kill(process.pid, "SIGKILL"); };');
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'poison', tasks: [{ id: 'poison', kind: 'script', module: 'poison.mjs' }] }));
+    const first = await startWorker(redis.url, 'build-07', dir, 1);
+    const run = spawnBin(['run', join(dir, 'job.json'), '--workers', '0', '--redis', redis.url, '--data-dir', tempDir()]);
+    const ended = finished(run);
+    expect((await first.exited).signal).toBe('SIGKILL');
+    const second = await startWorker(redis.url, 'build-07', dir, 1);
+    expect((await second.exited).signal).toBe('SIGKILL');
+    const result = await ended;
+    expect(result.code).toBe(1);
+    expectNoStack(result.stdout + result.stderr);
+    expect(result.stdout + result.stderr).toContain('WORKER_CRASHED');
   });
 
   it('keeps a task with runOn: local on the orchestrator\'s pool, and fails it clearly when there is none', async () => {

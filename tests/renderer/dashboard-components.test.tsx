@@ -7,6 +7,7 @@ import { RecordingApi, RecordingDesktopApi } from './recording-api';
 import { attempt, counts, delta, job, sample, snapshot, T0, task } from './records';
 import { mountApp } from './mount-app';
 import { giveTaskListAHeight } from './task-list-layout';
+import './dom-waits';
 
 giveTaskListAHeight();
 afterEach(() => cleanup());

@@ -7,6 +7,7 @@ import { DashboardContext } from '../../renderer/src/app/dashboard-context';
 import { MetricsSetting } from '../../renderer/src/settings/MetricsSetting';
 import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi } from './recording-api';
+import './dom-waits';
 
 afterEach(() => cleanup());
 

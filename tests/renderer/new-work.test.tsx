@@ -9,6 +9,7 @@ import { NewWorkPanel } from '../../renderer/src/new-work/NewWorkPanel';
 import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi, RecordingDesktopApi } from './recording-api';
 import { manualFrames } from './records';
+import './dom-waits';
 
 afterEach(() => cleanup());
 

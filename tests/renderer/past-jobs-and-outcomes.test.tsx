@@ -8,6 +8,7 @@ import { RecordingApi } from './recording-api';
 import { mountApp } from './mount-app';
 import { giveTaskListAHeight } from './task-list-layout';
 import { attempt, counts, delta, job, snapshot, T0, task } from './records';
+import './dom-waits';
 
 giveTaskListAHeight();
 afterEach(() => {

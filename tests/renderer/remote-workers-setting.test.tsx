@@ -9,6 +9,7 @@ import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { mountApp } from './mount-app';
 import { RecordingApi } from './recording-api';
 import { snapshot, T0 } from './records';
+import './dom-waits';
 
 afterEach(() => cleanup());
 

@@ -19,6 +19,7 @@ import { mountApp } from './mount-app';
 import { RecordingApi } from './recording-api';
 import { attempt, counts, delta, job, sample, snapshot, T0, task } from './records';
 import { giveTaskListAHeight } from './task-list-layout';
+import './dom-waits';
 
 giveTaskListAHeight();
 afterEach(() => cleanup());

@@ -8,6 +8,7 @@ import { NoticesProvider } from '../../renderer/src/app/notices';
 import { lastOutcome, SchedulesPanel } from '../../renderer/src/schedules/SchedulesPanel';
 import { DashboardStore } from '../../renderer/src/store/dashboard-store';
 import { RecordingApi } from './recording-api';
+import './dom-waits';
 
 afterEach(() => cleanup());
 

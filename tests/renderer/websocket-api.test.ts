@@ -92,7 +92,7 @@ describe('createWebSocketApi', () => {
       ['delta', 4],
     ]);
     stop();
-    await vi.waitFor(() => expect(host.count('unsubscribe')).toBe(1));
+    await vi.waitFor(() => expect(host.count('unsubscribe')).toBe(1), { timeout: 10_000 });
   });
 
   it('matches results to calls by id, and turns error results into ApiCallError with issues', async () => {
@@ -143,7 +143,7 @@ describe('createWebSocketApi', () => {
       seen.push(event.seq);
       if (event.seq === 1) throw new Error('a renderer bug');
     });
-    await vi.waitFor(() => expect(seen).toEqual([1, 2]));
+    await vi.waitFor(() => expect(seen).toEqual([1, 2]), { timeout: 10_000 });
     expect(problems).toEqual(['an event that could not be handled: a renderer bug']);
   });
 
@@ -151,9 +151,9 @@ describe('createWebSocketApi', () => {
     const { host, api } = await setup();
     host.answer = () => undefined; // never answers
     const { events, done } = nextEvents(api, 2);
-    await vi.waitFor(() => expect(events).toHaveLength(1));
+    await vi.waitFor(() => expect(events).toHaveLength(1), { timeout: 10_000 });
     const pending = api.cancelAll();
-    await vi.waitFor(() => expect(host.count('call')).toBe(1));
+    await vi.waitFor(() => expect(host.count('call')).toBe(1), { timeout: 10_000 });
     host.sockets[0]!.terminate();
     await expect(pending).rejects.toThrow(/cancelAll: the connection to the Threadline host closed/);
     await done; // a second snapshot, from the second connection
@@ -164,7 +164,7 @@ describe('createWebSocketApi', () => {
   it('asks for a fresh snapshot on resync', async () => {
     const { host, api } = await setup();
     const { done } = nextEvents(api, 2);
-    await vi.waitFor(() => expect(host.count('subscribe')).toBe(1));
+    await vi.waitFor(() => expect(host.count('subscribe')).toBe(1), { timeout: 10_000 });
     await api.resync();
     await done;
     expect(host.count('resync')).toBe(1);
@@ -178,6 +178,6 @@ describe('createWebSocketApi', () => {
     await expect(api.cancelAll()).rejects.toThrow(/the API is closed/);
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(host.sockets.length).toBe(connections);
-    await vi.waitFor(() => expect(host.sockets[0]!.readyState).toBe(WebSocket.CLOSED));
+    await vi.waitFor(() => expect(host.sockets[0]!.readyState).toBe(WebSocket.CLOSED), { timeout: 10_000 });
   });
 });

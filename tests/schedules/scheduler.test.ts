@@ -102,6 +102,24 @@ describe('missed runs', () => {
     await scheduler.stop();
   });
 
+  it('a host stopped while both clocks moved on (SIGSTOP) misses the due times that came meanwhile, and says so', async () => {
+    const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:00.500Z');
+    await scheduler.add(scheduled('every2', { cron: '*/2 * * * * *' }), 'every2.yaml', '/');
+    scheduler.start();
+    await scheduler.tick();
+    await live(clock, scheduler, 2000);
+    expect(runs.map((r) => r.run.trigger)).toEqual(['due']);
+    await engine.waitForJob(runs[0]!.run.jobId!);
+    // 9 s without a tick: 10:00:04 to 10:00:10 came meanwhile, the last one 0.5 s ago.
+    clock.pass(9000);
+    await scheduler.tick();
+    expect(runs.map((r) => [r.run.trigger, r.run.outcome, new Date(r.run.dueAt).toISOString(), r.run.note])).toEqual([
+      ['due', 'started', '2026-06-01T10:00:02.000Z', null],
+      ['catch-up', 'started', '2026-06-01T10:00:10.000Z', '4 due times missed while the host was closed or asleep'],
+    ]);
+    await scheduler.stop();
+  });
+
   it('catchUp "none" records the missed due times and starts nothing', async () => {
     const { engine, clock, scheduler, runs } = setUp('2026-06-01T10:00:30Z');
     await scheduler.add(scheduled('quiet', { cron: '* * * * *', catchUp: 'none' }), 'quiet.yaml', '/');
@@ -323,7 +341,7 @@ describe('a run that cannot start', () => {
     scheduler.start();
     await scheduler.tick();
     await live(clock, scheduler, 1000);
-    await waitFor(() => runs.length === 1, 5000, 'the first run');
+    await waitFor(() => runs.length === 1, 20_000, 'the first run');
     await engine.shutdown();
     await live(clock, scheduler, 2000);
     expect(runs).toHaveLength(1);

@@ -39,13 +39,16 @@ export function jobSpec(tasks: Array<Record<string, unknown>>, header: Record<st
 
 export type { TaskSpec };
 
-/** Polls until `check` returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+/**
+ * Polls until `check` returns a truthy value (or throws after `timeoutMs`). A check that starts a
+ * process (the sqlite3 shell) takes a longer `intervalMs`, so as not to load the machine it waits on.
+ */
+export async function waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 20_000, what = 'condition', intervalMs = 10): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = check();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

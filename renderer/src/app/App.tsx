@@ -83,7 +83,7 @@ export function App({ api, store }: AppProps) {
   );
 }
 
-const NOTICE_TITLES = { DISK_FULL: 'Disk full', STORE_WRITE_FAILED: 'Job store not written', REDIS_UNREACHABLE: 'Remote workers', REMOTE_WORKER_REFUSED: 'Remote workers refused', REMOTE_WORKER_TURNED_AWAY: 'Remote workers turned away' } as const;
+const NOTICE_TITLES = { DISK_FULL: 'Disk full', STORE_WRITE_FAILED: 'Job store not written', REDIS_UNREACHABLE: 'Remote workers', REMOTE_WORKER_REFUSED: 'Remote workers refused', REMOTE_WORKER_TURNED_AWAY: 'Remote workers turned away', REMOTE_WORKER_CUT_OFF: 'Remote workers cut off' } as const;
 /** What a store's notice adds: the others say in their message what follows from them. */
 const STORE_HELD = '. No new task starts until it can be written again.';
 
