@@ -20,6 +20,8 @@ interface RunningTask {
   progress: number | null;
   message: string | null;
   startedAt: number;
+  /** It reported a count with no total (an SQL export's rows): its line shows counts to the end. */
+  counting: boolean;
 }
 
 function bar(fraction: number): string {
@@ -48,6 +50,8 @@ export function attachProgressDisplay(feed: RunFeed, stream: NodeJS.WriteStream)
     const before = shown.get(task.key);
     shown.set(task.key, task.state);
     if (task.state === 'running' || task.state === 'cancelling') {
+      // A counting task's last report says 1 as it finishes: that is not a total it knew.
+      const counting = (running.get(task.key)?.counting ?? false) || (task.progress === null && task.progressMessage !== null);
       running.set(task.key, {
         id: task.id,
         kind: task.kind,
@@ -55,6 +59,7 @@ export function attachProgressDisplay(feed: RunFeed, stream: NodeJS.WriteStream)
         progress: task.progress,
         message: task.progressMessage,
         startedAt: task.startedAt ?? Date.now(),
+        counting,
       });
       return;
     }
@@ -84,7 +89,7 @@ export function attachProgressDisplay(feed: RunFeed, stream: NodeJS.WriteStream)
     const note = task.state === 'cancelling' ? ' cancelling' : task.message ? ` ${clipped(task.message, 60)}` : '';
     const label = `${clipped(task.id, 40)} (${oneLine(task.kind)})${note}`;
     // A kind that knows its total shows a bar; one that only counts (an SQL export's rows so far) shows its count.
-    if (task.progress === null) return `  ${`running ${elapsed(now - task.startedAt)}`.padEnd(BAR_WIDTH + 5)}| ${label}`;
+    if (task.progress === null || task.counting) return `  ${`running ${elapsed(now - task.startedAt)}`.padEnd(BAR_WIDTH + 5)}| ${label}`;
     return `  ${bar(task.progress)} ${String(Math.round(task.progress * 100)).padStart(3)}% | ${label}`;
   };
   const redraw = () => {
