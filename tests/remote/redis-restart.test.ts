@@ -1,9 +1,8 @@
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../electron/engine/task.js';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { assertBuilt, expectNoStack, finished, spawnBin } from '../cli/bin.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
@@ -11,13 +10,31 @@ import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard } from '.
 
 beforeAll(assertBuilt);
 
-/** A script that notes in `runs` when each task begins and ends, busy for `ms` in between. */
-function marker(root: string): { runs: string; module: string } {
+/**
+ * A script that notes in `runs` when each task begins and ends, and returns its id. A run whose
+ * number for its task (1 for its first) is listed in `args.held` waits first until the test calls
+ * `release(run)`: a run held so is surely still running when the test cuts Redis away under it,
+ * however slow the machine is.
+ */
+function marker(root: string): { runs: string; module: string; release: (run: number) => void } {
   const runs = join(root, 'runs.txt');
   writeFileSync(runs, '');
+  const gates = join(root, 'gates');
+  mkdirSync(gates);
   const module = join(root, 'mark.mjs');
-  writeFileSync(module, `import { appendFileSync } from 'node:fs'; export default (args) => { appendFileSync(${JSON.stringify(runs)}, 'begin ' + args.id + '\\n'); const until = Date.now() + args.ms; while (Date.now() < until); appendFileSync(${JSON.stringify(runs)}, 'end ' + args.id + '\\n'); return args.id; };`);
-  return { runs, module };
+  writeFileSync(
+    module,
+    `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+export default async (args) => {
+  appendFileSync(${JSON.stringify(runs)}, 'begin ' + args.id + '\\n');
+  const run = readFileSync(${JSON.stringify(runs)}, 'utf8').split('\\n').filter((line) => line === 'begin ' + args.id).length;
+  if ((args.held ?? []).includes(run)) while (!existsSync(${JSON.stringify(gates)} + '/' + run)) await new Promise((resolve) => setTimeout(resolve, 20));
+  appendFileSync(${JSON.stringify(runs)}, 'end ' + args.id + '\\n');
+  return args.id;
+};
+`,
+  );
+  return { runs, module, release: (run) => writeFileSync(join(gates, String(run)), '') };
 }
 
 function count(runs: string, line: string): number {
@@ -25,32 +42,34 @@ function count(runs: string, line: string): number {
 }
 
 /**
- * Two workers on a fresh Redis and six tasks of `ms` each fed to an executor: two run, two wait on
- * Redis behind them, two wait in the engine. Resolves once two have started.
+ * Two workers on a fresh Redis and six tasks fed to an executor: two run, held until `release(1)`,
+ * two wait on Redis behind them, two wait in the engine. Resolves once two have started.
  */
-async function sixTasksOnTwoWorkers(ms: number) {
+async function sixTasksOnTwoWorkers() {
   const redis = await TestRedis.start();
   const root = tempDir();
-  const { runs, module } = marker(root);
+  const { runs, module, release } = marker(root);
   await startWorker(redis.url, 'wa', root);
   await startWorker(redis.url, 'wb', root);
   const recorder = new Recorder();
   const executor = await remoteExecutor(redis.url, recorder);
   await workersHeard(executor, 2);
   const feed = new TaskFeed(root);
-  const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms } }));
+  const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, held: [1] } }));
   executor.fill(feed.next);
   await waitFor(() => recorder.starts.length >= 2, 20_000, 'two tasks to start');
-  return { redis, runs, recorder, tasks };
+  return { redis, runs, recorder, tasks, release };
 }
 
 describe('Redis killed with SIGKILL and started again on the same port while remote tasks run and wait', () => {
   it('without its data: every task ends once; one that was running is queued again, its attempt interrupted and its log saying Redis lost it', async () => {
-    const { redis, runs, recorder, tasks } = await sixTasksOnTwoWorkers(4000);
+    const { redis, runs, recorder, tasks, release } = await sixTasksOnTwoWorkers();
     await redis.kill();
     const running = new Set<Task>(recorder.starts.map((s) => s.task).filter((task) => !recorder.outcomes.has(task)));
     for (const file of readdirSync(redis.dir)) rmSync(join(redis.dir, file), { recursive: true, force: true });
     await redis.launch();
+    // The first runs end only now, on a Redis that no longer knows their tasks.
+    release(1);
 
     for (const task of tasks) await recorder.ended(task, 60_000);
     for (const task of tasks) expect(recorder.outcomes.get(task), task.id).toEqual([expect.objectContaining({ type: 'succeeded', result: task.id })]);
@@ -69,9 +88,10 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   });
 
   it('with its data (append-only file): a running task is not run twice, and every task ends once', async () => {
-    const { redis, runs, recorder, tasks } = await sixTasksOnTwoWorkers(2500);
+    const { redis, runs, recorder, tasks, release } = await sixTasksOnTwoWorkers();
     await redis.kill();
     await redis.launch();
+    release(1);
 
     for (const task of tasks) await recorder.ended(task, 60_000);
     for (const task of tasks) {
@@ -84,9 +104,9 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   it('threadline run says once that Redis cannot be reached, and once that it can again, then ends with the task ended once', async () => {
     const redis = await TestRedis.start({ password: 'hunter2' });
     const root = tempDir();
-    const { runs, module } = marker(root);
+    const { runs, module, release } = marker(root);
     await startWorker(redis.url, 'build-07', root);
-    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'away', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', ms: 5000 } }] }));
+    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'away', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', held: [1] } }] }));
     const dataDir = tempDir();
     const run = spawnBin(['run', join(root, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
     let stderr = '';
@@ -98,6 +118,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
     await waitFor(() => stderr.includes('[REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis is away');
     await redis.launch();
     await waitFor(() => stderr.includes('Redis can be reached again [REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis is back');
+    release(1);
     const result = await ended;
 
     expect(result.code, stderr).toBe(0);
@@ -119,24 +140,29 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   it('away twice while one task runs, each time longer than its lock: the task is not taken for the cause (no WORKER_CRASHED), it runs again and succeeds', async () => {
     const redis = await TestRedis.start();
     const root = tempDir();
+    const { module, release } = marker(root);
     await startWorker(redis.url, 'build-07', root);
-    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'flapping', tasks: [{ id: 'long', kind: 'demo.block', ms: 5000 }] }));
+    // Its first two runs are held: each is surely still running when Redis goes away and comes back.
+    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'flapping', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', held: [1, 2] } }] }));
     const dataDir = tempDir();
     const run = spawnBin(['run', join(root, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
     const ended = finished(run);
-    const running = (attempt: number) => {
+    const storeSays = (sql: string) => {
       try {
-        return execFileSync('sqlite3', [join(dataDir, 'threadline.db'), `SELECT state FROM attempts WHERE attempt = ${attempt}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'running';
+        return execFileSync('sqlite3', [join(dataDir, 'threadline.db'), sql], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
       } catch {
-        return false;
+        return ''; // the store is not created yet
       }
     };
     for (const attempt of [1, 2]) {
-      await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && running(attempt), 30_000, `attempt ${attempt} to run`);
+      await waitFor(() => existsSync(join(dataDir, 'threadline.db')) && storeSays(`SELECT state FROM attempts WHERE attempt = ${attempt}`) === 'running', 30_000, `attempt ${attempt} to run`);
       await redis.kill();
       // Longer than the task's lock (2 s): when Redis is back, the task is found stalled.
       await new Promise((resolve) => setTimeout(resolve, 3500));
       await redis.launch();
+      // Once it was found stalled, the held run may end: its end is refused, and the task runs again.
+      await waitFor(() => Number(storeSays("SELECT count(*) FROM task_logs WHERE message LIKE 'attempt % was interrupted:%'")) >= attempt, 30_000, `attempt ${attempt} to be found stalled`);
+      release(attempt);
     }
     const result = await ended;
     expect(result.code, result.stderr).toBe(0);
@@ -150,8 +176,10 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   it('stopped with SIGSTOP (connections open, no answer) while a task runs: the run says so, and once it answers again, the task ends once', async () => {
     const redis = await TestRedis.start();
     const root = tempDir();
+    const { module, release } = marker(root);
     await startWorker(redis.url, 'build-07', root);
-    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'frozen', tasks: [{ id: 'long', kind: 'demo.block', ms: 4000 }] }));
+    // Held until Redis answers again: surely still running while it does not.
+    writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'frozen', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', held: [1] } }] }));
     const dataDir = tempDir();
     const run = spawnBin(['run', join(root, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
     let stderr = '';
@@ -171,6 +199,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
       redis.signal('SIGCONT');
     }
     await waitFor(() => stderr.includes('Redis can be reached again [REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis answers again');
+    release(1);
     const result = await ended;
     expect(result.code, stderr).toBe(0);
     expect(stderr.split('\n').filter((line) => line.includes('REDIS_UNREACHABLE'))).toEqual([
