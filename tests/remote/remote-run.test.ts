@@ -274,7 +274,11 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const redis = await TestRedis.start();
     const dir = tempDir();
     const worker = await startWorker(redis.url, 'build-07', dir, 1);
-    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'cut-off', tasks: [{ id: 'long', kind: 'demo.block', ms: 4000 }] }));
+    // The task holds its thread until the release file exists, made once the run has stopped: it
+    // is surely still running when Redis goes and the run is told to stop, however slow the machine.
+    const release = join(dir, 'release');
+    writeFileSync(join(dir, 'waits.mjs'), `import { existsSync } from 'node:fs'; export default function () { const nap = new Int32Array(new SharedArrayBuffer(4)); while (!existsSync(${JSON.stringify(release)})) Atomics.wait(nap, 0, 0, 20); return 'released'; }`);
+    writeFileSync(join(dir, 'job.json'), JSON.stringify({ name: 'cut-off', tasks: [{ id: 'long', kind: 'script', module: 'waits.mjs' }] }));
     const dataDir = tempDir();
     const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--grace', '200', '--redis', redis.url, '--data-dir', dataDir]);
     const ended = finished(run);
@@ -293,6 +297,7 @@ describe('threadline run --redis with two threadline worker processes', () => {
     expect(JSON.parse(result.stdout).tasks[0]).toMatchObject({ id: 'long', state: 'interrupted' });
 
     // Its task (which it was never told to stop) ends, and it lets go of a Redis that is not there.
+    writeFileSync(release, '');
     worker.child.kill('SIGTERM');
     expect((await worker.exited).code).toBe(0);
   });
