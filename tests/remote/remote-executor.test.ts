@@ -133,13 +133,19 @@ describe('remote executor with threadline worker processes on a real redis-serve
     const executor = await remoteExecutor(redis.url, recorder);
     await workersHeard(executor, 2);
 
+    // The task holds its thread until the release file exists, made once the first worker is
+    // dead: it is surely still running there at the kill, however slow the machine.
+    const release = join(root, 'release');
+    const module = script(root, 'waits.mjs', `import { existsSync } from 'node:fs'; export default () => { const nap = new Int32Array(new SharedArrayBuffer(4)); while (!existsSync(${JSON.stringify(release)})) Atomics.wait(nap, 0, 0, 20); return 'released'; };`);
     const feed = new TaskFeed(root);
-    const task = feed.task('long', 'demo.block', { ms: 1500 });
+    const task = feed.task('long', 'script', { module, export: 'default' });
     executor.fill(feed.next);
     const first = await waitFor(() => recorder.starts[0], 20_000, 'the task to start');
     const victim = workers.find((w) => first.worker.startsWith(`${w.name}/`))!;
     const survivor = workers.find((w) => w !== victim)!;
     victim.child.kill('SIGKILL');
+    await victim.exited;
+    writeFileSync(release, '');
 
     const outcome = await recorder.ended(task);
     expect(outcome).toMatchObject({ type: 'succeeded', worker: expect.stringMatching(new RegExp(`^${survivor.name}/\\d+$`)) });
