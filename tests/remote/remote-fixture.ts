@@ -16,20 +16,28 @@ export interface StartedWorker {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `threadline worker` (the built bin) and waits for its ready line. */
-export async function startWorker(redisUrl: string, name: string, root: string, threads = 1): Promise<StartedWorker> {
+/** Starts `threadline worker` (the built bin); `ready` resolves once it has written its ready line. */
+export function spawnWorker(redisUrl: string, name: string, root: string, threads = 1): StartedWorker & { ready: Promise<void> } {
   const child = spawnBin(['worker', '--redis', redisUrl, '--workers', String(threads), '--name', name, '--root', root]);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  await Promise.race([
-    waitFor(() => output.includes(`threadline worker ${name}:`), 30_000, `worker ${name} to start`),
+  const ready = Promise.race([
+    waitFor(() => output.includes(`threadline worker ${name}:`), 30_000, `worker ${name} to start`).then(() => {}),
     exited.then((end) => {
       throw new Error(`worker ${name} exited (${end.code ?? end.signal}) before it was ready:\n${output}`);
     }),
   ]);
-  return { child, name, output: () => output, exited };
+  ready.catch(() => {}); // told to whoever awaits it
+  return { child, name, output: () => output, exited, ready };
+}
+
+/** Starts `threadline worker` (the built bin) and waits for its ready line. */
+export async function startWorker(redisUrl: string, name: string, root: string, threads = 1): Promise<StartedWorker> {
+  const { ready, ...worker } = spawnWorker(redisUrl, name, root, threads);
+  await ready;
+  return worker;
 }
 
 /** What an executor reported, in order. */

@@ -9,10 +9,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MACHINE_NAME_EXPECTED } from '../../contract/machine-names.js';
+import { workerNameKey } from '../../electron/remote/remote-protocol.js';
 import { assertBuilt, expectNoStack, finished, runBin, spawnBin } from '../cli/bin.js';
-import { onCleanup, tempDir } from '../support/engine-fixture.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
-import { startWorker } from './remote-fixture.js';
+import { spawnWorker, startWorker } from './remote-fixture.js';
 
 beforeAll(assertBuilt);
 
@@ -71,10 +72,23 @@ describe('threadline worker --name', () => {
     const redis = await TestRedis.start();
     const root = tempDir();
     const first = await startWorker(redis.url, 'build-07', root);
+    const client = new Redis(redis.port, '127.0.0.1');
+    onCleanup(() => client.disconnect());
+    const nameKey = workerNameKey('build-07');
+    const hold = await client.get(nameKey);
+    expect(hold).toContain(`"pid":${first.child.pid}`);
     first.child.kill('SIGKILL');
     await first.exited;
-    const again = await startWorker(redis.url, 'build-07', root);
-    expect(again.output()).toContain('waiting a few seconds for it to lapse');
+    // The killed worker's hold is kept, as in the moment after the kill, until the next worker has
+    // found the name held (it may take longer to start than the hold has left); then it lapses soon.
+    await client.set(nameKey, hold!);
+    const again = spawnWorker(redis.url, 'build-07', root);
+    await waitFor(() => {
+      if (again.child.exitCode !== null) throw new Error(`the next worker exited (${again.child.exitCode}):\n${again.output()}`);
+      return again.output().includes('waiting a few seconds for it to lapse');
+    }, 30_000, 'the next worker to find the name held');
+    await client.pexpire(nameKey, 500);
+    await again.ready;
     // A worker that drains lets its name go at once: the next one does not wait.
     again.child.kill('SIGTERM');
     expect((await again.exited).code).toBe(0);
