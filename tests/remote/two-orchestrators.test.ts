@@ -188,8 +188,8 @@ describe('two orchestrators on one Redis', () => {
       const keys = await probe.keys('threadline:job:*');
       return keys.length === 1 ? await probe.get(keys[0]!) : null;
     };
-    // Bounded, not failed here: what the second resume does decides the test.
-    for (let tries = 0; tries < 150 && !(await holder())?.includes(`"pid":${first.pid}`); tries++) await new Promise((resolve) => setTimeout(resolve, 100));
+    // However long it takes to start: the second resume must come after the first holds the job.
+    await expect.poll(holder, { timeout: 60_000, interval: 100 }).toContain(`"pid":${first.pid}`);
 
     // The second, on the copy, is refused rather than following the same tasks.
     let second: BinResult | undefined;
