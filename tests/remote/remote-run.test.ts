@@ -167,9 +167,11 @@ describe('threadline run --redis with two threadline worker processes', () => {
     const run = spawnBin(['run', join(dir, 'job.json'), '--json', '--workers', '0', '--redis', redis.url, '--data-dir', dataDir]);
     const ended = finished(run);
     // The only worker, killed under the task twice, started again under its name each time (as a service manager would).
+    const runsSoFar = () => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').length - 1 : 0);
     for (const attempt of [1, 2]) {
       const worker = await startWorker(redis.url, 'build-07', dir, 1);
-      await waitFor(() => attempts().includes(`${attempt}|running`), 30_000, `attempt ${attempt} running`);
+      // Its start is told as a thread takes it, before the script is loaded there: the kill waits for the script's own mark.
+      await waitFor(() => attempts().includes(`${attempt}|running`) && runsSoFar() === attempt, 30_000, `attempt ${attempt} running`);
       worker.child.kill('SIGKILL');
       await worker.exited;
     }
