@@ -19,15 +19,26 @@ export class FakeExecutor implements Executor {
     private readonly listener: ExecutorListener,
     private readonly capacity: number,
     readonly worker: string,
+    /** Each fill's tasks handed over together, in one beginning, as the loop executor does. */
+    private readonly handOverPerFill = false,
   ) {}
 
   fill(next: ReadySource): void {
     // It asks as the loop executor does: only for a task that fits a limit of its own.
-    const fits = () => this.running.size < this.capacity;
+    const taken: Task[] = [];
+    const fits = () => this.running.size + taken.length < this.capacity;
     while (fits()) {
       const task = next({ accept: fits });
-      if (!task) return;
-      this.listener.beginning([task]);
+      if (!task) break;
+      if (this.handOverPerFill) taken.push(task);
+      else this.begin([task]);
+    }
+    if (taken.length > 0) this.begin(taken);
+  }
+
+  private begin(tasks: Task[]): void {
+    this.listener.beginning(tasks);
+    for (const task of tasks) {
       this.handed.push(task.id);
       this.running.set(task.id, task);
       this.listener.started(task, this.worker, Date.now());
@@ -80,9 +91,9 @@ export class FakeExecutor implements Executor {
 }
 
 /** A real engine (real store) whose pool and loop are fake executors: no thread is started. */
-export function fakeEngine(options: Partial<EngineOptions> & { poolCapacity?: number; loopCapacity?: number } = {}) {
+export function fakeEngine(options: Partial<EngineOptions> & { poolCapacity?: number; loopCapacity?: number; handOverPerFill?: boolean } = {}) {
   const executors: { pool?: FakeExecutor; loop?: FakeExecutor } = {};
-  const { poolCapacity = 2, loopCapacity = 4, ...rest } = options;
+  const { poolCapacity = 2, loopCapacity = 4, handOverPerFill = false, ...rest } = options;
   const engine = makeEngine({
     checkpointFile: null,
     telemetryIntervalMs: 60_000,
@@ -90,8 +101,8 @@ export function fakeEngine(options: Partial<EngineOptions> & { poolCapacity?: nu
     cancelGraceMs: 0,
     ...rest,
     executors: {
-      pool: (listener) => (executors.pool = new FakeExecutor(listener, poolCapacity, 'pool')),
-      loop: (listener) => (executors.loop = new FakeExecutor(listener, loopCapacity, 'loop')),
+      pool: (listener) => (executors.pool = new FakeExecutor(listener, poolCapacity, 'pool', handOverPerFill)),
+      loop: (listener) => (executors.loop = new FakeExecutor(listener, loopCapacity, 'loop', handOverPerFill)),
     },
   });
   return { engine, pool: executors.pool!, loop: executors.loop! };

@@ -6,10 +6,14 @@ import { STORE_FILE } from '../../electron/engine/job-store.js';
 import { jobSpec, makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 import { heldTask } from '../support/held-task.js';
 
-function statesSeen(engine: ReturnType<typeof makeEngine>, key: string): TaskState[] {
+/**
+ * The states the engine's task of id `taskId` goes through, heard from before its job is submitted:
+ * by the time `submitJob` resolves, the task may already have started.
+ */
+function statesSeen(engine: ReturnType<typeof makeEngine>, taskId: string): TaskState[] {
   const seen: TaskState[] = [];
   engine.on('task', (task) => {
-    if (task.key === key && seen.at(-1) !== task.state) seen.push(task.state);
+    if (task.id === taskId && seen.at(-1) !== task.state) seen.push(task.state);
   });
   return seen;
 }
@@ -17,12 +21,11 @@ function statesSeen(engine: ReturnType<typeof makeEngine>, key: string): TaskSta
 describe('task life cycle', () => {
   it('runs a task queued -> running -> succeeded on a pool thread and records its attempt', async () => {
     const engine = makeEngine();
+    const seen = statesSeen(engine, 'a');
     const job = await engine.submitJob(jobSpec([{ id: 'a', kind: 'demo.cpu', ms: 30 }]), '/');
-    const seen = statesSeen(engine, `${job.id}:a`);
-    expect(engine.task(`${job.id}:a`)?.state).toBe('queued');
     const done = await engine.waitForJob(job.id);
     expect(done.state).toBe('succeeded');
-    expect(seen).toEqual(['running', 'succeeded']);
+    expect(seen).toEqual(['queued', 'running', 'succeeded']);
     const task = engine.task(`${job.id}:a`)!;
     expect(task.attempts).toBe(1);
     expect(task.worker).toMatch(/^w\d+$/);
@@ -52,6 +55,7 @@ describe('task life cycle', () => {
 
   it('ends an infinite sync loop timed_out, and the pool still runs the next task', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 50 });
+    const seen = statesSeen(engine, 'stuck');
     const job = await engine.submitJob(
       jobSpec([
         { id: 'stuck', kind: 'demo.cpu', ms: 86_400_000, cooperative: false, timeoutMs: 200 },
@@ -59,10 +63,9 @@ describe('task life cycle', () => {
       ]),
       '/',
     );
-    const seen = statesSeen(engine, `${job.id}:stuck`);
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:stuck`)).toMatchObject({ state: 'timed_out', error: { code: 'TIMED_OUT' } });
-    expect(seen).toEqual(['running', 'cancelling', 'timed_out']);
+    expect(seen).toEqual(['queued', 'running', 'cancelling', 'timed_out']);
     expect(engine.task(`${job.id}:next`)?.state).toBe('succeeded');
     expect(engine.pool.threadCount).toBe(1);
   });
@@ -76,6 +79,7 @@ describe('task life cycle', () => {
       const engine = makeEngine({ poolSize: 1 });
       const warm = await engine.submitJob(jobSpec(Array.from({ length: 40 }, (_, i) => ({ id: `w${i}`, kind: 'demo.block', ms: 0 }))), '/');
       await engine.waitForJob(warm.id);
+      const seen = statesSeen(engine, 'behind');
       const job = await engine.submitJob(
         jobSpec([
           // Long beside the timeout: the batch's start is heard and the timeout runs out while
@@ -86,16 +90,15 @@ describe('task life cycle', () => {
         '/',
       );
       const key = `${job.id}:behind`;
-      const seen = statesSeen(engine, key);
       expect((await engine.waitForJob(job.id)).state).toBe('succeeded');
       expect(engine.task(key)).toMatchObject({ state: 'succeeded', attempts: 1, error: null });
       expect(engine.attemptsOf(key)).toEqual([expect.objectContaining({ attempt: 1, state: 'succeeded' })]);
       // Run in a batch of its own after `slow`: nothing was withdrawn.
-      if (seen.length === 2 && seen[0] === 'running' && seen[1] === 'succeeded') {
+      if (seen.length === 3 && seen[1] === 'running' && seen[2] === 'succeeded') {
         expect(attempt, 'demo.block never went in a batch with the slow task').toBeLessThan(5);
         continue;
       }
-      expect(seen).toEqual(['running', 'queued', 'running', 'succeeded']);
+      expect(seen).toEqual(['queued', 'running', 'queued', 'running', 'succeeded']);
       return;
     }
   }, 60_000);
@@ -156,15 +159,15 @@ describe('task life cycle', () => {
 
   it('soft-cancels a cooperative task: it sees the flag, stops, and its thread lives on', async () => {
     const engine = makeEngine({ poolSize: 1, cancelGraceMs: 10_000 });
+    const seen = statesSeen(engine, 'long');
     const job = await engine.submitJob(jobSpec([{ id: 'long', kind: 'demo.cpu', ms: 60_000 }]), '/');
     const key = `${job.id}:long`;
-    const seen = statesSeen(engine, key);
     await waitFor(() => engine.task(key)?.state === 'running');
     const worker = engine.task(key)!.worker;
     engine.cancelTask(key);
     expect(engine.task(key)?.state).toBe('cancelling');
     await waitFor(() => engine.task(key)?.state === 'cancelled', 30_000, 'the soft cancel');
-    expect(seen).toEqual(['running', 'cancelling', 'cancelled']);
+    expect(seen).toEqual(['queued', 'running', 'cancelling', 'cancelled']);
     await engine.waitForJob(job.id);
     // The same thread runs the next task: it was not terminated. (Work goes to the oldest idle
     // thread, and it is the oldest; work queued during the stop would have gone to a spare.)

@@ -140,7 +140,8 @@ describe('scheduling', () => {
 
   it('retries a timed-out task like a failed one', async () => {
     const engine = makeEngine({ cancelGraceMs: 0 });
-    const job = await engine.submitJob(jobSpec([{ id: 't', kind: 'demo.block', ms: 500, timeoutMs: 100, retries: 1, retryBackoffMs: 0 }]), '/');
+    // A block no test outlasts: each try can only end by its timeout, however late that fires.
+    const job = await engine.submitJob(jobSpec([{ id: 't', kind: 'demo.block', ms: 86_400_000, timeoutMs: 100, retries: 1, retryBackoffMs: 0 }]), '/');
     await engine.waitForJob(job.id);
     expect(engine.task(`${job.id}:t`)).toMatchObject({ state: 'timed_out', attempts: 2 });
     expect(engine.attemptsOf(`${job.id}:t`).map((a) => a.state)).toEqual(['timed_out', 'timed_out']);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallService } from '../../electron/engine/call-services.js';
+import { SPARE_THREADS } from '../../electron/engine/pool-lanes.js';
 import { makeEngine, tempDir, waitFor } from '../support/engine-fixture.js';
 import { expectTaskError, runJob, runTask, startTask, succeeded } from './kind-fixture.js';
 
@@ -136,7 +137,9 @@ describe('script', () => {
       const waited = succeeded<{ waited: number }>(await runTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'callSleep', args: 30 })).waited;
       expect(waited).toBeGreaterThanOrEqual(29);
       expect(succeeded(await runTask(engine, dir, { kind: 'script', module: 'tasks.mjs', export: 'callTwice' }))).toEqual([5, 9]);
-      // Many tasks calling at once, on both threads, each gets its own answers.
+      // Many tasks calling at once, on both threads, each gets its own answers. Every thread has
+      // booted first: with one of them still booting, the other could run all twenty.
+      await waitFor(() => engine.pool.idleThreads === 2 + SPARE_THREADS, 30_000, 'every pool thread to be ready');
       const many = await runJob(engine, dir, Array.from({ length: 20 }, (_, i) => ({ id: `c${i}`, kind: 'script', module: 'tasks.mjs', export: 'callTwice' })));
       expect(many.map((task) => task.result)).toEqual(many.map(() => [5, 9]));
       expect(new Set(many.map((task) => task.worker)).size).toBe(2);
