@@ -61,16 +61,44 @@ export function expectNoStack(text: string): void {
   if (/^\s+at .+:\d+/m.test(text) || /\n\s*at /.test(text)) throw new Error(`output has a stack trace:\n${text}`);
 }
 
-/** What a pseudo-terminal (util-linux `script`) received from the bin. */
-export function onTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
+/**
+ * A script task, `{ kind: 'script', module, export: 'run', args }`, that reports `message` at
+ * progress 0.5 and then holds its thread until `release()`: running, with that message, for as
+ * long as a test needs.
+ */
+export function heldScriptTask(id: string, message: string): { task: Record<string, unknown>; release: () => void } {
+  const dir = tempDir();
+  const module = join(dir, 'held.mjs');
+  writeFileSync(
+    module,
+    "import { existsSync } from 'node:fs';\n" +
+      'export async function run(args, ctx) {\n' +
+      '  ctx.progress(0.5, args.message);\n' +
+      '  while (!existsSync(args.file)) await new Promise((resolve) => setTimeout(resolve, 10));\n' +
+      '  return 1;\n' +
+      '}\n',
+  );
+  const file = join(dir, 'release');
+  return { task: { id, kind: 'script', module, export: 'run', args: { message, file } }, release: () => writeFileSync(file, '') };
+}
+
+/**
+ * What a pseudo-terminal (util-linux `script`) received from the bin. `onOutput` is called with
+ * all the output so far each time more arrives.
+ */
+export function onTerminal(args: string[], options: { onOutput?: (output: string) => void } = {}): Promise<{ code: number | null; output: string }> {
   const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", `'\\''`)}'`).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['ignore', 'pipe', 'pipe'] });
   onCleanup(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const onData = (chunk: string) => {
+    output += chunk;
+    options.onOutput?.(output);
+  };
+  child.stdout.setEncoding('utf8').on('data', onData);
+  child.stderr.setEncoding('utf8').on('data', onData);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));

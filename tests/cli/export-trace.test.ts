@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TraceEvent, TraceFile } from '../../electron/cli/chrome-trace.js';
-import { tempDir } from '../support/engine-fixture.js';
-import { assertBuilt, expectNoStack, jobFile, runBin } from './bin.js';
+import { heldTask } from '../support/held-task.js';
+import { tempDir, waitFor } from '../support/engine-fixture.js';
+import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from './bin.js';
 
 beforeAll(assertBuilt);
 
@@ -36,6 +37,15 @@ function checkTraceFormat(trace: TraceFile): void {
   for (const slices of byTid.values()) {
     slices.sort((a, b) => a.ts - b.ts);
     for (let i = 1; i < slices.length; i++) expect(slices[i]!.ts).toBeGreaterThanOrEqual(slices[i - 1]!.ts + slices[i - 1]!.dur!);
+  }
+}
+
+/** How many telemetry samples the store holds; 0 before the store exists. */
+function storedSamples(dataDir: string): number {
+  try {
+    return Number(execFileSync('sqlite3', ['-readonly', join(dataDir, 'threadline.db'), 'SELECT count(*) FROM telemetry'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+  } catch {
+    return 0; // not created yet
   }
 }
 
@@ -115,13 +125,19 @@ describe('threadline export-trace', () => {
 
   it('adds the memory and loop-delay telemetry the engine stored while a job ran', async () => {
     const dataDir = tempDir();
-    const run = await runBin(['run', jobFile({ name: 'long', tasks: [{ id: 'a', kind: 'demo.cpu', ms: 1600 }] }), '--json', '--data-dir', dataDir]);
+    const held = heldTask('a');
+    const running = spawnBin(['run', jobFile({ name: 'long', tasks: [held.task] }), '--json', '--data-dir', dataDir]);
+    const ran = finished(running);
+    // The task runs until the engine has stored two samples (one every 500 ms while a task runs), however late a busy machine takes them.
+    await waitFor(() => storedSamples(dataDir) >= 2, 30_000, 'two telemetry samples in the store');
+    held.release();
+    const run = await ran;
+    expect(run.code).toBe(0);
     const jobId = JSON.parse(run.stdout).job.id as string;
     const result = await runBin(['export-trace', jobId, '-o', '-', '--data-dir', dataDir]);
     const trace = JSON.parse(result.stdout) as TraceFile;
     checkTraceFormat(trace);
     const memory = trace.traceEvents.filter((e) => e.ph === 'C' && e.name === 'memory (MB)');
-    // One sample every 500 ms while the task ran.
     expect(memory.length).toBeGreaterThanOrEqual(2);
     expect(memory[0]!.args!.rss).toBeGreaterThan(0);
     expect(trace.traceEvents.some((e) => e.ph === 'C' && /loop delay/.test(e.name))).toBe(true);

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { onCleanup, tempDir } from '../support/engine-fixture.js';
@@ -32,8 +32,9 @@ function pidOf(marker: string): number | null {
 /**
  * Runs the bin on a pseudo-terminal (util-linux `script`), returning everything the terminal
  * showed. `interruptWhen`: once the output matches it, the bin gets a SIGINT, as from Ctrl-C.
+ * `onOutput`: called with all the output so far each time more arrives.
  */
-function runOnTerminal(args: string[], options: { interruptWhen?: RegExp } = {}): Promise<{ code: number | null; output: string }> {
+function runOnTerminal(args: string[], options: { interruptWhen?: RegExp; onOutput?: (output: string) => void } = {}): Promise<{ code: number | null; output: string }> {
   const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
   const child = spawn('script', ['-qfec', command, '/dev/null'], {
     env: { ...process.env, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' },
@@ -46,6 +47,7 @@ function runOnTerminal(args: string[], options: { interruptWhen?: RegExp } = {})
   let interrupted = false;
   const onData = (chunk: string) => {
     output += chunk;
+    options.onOutput?.(output);
     if (options.interruptWhen && !interrupted && options.interruptWhen.test(output)) {
       const pid = pidOf(args[args.indexOf('--data-dir') + 1]!);
       if (pid !== null) {
@@ -115,26 +117,57 @@ describe('run progress output', () => {
   });
 
   it('gives each running task a line of its own, drawn from its own state, and leaves none behind', async () => {
-    // Twelve tasks of different lengths on three threads: lines come and go all the time.
-    const tasks = Array.from({ length: 12 }, (_, i) => ({ id: `task-${String.fromCharCode(97 + i)}`, kind: 'demo.cpu', ms: 150 + ((i * 97) % 400) }));
-    const { code, output } = await runOnTerminal(['run', jobFile({ name: 'many', tasks }), '--workers', '3', '--data-dir', tempDir()]);
+    // Twelve tasks on three threads, each at a progress of its own, each held until a frame has
+    // shown it and then let go, one a frame: lines come and go all the time, and every task is
+    // drawn while it runs however seldom a busy machine redraws.
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'held.mjs'),
+      "import { existsSync } from 'node:fs';\n" +
+        'export default async function held(args, ctx) {\n' +
+        '  ctx.progress(args.progress);\n' +
+        '  while (!existsSync(args.file)) await new Promise((resolve) => setTimeout(resolve, 10));\n' +
+        '  return null;\n' +
+        '}\n',
+    );
+    const ids = Array.from({ length: 12 }, (_, i) => `task-${String.fromCharCode(97 + i)}`);
+    const percentOf = new Map(ids.map((id, i) => [id, 5 + i * 8]));
+    const releaseFile = (id: string) => join(dir, `release-${id}`);
+    const tasks = ids.map((id) => ({ id, kind: 'script', module: join(dir, 'held.mjs'), args: { progress: percentOf.get(id)! / 100, file: releaseFile(id) } }));
+    const taskLine = /^ {2}[\u2588\u2591]{24} +(\d+)% \| (task-[a-l]) \(script\)/;
+    const labelsOf = (frame: string[]) => frame.map((line) => taskLine.exec(line)).filter((m) => m !== null);
+    const released = new Set<string>();
+    let framesSeen = 0;
+    const releaseOneShown = (output: string) => {
+      // Frames are complete once the next redraw erases them.
+      const frames = new TerminalScreen().write(output).frames;
+      for (; framesSeen < frames.length; framesSeen++) {
+        const label = labelsOf(frames[framesSeen]!).map((m) => m[2]!).find((id) => !released.has(id));
+        if (label === undefined) continue;
+        released.add(label);
+        writeFileSync(releaseFile(label), '');
+      }
+    };
+    const { code, output } = await runOnTerminal(['run', jobFile({ name: 'many', tasks }, 'many.json'), '--workers', '3', '--data-dir', tempDir()], { onOutput: releaseOneShown });
     expect(code).toBe(0);
     const screen = new TerminalScreen().write(output);
-    const taskLine = /^ {2}[\u2588\u2591]{24} +(\d+)% \| (task-[a-l]) \(demo\.cpu\)/;
     const gone = new Set<string>();
     let shown = new Set<string>();
     let frames = 0;
     for (const frame of screen.frames) {
-      const lines = frame.map((line) => taskLine.exec(line)).filter((m) => m !== null);
+      const lines = labelsOf(frame);
       const labels = lines.map((m) => m[2]!);
       // Never the same task twice, never more lines than threads, never a task that had left.
       expect(new Set(labels).size).toBe(labels.length);
       expect(labels.length).toBeLessThanOrEqual(3);
       for (const label of labels) expect(gone.has(label)).toBe(false);
+      // Each line at its own task's progress.
+      for (const m of lines) expect({ task: m[2], percent: Number(m[1]) }).toEqual({ task: m[2], percent: percentOf.get(m[2]!) });
       for (const label of shown) if (!labels.includes(label)) gone.add(label);
       shown = new Set(labels);
       if (labels.length > 0) frames++;
     }
+    expect(released.size).toBe(12);
     expect(frames).toBeGreaterThan(3);
     expect(gone.size).toBeGreaterThanOrEqual(6);
     // The screen at the end: the last summary, then the table; no task line left over.

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clipped, displayWidth, fitted, fitToWidth, padToWidth } from '../../electron/cli/display-width.js';
 import { tempDir } from '../support/engine-fixture.js';
-import { assertBuilt, expectNoStack, jobFile, onTerminal, runBin } from './bin.js';
+import { assertBuilt, expectNoStack, heldScriptTask, jobFile, onTerminal, runBin } from './bin.js';
 import { expectColumnsAligned, measureColumns } from './terminal-columns.js';
 import { TerminalScreen } from './terminal-screen.js';
 
@@ -156,16 +156,13 @@ describe('the width of text on a terminal', () => {
 
   it("run's live display cuts a wide task's line at the terminal's width, between graphemes", async () => {
     const id = `${'数据'.repeat(15)}${TECHNOLOGIST}`;
-    const file = jobFile({ name: CJK_NAME, tasks: [{ id, kind: 'script', module: 'slow.mjs', export: 'run' }] });
-    // The message changes until the display has surely drawn it; no timing is asserted.
-    writeFileSync(
-      join(file, '..', 'slow.mjs'),
-      "export async function run(args, ctx) { for (let i = 1; i <= 8; i++) { ctx.progress(i / 10, `第${i}步 ${'导入'.repeat(40)}`); await new Promise((r) => setTimeout(r, 150)); } return 1; }\n",
-    );
-    const { code, output } = await onTerminal(['run', file, '--data-dir', tempDir()]);
+    // The task runs, with its message, until a frame of the display has shown it.
+    const held = heldScriptTask(id, `第1步 ${'导入'.repeat(40)}`);
+    const file = jobFile({ name: CJK_NAME, tasks: [held.task] });
+    const drawnLines = (output: string) => new TerminalScreen().write(output.replace(/\r\n/g, '\n')).frames.flat().filter((line) => line.includes('| 数据数据'));
+    const { code, output } = await onTerminal(['run', file, '--data-dir', tempDir()], { onOutput: (sofar) => drawnLines(sofar).length > 0 && held.release() });
     expect(code).toBe(0);
-    const screen = new TerminalScreen().write(output.replace(/\r\n/g, '\n'));
-    const drawn = screen.frames.flat().filter((line) => line.includes('| 数据数据'));
+    const drawn = drawnLines(output);
     expect(drawn.length).toBeGreaterThan(0);
     // The pseudo-terminal reports no size, so the display assumes 80 columns and keeps one free.
     for (const [i, measured] of measureColumns(drawn).entries()) {

@@ -116,6 +116,8 @@ describe('schedules in the desktop app', () => {
 
     const paused = await api.pauseSchedule({ name: 'ticking' });
     expect(paused.schedule).toMatchObject({ paused: true, nextRunAt: null });
+    // A run started just before the pause would have "run now" skipped (overlap "skip"): let it end.
+    await waitFor(() => !desktop.running.engine.jobs().some((job) => job.name === 'ticking' && job.state === 'running'), 20_000, 'the last scheduled run to end');
     const runsWhenPaused = desktop.running.engine.jobs().length;
     const manual = await api.runSchedule({ name: 'ticking' });
     expect(manual.run).toMatchObject({ trigger: 'manual', outcome: 'started' });
@@ -147,16 +149,11 @@ describe('schedules in the desktop app', () => {
     const ran = () => desktop.running.engine.jobs().filter((job) => job.name === 'from-cli').length;
     await waitFor(() => ran() >= 1, 20_000, 'the app to run the schedule the CLI added');
     expect(await cli('pause', 'from-cli')).toMatchObject({ code: 0 });
-    // The app sees it paused at its next tick (a second at most, more on a busy machine): once no
-    // run has started for 2.5 s, none starts any more.
-    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-    let whilePaused = ran();
-    for (let quiet = 0; quiet < 5; ) {
-      await sleep(500);
-      quiet = ran() === whilePaused ? quiet + 1 : 0;
-      whilePaused = ran();
-    }
-    await sleep(3000);
+    // A turn of the app's scheduler that began before the pause may still start a run; a turn
+    // queued after the pause waits for it, and reads the schedule paused. From then on none starts.
+    await desktop.running.scheduler.tick();
+    const whilePaused = ran();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(ran()).toBe(whilePaused);
     expect((await api.listSchedules()).schedules).toEqual([expect.objectContaining({ name: 'from-cli', paused: true })]);
     expect(await cli('remove', 'from-cli')).toMatchObject({ code: 0 });
