@@ -121,7 +121,8 @@ describe('packaging with electron-builder', () => {
     expect(existsSync(join(unpacked, 'node_modules', 'better-sqlite3', 'src'))).toBe(false);
     // node_modules keeps its Node build: the CLI and the tests go on working.
     expect(sha256(NODE_BUILD)).toBe(nodeBuildBefore);
-  });
+    // electron-builder packs every dependency: the same limit as its process, not the suite's 60 s.
+  }, 240_000);
 
   it('fails the packaging, naming the target and why, when no Electron build of better-sqlite3 can be had', async () => {
     const appOutDir = tempDir();
