@@ -4,7 +4,7 @@
  * and files that vanish between the glob that listed them and the read.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../../contract/records.js';
@@ -161,6 +161,10 @@ describe('files that vanish between the glob and the read', () => {
     writeFileSync(join(dir, 'a-large.bin'), '');
     truncateSync(join(dir, 'a-large.bin'), 300 * 1024 * 1024);
     for (const name of ['b-deleted.bin', 'c-now-a-folder.bin', 'd-now-a-pipe.bin', 'e-kept.bin']) writeFileSync(join(dir, name), `${name}\n`);
+    // The pipe is made beforehand, outside the glob's reach, so that nothing slow (a process to
+    // start) stands between the moment the hashing is seen under way and the swaps below.
+    const pipe = join(tempDir(), 'pipe');
+    execFileSync('mkfifo', [pipe]);
     const spec = resolveJobPaths(jobSpec([{ id: 'hash', kind: 'file.hash', paths: ['*.bin'], manifest: 'sums.sha256' }]), dir);
     const job = await engine.submitJob(spec, dir);
     const key = `${job.id}:hash`;
@@ -169,8 +173,7 @@ describe('files that vanish between the glob and the read', () => {
     rmSync(join(dir, 'b-deleted.bin'));
     rmSync(join(dir, 'c-now-a-folder.bin'));
     mkdirSync(join(dir, 'c-now-a-folder.bin'));
-    rmSync(join(dir, 'd-now-a-pipe.bin'));
-    execFileSync('mkfifo', [join(dir, 'd-now-a-pipe.bin')]);
+    renameSync(pipe, join(dir, 'd-now-a-pipe.bin'));
     expect(engine.task(key)?.state).toBe('running');
 
     await engine.waitForJob(job.id);
