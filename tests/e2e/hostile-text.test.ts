@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDashboardInChromium, type DashboardInChromium } from './dashboard-in-chromium';
+import { holdTimelineView } from './timeline-view';
 
 /** The timeline's colour of a succeeded bar (renderer/src/state-colors.ts). */
 const SUCCEEDED_RGB: [number, number, number] = [0x22, 0xc5, 0x5e];
@@ -99,6 +100,14 @@ describe('hostile text in the dashboard', () => {
       await expect.poll(() => rowOf(id).getAttribute('data-state'), { timeout: 30_000 }).toBe('succeeded');
     }
     await expect.poll(() => rowOf(SCRIPT_ID).getAttribute('data-state'), { timeout: 30_000 }).toBe('failed');
+    // The U+202E in the job's name turns the name, not what the dashboard writes after it: the
+    // job's id after the name reads left to right, in the job's outcome notice (read as soon as it
+    // shows: it goes after a few seconds) and in the drawer.
+    const notice = page.getByRole('region', { name: 'Notices' }).locator('.notice', { hasText: 'failed: 1 of 4 tasks failed' });
+    await notice.waitFor({ timeout: 20_000 });
+    const jobId = /\((j-[^)\s]+)\) failed/.exec((await notice.textContent()) ?? '')?.[1] ?? '';
+    expect(jobId).toMatch(/^j-/);
+    expect(await readsLeftToRight(notice, `(${jobId}) failed`)).toBe(true);
     // The job's name is shown as written, in the job list.
     await page.getByRole('list', { name: 'Job list' }).getByRole('listitem', { name: `Job ${NAME}` }).waitFor({ timeout: 20_000 });
 
@@ -110,20 +119,14 @@ describe('hostile text in the dashboard', () => {
     // Its 2,000-character word wraps inside the error's box rather than running out of it.
     expect(await drawer.locator('.error-box').evaluate((box) => box.scrollWidth - box.clientWidth)).toBe(0);
 
-    // The U+202E in the job's name turns the name, not what the dashboard writes after it: the
-    // job's id after the name reads left to right, in the drawer and in the job's notices.
-    const jobId = (await drawer.locator('.mono.muted').first().textContent())!;
-    expect(jobId).toMatch(/^j-/);
+    expect(await drawer.locator('.mono.muted').first().textContent()).toBe(jobId);
     expect(await readsLeftToRight(drawer.locator('dd', { hasText: jobId }), jobId)).toBe(true);
-    const notice = page.getByRole('region', { name: 'Notices' }).locator('.notice', { hasText: 'failed: 1 of 4 tasks failed' });
-    expect(await readsLeftToRight(notice, `(${jobId}) failed`)).toBe(true);
 
     // The timeline's tooltip over each bar: hover across the canvas where the bars are.
     const canvas = page.getByTestId('timeline-canvas');
     const box = (await canvas.boundingBox())!;
     // Stop following live time so the bars stay put, then hover each bar of the job.
-    await canvas.hover({ position: { x: box.width / 2, y: 10 } });
-    await page.mouse.wheel(0, -120);
+    await holdTimelineView(page, canvas, { x: box.width / 2, y: 10 });
     const bars = await canvas.evaluate((element, rgb) => {
       const c = element as HTMLCanvasElement;
       const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
@@ -139,12 +142,18 @@ describe('hostile text in the dashboard', () => {
     }, SUCCEEDED_RGB);
     expect(bars.length).toBeGreaterThan(0);
     const tooltips = new Set<string>();
-    for (const at of bars) {
-      await canvas.hover({ position: at });
-      const tooltip = page.getByRole('tooltip');
-      if (await tooltip.isVisible()) tooltips.add((await tooltip.textContent()) ?? '');
-    }
-    expect([...tooltips].some((text) => text.includes(NAME))).toBe(true);
+    const tooltip = page.getByRole('tooltip');
+    // A tooltip shows once the page has handled the pointer's move: the bars are hovered again
+    // until one has been seen naming the job.
+    await expect
+      .poll(async () => {
+        for (const at of bars) {
+          await canvas.hover({ position: at });
+          if (await tooltip.isVisible()) tooltips.add((await tooltip.textContent()) ?? '');
+        }
+        return [...tooltips].some((text) => text.includes(NAME));
+      }, { timeout: 30_000 })
+      .toBe(true);
 
     const injected = await page.evaluate(() => ({
       pwned: (window as unknown as { __pwned?: unknown }).__pwned ?? null,

@@ -193,6 +193,7 @@ describe('API handlers', () => {
   });
 
   it('runs the demo CPU work inline and answers with what it measured, the stall the loop-delay monitor saw', async () => {
+    const watchedFrom = performance.now();
     const { api, engine } = setUp();
     const slices = demoCpuSlices();
     let worstDelay = 0;
@@ -203,11 +204,14 @@ describe('API handlers', () => {
     // Each slice runs at least its task's time (the demo's CPU work spins until its time is up).
     expect(result.longestStallMs).toBeGreaterThanOrEqual(Math.max(...slices));
     expect(result.blockedMs).toBeGreaterThanOrEqual(slices.reduce((a, b) => a + b, 0));
-    // The loop-delay monitor's worst delay is the longest stall shown (within its 10 ms tick and
-    // what else the loop did around the stall).
+    // The loop-delay monitor's worst delay is the longest stall shown: it saw all of it (less
+    // up to its 10 ms tick) ...
     const seen = Math.max(worstDelay, engine.sampleTelemetry().loop.delayMaxMs);
+    const watchedMs = performance.now() - watchedFrom;
     expect(seen).toBeGreaterThanOrEqual(result.longestStallMs - 15);
-    expect(seen).toBeLessThanOrEqual(result.longestStallMs + 100);
+    // ... and it is that one stall, not several: the slices run one per turn of the loop, so the
+    // worst delay and the other slices' stalls fit, one after the other, in the time watched.
+    expect(seen + result.blockedMs - result.longestStallMs).toBeLessThanOrEqual(watchedMs);
   });
 
   it('opens a past job with its tasks and attempts, finds jobs by name or id, re-runs a job, and tells its base folder', async () => {

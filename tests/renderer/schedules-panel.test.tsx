@@ -73,6 +73,8 @@ describe('the Schedules panel', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Resume hourly' }));
     fireEvent.click(screen.getByRole('button', { name: 'Run now nightly' }));
     await waitFor(() => expect(api.callsOf('runSchedule')).toEqual([{ name: 'nightly' }]));
+    // A notice is shown for a few seconds: looked for as soon as its call is made.
+    expect(await screen.findByText('Started nightly (job j-nightly)')).toBeTruthy();
     expect(api.callsOf('pauseSchedule')).toEqual([{ name: 'nightly' }]);
     expect(api.callsOf('resumeSchedule')).toEqual([{ name: 'hourly' }]);
 
@@ -85,7 +87,6 @@ describe('the Schedules panel', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Remove nightly' }));
     fireEvent.click(screen.getByRole('button', { name: 'Really remove nightly' }));
     await waitFor(() => expect(api.callsOf('removeSchedule')).toEqual([{ name: 'nightly' }]));
-    expect(await screen.findByText('Started nightly (job j-nightly)')).toBeTruthy();
     expect(await screen.findByText('Removed nightly')).toBeTruthy();
     // The list is read again after the removal.
     const methods = api.calls.map((call) => call.method);
