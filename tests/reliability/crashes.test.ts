@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { connectApi } from '../../electron/serve/node-api-client.js';
 import { assertBuilt, expectNoStack, finished, jobFile, runBin, spawnBin } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
-import { WAITS_FOR_FILE } from '../support/held-task.js';
+import { heldTask, WAITS_FOR_FILE } from '../support/held-task.js';
 import {
   expectRecoverableStore,
   expectResumeCompletes,
@@ -189,17 +189,26 @@ describe('a native crash in a task', () => {
   it('ends the process (no thread can contain it): the store is intact, the job interrupted, and resume runs that task again', async () => {
     const dataDir = join(tempDir(), 'data');
     const crashing = fileURLToPath(new URL('./fixtures/crashes-natively.mjs', import.meta.url));
+    // `wait` holds the crash back until the finished results are in the store; `other` is
+    // running beside it at the crash (released afterwards, for the resume).
+    const wait = heldTask('wait');
+    const other = heldTask('other');
     const file = jobFile({
       name: 'native crash',
       tasks: [
         ...Array.from({ length: 20 }, (_, i) => ({ id: `done${i}`, kind: 'demo.echo', value: i })),
-        // Long enough for the finished results to be written before the crash.
-        { id: 'wait', kind: 'demo.block', ms: 400, dependsOn: ['done0'] },
+        { ...wait.task, dependsOn: ['done0'] },
         { id: 'crash', kind: 'script', module: crashing, dependsOn: ['wait'] },
-        { id: 'other', kind: 'demo.block', ms: 5000 },
+        other.task,
       ],
     });
-    const first = await runBin(['run', file, '--data-dir', dataDir, '--workers', '2', '--json']);
+    const child = spawnBin(['run', file, '--data-dir', dataDir, '--workers', '2', '--json']);
+    onCleanup(() => void child.kill('SIGKILL'));
+    const exit = finished(child);
+    await waitFor(() => (liveCounts(dataDir)?.succeeded ?? 0) >= 20 && liveTaskState(dataDir, 'other') === 'running', 30_000, 'the echoes stored and `other` running', 50);
+    wait.release();
+    const first = await exit;
+    other.release();
     expect(first.signal).toBe('SIGSEGV');
     const db = storeFile(dataDir);
     expect(integrityCheck(db)).toBe('ok');

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { assertBuilt, expectNoStack, jobFile, runBin, spawnBin, finished } from '../cli/bin.js';
-import { tempDir, waitFor } from '../support/engine-fixture.js';
+import { assertBuilt, expectNoStack, jobFile, runBin, spawnBin, finished, type BinResult } from '../cli/bin.js';
+import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
+import { heldStoppableTask, heldTask } from '../support/held-task.js';
 import { liveTaskState, onlyJobId, storeFile } from './crash-recovery.js';
 import { integrityCheck, sqlite3, sqlite3Json } from './sqlite-cli.js';
 
@@ -31,29 +32,52 @@ function runsOf(file: string): Map<string, number> {
 }
 
 /**
- * 31 tasks: `first` (its success stored long before the crash), a `gate` that holds the poison
- * back until then, `beside` (running on the other thread when the poison kills the process),
- * the poison, and 27 tasks that wait for `beside`.
+ * 31 tasks: `first` (its success stored before the crash), a `gate` that holds the poison back
+ * until then, `beside` (running on the other thread when the poison kills the process), the
+ * poison, and 27 tasks that wait for `beside`. `gate` and `beside` are held until released.
  */
-function poisonJob(runsFile: string): unknown {
+function poisonJob(runsFile: string, gate: Record<string, unknown>, beside: Record<string, unknown>): unknown {
   const append = (id: string, dependsOn: string[]) => ({ id, kind: 'script', module: APPEND, args: { file: runsFile, line: id }, dependsOn });
   return {
     name: 'poison',
     tasks: [
       append('first', []),
-      { id: 'gate', kind: 'demo.block', ms: 400, dependsOn: ['first'] },
-      { id: 'beside', kind: 'demo.block', ms: 1500, dependsOn: ['first'] },
+      { ...gate, dependsOn: ['first'] },
+      { ...beside, dependsOn: ['first'] },
       { id: 'poison', kind: 'script', module: POISON, dependsOn: ['gate'] },
       ...Array.from({ length: 27 }, (_, i) => append(`n${i}`, ['beside'])),
     ],
   };
 }
 
+/**
+ * Runs the poison job until the poison kills the process. The poison is let go only once the
+ * store shows `first` succeeded and `beside` running, and `beside` is held until the process
+ * is dead (then released, so that a resume can finish it), however slow the machine.
+ */
+async function runUntilPoisoned(dataDir: string, runsFile: string, options: string[]): Promise<BinResult> {
+  const gate = heldTask('gate');
+  const beside = heldTask('beside');
+  const child = spawnBin(['run', jobFile(poisonJob(runsFile, gate.task, beside.task)), '--data-dir', dataDir, ...options]);
+  onCleanup(() => void child.kill('SIGKILL'));
+  const exit = finished(child);
+  await waitFor(
+    () => liveTaskState(dataDir, 'first') === 'succeeded' && liveTaskState(dataDir, 'beside') === 'running',
+    30_000,
+    '`first` stored as succeeded and `beside` running',
+    50,
+  );
+  gate.release();
+  const result = await exit;
+  beside.release();
+  return result;
+}
+
 describe('a task that kills its process', () => {
   it('among 30 tasks: at most three resumes finish the job, 30 succeeded and the poison failed PROCESS_CRASHED', async () => {
     const dataDir = join(tempDir(), 'data');
     const runsFile = join(tempDir(), 'runs.txt');
-    const first = await runBin(['run', jobFile(poisonJob(runsFile)), '--data-dir', dataDir, '--workers', '2', '--json']);
+    const first = await runUntilPoisoned(dataDir, runsFile, ['--workers', '2', '--json']);
     expect(first.signal).toBe('SIGKILL');
     const jobId = onlyJobId(dataDir);
 
@@ -91,7 +115,7 @@ describe('a task that kills its process', () => {
   it('with a budget of 1: a task that only ran beside the poison is never failed for it', async () => {
     const dataDir = join(tempDir(), 'data');
     const runsFile = join(tempDir(), 'runs.txt');
-    const first = await runBin(['run', jobFile(poisonJob(runsFile)), '--data-dir', dataDir, '--workers', '2', '--crash-budget', '1']);
+    const first = await runUntilPoisoned(dataDir, runsFile, ['--workers', '2', '--crash-budget', '1']);
     expect(first.signal).toBe('SIGKILL');
     const jobId = onlyJobId(dataDir);
     // Both were marked durably before they began: the marks outlive the process.
@@ -128,14 +152,17 @@ describe('interrupted jobs', () => {
     const dataDir = join(tempDir(), 'data');
     const runsFile = join(tempDir(), 'runs.txt');
     // Two interrupted jobs: one killed while a task ran, one shut down by SIGINT.
-    const crashed = await runBin(['run', jobFile(poisonJob(runsFile)), '--data-dir', dataDir, '--workers', '2']);
+    const crashed = await runUntilPoisoned(dataDir, runsFile, ['--workers', '2']);
     expect(crashed.signal).toBe('SIGKILL');
     const poisonJobId = onlyJobId(dataDir);
-    const child = spawnBin(['run', jobFile({ name: 'slow', tasks: [{ id: 'slow', kind: 'demo.sleep', ms: 3000 }, { id: 'next', kind: 'demo.echo', value: 1, dependsOn: ['slow'] }] }), '--data-dir', dataDir]);
+    // `slow` runs until Ctrl-C stops it, and is released for the resume.
+    const slow = heldStoppableTask('slow');
+    const child = spawnBin(['run', jobFile({ name: 'slow', tasks: [slow.task, { id: 'next', kind: 'demo.echo', value: 1, dependsOn: ['slow'] }] }), '--data-dir', dataDir]);
     await waitFor(() => liveTaskState(dataDir, 'slow') === 'running', 30_000, 'the slow task to run');
     child.kill('SIGINT');
     // Stopped by Ctrl-C: 130, as a shell reports a process ended by SIGINT.
     expect((await finished(child)).code).toBe(130);
+    slow.release();
     const slowJobId = sqlite3(storeFile(dataDir), `SELECT id FROM jobs WHERE name = 'slow'`);
     expect(sqlite3(storeFile(dataDir), `SELECT state FROM jobs WHERE id = '${slowJobId}'`)).toBe('interrupted');
 

@@ -5,7 +5,7 @@
  * stops), which is the case a clock comparison cannot see. The real bin in a child process, the
  * store read back with the sqlite3 shell.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,14 +20,52 @@ beforeAll(assertBuilt);
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
-/** Stops the process for `ms` and lets it go on; the instant it was let go. */
-async function stopFor(child: ReturnType<typeof spawnBin>, ms: number): Promise<number> {
-  child.kill('SIGSTOP');
+/** The state letter of a process (`T`: stopped), from /proc/<pid>/stat. */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2)[0]!;
+}
+
+/** Waits until the process is stopped. */
+async function seenStopped(child: ReturnType<typeof spawnBin>): Promise<void> {
   onCleanup(() => void child.kill('SIGCONT'));
+  await waitFor(() => processState(child.pid!) === 'T', 30_000, 'the process stopped', 5);
+}
+
+/** Leaves the stopped process so for `ms` and lets it go on; the instant it was let go. */
+async function goOnAfter(child: ReturnType<typeof spawnBin>, ms: number): Promise<number> {
   await sleep(ms);
   const woke = Date.now();
   child.kill('SIGCONT');
   return woke;
+}
+
+/** Stops the process for `ms` and lets it go on; the instant it was let go. */
+async function stopFor(child: ReturnType<typeof spawnBin>, ms: number): Promise<number> {
+  child.kill('SIGSTOP');
+  await seenStopped(child);
+  return goOnAfter(child, ms);
+}
+
+/** The system calls in which a Node.js main thread waits for its next event: epoll_wait, epoll_pwait, epoll_pwait2. */
+const EVENT_WAITS: Partial<Record<string, string[]>> = { x64: ['232', '281', '441'], arm64: ['22', '441'] };
+
+/**
+ * `stopFor`, landing the stop while the process's main thread waits for its next event, as an
+ * idle loop mostly does. A stop that lands while the loop runs a callback is, as the process
+ * sees it, that callback taking as long: loop delay. So it stops the process, looks where the
+ * main thread is (/proc/<pid>/syscall) and, if it was not waiting, lets it go on and tries again.
+ */
+async function stopWhileIdleFor(child: ReturnType<typeof spawnBin>, ms: number): Promise<number> {
+  const waits = EVENT_WAITS[process.arch];
+  for (;;) {
+    child.kill('SIGSTOP');
+    await seenStopped(child);
+    const syscall = readFileSync(`/proc/${child.pid}/syscall`, 'utf8').split(' ')[0]!.trim();
+    if (waits ? waits.includes(syscall) : /^\d+$/.test(syscall)) return goOnAfter(child, ms);
+    child.kill('SIGCONT');
+    await sleep(20);
+  }
 }
 
 interface RunRow {
@@ -87,15 +125,17 @@ describe('a task timeout while `threadline run` is stopped', () => {
     const [started, release] = [join(dir, 'started'), join(dir, 'release')];
     const file = jobFile({
       name: 'stopped-run',
-      tasks: [{ id: 'held', kind: 'script', module: join(FIXTURES, 'starts-then-waits.mjs'), args: { started, file: release }, timeoutMs: 5000 }],
+      // The task stops its process the moment it starts.
+      tasks: [{ id: 'held', kind: 'script', module: join(FIXTURES, 'starts-then-waits.mjs'), args: { started, file: release, stopProcess: true }, timeoutMs: 5000 }],
     });
     const dataDir = tempDir();
     const run = spawnBin(['run', file, '--data-dir', dataDir, '--json', '--workers', '1', '--grace', '100']);
     const result = finished(run);
-    await waitFor(() => existsSync(started), 30_000, 'the task running');
+    await seenStopped(run);
+    expect(existsSync(started)).toBe(true);
 
     // 8 s stopped: more than the timeout by the wall clock, nothing of it running.
-    await stopFor(run, 8000);
+    await goOnAfter(run, 8000);
     await sleep(1000);
     writeFileSync(release, '');
     const { code, stdout, stderr } = await result;
@@ -112,13 +152,15 @@ describe('a task timeout while `threadline run` is stopped', () => {
     const started = join(dir, 'started');
     const file = jobFile({
       name: 'stopped-run',
-      tasks: [{ id: 'held', kind: 'script', module: join(FIXTURES, 'starts-then-waits.mjs'), args: { started, file: join(dir, 'never') }, timeoutMs: 5000 }],
+      // The task stops its process the moment it starts.
+      tasks: [{ id: 'held', kind: 'script', module: join(FIXTURES, 'starts-then-waits.mjs'), args: { started, file: join(dir, 'never'), stopProcess: true }, timeoutMs: 5000 }],
     });
     const dataDir = tempDir();
     const run = spawnBin(['run', file, '--data-dir', dataDir, '--json', '--workers', '1', '--grace', '100']);
     const result = finished(run);
-    await waitFor(() => existsSync(started), 30_000, 'the task running');
-    const woke = await stopFor(run, 5000);
+    await seenStopped(run);
+    expect(existsSync(started)).toBe(true);
+    const woke = await goOnAfter(run, 5000);
     const { code, stdout } = await result;
     const report = JSON.parse(stdout) as { tasks: Array<{ state: string; error: { code: string; message: string } | null; finishedAt: number }> };
     expect(report.tasks[0]).toMatchObject({ state: 'timed_out', error: { code: 'TIMED_OUT', message: 'timed out after 5000 ms' } });
@@ -130,7 +172,7 @@ describe('a task timeout while `threadline run` is stopped', () => {
 
 /**
  * Runs a task that times out at once and, told to stop, tidies up for a second by the wall clock
- * before it throws its stop; the process is stopped for `stopMs` as soon as the task hears it.
+ * before it throws its stop; the task stops its process as soon as it hears it, for `stopMs`.
  */
 async function stoppedWhileStopping(graceMs: number, stopMs: number) {
   const dir = tempDir();
@@ -138,12 +180,13 @@ async function stoppedWhileStopping(graceMs: number, stopMs: number) {
   const asked = join(dir, 'asked');
   const file = jobFile({
     name: 'stopped-grace',
-    tasks: [{ id: 'tidy', kind: 'script', module: join(FIXTURES, 'stops-slowly.mjs'), args: { started: join(dir, 'started'), asked, tidied }, timeoutMs: 500 }],
+    tasks: [{ id: 'tidy', kind: 'script', module: join(FIXTURES, 'stops-slowly.mjs'), args: { started: join(dir, 'started'), asked, tidied, stopProcess: true }, timeoutMs: 500 }],
   });
   const run = spawnBin(['run', file, '--data-dir', tempDir(), '--json', '--workers', '1', '--grace', String(graceMs)]);
   const result = finished(run);
-  await waitFor(() => existsSync(asked), 30_000, 'the task told to stop');
-  await stopFor(run, stopMs);
+  await seenStopped(run);
+  expect(existsSync(asked)).toBe(true);
+  await goOnAfter(run, stopMs);
   const { code, stdout } = await result;
   const report = JSON.parse(stdout) as { tasks: Array<{ state: string; error: { code: string } | null }> };
   return { code, task: report.tasks[0], tidied: existsSync(tidied) };
@@ -175,7 +218,7 @@ describe('the dashboard of a `threadline serve` that was stopped', () => {
     const samples = (): TelemetrySample[] => client.events().flatMap((event) => event.telemetry);
     await waitFor(() => samples().length >= 2, 30_000, 'telemetry');
 
-    const woke = await stopFor(serve, 3000);
+    const woke = await stopWhileIdleFor(serve, 3000);
     await waitFor(() => samples().filter((sample) => sample.at >= woke).length >= 3, 30_000, 'telemetry after the wake');
     // The 3 s the process was stopped are not loop delay (before the fix, the first sample after
     // the wake said p99 and max 3,000 ms: a red "stall" band on the dashboard's timeline).
