@@ -43,6 +43,12 @@ export interface TaskEnvelope {
 }
 
 export interface BatchRequest {
+  /**
+   * Names this hand-over, for the `started` event. Not the tasks' slots: that event comes on
+   * another channel than the batch's result and may arrive after it, when a slot has been given
+   * to a task of a later batch.
+   */
+  id: number;
   tasks: TaskEnvelope[];
 }
 
@@ -68,8 +74,8 @@ export interface BatchResult {
 export type WorkerEvent =
   /** Once per thread, before its first task: its kernel thread id, for the engine's memory watch (Linux). */
   | { type: 'thread'; threadId: number; tid: number }
-  /** A batch began: its tasks' slots, which name this hand-over of each (a task's key outlives a withdrawal). */
-  | { type: 'started'; threadId: number; slots: number[]; at: number }
+  /** A batch began (its `BatchRequest.id`): every task still in it is running on this thread. */
+  | { type: 'started'; threadId: number; batch: number; at: number }
   | { type: 'progress'; key: string; progress: number | null; message: string | null }
   | { type: 'log'; key: string; level: 'info' | 'warn' | 'error'; message: string; at: number }
   | { type: 'call'; callId: number; threadId: number; slot: number; key: string; name: string; args: unknown[] };

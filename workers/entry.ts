@@ -97,7 +97,7 @@ export default async function runBatch(request: BatchRequest): Promise<BatchResu
   // cancel that follows the start message never finds it "not begun".
   const first = request.tasks[0];
   if (first) Atomics.store(deps.taskStages, first.slot, TaskStage.running);
-  deps.post({ type: 'started', threadId, slots: request.tasks.map((t) => t.slot), at: preciseNow() });
+  deps.post({ type: 'started', threadId, batch: request.id, at: preciseNow() });
   const outcomes: TaskOutcome[] = [];
   for (const task of request.tasks) outcomes.push(await runOne(task));
   const now = Date.now();

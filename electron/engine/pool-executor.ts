@@ -64,7 +64,7 @@ const MAX_BATCH = 64;
  */
 const LOG_LINES_WAIT_MS = 2000;
 /** Runs nothing: handed to piscina so that it offers its queue to the threads it has (see `offerQueue`). */
-const EMPTY_BATCH: BatchRequest = { tasks: [] };
+const EMPTY_BATCH: BatchRequest = { id: 0, tasks: [] };
 const NEVER_ABORTED = new AbortController().signal;
 
 /**
@@ -86,6 +86,9 @@ export class PoolExecutor implements Executor {
   private readonly heapByThread = new Map<number, number>();
   /** The batch each thread took last; the memory watch asks which of its tasks runs. */
   private readonly batchOnThread = new Map<number, Batch>();
+  /** Batches not ended yet, by `BatchRequest.id` (a `started` event may come after its batch's result). */
+  private readonly liveBatches = new Map<number, Batch>();
+  private lastBatchId = 0;
   /** Tasks whose thread the memory watch ended, and why. */
   private readonly memoryVerdicts = new Map<Task, TaskError>();
   readonly memory: MemoryWatch<Task>;
@@ -199,7 +202,7 @@ export class PoolExecutor implements Executor {
 
   private dispatch(tasks: Task[]): void {
     this.listener.beginning(tasks);
-    const request: BatchRequest = { tasks: [] };
+    const request: BatchRequest = { id: ++this.lastBatchId, tasks: [] };
     // The batch's own copy: a withdrawn task's place in it becomes null.
     const batch: Batch = { tasks: [...tasks], slots: [], abort: new AbortController(), worker: null, threadId: null, done: false, request, handed: false };
     request.tasks = tasks.map((task) => {
@@ -212,6 +215,7 @@ export class PoolExecutor implements Executor {
       this.byKey.set(task.key, task);
       return { key: task.key, kind: task.kind, input: task.input, attempt: task.attempts + 1, slot };
     });
+    this.liveBatches.set(request.id, batch);
     this.inFlight++;
     this.batches++;
     this.wait(batch);
@@ -256,22 +260,19 @@ export class PoolExecutor implements Executor {
   private onWorkerEvent(event: WorkerEvent): void {
     if (typeof event !== 'object' || event === null) return;
     if (event.type === 'started') {
-      if (!Array.isArray(event.slots) || typeof event.threadId !== 'number' || typeof event.at !== 'number') return;
+      if (typeof event.batch !== 'number' || typeof event.threadId !== 'number' || typeof event.at !== 'number') return;
+      // Unknown: a batch that has ended already (its result came first), whose slots may now be
+      // other tasks' that no thread has begun.
+      const batch = this.liveBatches.get(event.batch);
+      if (!batch) return;
       const worker = `w${event.threadId}`;
-      for (const slot of event.slots) {
-        // By slot, not key: a task withdrawn from this batch may be in another one by now.
-        const task = typeof slot === 'number' ? this.taskInSlot[slot] : undefined;
-        if (!task) continue;
-        const batch = this.batchOf.get(task);
-        if (batch) {
-          batch.worker = worker;
-          batch.threadId = event.threadId;
-          this.batchOnThread.set(event.threadId, batch);
-          this.busy.started(batch, event.threadId, event.at);
-          this.leftPoolQueue(batch);
-        }
-        this.listener.started(task, worker, event.at);
-      }
+      batch.worker = worker;
+      batch.threadId = event.threadId;
+      this.batchOnThread.set(event.threadId, batch);
+      this.busy.started(batch, event.threadId, event.at);
+      this.leftPoolQueue(batch);
+      // A task withdrawn from the batch has left its place (null): it may be in another batch by now.
+      for (const task of batch.tasks) if (task) this.listener.started(task, worker, event.at);
       this.memory.wake();
     } else if (event.type === 'thread') {
       if (typeof event.threadId === 'number' && typeof event.tid === 'number') this.memory.threadStarted(event.threadId, event.tid);
@@ -471,6 +472,7 @@ export class PoolExecutor implements Executor {
 
   private batchEnded(batch: Batch): void {
     batch.done = true;
+    this.liveBatches.delete(batch.request.id);
     if (batch.handed) this.handedCount--;
     // Ended, by itself or with its thread: the lane lent for it is taken back (the thread it went
     // to keeps its work; nothing more is handed over until the lanes are free).
