@@ -1,5 +1,3 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { HostNotice } from '../../contract/api.js';
@@ -10,42 +8,11 @@ import type { Task } from '../../electron/engine/task.js';
 import { assertBuilt, expectNoStack } from '../cli/bin.js';
 import { onCleanup, tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
+import { begun, markerScript } from './marker-script.js';
 import { CuttingLink, type CutHow } from './cutting-link.js';
 import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard, type StartedWorker } from './remote-fixture.js';
 
 beforeAll(assertBuilt);
-
-/**
- * A script that notes in `runs` each time a task begins, busy for `ms`, and returns its id. The
- * attempts of a task listed in `args.held` (1 for its first run) wait first until the test calls
- * `release(attempt)`: a task held so cannot end before the test has cut the link under it,
- * however slow the machine is.
- */
-function marker(root: string): { runs: string; module: string; release: (attempt: number) => void } {
-  const runs = join(root, 'runs.txt');
-  writeFileSync(runs, '');
-  const gates = join(root, 'gates');
-  mkdirSync(gates);
-  const module = join(root, 'mark.mjs');
-  writeFileSync(
-    module,
-    `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-export default async (args) => {
-  appendFileSync(${JSON.stringify(runs)}, 'begin ' + args.id + '\\n');
-  const attempt = readFileSync(${JSON.stringify(runs)}, 'utf8').split('\\n').filter((line) => line === 'begin ' + args.id).length;
-  if ((args.held ?? []).includes(attempt)) while (!existsSync(${JSON.stringify(gates)} + '/' + attempt)) await new Promise((resolve) => setTimeout(resolve, 20));
-  const until = Date.now() + args.ms;
-  while (Date.now() < until);
-  return args.id;
-};
-`,
-  );
-  return { runs, module, release: (attempt) => writeFileSync(join(gates, String(attempt)), '') };
-}
-
-function begun(runs: string, id: string): number {
-  return readFileSync(runs, 'utf8').split('\n').filter((line) => line === `begin ${id}`).length;
-}
 
 /** Every notice the executor raised, as it raised them. */
 function noticesSeen(executor: RemoteExecutor, recorder: Recorder): HostNotice[] {
@@ -94,22 +61,30 @@ function expectEachSucceededOnce(recorder: Recorder, tasks: Task[]): void {
 }
 
 /**
- * One worker whose link is cut after 20 KB (`how`) once it has begun its one task, and the
- * orchestrator on a sound link: resolves once the task's first attempt was found stalled and
- * interrupted. The attempts in `held` wait for the test's `release` (the first is released here).
+ * Redis, a link to it not cut yet (cut later with `link.cutFrom`, `how`), the worker build-1 on
+ * that link, and an orchestrator on a sound link that has heard it: a link cut from the start may
+ * cut a worker off before it took any task.
  */
-async function firstAttemptCutOff(how: CutHow, held: number[]) {
+async function workerOnUncutLink(how: CutHow) {
   const redis = await TestRedis.start();
-  // Uncut until the worker holds the task: a link cut from the start may cut a worker off before it took any.
   const link = await CuttingLink.open(redis.port, null, how);
   const root = tempDir();
-  const { runs, module, release } = marker(root);
+  const { runs, module, release } = markerScript(root);
   const cut = await startWorker(link.url(redis.url), 'build-1', root);
   const recorder = new Recorder();
   const executor = await remoteExecutor(redis.url, recorder);
   const seen = noticesSeen(executor, recorder);
   await workersHeard(executor, 1);
-  const feed = new TaskFeed(root);
+  return { redis, link, root, runs, module, release, cut, recorder, executor, seen, feed: new TaskFeed(root) };
+}
+
+/**
+ * One worker whose link is cut after 20 KB (`how`) once it has begun its one task, and the
+ * orchestrator on a sound link: resolves once the task's first attempt was found stalled and
+ * interrupted. The attempts in `held` wait for the test's `release` (the first is released here).
+ */
+async function firstAttemptCutOff(how: CutHow, held: number[]) {
+  const { redis, link, root, runs, module, release, cut, recorder, executor, seen, feed } = await workerOnUncutLink(how);
   const task = feed.task('t0', 'script', { module, export: 'default', args: { id: 't0', ms: 100, held } });
   executor.fill(feed.next);
   await waitFor(() => begun(runs, 't0') === 1, 30_000, 'the task to begin on build-1');
@@ -129,7 +104,7 @@ describe('a link that cuts every connection between a worker and Redis after som
       const redis = await TestRedis.start();
       const link = await CuttingLink.open(redis.port, 20_000, how);
       const root = tempDir();
-      const { runs, module } = marker(root);
+      const { runs, module } = markerScript(root);
       const worker = await startWorker(link.url(redis.url), 'build-1', root);
       const recorder = new Recorder();
       const executor = await remoteExecutor(redis.url, recorder);
@@ -234,16 +209,7 @@ describe('a link that cuts every connection between a worker and Redis after som
   }, 240_000);
 
   it('after 20 KB, with a second worker on a sound link: the tasks the cut worker held run again there, each ends once, and it takes no more', async () => {
-    const redis = await TestRedis.start();
-    // Uncut until build-1 holds a task: a link cut from the start may cut it off before it took any.
-    const link = await CuttingLink.open(redis.port, null, 'reset');
-    const root = tempDir();
-    const { runs, module, release } = marker(root);
-    const cut = await startWorker(link.url(redis.url), 'build-1', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
-    const feed = new TaskFeed(root);
+    const { redis, link, root, runs, module, release, cut, recorder, executor, feed } = await workerOnUncutLink('reset');
     // Each first run waits for the cut, so the task build-1 holds cannot end before it.
     const tasks = Array.from({ length: 6 }, (_, i) => feed.task(`t${i}`, 'script', { module, export: 'default', args: { id: `t${i}`, ms: 100, held: [1] } }));
     executor.fill(feed.next);
@@ -266,15 +232,7 @@ describe('a link that cuts every connection between a worker and Redis after som
   }, 180_000);
 
   it('mid-handshake, from a moment on: the worker says so once, is lost to the orchestrator, and its task runs again on a worker with a sound link', async () => {
-    const redis = await TestRedis.start();
-    const link = await CuttingLink.open(redis.port, null, 'reset');
-    const root = tempDir();
-    const { runs, module, release } = marker(root);
-    const cut = await startWorker(link.url(redis.url), 'build-1', root);
-    const recorder = new Recorder();
-    const executor = await remoteExecutor(redis.url, recorder);
-    await workersHeard(executor, 1);
-    const feed = new TaskFeed(root);
+    const { redis, link, root, runs, module, release, cut, recorder, executor, feed } = await workerOnUncutLink('reset');
     const task = feed.task('long', 'script', { module, export: 'default', args: { id: 'long', ms: 100, held: [1] } });
     executor.fill(feed.next);
     await waitFor(() => begun(runs, 'long') === 1, 30_000, 'the task to begin on build-1');
@@ -298,7 +256,7 @@ describe('a link that cuts every connection between the orchestrator and Redis a
     const redis = await TestRedis.start();
     const link = await CuttingLink.open(redis.port, 20_000, 'reset');
     const root = tempDir();
-    const { module } = marker(root);
+    const { module } = markerScript(root);
     await startWorker(redis.url, 'build-1', root);
     const recorder = new Recorder();
     const executor = await remoteExecutor(link.url(redis.url), recorder);

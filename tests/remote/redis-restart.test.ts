@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '../../electron/engine/task.js';
@@ -6,40 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { assertBuilt, expectNoStack, finished, spawnBin } from '../cli/bin.js';
 import { tempDir, waitFor } from '../support/engine-fixture.js';
 import { TestRedis } from '../support/redis-server.js';
+import { begun, markerScript } from './marker-script.js';
 import { Recorder, TaskFeed, remoteExecutor, startWorker, workersHeard } from './remote-fixture.js';
 
 beforeAll(assertBuilt);
-
-/**
- * A script that notes in `runs` when each task begins and ends, and returns its id. A run whose
- * number for its task (1 for its first) is listed in `args.held` waits first until the test calls
- * `release(run)`: a run held so is surely still running when the test cuts Redis away under it,
- * however slow the machine is.
- */
-function marker(root: string): { runs: string; module: string; release: (run: number) => void } {
-  const runs = join(root, 'runs.txt');
-  writeFileSync(runs, '');
-  const gates = join(root, 'gates');
-  mkdirSync(gates);
-  const module = join(root, 'mark.mjs');
-  writeFileSync(
-    module,
-    `import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-export default async (args) => {
-  appendFileSync(${JSON.stringify(runs)}, 'begin ' + args.id + '\\n');
-  const run = readFileSync(${JSON.stringify(runs)}, 'utf8').split('\\n').filter((line) => line === 'begin ' + args.id).length;
-  if ((args.held ?? []).includes(run)) while (!existsSync(${JSON.stringify(gates)} + '/' + run)) await new Promise((resolve) => setTimeout(resolve, 20));
-  appendFileSync(${JSON.stringify(runs)}, 'end ' + args.id + '\\n');
-  return args.id;
-};
-`,
-  );
-  return { runs, module, release: (run) => writeFileSync(join(gates, String(run)), '') };
-}
-
-function count(runs: string, line: string): number {
-  return readFileSync(runs, 'utf8').split('\n').filter((l) => l === line).length;
-}
 
 /**
  * Two workers on a fresh Redis and six tasks fed to an executor: two run, held until `release(1)`,
@@ -48,7 +18,7 @@ function count(runs: string, line: string): number {
 async function sixTasksOnTwoWorkers() {
   const redis = await TestRedis.start();
   const root = tempDir();
-  const { runs, module, release } = marker(root);
+  const { runs, module, release } = markerScript(root);
   await startWorker(redis.url, 'wa', root);
   await startWorker(redis.url, 'wb', root);
   const recorder = new Recorder();
@@ -80,9 +50,9 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
       const lost = recorder.logs.filter((line) => line.taskKey === task.key && line.message.includes('was lost by Redis'));
       if (running.has(task)) {
         expect(lost, task.id).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringMatching(/^attempt 1 was lost by Redis while it ran on w[ab]\/\d+ \(restarted without its data, or flushed\): the task is queued again$/) })]);
-        expect(count(runs, `begin ${task.id}`), task.id).toBe(2);
+        expect(begun(runs, task.id), task.id).toBe(2);
       } else {
-        expect(count(runs, `begin ${task.id}`), task.id).toBe(1);
+        expect(begun(runs, task.id), task.id).toBe(1);
       }
     }
   });
@@ -96,7 +66,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
     for (const task of tasks) await recorder.ended(task, 60_000);
     for (const task of tasks) {
       expect(recorder.outcomes.get(task), task.id).toEqual([expect.objectContaining({ type: 'succeeded', result: task.id })]);
-      expect(count(runs, `begin ${task.id}`), task.id).toBe(1);
+      expect(begun(runs, task.id), task.id).toBe(1);
     }
     expect(recorder.interruptions).toEqual([]);
   });
@@ -104,7 +74,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   it('threadline run says once that Redis cannot be reached, and once that it can again, then ends with the task ended once', async () => {
     const redis = await TestRedis.start({ password: 'hunter2' });
     const root = tempDir();
-    const { runs, module, release } = marker(root);
+    const { runs, module, release } = markerScript(root);
     await startWorker(redis.url, 'build-07', root);
     writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'away', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', held: [1] } }] }));
     const dataDir = tempDir();
@@ -112,7 +82,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
     let stderr = '';
     run.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const ended = finished(run);
-    await waitFor(() => count(runs, 'begin long') === 1, 30_000, 'the task to begin on the worker');
+    await waitFor(() => begun(runs, 'long') === 1, 30_000, 'the task to begin on the worker');
     await redis.kill();
     const shown = `redis://:***@127.0.0.1:${redis.port}`;
     await waitFor(() => stderr.includes('[REDIS_UNREACHABLE]'), 30_000, 'the run to say Redis is away');
@@ -131,8 +101,8 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
     expectNoStack(stderr);
     expect(JSON.parse(result.stdout).tasks[0]).toMatchObject({ id: 'long', state: 'succeeded', worker: expect.stringMatching(/^build-07\/\d+$/) });
     // Away longer than a task's lock (2 s), the task was found stalled and may have run again: at least once, ended once.
-    expect(count(runs, 'begin long')).toBeGreaterThanOrEqual(1);
-    expect(count(runs, 'begin long')).toBeLessThanOrEqual(2);
+    expect(begun(runs, 'long')).toBeGreaterThanOrEqual(1);
+    expect(begun(runs, 'long')).toBeLessThanOrEqual(2);
     expect(existsSync(join(dataDir, 'threadline.db'))).toBe(true);
     expect(execFileSync('sqlite3', [join(dataDir, 'threadline.db'), 'SELECT state FROM tasks'], { encoding: 'utf8' }).trim()).toBe('succeeded');
   });
@@ -140,7 +110,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   it('away twice while one task runs, each time longer than its lock: the task is not taken for the cause (no WORKER_CRASHED), it runs again and succeeds', async () => {
     const redis = await TestRedis.start();
     const root = tempDir();
-    const { module, release } = marker(root);
+    const { module, release } = markerScript(root);
     await startWorker(redis.url, 'build-07', root);
     // Its first two runs are held: each is surely still running when Redis goes away and comes back.
     writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'flapping', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', held: [1, 2] } }] }));
@@ -176,7 +146,7 @@ describe('Redis killed with SIGKILL and started again on the same port while rem
   it('stopped with SIGSTOP (connections open, no answer) while a task runs: the run says so, and once it answers again, the task ends once', async () => {
     const redis = await TestRedis.start();
     const root = tempDir();
-    const { module, release } = marker(root);
+    const { module, release } = markerScript(root);
     await startWorker(redis.url, 'build-07', root);
     // Held until Redis answers again: surely still running while it does not.
     writeFileSync(join(root, 'job.json'), JSON.stringify({ name: 'frozen', tasks: [{ id: 'long', kind: 'script', module, args: { id: 'long', held: [1] } }] }));
