@@ -90,6 +90,13 @@ describe('a schedule while `threadline serve` is stopped', () => {
     await waitFor(() => stdout.includes('\n'), 30_000, 'the serve URL');
     const runs = () => sqlite3Json<RunRow>(storeFile(dataDir), "SELECT id, due_at, at, trigger, outcome, job_id, note FROM schedule_runs WHERE schedule = 'every2' ORDER BY id");
     await waitFor(() => runs().some((run) => run.trigger === 'due' && run.outcome === 'started'), 30_000, 'a run on time');
+    // Stopped while a run's job still runs, the catch-up on waking would rightly be skipped (no
+    // overlap): the stop comes once the latest run has ended, the next due time 2 s away at most.
+    const latestRunEnded = () => {
+      const latest = runs().filter((run) => run.job_id !== null).at(-1);
+      return latest !== undefined && sqlite3Json<{ state: string }>(storeFile(dataDir), `SELECT state FROM jobs WHERE id = '${latest.job_id}'`)[0]?.state !== 'running';
+    };
+    await waitFor(latestRunEnded, 30_000, 'the latest run to end', 5);
 
     // Three or four due times (every 2 s) pass while it is stopped.
     const woke = await stopFor(serve, 7000);
